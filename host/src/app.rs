@@ -1,0 +1,145 @@
+//! Builds the parts and wires them together: store, pipeline, live feed and
+//! HTTP server. The binary and the tests start a host the same way.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::live::LiveFeed;
+use crate::pipeline::{EventSender, Pipeline, PipelineOptions};
+use crate::secrets;
+use crate::store::{Store, StoreOptions};
+use crate::web::{self, AppState};
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "stagehand.db";
+const LOCK_FILE: &str = "stagehand.lock";
+const OVERLAY_KEY_FILE: &str = "overlay.key";
+
+/// A host that is up and serving.
+pub struct RunningHost {
+    /// Where the HTTP server listens (the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    pub api_token: String,
+    /// Whether the token was generated for this run (and must be shown).
+    pub api_token_generated: bool,
+    pub overlay_key: String,
+    pub store: Store,
+    pub events: EventSender,
+    pub feed: LiveFeed,
+    shutdown: oneshot::Sender<()>,
+    server: JoinHandle<std::io::Result<()>>,
+    pipeline: JoinHandle<()>,
+    _lock: File,
+}
+
+impl RunningHost {
+    /// Stops accepting requests, drains the pipeline, commits every pending
+    /// write and closes the database.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.shutdown.send(());
+        let served = self.server.await.context("HTTP server task")?;
+        drop(self.events);
+        self.pipeline.await.context("pipeline task")?;
+        self.store.close().await;
+        served.context("HTTP server")
+    }
+}
+
+/// Starts a host from `config`.
+pub async fn start(config: &Config) -> Result<RunningHost> {
+    create_private_dir(&config.data_dir)?;
+    let lock = lock_data_dir(&config.data_dir)?;
+
+    let store = Store::open(config.data_dir.join(DB_FILE), StoreOptions::default())?;
+    let overlay_key = match &config.overlay_key {
+        Some(k) => k.clone(),
+        None => secrets::load_or_create(&config.data_dir.join(OVERLAY_KEY_FILE))
+            .with_context(|| format!("overlay key in {}", config.data_dir.display()))?,
+    };
+    let (api_token, api_token_generated) = match &config.api_token {
+        Some(t) => (t.clone(), false),
+        None => (secrets::generate(), true),
+    };
+
+    let feed = LiveFeed::new(1024);
+    let (pipeline, events) = Pipeline::new(store.clone(), feed.clone(), PipelineOptions::default());
+    let pipeline = tokio::spawn(pipeline.run());
+
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (set STAGEHAND_ADDR to another address)", config.addr))?;
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "listening beyond this machine: anyone who can reach it and has the token can use the API");
+    }
+
+    let state = AppState {
+        store: store.clone(),
+        events: events.clone(),
+        feed: feed.clone(),
+        api_token: Arc::from(api_token.as_str()),
+        channel_id: Arc::from(config.channel_id.as_str()),
+    };
+    let (shutdown, on_shutdown) = oneshot::channel::<()>();
+    let app = web::router(state);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = on_shutdown.await;
+            })
+            .await
+    });
+
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "Stagehand is serving");
+    Ok(RunningHost {
+        addr,
+        api_token,
+        api_token_generated,
+        overlay_key,
+        store,
+        events,
+        feed,
+        shutdown,
+        server,
+        pipeline,
+        _lock: lock,
+    })
+}
+
+fn create_private_dir(dir: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))
+}
+
+/// One host per data directory: a second one would fight over the database
+/// and the overlay queue.
+fn lock_data_dir(dir: &std::path::Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another Stagehand is already running with data directory {}",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! Configuration: defaults, then a TOML file, then environment variables
+//! (the names of the external contract in ARCHITECTURE.md), then command-line
+//! flags. Resolution is a pure function of its inputs so it is tested
+//! without touching the process environment.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Pollers whose fast interval `STAGEHAND_POLL_<NAME>_SECS` may override.
+pub const POLLERS: [&str; 6] = [
+    "followers",
+    "subscriptions",
+    "vips",
+    "moderators",
+    "bans",
+    "clips",
+];
+
+/// Which command is running: the demo keeps its data apart by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Run,
+    Demo,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One readable line per event.
+    #[default]
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Twitch endpoints and credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TwitchConfig {
+    pub client_id: Option<String>,
+    /// Skips the login flow when set.
+    pub access_token: Option<String>,
+    pub eventsub_url: String,
+    pub api_url: String,
+    pub auth_url: String,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Database, tokens and the compiled-plugin cache.
+    pub data_dir: PathBuf,
+    pub plugins_dir: PathBuf,
+    pub addr: SocketAddr,
+    /// Bearer token for `/api/*`; generated per run when absent.
+    pub api_token: Option<String>,
+    /// Overlay key; generated once and kept in the data dir when absent.
+    pub overlay_key: Option<String>,
+    /// The broadcaster whose events local triggers belong to until a Twitch
+    /// login says otherwise.
+    pub channel_id: String,
+    /// Fast polling intervals overridden by the file or environment.
+    pub poll_secs: BTreeMap<String, u64>,
+    pub twitch: TwitchConfig,
+    pub log_format: LogFormat,
+}
+
+/// The TOML file's shape; every key optional, unknown keys refused (a typo
+/// should not silently fall back to a default).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub plugins_dir: Option<PathBuf>,
+    pub addr: Option<String>,
+    pub api_token: Option<String>,
+    pub overlay_key: Option<String>,
+    pub channel_id: Option<String>,
+    pub log_format: Option<LogFormat>,
+    #[serde(default)]
+    pub poll_secs: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub twitch: FileTwitch,
+}
+
+/// `[twitch]` in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTwitch {
+    pub client_id: Option<String>,
+    pub access_token: Option<String>,
+    pub eventsub_url: Option<String>,
+    pub api_url: Option<String>,
+    pub auth_url: Option<String>,
+}
+
+/// A configuration value that cannot be used, with where it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{origin}: {message}")]
+    Invalid { origin: String, message: String },
+    #[error("no data directory: set STAGEHAND_DATA_DIR (this system has no standard one)")]
+    NoDataDir,
+}
+
+/// Reads a config file.
+pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// The config file to read: `--config`, else `STAGEHAND_CONFIG`, else the
+/// user's `stagehand/stagehand.toml` if it exists.
+pub fn file_path(flag: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    if let Some(p) = flag {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = env("STAGEHAND_CONFIG").filter(|s| !s.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let default = dirs::config_dir()?.join("stagehand").join("stagehand.toml");
+    default.is_file().then_some(default)
+}
+
+/// Resolves the configuration from the file (if any) and `env`.
+pub fn resolve(
+    file: FileConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+    mode: Mode,
+) -> Result<Config, ConfigError> {
+    let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+
+    let data_dir = match var("STAGEHAND_DATA_DIR").map(PathBuf::from).or(file.data_dir) {
+        Some(dir) => dir,
+        None => {
+            let base = dirs::data_dir().ok_or(ConfigError::NoDataDir)?.join("stagehand");
+            match mode {
+                Mode::Run => base,
+                Mode::Demo => base.join("demo"),
+            }
+        }
+    };
+    let plugins_dir = var("STAGEHAND_PLUGINS_DIR")
+        .map(PathBuf::from)
+        .or(file.plugins_dir)
+        .unwrap_or_else(|| data_dir.join("plugins"));
+
+    let (addr_text, origin) = match var("STAGEHAND_ADDR") {
+        Some(a) => (a, "STAGEHAND_ADDR".to_owned()),
+        None => match file.addr {
+            Some(a) => (a, "addr in the config file".to_owned()),
+            None => ("127.0.0.1:7878".to_owned(), "default".to_owned()),
+        },
+    };
+    let addr: SocketAddr = addr_text.parse().map_err(|_| ConfigError::Invalid {
+        origin,
+        message: format!("{addr_text:?} is not an address like 127.0.0.1:7878"),
+    })?;
+
+    let api_token = var("STAGEHAND_API_TOKEN").or(file.api_token);
+    if let Some(t) = &api_token {
+        check_secret("STAGEHAND_API_TOKEN", t)?;
+    }
+    let overlay_key = var("STAGEHAND_OVERLAY_KEY").or(file.overlay_key);
+    if let Some(k) = &overlay_key {
+        check_secret("STAGEHAND_OVERLAY_KEY", k)?;
+    }
+
+    let mut poll_secs = BTreeMap::new();
+    for (name, secs) in file.poll_secs {
+        if !POLLERS.contains(&name.as_str()) {
+            return Err(ConfigError::Invalid {
+                origin: "poll_secs in the config file".into(),
+                message: format!("unknown poller {name:?} (known: {})", POLLERS.join(", ")),
+            });
+        }
+        let secs = check_interval(&format!("poll_secs.{name}"), secs)?;
+        poll_secs.insert(name, secs);
+    }
+    for name in POLLERS {
+        let key = format!("STAGEHAND_POLL_{}_SECS", name.to_uppercase());
+        if let Some(v) = var(&key) {
+            let secs = v.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
+                origin: key.clone(),
+                message: format!("{v:?} is not a whole number of seconds"),
+            })?;
+            poll_secs.insert(name.to_owned(), check_interval(&key, secs)?);
+        }
+    }
+
+    let twitch = TwitchConfig {
+        client_id: var("TWITCH_CLIENT_ID").or(file.twitch.client_id),
+        access_token: var("TWITCH_ACCESS_TOKEN").or(file.twitch.access_token),
+        eventsub_url: var("TWITCH_EVENTSUB_URL")
+            .or(file.twitch.eventsub_url)
+            .unwrap_or_else(|| "wss://eventsub.wss.twitch.tv/ws".into()),
+        api_url: trim_slash(
+            var("TWITCH_API_URL")
+                .or(file.twitch.api_url)
+                .unwrap_or_else(|| "https://api.twitch.tv/helix".into()),
+        ),
+        auth_url: trim_slash(
+            var("TWITCH_AUTH_URL")
+                .or(file.twitch.auth_url)
+                .unwrap_or_else(|| "https://id.twitch.tv/oauth2".into()),
+        ),
+    };
+
+    let log_format = match var("STAGEHAND_LOG_FORMAT") {
+        Some(v) => match v.to_lowercase().as_str() {
+            "human" => LogFormat::Human,
+            "json" => LogFormat::Json,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    origin: "STAGEHAND_LOG_FORMAT".into(),
+                    message: format!("{v:?} is not human or json"),
+                });
+            }
+        },
+        None => file.log_format.unwrap_or_default(),
+    };
+
+    let channel_id = file.channel_id.unwrap_or_else(|| match mode {
+        Mode::Run => "local".into(),
+        Mode::Demo => "demo".into(),
+    });
+
+    Ok(Config {
+        data_dir,
+        plugins_dir,
+        addr,
+        api_token,
+        overlay_key,
+        channel_id,
+        poll_secs,
+        twitch,
+        log_format,
+    })
+}
+
+fn check_secret(origin: &str, value: &str) -> Result<(), ConfigError> {
+    if value.len() < 16 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ConfigError::Invalid {
+            origin: origin.into(),
+            message: "must be at least 16 characters, without spaces".into(),
+        });
+    }
+    Ok(())
+}
+
+fn check_interval(origin: &str, secs: u64) -> Result<u64, ConfigError> {
+    if !(1..=7 * 24 * 3600).contains(&secs) {
+        return Err(ConfigError::Invalid {
+            origin: origin.into(),
+            message: format!("{secs} s is outside 1 s to 7 days"),
+        });
+    }
+    Ok(secs)
+}
+
+fn trim_slash(mut url: String) -> String {
+    while url.ends_with('/') {
+        url.pop();
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: BTreeMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_bind_loopback_and_use_twitch() {
+        let c = resolve(FileConfig::default(), &env(&[("STAGEHAND_DATA_DIR", "/d")]), Mode::Run).unwrap();
+        assert_eq!(c.addr, "127.0.0.1:7878".parse().unwrap());
+        assert_eq!(c.data_dir, PathBuf::from("/d"));
+        assert_eq!(c.plugins_dir, PathBuf::from("/d/plugins"));
+        assert_eq!(c.twitch.eventsub_url, "wss://eventsub.wss.twitch.tv/ws");
+        assert_eq!(c.twitch.api_url, "https://api.twitch.tv/helix");
+        assert_eq!(c.twitch.auth_url, "https://id.twitch.tv/oauth2");
+        assert_eq!(c.api_token, None);
+        assert_eq!(c.log_format, LogFormat::Human);
+    }
+
+    #[test]
+    fn the_demo_keeps_its_data_apart_by_default() {
+        let run = resolve(FileConfig::default(), &env(&[]), Mode::Run);
+        let demo = resolve(FileConfig::default(), &env(&[]), Mode::Demo);
+        if let (Ok(run), Ok(demo)) = (run, demo) {
+            assert_eq!(demo.data_dir, run.data_dir.join("demo"));
+        }
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file: FileConfig = toml::from_str(
+            r#"
+            addr = "127.0.0.1:9000"
+            data_dir = "/from-file"
+            api_token = "file-token-0123456789"
+            [poll_secs]
+            followers = 30
+            clips = 600
+            [twitch]
+            api_url = "http://127.0.0.1:1/helix/"
+            "#,
+        )
+        .unwrap();
+        let c = resolve(
+            file,
+            &env(&[
+                ("STAGEHAND_ADDR", "127.0.0.1:9100"),
+                ("STAGEHAND_POLL_FOLLOWERS_SECS", "15"),
+                ("STAGEHAND_POLL_BANS_SECS", "45"),
+                ("TWITCH_EVENTSUB_URL", "ws://127.0.0.1:2/ws"),
+                ("STAGEHAND_LOG_FORMAT", "json"),
+            ]),
+            Mode::Run,
+        )
+        .unwrap();
+        assert_eq!(c.addr.port(), 9100);
+        assert_eq!(c.data_dir, PathBuf::from("/from-file"));
+        assert_eq!(c.api_token.as_deref(), Some("file-token-0123456789"));
+        assert_eq!(c.poll_secs["followers"], 15);
+        assert_eq!(c.poll_secs["clips"], 600);
+        assert_eq!(c.poll_secs["bans"], 45);
+        assert_eq!(c.twitch.api_url, "http://127.0.0.1:1/helix");
+        assert_eq!(c.twitch.eventsub_url, "ws://127.0.0.1:2/ws");
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn bad_values_name_their_origin() {
+        let cases = [
+            ("STAGEHAND_ADDR", "localhost", "STAGEHAND_ADDR"),
+            ("STAGEHAND_POLL_FOLLOWERS_SECS", "soon", "STAGEHAND_POLL_FOLLOWERS_SECS"),
+            ("STAGEHAND_POLL_CLIPS_SECS", "0", "STAGEHAND_POLL_CLIPS_SECS"),
+            ("STAGEHAND_API_TOKEN", "short", "STAGEHAND_API_TOKEN"),
+            ("STAGEHAND_LOG_FORMAT", "xml", "STAGEHAND_LOG_FORMAT"),
+        ];
+        for (key, value, origin) in cases {
+            let err = resolve(
+                FileConfig::default(),
+                &env(&[("STAGEHAND_DATA_DIR", "/d"), (key, value)]),
+                Mode::Run,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.starts_with(origin), "{key}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_file_keys_and_pollers_are_refused() {
+        assert!(toml::from_str::<FileConfig>("adress = \"x\"").is_err());
+        let file: FileConfig = toml::from_str("[poll_secs]\nfollowerz = 5").unwrap();
+        let err = resolve(file, &env(&[("STAGEHAND_DATA_DIR", "/d")]), Mode::Run).unwrap_err();
+        assert!(err.to_string().contains("followerz"), "{err}");
+    }
+
+    #[test]
+    fn read_file_names_the_file_on_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.toml");
+        std::fs::write(&p, "addr = [").unwrap();
+        let err = read_file(&p).unwrap_err().to_string();
+        assert!(err.contains("bad.toml"), "{err}");
+        let missing = read_file(&dir.path().join("none.toml")).unwrap_err().to_string();
+        assert!(missing.contains("none.toml"), "{missing}");
+    }
+}

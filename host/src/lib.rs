@@ -1,0 +1,16 @@
+//! Stagehand: a streamer's Twitch event host. Sources (EventSub, Helix
+//! pollers, chat, test triggers) send [`event::Event`]s into the
+//! [`pipeline`], which de-duplicates them, stores them in SQLite
+//! ([`store`]) and publishes them on the [`live`] feed for plugins and the
+//! dashboard. [`app`] wires the parts; [`web`] serves them.
+
+pub mod app;
+pub mod config;
+pub mod dedup;
+pub mod event;
+pub mod live;
+pub mod logging;
+pub mod pipeline;
+pub mod secrets;
+pub mod store;
+pub mod web;

@@ -1,0 +1,316 @@
+//! The pipeline: every source sends its events here. Each event is
+//! de-duplicated by id, stored, and then published on the live feed, in the
+//! order received. Events that arrive together are stored in one
+//! transaction. A storage failure is logged and reported to the sender; the
+//! pipeline itself never stops on one.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::dedup::RecentIds;
+use crate::event::{Event, now_ms};
+use crate::live::{LiveFeed, LiveMessage};
+use crate::store::Store;
+use crate::store::events::{self, Inserted, StoredEvent};
+
+/// What became of a submitted event.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Stored (committed) and published.
+    Stored(Arc<StoredEvent>),
+    /// An event with the same id was already handled; nothing was done.
+    Duplicate,
+    /// Storing failed; the reason was logged.
+    Failed(String),
+}
+
+struct Submission {
+    event: Event,
+    reply: Option<oneshot::Sender<Outcome>>,
+}
+
+/// The pipeline has shut down.
+#[derive(Debug, thiserror::Error)]
+#[error("the event pipeline has shut down")]
+pub struct PipelineClosed;
+
+/// The sending end that sources hold. Cloning is cheap.
+#[derive(Clone)]
+pub struct EventSender {
+    tx: mpsc::Sender<Submission>,
+}
+
+impl EventSender {
+    /// Queues an event; waits only if the pipeline is saturated.
+    pub async fn send(&self, event: Event) -> Result<(), PipelineClosed> {
+        self.tx
+            .send(Submission { event, reply: None })
+            .await
+            .map_err(|_| PipelineClosed)
+    }
+
+    /// Queues an event and waits until it is stored (or found a duplicate).
+    pub async fn submit(&self, event: Event) -> Result<Outcome, PipelineClosed> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Submission {
+                event,
+                reply: Some(reply),
+            })
+            .await
+            .map_err(|_| PipelineClosed)?;
+        rx.await.map_err(|_| PipelineClosed)
+    }
+}
+
+/// Tuning for [`Pipeline`].
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    /// Submissions that may wait before senders are slowed down.
+    pub queue: usize,
+    /// The most events stored in one transaction.
+    pub max_batch: usize,
+    /// How many recent ids are remembered in memory (the database's unique
+    /// id is the final word).
+    pub recent_ids: usize,
+    pub recent_ttl: Duration,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            queue: 4096,
+            max_batch: 512,
+            recent_ids: 100_000,
+            recent_ttl: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// The consuming end: run it as one task.
+pub struct Pipeline {
+    store: Store,
+    feed: LiveFeed,
+    recent: RecentIds,
+    rx: mpsc::Receiver<Submission>,
+    max_batch: usize,
+}
+
+impl Pipeline {
+    /// A pipeline storing into `store` and publishing on `feed`, and the
+    /// sender for its sources.
+    pub fn new(store: Store, feed: LiveFeed, options: PipelineOptions) -> (Pipeline, EventSender) {
+        let (tx, rx) = mpsc::channel(options.queue.max(1));
+        let pipeline = Pipeline {
+            store,
+            feed,
+            recent: RecentIds::new(options.recent_ids, options.recent_ttl),
+            rx,
+            max_batch: options.max_batch.max(1),
+        };
+        (pipeline, EventSender { tx })
+    }
+
+    /// Processes submissions until every sender is dropped and the queue is
+    /// drained.
+    pub async fn run(mut self) {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        while self.rx.recv_many(&mut batch, self.max_batch).await > 0 {
+            self.process(std::mem::take(&mut batch)).await;
+        }
+        tracing::debug!("event pipeline drained");
+    }
+
+    async fn process(&mut self, batch: Vec<Submission>) {
+        let now = Instant::now();
+        let mut fresh = Vec::with_capacity(batch.len());
+        for submission in batch {
+            if self.recent.insert(&submission.event.id, now) {
+                fresh.push(submission);
+            } else {
+                tracing::debug!(event_id = %submission.event.id, "duplicate event dropped");
+                reply(submission.reply, Outcome::Duplicate);
+            }
+        }
+        if fresh.is_empty() {
+            return;
+        }
+
+        let (events, replies): (Vec<Event>, Vec<_>) =
+            fresh.into_iter().map(|s| (s.event, s.reply)).unzip();
+        let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+        let stored_at = now_ms();
+        let result = self
+            .store
+            .write(move |conn| {
+                let results = events::insert_batch(conn, &events, stored_at)?;
+                Ok((events, results))
+            })
+            .await;
+
+        match result {
+            Err(e) => {
+                let why = e.to_string();
+                tracing::error!(error = %why, count = replies.len(), "could not store events; continuing");
+                // None of the ids were stored: let a retry through.
+                for (id, reply_to) in ids.iter().zip(replies) {
+                    self.recent.remove(id);
+                    reply(reply_to, Outcome::Failed(why.clone()));
+                }
+            }
+            Ok((events, results)) => {
+                for ((event, result), reply_to) in events.into_iter().zip(results).zip(replies) {
+                    let outcome = match result {
+                        Ok(Inserted::New(seq)) => {
+                            let stored = Arc::new(StoredEvent {
+                                seq,
+                                event,
+                                created_at: stored_at,
+                                display: None,
+                            });
+                            self.feed.publish(LiveMessage::Event(stored.clone()));
+                            Outcome::Stored(stored)
+                        }
+                        Ok(Inserted::Duplicate) => Outcome::Duplicate,
+                        Err(e) => {
+                            tracing::error!(
+                                event_id = %event.id, kind = %event.kind, error = %e,
+                                "could not store event; continuing"
+                            );
+                            self.recent.remove(&event.id);
+                            Outcome::Failed(e.to_string())
+                        }
+                    };
+                    reply(reply_to, outcome);
+                }
+            }
+        }
+    }
+
+}
+
+fn reply(to: Option<oneshot::Sender<Outcome>>, outcome: Outcome) {
+    if let Some(to) = to {
+        let _ = to.send(outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{EventKind, Source, Viewer};
+    use crate::live::Received;
+    use crate::store::StoreOptions;
+
+    async fn setup() -> (tempfile::TempDir, Store, LiveFeed, EventSender, tokio::task::JoinHandle<()>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("p.db"), StoreOptions::default()).unwrap();
+        let feed = LiveFeed::new(1024);
+        let (pipeline, sender) = Pipeline::new(store.clone(), feed.clone(), PipelineOptions::default());
+        let task = tokio::spawn(pipeline.run());
+        (dir, store, feed, sender, task)
+    }
+
+    fn follow(n: u32) -> Event {
+        Event::new(EventKind::Follow, Source::Test, "1")
+            .with_viewer(Viewer::new(n.to_string(), format!("u{n}"), format!("U{n}")))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_are_stored_then_published_in_order() {
+        let (_dir, store, feed, sender, _task) = setup().await;
+        let mut sub = feed.subscribe();
+        let events: Vec<Event> = (0..50).map(follow).collect();
+        for e in &events {
+            sender.send(e.clone()).await.unwrap();
+        }
+        for e in &events {
+            match sub.recv().await {
+                Received::Message(LiveMessage::Event(s)) => {
+                    assert_eq!(s.event.id, e.id);
+                    // Published only after it is committed: visible to a reader.
+                    let id = s.event.id.clone();
+                    assert!(store.read(move |c| events::exists(c, &id)).await.unwrap());
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_duplicate_id_is_stored_and_published_once() {
+        let (_dir, store, feed, sender, _task) = setup().await;
+        let mut sub = feed.subscribe();
+        let e = follow(1);
+        assert!(matches!(sender.submit(e.clone()).await.unwrap(), Outcome::Stored(_)));
+        assert!(matches!(sender.submit(e.clone()).await.unwrap(), Outcome::Duplicate));
+        let marker = follow(2);
+        sender.submit(marker.clone()).await.unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            if let Received::Message(LiveMessage::Event(s)) = sub.recv().await {
+                seen.push(s.event.id.clone());
+            }
+        }
+        assert_eq!(seen, vec![e.id.clone(), marker.id]);
+        assert_eq!(store.read(|c| events::count(c)).await.unwrap(), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_duplicate_already_in_the_database_is_caught_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let e = follow(1);
+        {
+            let store = Store::open(&path, StoreOptions::default()).unwrap();
+            let (pipeline, sender) = Pipeline::new(store.clone(), LiveFeed::new(8), PipelineOptions::default());
+            let task = tokio::spawn(pipeline.run());
+            assert!(matches!(sender.submit(e.clone()).await.unwrap(), Outcome::Stored(_)));
+            drop(sender);
+            task.await.unwrap();
+            store.close().await;
+        }
+        let store = Store::open(&path, StoreOptions::default()).unwrap();
+        let (pipeline, sender) = Pipeline::new(store, LiveFeed::new(8), PipelineOptions::default());
+        tokio::spawn(pipeline.run());
+        assert!(matches!(sender.submit(e).await.unwrap(), Outcome::Duplicate));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_insert_is_reported_and_the_pipeline_continues() {
+        let (_dir, store, _feed, sender, _task) = setup().await;
+        store
+            .write(|c| {
+                c.execute_batch(
+                    "CREATE TEMP TRIGGER refuse BEFORE INSERT ON events WHEN NEW.kind = 'channel.raid'
+                     BEGIN SELECT RAISE(ABORT, 'raids refused'); END;",
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let bad = Event::new(EventKind::Raid, Source::Test, "1");
+        match sender.submit(bad.clone()).await.unwrap() {
+            Outcome::Failed(why) => assert!(why.contains("raids refused"), "{why}"),
+            other => panic!("unexpected {other:?}"),
+        }
+        let good = follow(3);
+        assert!(matches!(sender.submit(good).await.unwrap(), Outcome::Stored(_)));
+        // The failed id was forgotten, so a retry once the fault is gone succeeds.
+        store.write(|c| Ok(c.execute_batch("DROP TRIGGER temp.refuse")?)).await.unwrap();
+        assert!(matches!(sender.submit(bad).await.unwrap(), Outcome::Stored(_)));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_pipeline_drains_when_senders_are_dropped() {
+        let (_dir, store, _feed, sender, task) = setup().await;
+        for n in 0..200 {
+            sender.send(follow(n)).await.unwrap();
+        }
+        drop(sender);
+        task.await.unwrap();
+        assert_eq!(store.read(|c| events::count(c)).await.unwrap(), 200);
+    }
+}

@@ -1,0 +1,134 @@
+//! Follow history: one row per transition (follow, unfollow); the latest row
+//! per viewer is the current state, which the `current_followers` view shows.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{StoreError, from_ms, to_ms};
+
+/// A follow state transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowAction {
+    Follow,
+    Unfollow,
+}
+
+impl FollowAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FollowAction::Follow => "follow",
+            FollowAction::Unfollow => "unfollow",
+        }
+    }
+}
+
+/// Records a transition unless the viewer is already in that state; true
+/// when a row was written.
+pub fn record(
+    conn: &Connection,
+    channel_id: &str,
+    viewer_id: i64,
+    action: FollowAction,
+    followed_at: Option<DateTime<Utc>>,
+    detected_at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let following = is_following(conn, channel_id, viewer_id)?;
+    if following == (action == FollowAction::Follow) {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "INSERT INTO follower_history (viewer_id, channel_id, action, followed_at, detected_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        viewer_id,
+        channel_id,
+        action.as_str(),
+        followed_at.map(to_ms),
+        to_ms(detected_at)
+    ])?;
+    Ok(true)
+}
+
+/// Whether the viewer follows the channel now.
+pub fn is_following(conn: &Connection, channel_id: &str, viewer_id: i64) -> Result<bool, StoreError> {
+    let last: Option<String> = conn
+        .prepare_cached(
+            "SELECT action FROM follower_history WHERE channel_id = ?1 AND viewer_id = ?2
+             ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![channel_id, viewer_id], |r| r.get(0))
+        .optional()?;
+    Ok(last.as_deref() == Some("follow"))
+}
+
+/// A current follower.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentFollower {
+    pub viewer_id: i64,
+    pub twitch_id: String,
+    pub login: String,
+    pub display_name: String,
+    pub followed_at: Option<DateTime<Utc>>,
+}
+
+/// Current followers, newest follow first.
+pub fn current(conn: &Connection, channel_id: &str) -> Result<Vec<CurrentFollower>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT viewer_id, twitch_id, login, display_name, followed_at FROM current_followers
+         WHERE channel_id = ?1 ORDER BY followed_at DESC, login",
+    )?;
+    let rows = stmt
+        .query_map([channel_id], |r| {
+            Ok(CurrentFollower {
+                viewer_id: r.get(0)?,
+                twitch_id: r.get(1)?,
+                login: r.get(2)?,
+                display_name: r.get(3)?,
+                followed_at: r.get::<_, Option<i64>>(4)?.map(from_ms),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Viewer;
+    use crate::store::testing::memory_db;
+    use crate::store::viewers;
+
+    #[test]
+    fn history_records_transitions_and_the_view_shows_current_followers() {
+        let conn = memory_db();
+        let a = viewers::get_or_create(&conn, &Viewer::new("1", "a", "A"), from_ms(0)).unwrap();
+        let b = viewers::get_or_create(&conn, &Viewer::new("2", "b", "B"), from_ms(0)).unwrap();
+        assert!(record(&conn, "c", a, FollowAction::Follow, Some(from_ms(10)), from_ms(11)).unwrap());
+        assert!(!record(&conn, "c", a, FollowAction::Follow, Some(from_ms(10)), from_ms(12)).unwrap());
+        assert!(record(&conn, "c", b, FollowAction::Follow, Some(from_ms(20)), from_ms(21)).unwrap());
+        assert!(!record(&conn, "c", b, FollowAction::Follow, None, from_ms(22)).unwrap());
+
+        let logins: Vec<_> = current(&conn, "c").unwrap().into_iter().map(|f| f.login).collect();
+        assert_eq!(logins, vec!["b", "a"]);
+
+        assert!(record(&conn, "c", a, FollowAction::Unfollow, None, from_ms(30)).unwrap());
+        assert!(!record(&conn, "c", a, FollowAction::Unfollow, None, from_ms(31)).unwrap());
+        assert!(!is_following(&conn, "c", a).unwrap());
+        let now: Vec<_> = current(&conn, "c").unwrap().into_iter().map(|f| f.login).collect();
+        assert_eq!(now, vec!["b"]);
+
+        assert!(record(&conn, "c", a, FollowAction::Follow, Some(from_ms(40)), from_ms(41)).unwrap());
+        assert_eq!(current(&conn, "c").unwrap()[0].login, "a");
+        assert!(current(&conn, "other").unwrap().is_empty());
+        let rows: i64 = conn.query_row("SELECT count(*) FROM follower_history", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 4);
+    }
+
+    #[test]
+    fn an_unfollow_of_a_non_follower_writes_nothing() {
+        let conn = memory_db();
+        let a = viewers::get_or_create(&conn, &Viewer::new("1", "a", "A"), from_ms(0)).unwrap();
+        assert!(!record(&conn, "c", a, FollowAction::Unfollow, None, from_ms(1)).unwrap());
+    }
+}
