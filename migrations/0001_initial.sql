@@ -28,13 +28,12 @@ CREATE TABLE events (
     viewer_display_name TEXT,
     occurred_at         INTEGER NOT NULL,
     created_at          INTEGER NOT NULL,
-    details             TEXT    NOT NULL CHECK (json_type(details) = 'object'),
-    display             TEXT    CHECK (display IS NULL OR json_type(display) = 'object')
+    details             TEXT    NOT NULL, -- JSON object (written only by serde_json)
+    display             TEXT              -- JSON object from formatter plugins
 );
-CREATE INDEX idx_events_kind ON events (kind);
+CREATE INDEX idx_events_kind ON events (kind, seq);
 CREATE INDEX idx_events_channel ON events (channel_id, seq);
 CREATE INDEX idx_events_created ON events (created_at);
-CREATE INDEX idx_events_viewer ON events (viewer_id);
 
 -- Follow and unfollow history; the latest row per viewer and channel is the
 -- current state.

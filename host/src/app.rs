@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::live::LiveFeed;
@@ -21,6 +21,8 @@ use crate::web::{self, AppState};
 pub const DB_FILE: &str = "stagehand.db";
 const LOCK_FILE: &str = "stagehand.lock";
 const OVERLAY_KEY_FILE: &str = "overlay.key";
+/// How long open requests may take to finish at shutdown.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A host that is up and serving.
 pub struct RunningHost {
@@ -33,7 +35,7 @@ pub struct RunningHost {
     pub store: Store,
     pub events: EventSender,
     pub feed: LiveFeed,
-    shutdown: oneshot::Sender<()>,
+    shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
     pipeline: JoinHandle<()>,
     _lock: File,
@@ -43,8 +45,16 @@ impl RunningHost {
     /// Stops accepting requests, drains the pipeline, commits every pending
     /// write and closes the database.
     pub async fn stop(self) -> Result<()> {
-        let _ = self.shutdown.send(());
-        let served = self.server.await.context("HTTP server task")?;
+        self.shutdown.cancel();
+        let mut server = self.server;
+        let served = match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
+            Ok(joined) => joined.context("HTTP server task")?,
+            Err(_) => {
+                tracing::warn!("requests still open after {SHUTDOWN_GRACE:?}; closing them");
+                server.abort();
+                Ok(())
+            }
+        };
         drop(self.events);
         self.pipeline.await.context("pipeline task")?;
         self.store.close().await;
@@ -72,28 +82,31 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     let (pipeline, events) = Pipeline::new(store.clone(), feed.clone(), PipelineOptions::default());
     let pipeline = tokio::spawn(pipeline.run());
 
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .with_context(|| format!("cannot listen on {} (set STAGEHAND_ADDR to another address)", config.addr))?;
+    let listener = TcpListener::bind(config.addr).await.with_context(|| {
+        format!(
+            "cannot listen on {} (set STAGEHAND_ADDR to another address)",
+            config.addr
+        )
+    })?;
     let addr = listener.local_addr()?;
     if !addr.ip().is_loopback() {
         tracing::warn!(%addr, "listening beyond this machine: anyone who can reach it and has the token can use the API");
     }
 
+    let shutdown = CancellationToken::new();
     let state = AppState {
         store: store.clone(),
         events: events.clone(),
         feed: feed.clone(),
         api_token: Arc::from(api_token.as_str()),
         channel_id: Arc::from(config.channel_id.as_str()),
+        shutdown: shutdown.clone(),
     };
-    let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let app = web::router(state);
+    let on_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = on_shutdown.await;
-            })
+            .with_graceful_shutdown(on_shutdown.cancelled_owned())
             .await
     });
 

@@ -146,10 +146,15 @@ pub fn resolve(
 ) -> Result<Config, ConfigError> {
     let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
 
-    let data_dir = match var("STAGEHAND_DATA_DIR").map(PathBuf::from).or(file.data_dir) {
+    let data_dir = match var("STAGEHAND_DATA_DIR")
+        .map(PathBuf::from)
+        .or(file.data_dir)
+    {
         Some(dir) => dir,
         None => {
-            let base = dirs::data_dir().ok_or(ConfigError::NoDataDir)?.join("stagehand");
+            let base = dirs::data_dir()
+                .ok_or(ConfigError::NoDataDir)?
+                .join("stagehand");
             match mode {
                 Mode::Run => base,
                 Mode::Demo => base.join("demo"),
@@ -286,14 +291,21 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: BTreeMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
     #[test]
     fn defaults_bind_loopback_and_use_twitch() {
-        let c = resolve(FileConfig::default(), &env(&[("STAGEHAND_DATA_DIR", "/d")]), Mode::Run).unwrap();
+        let c = resolve(
+            FileConfig::default(),
+            &env(&[("STAGEHAND_DATA_DIR", "/d")]),
+            Mode::Run,
+        )
+        .unwrap();
         assert_eq!(c.addr, "127.0.0.1:7878".parse().unwrap());
         assert_eq!(c.data_dir, PathBuf::from("/d"));
         assert_eq!(c.plugins_dir, PathBuf::from("/d/plugins"));
@@ -355,8 +367,16 @@ mod tests {
     fn bad_values_name_their_origin() {
         let cases = [
             ("STAGEHAND_ADDR", "localhost", "STAGEHAND_ADDR"),
-            ("STAGEHAND_POLL_FOLLOWERS_SECS", "soon", "STAGEHAND_POLL_FOLLOWERS_SECS"),
-            ("STAGEHAND_POLL_CLIPS_SECS", "0", "STAGEHAND_POLL_CLIPS_SECS"),
+            (
+                "STAGEHAND_POLL_FOLLOWERS_SECS",
+                "soon",
+                "STAGEHAND_POLL_FOLLOWERS_SECS",
+            ),
+            (
+                "STAGEHAND_POLL_CLIPS_SECS",
+                "0",
+                "STAGEHAND_POLL_CLIPS_SECS",
+            ),
             ("STAGEHAND_API_TOKEN", "short", "STAGEHAND_API_TOKEN"),
             ("STAGEHAND_LOG_FORMAT", "xml", "STAGEHAND_LOG_FORMAT"),
         ];
@@ -387,7 +407,9 @@ mod tests {
         std::fs::write(&p, "addr = [").unwrap();
         let err = read_file(&p).unwrap_err().to_string();
         assert!(err.contains("bad.toml"), "{err}");
-        let missing = read_file(&dir.path().join("none.toml")).unwrap_err().to_string();
+        let missing = read_file(&dir.path().join("none.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(missing.contains("none.toml"), "{missing}");
     }
 }

@@ -469,7 +469,11 @@ mod tests {
             ("channel.vip.granted", "channel.vip.add", None),
             ("channel.vip.revoked", "channel.vip.remove", None),
             ("channel.moderator.granted", "channel.moderator.add", None),
-            ("channel.moderator.revoked", "channel.moderator.remove", None),
+            (
+                "channel.moderator.revoked",
+                "channel.moderator.remove",
+                None,
+            ),
             ("channel.resub", "channel.subscription.message", None),
             ("channel.unsubscribe", "channel.subscription.end", None),
             ("channel.follow", "channel.follow", None),
@@ -563,8 +567,8 @@ mod tests {
 
     #[test]
     fn an_event_round_trips_through_json() {
-        let e = Event::new(EventKind::Raid, Source::Eventsub, "1")
-            .with_details(json!({"viewers": 12}));
+        let e =
+            Event::new(EventKind::Raid, Source::Eventsub, "1").with_details(json!({"viewers": 12}));
         let back: Event = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
         assert_eq!(back, e);
     }

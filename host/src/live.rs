@@ -107,7 +107,10 @@ impl<'a> From<&'a StoredEvent> for EventView<'a> {
             source: s.event.source.as_str(),
             channel_id: &s.event.channel_id,
             viewer: s.event.viewer.as_ref(),
-            occurred_at: s.event.occurred_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            occurred_at: s
+                .event
+                .occurred_at
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
             received_at: s.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
             details: &s.event.details,
             display: s.display.as_ref(),

@@ -11,7 +11,11 @@ use stagehand::config::{self, Config, LogFormat, Mode};
 use stagehand::store::check;
 
 #[derive(Parser)]
-#[command(name = "stagehand", version, about = "A streamer's Twitch event host with WebAssembly plugins")]
+#[command(
+    name = "stagehand",
+    version,
+    about = "A streamer's Twitch event host with WebAssembly plugins"
+)]
 struct Cli {
     /// Configuration file (TOML). Default: $STAGEHAND_CONFIG, else
     /// ~/.config/stagehand/stagehand.toml if present.
@@ -74,7 +78,6 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            tracing::error!("{e:#}");
             eprintln!("stagehand: {e:#}");
             ExitCode::FAILURE
         }
@@ -98,13 +101,19 @@ fn serve(config: Config, mode: Mode) -> Result<ExitCode> {
     runtime.block_on(async move {
         let host = app::start(&config).await?;
         let base = format!("http://{}", host.addr);
-        println!("Stagehand {} is listening on {base}", env!("CARGO_PKG_VERSION"));
+        println!(
+            "Stagehand {} is listening on {base}",
+            env!("CARGO_PKG_VERSION")
+        );
         if mode == Mode::Demo {
             println!("Demo mode: data in {}", config.data_dir.display());
         }
         if host.api_token_generated {
             println!("Dashboard: {base}/?token={}", host.api_token);
-            println!("API token (send as Authorization: Bearer <token>): {}", host.api_token);
+            println!(
+                "API token (send as Authorization: Bearer <token>): {}",
+                host.api_token
+            );
         } else {
             println!("Dashboard: {base}/ (API token from STAGEHAND_API_TOKEN)");
         }

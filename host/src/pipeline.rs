@@ -12,8 +12,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::dedup::RecentIds;
 use crate::event::{Event, now_ms};
 use crate::live::{LiveFeed, LiveMessage};
-use crate::store::Store;
 use crate::store::events::{self, Inserted, StoredEvent};
+use crate::store::{PendingWrite, Store, StoreError};
 
 /// What became of a submitted event.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ impl Default for PipelineOptions {
     fn default() -> Self {
         PipelineOptions {
             queue: 4096,
-            max_batch: 512,
+            max_batch: 2048,
             recent_ids: 100_000,
             recent_ttl: Duration::from_secs(15 * 60),
         }
@@ -114,16 +114,46 @@ impl Pipeline {
     }
 
     /// Processes submissions until every sender is dropped and the queue is
-    /// drained.
+    /// drained. While one batch commits, the next is received, de-duplicated
+    /// and queued behind it; outcomes are still published in order.
     pub async fn run(mut self) {
         let mut batch = Vec::with_capacity(self.max_batch);
-        while self.rx.recv_many(&mut batch, self.max_batch).await > 0 {
-            self.process(std::mem::take(&mut batch)).await;
+        let mut in_flight: Option<InFlight> = None;
+        loop {
+            let step = match in_flight.as_mut() {
+                Some(current) => tokio::select! {
+                    biased;
+                    n = self.rx.recv_many(&mut batch, self.max_batch) => Step::Received(n),
+                    done = &mut current.write => Step::Committed(done),
+                },
+                None => Step::Received(self.rx.recv_many(&mut batch, self.max_batch).await),
+            };
+            match step {
+                Step::Committed(done) => {
+                    if let Some(current) = in_flight.take() {
+                        self.complete(current.batch, done);
+                    }
+                }
+                Step::Received(0) => break,
+                Step::Received(_) => {
+                    let next = self.start(std::mem::take(&mut batch)).await;
+                    if let Some(mut previous) = in_flight.take() {
+                        let done = (&mut previous.write).await;
+                        self.complete(previous.batch, done);
+                    }
+                    in_flight = next;
+                }
+            }
+        }
+        if let Some(mut last) = in_flight.take() {
+            let done = (&mut last.write).await;
+            self.complete(last.batch, done);
         }
         tracing::debug!("event pipeline drained");
     }
 
-    async fn process(&mut self, batch: Vec<Submission>) {
+    /// De-duplicates a batch and queues the new events for storing.
+    async fn start(&mut self, batch: Vec<Submission>) -> Option<InFlight> {
         let now = Instant::now();
         let mut fresh = Vec::with_capacity(batch.len());
         for submission in batch {
@@ -135,22 +165,51 @@ impl Pipeline {
             }
         }
         if fresh.is_empty() {
-            return;
+            return None;
         }
-
         let (events, replies): (Vec<Event>, Vec<_>) =
             fresh.into_iter().map(|s| (s.event, s.reply)).unzip();
         let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
         let stored_at = now_ms();
-        let result = self
+        let write = self
             .store
-            .write(move |conn| {
+            .writer()
+            .enqueue(move |conn| {
                 let results = events::insert_batch(conn, &events, stored_at)?;
                 Ok((events, results))
             })
             .await;
+        match write {
+            Ok(write) => Some(InFlight {
+                write,
+                batch: Unconfirmed {
+                    ids,
+                    replies,
+                    stored_at,
+                },
+            }),
+            Err(e) => {
+                self.complete(
+                    Unconfirmed {
+                        ids,
+                        replies,
+                        stored_at,
+                    },
+                    Err(e),
+                );
+                None
+            }
+        }
+    }
 
-        match result {
+    /// Publishes what a committed batch stored and answers its senders.
+    fn complete(&mut self, batch: Unconfirmed, done: Result<BatchResult, StoreError>) {
+        let Unconfirmed {
+            ids,
+            replies,
+            stored_at,
+        } = batch;
+        match done {
             Err(e) => {
                 let why = e.to_string();
                 tracing::error!(error = %why, count = replies.len(), "could not store events; continuing");
@@ -188,7 +247,26 @@ impl Pipeline {
             }
         }
     }
+}
 
+type BatchResult = (Vec<Event>, Vec<Result<Inserted, StoreError>>);
+
+/// A batch queued at the writer, not yet committed.
+struct InFlight {
+    write: PendingWrite<BatchResult>,
+    batch: Unconfirmed,
+}
+
+/// The senders of a batch waiting to hear what became of their events.
+struct Unconfirmed {
+    ids: Vec<String>,
+    replies: Vec<Option<oneshot::Sender<Outcome>>>,
+    stored_at: chrono::DateTime<chrono::Utc>,
+}
+
+enum Step {
+    Received(usize),
+    Committed(Result<BatchResult, StoreError>),
 }
 
 fn reply(to: Option<oneshot::Sender<Outcome>>, outcome: Outcome) {
@@ -204,18 +282,28 @@ mod tests {
     use crate::live::Received;
     use crate::store::StoreOptions;
 
-    async fn setup() -> (tempfile::TempDir, Store, LiveFeed, EventSender, tokio::task::JoinHandle<()>) {
+    async fn setup() -> (
+        tempfile::TempDir,
+        Store,
+        LiveFeed,
+        EventSender,
+        tokio::task::JoinHandle<()>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("p.db"), StoreOptions::default()).unwrap();
         let feed = LiveFeed::new(1024);
-        let (pipeline, sender) = Pipeline::new(store.clone(), feed.clone(), PipelineOptions::default());
+        let (pipeline, sender) =
+            Pipeline::new(store.clone(), feed.clone(), PipelineOptions::default());
         let task = tokio::spawn(pipeline.run());
         (dir, store, feed, sender, task)
     }
 
     fn follow(n: u32) -> Event {
-        Event::new(EventKind::Follow, Source::Test, "1")
-            .with_viewer(Viewer::new(n.to_string(), format!("u{n}"), format!("U{n}")))
+        Event::new(EventKind::Follow, Source::Test, "1").with_viewer(Viewer::new(
+            n.to_string(),
+            format!("u{n}"),
+            format!("U{n}"),
+        ))
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,8 +332,14 @@ mod tests {
         let (_dir, store, feed, sender, _task) = setup().await;
         let mut sub = feed.subscribe();
         let e = follow(1);
-        assert!(matches!(sender.submit(e.clone()).await.unwrap(), Outcome::Stored(_)));
-        assert!(matches!(sender.submit(e.clone()).await.unwrap(), Outcome::Duplicate));
+        assert!(matches!(
+            sender.submit(e.clone()).await.unwrap(),
+            Outcome::Stored(_)
+        ));
+        assert!(matches!(
+            sender.submit(e.clone()).await.unwrap(),
+            Outcome::Duplicate
+        ));
         let marker = follow(2);
         sender.submit(marker.clone()).await.unwrap();
         let mut seen = Vec::new();
@@ -255,7 +349,7 @@ mod tests {
             }
         }
         assert_eq!(seen, vec![e.id.clone(), marker.id]);
-        assert_eq!(store.read(|c| events::count(c)).await.unwrap(), 2);
+        assert_eq!(store.read(events::count).await.unwrap(), 2);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,9 +359,13 @@ mod tests {
         let e = follow(1);
         {
             let store = Store::open(&path, StoreOptions::default()).unwrap();
-            let (pipeline, sender) = Pipeline::new(store.clone(), LiveFeed::new(8), PipelineOptions::default());
+            let (pipeline, sender) =
+                Pipeline::new(store.clone(), LiveFeed::new(8), PipelineOptions::default());
             let task = tokio::spawn(pipeline.run());
-            assert!(matches!(sender.submit(e.clone()).await.unwrap(), Outcome::Stored(_)));
+            assert!(matches!(
+                sender.submit(e.clone()).await.unwrap(),
+                Outcome::Stored(_)
+            ));
             drop(sender);
             task.await.unwrap();
             store.close().await;
@@ -275,7 +373,10 @@ mod tests {
         let store = Store::open(&path, StoreOptions::default()).unwrap();
         let (pipeline, sender) = Pipeline::new(store, LiveFeed::new(8), PipelineOptions::default());
         tokio::spawn(pipeline.run());
-        assert!(matches!(sender.submit(e).await.unwrap(), Outcome::Duplicate));
+        assert!(matches!(
+            sender.submit(e).await.unwrap(),
+            Outcome::Duplicate
+        ));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -297,10 +398,54 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         let good = follow(3);
-        assert!(matches!(sender.submit(good).await.unwrap(), Outcome::Stored(_)));
+        assert!(matches!(
+            sender.submit(good).await.unwrap(),
+            Outcome::Stored(_)
+        ));
         // The failed id was forgotten, so a retry once the fault is gone succeeds.
-        store.write(|c| Ok(c.execute_batch("DROP TRIGGER temp.refuse")?)).await.unwrap();
-        assert!(matches!(sender.submit(bad).await.unwrap(), Outcome::Stored(_)));
+        store
+            .write(|c| Ok(c.execute_batch("DROP TRIGGER temp.refuse")?))
+            .await
+            .unwrap();
+        assert!(matches!(
+            sender.submit(bad).await.unwrap(),
+            Outcome::Stored(_)
+        ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_database_locked_by_another_process_fails_the_write_and_loses_nothing_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let options = StoreOptions {
+            busy_timeout: Duration::from_millis(100),
+            ..StoreOptions::default()
+        };
+        let store = Store::open(&path, options).unwrap();
+        let (pipeline, sender) =
+            Pipeline::new(store.clone(), LiveFeed::new(8), PipelineOptions::default());
+        tokio::spawn(pipeline.run());
+
+        // Another process (here: another connection) holds the write lock.
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let blocked = follow(1);
+        match sender.submit(blocked.clone()).await.unwrap() {
+            Outcome::Failed(why) => assert!(why.contains("locked"), "{why}"),
+            other => panic!("unexpected {other:?}"),
+        }
+        other.execute_batch("COMMIT").unwrap();
+
+        // The pipeline carries on, and the refused event can be sent again.
+        assert!(matches!(
+            sender.submit(follow(2)).await.unwrap(),
+            Outcome::Stored(_)
+        ));
+        assert!(matches!(
+            sender.submit(blocked).await.unwrap(),
+            Outcome::Stored(_)
+        ));
+        assert_eq!(store.read(events::count).await.unwrap(), 2);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -311,6 +456,6 @@ mod tests {
         }
         drop(sender);
         task.await.unwrap();
-        assert_eq!(store.read(|c| events::count(c)).await.unwrap(), 200);
+        assert_eq!(store.read(events::count).await.unwrap(), 200);
     }
 }

@@ -92,6 +92,9 @@ mod tests {
         let a = load_or_create(&p).unwrap();
         fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
         assert_eq!(load_or_create(&p).unwrap(), a);
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

@@ -1,1 +1,115 @@
-fn main() {}
+//! Project tasks that need more than one cargo call: plugins are built for
+//! `wasm32-wasip2` before the host (or its tests) loads them.
+//!
+//! cargo xtask demo     build the plugins, then run `stagehand demo`
+//! cargo xtask test     build the plugins, check formatting, run every test
+//! cargo xtask plugins  build the plugins only
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match task {
+        "demo" => plugins().and_then(|_| demo(rest)),
+        "test" => plugins().and_then(|_| test(rest)),
+        "plugins" => plugins(),
+        _ => {
+            eprintln!("usage: cargo xtask <demo|test|plugins> [args for the underlying command]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {task}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn run(mut cmd: Command) -> Result<(), String> {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed with {status}"))
+    }
+}
+
+/// Plugin crates: every folder in `plugins/` with a Cargo.toml; each
+/// package is named as its folder.
+fn plugin_packages() -> Result<Vec<String>, String> {
+    let dir = root().join("plugins");
+    let mut names = Vec::new();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(names),
+        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+    };
+    for entry in entries.flatten() {
+        if entry.path().join("Cargo.toml").is_file() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Builds every plugin for wasm32-wasip2 (adding the target if rustup can).
+fn plugins() -> Result<(), String> {
+    let packages = plugin_packages()?;
+    if packages.is_empty() {
+        return Ok(());
+    }
+    let mut add = Command::new("rustup");
+    add.args(["target", "add", WASM_TARGET]);
+    if let Err(e) = run(add) {
+        eprintln!("xtask: {e}; assuming the {WASM_TARGET} target is installed");
+    }
+    let mut build = cargo();
+    build.args(["build", "--release", "--target", WASM_TARGET]);
+    for p in &packages {
+        build.args(["--package", p]);
+    }
+    run(build)
+}
+
+fn demo(args: &[String]) -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args(["run", "--release", "--package", "stagehand", "--", "demo"]);
+    cmd.args(args);
+    run(cmd)
+}
+
+fn test(args: &[String]) -> Result<(), String> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    run(fmt)?;
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace"]);
+    cmd.args(args);
+    run(cmd)
+}

@@ -29,10 +29,14 @@ pub fn check(path: &Path) -> Result<CheckReport, StoreError> {
     let conn = open_existing_read_only(path, Duration::from_secs(5))?;
     let integrity = conn
         .prepare("PRAGMA integrity_check")
-        .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>())
+        .and_then(|mut s| {
+            s.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()
+        })
         .map_err(|e| classify(path, e))?;
     let schema_version = migrations::current_version(&conn).map_err(|e| classify(path, e))?;
-    let events = if integrity == ["ok"] && schema_version >= 1 {
+    let known_schema = (1..=migrations::latest_version()).contains(&schema_version);
+    let events = if integrity == ["ok"] && known_schema {
         conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))
             .map_err(|e| classify(path, e))?
     } else {

@@ -32,7 +32,11 @@ pub enum Inserted {
 /// Stores one event. The viewer is linked to (or created in) `viewers`; if
 /// that fails the event is still stored, with no link, and the failure is
 /// logged: losing the event would be worse than losing the join.
-pub fn insert(conn: &Connection, event: &Event, now: DateTime<Utc>) -> Result<Inserted, StoreError> {
+pub fn insert(
+    conn: &Connection,
+    event: &Event,
+    now: DateTime<Utc>,
+) -> Result<Inserted, StoreError> {
     let viewer_id = match &event.viewer {
         Some(viewer) => link_viewer(conn, viewer, now, &event.id),
         None => None,
@@ -64,8 +68,15 @@ pub fn insert(conn: &Connection, event: &Event, now: DateTime<Utc>) -> Result<In
     }
 }
 
-fn link_viewer(conn: &Connection, viewer: &Viewer, now: DateTime<Utc>, event_id: &str) -> Option<i64> {
-    match savepoint(conn, |c| viewers::get_or_create(c, viewer, now)) {
+fn link_viewer(
+    conn: &Connection,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    event_id: &str,
+) -> Option<i64> {
+    // get_or_create writes with one statement, so a failure undoes only
+    // that statement: no savepoint needed.
+    match viewers::get_or_create(conn, viewer, now) {
         Ok(id) => Some(id),
         Err(e) => {
             tracing::warn!(
@@ -78,17 +89,15 @@ fn link_viewer(conn: &Connection, viewer: &Viewer, now: DateTime<Utc>, event_id:
 }
 
 /// Stores a batch in one transaction. Each event succeeds or fails on its
-/// own (a bad one does not undo the others); results are in input order.
+/// own (a bad one does not undo the others; SQLite undoes just the failing
+/// statement); results are in input order.
 pub fn insert_batch(
     conn: &Connection,
     events: &[Event],
     now: DateTime<Utc>,
 ) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
     savepoint(conn, |c| {
-        Ok(events
-            .iter()
-            .map(|e| savepoint(c, |c| insert(c, e, now)))
-            .collect())
+        Ok(events.iter().map(|e| insert(c, e, now)).collect())
     })
 }
 
@@ -112,7 +121,10 @@ pub struct EventQuery {
 }
 
 /// Recent events for `query`, or `None` when the `before` event is unknown.
-pub fn recent(conn: &Connection, query: &EventQuery) -> Result<Option<Vec<StoredEvent>>, StoreError> {
+pub fn recent(
+    conn: &Connection,
+    query: &EventQuery,
+) -> Result<Option<Vec<StoredEvent>>, StoreError> {
     let before_seq = match &query.before {
         Some(id) => match seq_of(conn, id)? {
             Some(seq) => seq,
@@ -140,7 +152,10 @@ pub fn recent(conn: &Connection, query: &EventQuery) -> Result<Option<Vec<Stored
 /// One event by id.
 pub fn by_id(conn: &Connection, id: &str) -> Result<Option<StoredEvent>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM events WHERE id = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], from_row)
+        .optional()?)
 }
 
 /// Whether an event with this id is stored.
@@ -190,7 +205,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
             id: row.get(1)?,
             kind: EventKind::from(row.get::<_, String>(2)?),
             source: source.parse().map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+                rusqlite::Error::FromSqlConversionFailure(
+                    3,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
             })?,
             channel_id: row.get(4)?,
             viewer,
@@ -226,7 +245,9 @@ mod tests {
         assert_eq!(back.created_at, now);
         assert_eq!(back.display, None);
         let viewer_id: Option<i64> = conn
-            .query_row("SELECT viewer_id FROM events WHERE id = ?1", [&e.id], |r| r.get(0))
+            .query_row("SELECT viewer_id FROM events WHERE id = ?1", [&e.id], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert!(viewer_id.is_some());
     }
@@ -244,7 +265,11 @@ mod tests {
     #[test]
     fn unknown_kinds_are_stored_and_read_back() {
         let conn = memory_db();
-        let e = Event::new(EventKind::from("channel.shoutout.create"), Source::Eventsub, "100");
+        let e = Event::new(
+            EventKind::from("channel.shoutout.create"),
+            Source::Eventsub,
+            "100",
+        );
         insert(&conn, &e, crate::event::now_ms()).unwrap();
         let back = by_id(&conn, &e.id).unwrap().unwrap();
         assert_eq!(back.event.kind.as_str(), "channel.shoutout.create");
@@ -259,13 +284,21 @@ mod tests {
         )
         .unwrap();
         let e = follow("bob", "2");
-        assert!(matches!(insert(&conn, &e, crate::event::now_ms()).unwrap(), Inserted::New(_)));
+        assert!(matches!(
+            insert(&conn, &e, crate::event::now_ms()).unwrap(),
+            Inserted::New(_)
+        ));
         let viewer_id: Option<i64> = conn
-            .query_row("SELECT viewer_id FROM events WHERE id = ?1", [&e.id], |r| r.get(0))
+            .query_row("SELECT viewer_id FROM events WHERE id = ?1", [&e.id], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(viewer_id, None);
         let back = by_id(&conn, &e.id).unwrap().unwrap();
-        assert_eq!(back.event.viewer, e.viewer, "the viewer as seen is still kept");
+        assert_eq!(
+            back.event.viewer, e.viewer,
+            "the viewer as seen is still kept"
+        );
     }
 
     #[test]
@@ -280,9 +313,12 @@ mod tests {
              BEGIN SELECT RAISE(ABORT, 'no polls'); END;",
         )
         .unwrap();
-        let results =
-            insert_batch(&conn, &[good1.clone(), bad, good2.clone(), good1.clone()], crate::event::now_ms())
-                .unwrap();
+        let results = insert_batch(
+            &conn,
+            &[good1.clone(), bad, good2.clone(), good1.clone()],
+            crate::event::now_ms(),
+        )
+        .unwrap();
         assert!(matches!(results[0], Ok(Inserted::New(_))));
         assert!(results[1].is_err());
         assert!(matches!(results[2], Ok(Inserted::New(_))));
@@ -308,7 +344,15 @@ mod tests {
             insert(&conn, &e, now).unwrap();
             ids.push(e.id);
         }
-        let all = recent(&conn, &EventQuery { limit: 100, ..Default::default() }).unwrap().unwrap();
+        let all = recent(
+            &conn,
+            &EventQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .unwrap();
         let got: Vec<_> = all.iter().map(|s| s.event.id.clone()).collect();
         let mut want = ids.clone();
         want.reverse();
@@ -316,7 +360,11 @@ mod tests {
 
         let follows = recent(
             &conn,
-            &EventQuery { kind: Some("channel.follow".into()), limit: 2, ..Default::default() },
+            &EventQuery {
+                kind: Some("channel.follow".into()),
+                limit: 2,
+                ..Default::default()
+            },
         )
         .unwrap()
         .unwrap();
@@ -340,7 +388,11 @@ mod tests {
 
         let other = recent(
             &conn,
-            &EventQuery { channel_id: Some("200".into()), limit: 10, ..Default::default() },
+            &EventQuery {
+                channel_id: Some("200".into()),
+                limit: 10,
+                ..Default::default()
+            },
         )
         .unwrap()
         .unwrap();
@@ -349,7 +401,11 @@ mod tests {
 
         let unknown = recent(
             &conn,
-            &EventQuery { before: Some("nope".into()), limit: 10, ..Default::default() },
+            &EventQuery {
+                before: Some("nope".into()),
+                limit: 10,
+                ..Default::default()
+            },
         )
         .unwrap();
         assert!(unknown.is_none());

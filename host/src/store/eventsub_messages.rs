@@ -9,7 +9,11 @@ use rusqlite::{Connection, params};
 use super::{StoreError, to_ms};
 
 /// Marks `message_id` as seen; true when it was not seen before.
-pub fn mark_seen(conn: &Connection, message_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+pub fn mark_seen(
+    conn: &Connection,
+    message_id: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let n = conn
         .prepare_cached(
             "INSERT INTO eventsub_messages (message_id, seen_at) VALUES (?1, ?2)

@@ -51,7 +51,11 @@ pub fn record(
 }
 
 /// Whether the viewer follows the channel now.
-pub fn is_following(conn: &Connection, channel_id: &str, viewer_id: i64) -> Result<bool, StoreError> {
+pub fn is_following(
+    conn: &Connection,
+    channel_id: &str,
+    viewer_id: i64,
+) -> Result<bool, StoreError> {
     let last: Option<String> = conn
         .prepare_cached(
             "SELECT action FROM follower_history WHERE channel_id = ?1 AND viewer_id = ?2
@@ -104,24 +108,74 @@ mod tests {
         let conn = memory_db();
         let a = viewers::get_or_create(&conn, &Viewer::new("1", "a", "A"), from_ms(0)).unwrap();
         let b = viewers::get_or_create(&conn, &Viewer::new("2", "b", "B"), from_ms(0)).unwrap();
-        assert!(record(&conn, "c", a, FollowAction::Follow, Some(from_ms(10)), from_ms(11)).unwrap());
-        assert!(!record(&conn, "c", a, FollowAction::Follow, Some(from_ms(10)), from_ms(12)).unwrap());
-        assert!(record(&conn, "c", b, FollowAction::Follow, Some(from_ms(20)), from_ms(21)).unwrap());
+        assert!(
+            record(
+                &conn,
+                "c",
+                a,
+                FollowAction::Follow,
+                Some(from_ms(10)),
+                from_ms(11)
+            )
+            .unwrap()
+        );
+        assert!(
+            !record(
+                &conn,
+                "c",
+                a,
+                FollowAction::Follow,
+                Some(from_ms(10)),
+                from_ms(12)
+            )
+            .unwrap()
+        );
+        assert!(
+            record(
+                &conn,
+                "c",
+                b,
+                FollowAction::Follow,
+                Some(from_ms(20)),
+                from_ms(21)
+            )
+            .unwrap()
+        );
         assert!(!record(&conn, "c", b, FollowAction::Follow, None, from_ms(22)).unwrap());
 
-        let logins: Vec<_> = current(&conn, "c").unwrap().into_iter().map(|f| f.login).collect();
+        let logins: Vec<_> = current(&conn, "c")
+            .unwrap()
+            .into_iter()
+            .map(|f| f.login)
+            .collect();
         assert_eq!(logins, vec!["b", "a"]);
 
         assert!(record(&conn, "c", a, FollowAction::Unfollow, None, from_ms(30)).unwrap());
         assert!(!record(&conn, "c", a, FollowAction::Unfollow, None, from_ms(31)).unwrap());
         assert!(!is_following(&conn, "c", a).unwrap());
-        let now: Vec<_> = current(&conn, "c").unwrap().into_iter().map(|f| f.login).collect();
+        let now: Vec<_> = current(&conn, "c")
+            .unwrap()
+            .into_iter()
+            .map(|f| f.login)
+            .collect();
         assert_eq!(now, vec!["b"]);
 
-        assert!(record(&conn, "c", a, FollowAction::Follow, Some(from_ms(40)), from_ms(41)).unwrap());
+        assert!(
+            record(
+                &conn,
+                "c",
+                a,
+                FollowAction::Follow,
+                Some(from_ms(40)),
+                from_ms(41)
+            )
+            .unwrap()
+        );
         assert_eq!(current(&conn, "c").unwrap()[0].login, "a");
         assert!(current(&conn, "other").unwrap().is_empty());
-        let rows: i64 = conn.query_row("SELECT count(*) FROM follower_history", [], |r| r.get(0)).unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM follower_history", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(rows, 4);
     }
 

@@ -5,8 +5,8 @@
 //! composed into a single write job when several must commit together.
 
 pub mod check;
-pub mod eventsub_messages;
 pub mod events;
+pub mod eventsub_messages;
 pub mod followers;
 pub mod migrations;
 mod open;
@@ -24,7 +24,7 @@ use rusqlite::Connection;
 
 pub use open::{open_existing_read_only, open_for_writing};
 use read_pool::ReadPool;
-pub use writer::{WriteHandle, savepoint};
+pub use writer::{PendingWrite, WriteHandle, savepoint};
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]

@@ -18,28 +18,34 @@ pub fn open_for_writing(path: &Path, busy_timeout: Duration) -> Result<Connectio
             source: rusqlite::Error::InvalidPath(path.to_path_buf()),
         });
     }
-    let existed = path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
+    // Prove an existing file healthy on a read-only connection first: a
+    // read-only connection never writes (not even a WAL checkpoint on close),
+    // so a wrong or damaged file is left exactly as it was.
+    let existed = std::fs::metadata(path)
+        .map(|m| m.len() > 0)
+        .unwrap_or(false);
+    if existed {
+        let ro = open_existing_read_only(path, busy_timeout)?;
+        verify_readable(&ro, path)?;
+        quick_check(&ro, path)?;
+        let found = migrations::current_version(&ro).map_err(|e| classify(path, e))?;
+        let supported = migrations::latest_version();
+        if found > supported {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found,
+                supported,
+            });
+        }
+    }
+
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
     conn.busy_timeout(busy_timeout)
         .map_err(|e| classify(path, e))?;
-
-    // Read-only checks first: none of these write to the file.
     verify_readable(&conn, path)?;
-    if existed {
-        quick_check(&conn, path)?;
-    }
-    let found = migrations::current_version(&conn).map_err(|e| classify(path, e))?;
-    let supported = migrations::latest_version();
-    if found > supported {
-        return Err(StoreError::TooNew {
-            path: path.to_path_buf(),
-            found,
-            supported,
-        });
-    }
 
     // WAL: readers never block the writer; NORMAL sync is durable against a
     // crash of this process (the WAL is fsynced at checkpoints).
@@ -48,7 +54,8 @@ pub fn open_for_writing(path: &Path, busy_timeout: Duration) -> Result<Connectio
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -32000;",
     )
     .map_err(|e| classify(path, e))?;
     migrations::apply(&mut conn).map_err(|source| StoreError::Migrate {
@@ -60,7 +67,10 @@ pub fn open_for_writing(path: &Path, busy_timeout: Duration) -> Result<Connectio
 
 /// Opens an existing database read-only (for `stagehand db check` and the
 /// read pool); never creates the file.
-pub fn open_existing_read_only(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+pub fn open_existing_read_only(
+    path: &Path,
+    busy_timeout: Duration,
+) -> Result<Connection, StoreError> {
     if !path.is_file() {
         return Err(StoreError::Open {
             path: path.to_path_buf(),

@@ -65,7 +65,12 @@ pub fn revoke(
 }
 
 /// Whether the viewer holds `role` now.
-pub fn has_role(conn: &Connection, channel_id: &str, viewer_id: i64, role: Role) -> Result<bool, StoreError> {
+pub fn has_role(
+    conn: &Connection,
+    channel_id: &str,
+    viewer_id: i64,
+    role: Role,
+) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM viewer_roles
@@ -75,7 +80,11 @@ pub fn has_role(conn: &Connection, channel_id: &str, viewer_id: i64, role: Role)
 }
 
 /// Everyone holding `role` now, by login.
-pub fn active(conn: &Connection, channel_id: &str, role: Role) -> Result<Vec<ViewerRow>, StoreError> {
+pub fn active(
+    conn: &Connection,
+    channel_id: &str,
+    role: Role,
+) -> Result<Vec<ViewerRow>, StoreError> {
     let sql = format!(
         "SELECT {} FROM viewer_roles r JOIN viewers v ON v.id = r.viewer_id
          WHERE r.channel_id = ?1 AND r.role_type = ?2 AND r.revoked_at IS NULL
@@ -150,7 +159,10 @@ mod tests {
         let conn = memory_db();
         let id = viewers::get_or_create(&conn, &v("1"), from_ms(0)).unwrap();
         assert!(grant(&conn, "c", id, Role::Vip, from_ms(1)).unwrap());
-        assert!(!grant(&conn, "c", id, Role::Vip, from_ms(2)).unwrap(), "already held");
+        assert!(
+            !grant(&conn, "c", id, Role::Vip, from_ms(2)).unwrap(),
+            "already held"
+        );
         assert!(has_role(&conn, "c", id, Role::Vip).unwrap());
         assert!(!has_role(&conn, "c", id, Role::Moderator).unwrap());
         assert!(!has_role(&conn, "other", id, Role::Vip).unwrap());
@@ -158,30 +170,54 @@ mod tests {
         assert!(!revoke(&conn, "c", id, Role::Vip, from_ms(4)).unwrap());
         assert!(!has_role(&conn, "c", id, Role::Vip).unwrap());
         assert!(grant(&conn, "c", id, Role::Vip, from_ms(5)).unwrap());
-        let rows: i64 = conn.query_row("SELECT count(*) FROM viewer_roles", [], |r| r.get(0)).unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM viewer_roles", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(rows, 2, "the revoked grant stays as history");
     }
 
     #[test]
     fn replace_all_grants_present_and_revokes_absent() {
         let conn = memory_db();
-        let first = replace_all(&conn, "c", Role::Moderator, &[v("1"), v("2"), v("3")], from_ms(1)).unwrap();
+        let first = replace_all(
+            &conn,
+            "c",
+            Role::Moderator,
+            &[v("1"), v("2"), v("3")],
+            from_ms(1),
+        )
+        .unwrap();
         assert_eq!(first.granted.len(), 3);
         assert!(first.revoked.is_empty());
         assert_eq!(first.active, 3);
 
-        let second = replace_all(&conn, "c", Role::Moderator, &[v("2"), v("3"), v("4"), v("4")], from_ms(2)).unwrap();
+        let second = replace_all(
+            &conn,
+            "c",
+            Role::Moderator,
+            &[v("2"), v("3"), v("4"), v("4")],
+            from_ms(2),
+        )
+        .unwrap();
         let id1 = viewers::by_twitch_id(&conn, "1").unwrap().unwrap().id;
         let id4 = viewers::by_twitch_id(&conn, "4").unwrap().unwrap().id;
         assert_eq!(second.granted, vec![id4]);
         assert_eq!(second.revoked, vec![id1]);
         assert_eq!(second.active, 3);
-        let logins: Vec<_> = active(&conn, "c", Role::Moderator).unwrap().into_iter().map(|r| r.login).collect();
+        let logins: Vec<_> = active(&conn, "c", Role::Moderator)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.login)
+            .collect();
         assert_eq!(logins, vec!["user2", "user3", "user4"]);
 
         let vips = replace_all(&conn, "c", Role::Vip, &[v("1")], from_ms(3)).unwrap();
         assert_eq!(vips.granted, vec![id1]);
-        assert_eq!(active(&conn, "c", Role::Moderator).unwrap().len(), 3, "other roles untouched");
+        assert_eq!(
+            active(&conn, "c", Role::Moderator).unwrap().len(),
+            3,
+            "other roles untouched"
+        );
 
         let empty = replace_all(&conn, "c", Role::Moderator, &[], from_ms(4)).unwrap();
         assert_eq!(empty.revoked.len(), 3);
@@ -193,9 +229,19 @@ mod tests {
         let conn = memory_db();
         replace_all(&conn, "c", Role::Vip, &[v("1"), v("2")], from_ms(1)).unwrap();
         // A viewer with an empty id cannot be stored: the whole sync is undone.
-        let bad = replace_all(&conn, "c", Role::Vip, &[v("3"), Viewer::new("", "x", "x")], from_ms(2));
+        let bad = replace_all(
+            &conn,
+            "c",
+            Role::Vip,
+            &[v("3"), Viewer::new("", "x", "x")],
+            from_ms(2),
+        );
         assert!(bad.is_err());
-        let logins: Vec<_> = active(&conn, "c", Role::Vip).unwrap().into_iter().map(|r| r.login).collect();
+        let logins: Vec<_> = active(&conn, "c", Role::Vip)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.login)
+            .collect();
         assert_eq!(logins, vec!["user1", "user2"]);
     }
 }

@@ -86,7 +86,12 @@ pub fn upsert(
 }
 
 /// Ends the viewer's active subscription; true if there was one.
-pub fn end(conn: &Connection, channel_id: &str, viewer_id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+pub fn end(
+    conn: &Connection,
+    channel_id: &str,
+    viewer_id: i64,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let n = conn
         .prepare_cached(
             "UPDATE viewer_subscriptions SET end_date = ?3
@@ -97,7 +102,11 @@ pub fn end(conn: &Connection, channel_id: &str, viewer_id: i64, at: DateTime<Utc
 }
 
 /// Whether the viewer is subscribed now.
-pub fn is_subscriber(conn: &Connection, channel_id: &str, viewer_id: i64) -> Result<bool, StoreError> {
+pub fn is_subscriber(
+    conn: &Connection,
+    channel_id: &str,
+    viewer_id: i64,
+) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM viewer_subscriptions
@@ -150,11 +159,23 @@ mod tests {
     fn upsert_creates_updates_and_ends() {
         let conn = memory_db();
         let id = viewers::get_or_create(&conn, &Viewer::new("1", "a", "A"), from_ms(0)).unwrap();
-        assert_eq!(upsert(&conn, "c", id, &terms("1000", true, None), from_ms(1)).unwrap(), Upserted::Created);
-        assert_eq!(upsert(&conn, "c", id, &terms("1000", true, None), from_ms(2)).unwrap(), Upserted::Unchanged);
-        assert_eq!(upsert(&conn, "c", id, &terms("2000", false, Some(3)), from_ms(3)).unwrap(), Upserted::Updated);
+        assert_eq!(
+            upsert(&conn, "c", id, &terms("1000", true, None), from_ms(1)).unwrap(),
+            Upserted::Created
+        );
+        assert_eq!(
+            upsert(&conn, "c", id, &terms("1000", true, None), from_ms(2)).unwrap(),
+            Upserted::Unchanged
+        );
+        assert_eq!(
+            upsert(&conn, "c", id, &terms("2000", false, Some(3)), from_ms(3)).unwrap(),
+            Upserted::Updated
+        );
         // A later update without months keeps the months we knew.
-        assert_eq!(upsert(&conn, "c", id, &terms("2000", false, None), from_ms(4)).unwrap(), Upserted::Unchanged);
+        assert_eq!(
+            upsert(&conn, "c", id, &terms("2000", false, None), from_ms(4)).unwrap(),
+            Upserted::Unchanged
+        );
         assert!(is_subscriber(&conn, "c", id).unwrap());
         let subs = active(&conn, "c").unwrap();
         assert_eq!(subs.len(), 1);
@@ -166,8 +187,15 @@ mod tests {
         assert!(!is_subscriber(&conn, "c", id).unwrap());
         assert!(active(&conn, "c").unwrap().is_empty());
 
-        assert_eq!(upsert(&conn, "c", id, &terms("1000", false, None), from_ms(7)).unwrap(), Upserted::Created);
-        let rows: i64 = conn.query_row("SELECT count(*) FROM viewer_subscriptions", [], |r| r.get(0)).unwrap();
+        assert_eq!(
+            upsert(&conn, "c", id, &terms("1000", false, None), from_ms(7)).unwrap(),
+            Upserted::Created
+        );
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM viewer_subscriptions", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
         assert_eq!(rows, 2, "the ended subscription stays as history");
     }
 

@@ -42,7 +42,24 @@ impl ViewerRow {
 
 /// Returns the local id of `viewer`, creating the row if needed and bringing
 /// login and display name up to date.
-pub fn get_or_create(conn: &Connection, viewer: &Viewer, now: DateTime<Utc>) -> Result<i64, StoreError> {
+pub fn get_or_create(
+    conn: &Connection,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let login = viewer.login.to_lowercase();
+    // Most events come from viewers already known under the same name: a
+    // read settles those without writing.
+    let known: Option<(i64, String, String)> = conn
+        .prepare_cached("SELECT id, login, display_name FROM viewers WHERE twitch_id = ?1")?
+        .query_row([&viewer.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    if let Some((id, known_login, known_name)) = &known
+        && *known_login == login
+        && *known_name == viewer.display_name
+    {
+        return Ok(*id);
+    }
     let mut stmt = conn.prepare_cached(
         "INSERT INTO viewers (twitch_id, login, display_name, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?4)
@@ -55,7 +72,7 @@ pub fn get_or_create(conn: &Connection, viewer: &Viewer, now: DateTime<Utc>) -> 
          RETURNING id",
     )?;
     let id = stmt.query_row(
-        params![viewer.id, viewer.login.to_lowercase(), viewer.display_name, to_ms(now)],
+        params![viewer.id, login, viewer.display_name, to_ms(now)],
         |r| r.get(0),
     )?;
     Ok(id)
@@ -63,7 +80,10 @@ pub fn get_or_create(conn: &Connection, viewer: &Viewer, now: DateTime<Utc>) -> 
 
 /// The viewer with this Twitch user id.
 pub fn by_twitch_id(conn: &Connection, twitch_id: &str) -> Result<Option<ViewerRow>, StoreError> {
-    let sql = format!("SELECT {} FROM viewers v WHERE v.twitch_id = ?1", ViewerRow::COLUMNS);
+    let sql = format!(
+        "SELECT {} FROM viewers v WHERE v.twitch_id = ?1",
+        ViewerRow::COLUMNS
+    );
     Ok(conn
         .prepare_cached(&sql)?
         .query_row([twitch_id], ViewerRow::from_row)
@@ -103,9 +123,14 @@ mod tests {
     #[test]
     fn a_renamed_login_updates_in_place() {
         let conn = memory_db();
-        let id = get_or_create(&conn, &Viewer::new("11", "alice", "Alice"), from_ms(1_000)).unwrap();
-        let again =
-            get_or_create(&conn, &Viewer::new("11", "Alice_Two", "Alice_Two"), from_ms(5_000)).unwrap();
+        let id =
+            get_or_create(&conn, &Viewer::new("11", "alice", "Alice"), from_ms(1_000)).unwrap();
+        let again = get_or_create(
+            &conn,
+            &Viewer::new("11", "Alice_Two", "Alice_Two"),
+            from_ms(5_000),
+        )
+        .unwrap();
         assert_eq!(id, again);
         let row = by_twitch_id(&conn, "11").unwrap().unwrap();
         assert_eq!(row.login, "alice_two");
@@ -113,7 +138,9 @@ mod tests {
         assert_eq!(row.updated_at, from_ms(5_000));
         assert!(by_login(&conn, "alice").unwrap().is_none());
         assert_eq!(by_login(&conn, "@ALICE_two").unwrap().unwrap().id, id);
-        let n: i64 = conn.query_row("SELECT count(*) FROM viewers", [], |r| r.get(0)).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM viewers", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 1);
     }
 

@@ -9,12 +9,19 @@ use super::AppState;
 use super::error::ApiError;
 
 /// Lets the request through only with `Authorization: Bearer <api token>`.
-pub async fn require_api_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn require_api_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     match presented {
         Some(token) if constant_time_eq(token.as_bytes(), state.api_token.as_bytes()) => {

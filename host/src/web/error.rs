@@ -2,8 +2,8 @@
 //! including the ones axum's extractors produce.
 
 use axum::Json;
-use axum::extract::{FromRequest, FromRequestParts};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -68,9 +68,10 @@ impl IntoResponse for ApiError {
         });
         let mut response = (self.status, body).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }
@@ -79,9 +80,11 @@ impl IntoResponse for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
-            JsonRejection::JsonSyntaxError(e) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "bad_json", format!("malformed JSON: {}", e.body_text()))
-            }
+            JsonRejection::JsonSyntaxError(e) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_json",
+                format!("malformed JSON: {}", e.body_text()),
+            ),
             JsonRejection::JsonDataError(e) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad_json", e.body_text())
             }
@@ -93,7 +96,10 @@ impl From<JsonRejection> for ApiError {
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
-                format!("request body is larger than {} bytes", super::MAX_BODY_BYTES),
+                format!(
+                    "request body is larger than {} bytes",
+                    super::MAX_BODY_BYTES
+                ),
             ),
             other => ApiError::new(other.status(), "bad_request", other.body_text()),
         }

@@ -93,15 +93,19 @@ pub async fn post_test(
     let event = build_test_event(body, &state.channel_id)?;
     let id = event.id.clone();
     match state.events.submit(event).await {
-        Ok(Outcome::Stored(stored)) => {
-            Ok((StatusCode::CREATED, axum::Json(EventView::from(stored.as_ref()))).into_response())
-        }
+        Ok(Outcome::Stored(stored)) => Ok((
+            StatusCode::CREATED,
+            axum::Json(EventView::from(stored.as_ref())),
+        )
+            .into_response()),
         Ok(Outcome::Duplicate) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "duplicate_event",
             format!("an event with id {id:?} was already handled"),
         )),
-        Ok(Outcome::Failed(why)) => Err(ApiError::unavailable(format!("the event was not stored: {why}"))),
+        Ok(Outcome::Failed(why)) => Err(ApiError::unavailable(format!(
+            "the event was not stored: {why}"
+        ))),
         Err(closed) => Err(ApiError::unavailable(closed.to_string())),
     }
 }
@@ -125,7 +129,10 @@ pub fn build_test_event(body: TestEvent, default_channel: &str) -> Result<Event,
         }
     };
     let kind = EventKind::normalize(kind_name, &mut details);
-    let channel_id = body.channel_id.filter(|c| !c.is_empty()).unwrap_or_else(|| default_channel.to_owned());
+    let channel_id = body
+        .channel_id
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| default_channel.to_owned());
     let mut event = Event::new(kind, Source::Test, channel_id);
     event.details = details;
     if let Some(id) = body.id {
@@ -136,7 +143,9 @@ pub fn build_test_event(body: TestEvent, default_channel: &str) -> Result<Event,
     }
     if let Some(viewer) = body.viewer {
         if viewer.id.is_empty() || viewer.login.is_empty() {
-            return Err(ApiError::bad_request("viewer needs a non-empty id and login"));
+            return Err(ApiError::bad_request(
+                "viewer needs a non-empty id and login",
+            ));
         }
         event.viewer = Some(viewer);
     }
@@ -173,7 +182,11 @@ mod tests {
 
     #[test]
     fn a_test_event_gets_the_test_source_and_default_channel() {
-        let e = build_test_event(body(json!({"kind": "channel.follow", "details": {"username": "a"}})), "42").unwrap();
+        let e = build_test_event(
+            body(json!({"kind": "channel.follow", "details": {"username": "a"}})),
+            "42",
+        )
+        .unwrap();
         assert_eq!(e.kind, EventKind::Follow);
         assert_eq!(e.source, Source::Test);
         assert_eq!(e.channel_id, "42");
@@ -198,10 +211,19 @@ mod tests {
         for (b, needle) in [
             (json!({"kind": ""}), "not an event kind"),
             (json!({"kind": "Channel Follow"}), "not an event kind"),
-            (json!({"kind": "channel.follow", "details": [1]}), "an array"),
-            (json!({"kind": "channel.follow", "details": "x"}), "a string"),
+            (
+                json!({"kind": "channel.follow", "details": [1]}),
+                "an array",
+            ),
+            (
+                json!({"kind": "channel.follow", "details": "x"}),
+                "a string",
+            ),
             (json!({"kind": "channel.follow", "id": ""}), "id must be"),
-            (json!({"kind": "channel.follow", "viewer": {"id": "", "login": "a", "display_name": "A"}}), "viewer"),
+            (
+                json!({"kind": "channel.follow", "viewer": {"id": "", "login": "a", "display_name": "A"}}),
+                "viewer",
+            ),
         ] {
             let err = build_test_event(body(b.clone()), "1").unwrap_err();
             assert_eq!(err.status, StatusCode::BAD_REQUEST);

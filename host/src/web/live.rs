@@ -5,14 +5,16 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 
 use super::AppState;
 use crate::live::{EventView, LiveMessage, Received};
 
 /// Streams every live message; a client that falls behind gets a `skipped`
 /// message (re-fetch) instead of an ever-growing buffer.
-pub async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+pub async fn stream(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let subscription = state.feed.subscribe();
     let stream = futures_util::stream::unfold(subscription, |mut sub| async move {
         let event = match sub.recv().await {
@@ -21,7 +23,8 @@ pub async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Res
             Received::Closed => return None,
         };
         Some((Ok(event), sub))
-    });
+    })
+    .take_until(state.shutdown.clone().cancelled_owned());
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -35,6 +36,9 @@ pub struct AppState {
     pub api_token: Arc<str>,
     /// The channel test events belong to when the request names none.
     pub channel_id: Arc<str>,
+    /// Cancelled when the host shuts down, so long-lived responses (the live
+    /// feed, overlay sockets) end instead of holding the shutdown open.
+    pub shutdown: CancellationToken,
 }
 
 /// The whole HTTP surface.
@@ -44,7 +48,10 @@ pub fn router(state: AppState) -> Router {
         .route("/events/test", post(events::post_test))
         .route("/live", get(live::stream))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), auth::require_api_token));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_token,
+        ));
 
     Router::new()
         .route("/healthz", get(healthz))
@@ -62,14 +69,22 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn not_found(request: Request) -> ApiError {
-    ApiError::not_found(format!("no route for {} {}", request.method(), request.uri().path()))
+    ApiError::not_found(format!(
+        "no route for {} {}",
+        request.method(),
+        request.uri().path()
+    ))
 }
 
 async fn method_not_allowed(request: Request) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        format!("{} is not allowed on {}", request.method(), request.uri().path()),
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
     )
 }
 

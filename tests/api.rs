@@ -1,0 +1,397 @@
+//! End-to-end: the HTTP contract of ARCHITECTURE.md against a real host
+//! process on 127.0.0.1 with a real SQLite file.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Host, anonymous, client};
+
+fn host() -> (tempfile::TempDir, Host) {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(dir.path(), "run", &[]);
+    (dir, host)
+}
+
+async fn post_test(host: &Host, body: Value) -> reqwest::Response {
+    client()
+        .post(host.url("/api/events/test"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn error_code(resp: reqwest::Response) -> (u16, String) {
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.expect("a JSON error body");
+    let code = body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_owned();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    (status, code)
+}
+
+#[tokio::test]
+async fn healthz_answers_without_a_token() {
+    let (_dir, host) = host();
+    let resp = anonymous().get(host.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    host.stop();
+}
+
+#[tokio::test]
+async fn the_api_needs_the_right_bearer_token() {
+    let (_dir, host) = host();
+    let missing = anonymous()
+        .get(host.url("/api/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.headers()["www-authenticate"], "Bearer");
+    assert_eq!(error_code(missing).await, (401, "unauthorized".into()));
+    let wrong = anonymous()
+        .get(host.url("/api/events"))
+        .bearer_auth("test-token-0123456789abcdeX")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(wrong).await, (401, "unauthorized".into()));
+    // Unknown API paths do not reveal themselves without a token either.
+    let unknown = anonymous().get(host.url("/api/nope")).send().await.unwrap();
+    assert_eq!(unknown.status(), 401);
+    let ok = client().get(host.url("/api/events")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    host.stop();
+}
+
+#[tokio::test]
+async fn a_test_event_is_stored_and_listed_with_the_contract_fields() {
+    let (_dir, host) = host();
+    let resp = post_test(
+        &host,
+        json!({
+            "kind": "channel.follow",
+            "details": {"username": "JaneDoe", "action": "follow", "followed_at": "2025-01-15T14:32:00Z"},
+            "viewer": {"id": "123", "login": "janedoe", "display_name": "JaneDoe"}
+        }),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.unwrap();
+
+    let list: Value = client()
+        .get(host.url("/api/events"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events = list.as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(e, &created);
+    for field in [
+        "id",
+        "kind",
+        "source",
+        "channel_id",
+        "viewer",
+        "occurred_at",
+        "details",
+        "display",
+    ] {
+        assert!(e.get(field).is_some(), "missing {field} in {e}");
+    }
+    assert_eq!(e["kind"], "channel.follow");
+    assert_eq!(e["source"], "test");
+    assert_eq!(
+        e["viewer"],
+        json!({"id": "123", "login": "janedoe", "display_name": "JaneDoe"})
+    );
+    assert_eq!(e["details"]["username"], "JaneDoe");
+    assert!(e["occurred_at"].as_str().unwrap().ends_with('Z'));
+    host.stop();
+}
+
+#[tokio::test]
+async fn listing_is_newest_first_with_kind_filter_limit_and_before_cursor() {
+    let (_dir, host) = host();
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let kind = if i % 2 == 0 {
+            "channel.follow"
+        } else {
+            "channel.raid"
+        };
+        let created: Value = post_test(&host, json!({"kind": kind, "details": {"n": i}}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let get = |q: String| {
+        let url = host.url(&format!("/api/events{q}"));
+        async move {
+            let v: Value = client()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(get(String::new()).await, newest_first);
+    assert_eq!(get("?limit=2".into()).await, newest_first[..2].to_vec());
+    let follows = get("?kind=channel.follow".into()).await;
+    assert_eq!(
+        follows,
+        vec![
+            ids[6].clone(),
+            ids[4].clone(),
+            ids[2].clone(),
+            ids[0].clone()
+        ]
+    );
+    let page = get(format!("?kind=channel.follow&limit=2&before={}", ids[4])).await;
+    assert_eq!(page, vec![ids[2].clone(), ids[0].clone()]);
+    host.stop();
+}
+
+#[tokio::test]
+async fn a_duplicate_id_is_refused_and_stored_once() {
+    let (_dir, host) = host();
+    let body = json!({"kind": "channel.cheer", "id": "fixed-id-1", "details": {"bits": 100}});
+    assert_eq!(post_test(&host, body.clone()).await.status(), 201);
+    assert_eq!(
+        error_code(post_test(&host, body).await).await,
+        (409, "duplicate_event".into())
+    );
+    let list: Value = client()
+        .get(host.url("/api/events"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    host.stop();
+}
+
+#[tokio::test]
+async fn unknown_kinds_are_kept_and_seed_names_normalized() {
+    let (_dir, host) = host();
+    let unknown: Value = post_test(
+        &host,
+        json!({"kind": "channel.hype_train.begin", "details": {"level": 2}}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(unknown["kind"], "channel.hype_train.begin");
+    assert_eq!(unknown["details"]["level"], 2);
+    let timeout: Value = post_test(
+        &host,
+        json!({"kind": "channel.user.timed_out", "details": {"username": "t"}}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(timeout["kind"], "channel.ban");
+    assert_eq!(timeout["details"]["is_permanent"], false);
+    host.stop();
+}
+
+#[tokio::test]
+async fn bad_requests_get_json_errors() {
+    let (_dir, host) = host();
+    let c = client();
+    let malformed = c
+        .post(host.url("/api/events/test"))
+        .header("content-type", "application/json")
+        .body("{\"kind\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(malformed).await, (400, "bad_json".into()));
+
+    let wrong_shape = c
+        .post(host.url("/api/events/test"))
+        .json(&json!({"kind": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(wrong_shape).await, (400, "bad_json".into()));
+
+    let not_object = post_test(&host, json!({"kind": "channel.follow", "details": [1, 2]})).await;
+    assert_eq!(error_code(not_object).await, (400, "bad_request".into()));
+
+    let no_type = c
+        .post(host.url("/api/events/test"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(no_type).await,
+        (415, "unsupported_media_type".into())
+    );
+
+    let huge = json!({"kind": "channel.follow", "details": {"blob": "x".repeat(100 * 1024)}});
+    let too_large = c
+        .post(host.url("/api/events/test"))
+        .json(&huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(too_large).await, (413, "too_large".into()));
+
+    for q in [
+        "?limit=0",
+        "?limit=501",
+        "?limit=ten",
+        "?before=no-such-event",
+        "?color=red",
+    ] {
+        let resp = c
+            .get(host.url(&format!("/api/events{q}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{q}");
+        error_code(resp).await;
+    }
+
+    let missing = anonymous()
+        .get(host.url("/no/such/page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(missing).await, (404, "not_found".into()));
+    let method = anonymous()
+        .delete(host.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(method).await, (405, "method_not_allowed".into()));
+
+    // Nothing above was stored.
+    let list: Value = c
+        .get(host.url("/api/events"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 0);
+    host.stop();
+}
+
+#[tokio::test]
+async fn the_live_feed_streams_new_events() {
+    let (_dir, host) = host();
+    let mut live = client().get(host.url("/api/live")).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+    assert!(
+        live.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let created: Value = post_test(
+        &host,
+        json!({"kind": "channel.raid", "details": {"viewers": 5}}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let mut buf = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !buf.contains("\n\n") {
+        let chunk = tokio::time::timeout_at(deadline, live.chunk())
+            .await
+            .expect("live event in time")
+            .unwrap()
+            .unwrap();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(buf.starts_with("event: event\n"), "{buf}");
+    let data = buf.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+    let got: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(got["id"], created["id"]);
+    drop(live);
+    host.stop();
+}
+
+#[tokio::test]
+async fn events_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(dir.path(), "run", &[]);
+    let created: Value = post_test(&host, json!({"kind": "channel.follow"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    host.stop();
+    let host = Host::start(dir.path(), "run", &[]);
+    let list: Value = client()
+        .get(host.url("/api/events"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["id"], created["id"]);
+    host.stop();
+}
+
+#[tokio::test]
+async fn demo_serves_healthz_and_prints_a_working_generated_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(dir.path(), "demo", &[("STAGEHAND_API_TOKEN", "")]);
+    let resp = anonymous().get(host.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let dashboard = host
+        .stdout
+        .iter()
+        .find(|l| l.starts_with("Dashboard:"))
+        .unwrap();
+    let token = dashboard
+        .split("?token=")
+        .nth(1)
+        .expect("token in the dashboard URL")
+        .trim();
+    assert_eq!(token.len(), 64);
+    let ok = anonymous()
+        .get(host.url("/api/events"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(dir.path().join("stagehand.db").is_file());
+    host.stop();
+}

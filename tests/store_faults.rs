@@ -1,0 +1,219 @@
+//! End-to-end: the database faults of the foundation issue, against the
+//! real binary: a file that is not SQLite, a corrupt one, one from a newer
+//! schema, a second host on the same data, and SIGKILL mid-burst.
+
+mod support;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use support::{Host, client, run_cli, start_fails};
+
+fn digest(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("stagehand.db");
+    let junk: Vec<u8> = b"these are my notes, not a database\n".repeat(200);
+    std::fs::write(&db, &junk).unwrap();
+
+    let err = start_fails(dir.path(), "run");
+    assert!(
+        err.contains(&db.display().to_string()),
+        "names the file: {err}"
+    );
+    assert!(err.contains("not a SQLite database"), "{err}");
+    assert_eq!(digest(&db), junk, "the file was changed");
+
+    let (ok, _out, err) = run_cli(dir.path(), &["db", "check"]);
+    assert!(!ok);
+    assert!(err.contains("not a SQLite database"), "{err}");
+    assert_eq!(digest(&db), junk);
+}
+
+/// A database with some events, checkpointed into the main file.
+fn make_database(dir: &Path, events: usize) -> std::path::PathBuf {
+    let host = Host::start(dir, "run", &[]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = client();
+        for i in 0..events {
+            let body = json!({"kind": "channel.follow", "details": {"username": format!("user{i}"), "padding": "p".repeat(200)}});
+            let resp = c.post(host.url("/api/events/test")).json(&body).send().await.unwrap();
+            assert_eq!(resp.status(), 201);
+        }
+    });
+    host.stop();
+    let db = dir.join("stagehand.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
+        .unwrap();
+    drop(conn);
+    db
+}
+
+#[test]
+fn a_corrupt_database_is_refused_with_its_name_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = make_database(dir.path(), 300);
+    // Scribble over pages past the schema, keeping the header valid.
+    let mut bytes = digest(&db);
+    assert!(
+        bytes.len() > 16 * 4096,
+        "database too small to corrupt: {}",
+        bytes.len()
+    );
+    for b in &mut bytes[6 * 4096..12 * 4096] {
+        *b = 0x5a;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+
+    let err = start_fails(dir.path(), "run");
+    assert!(
+        err.contains(&db.display().to_string()),
+        "names the file: {err}"
+    );
+    assert!(err.contains("corrupt"), "{err}");
+    assert_eq!(digest(&db), bytes, "the file was changed");
+
+    let (ok, out, _err) = run_cli(dir.path(), &["db", "check"]);
+    assert!(!ok, "db check must fail on a corrupt file: {out}");
+    assert_eq!(digest(&db), bytes);
+}
+
+#[test]
+fn a_database_from_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("stagehand.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;")
+            .unwrap();
+    }
+    let before = digest(&db);
+    let err = start_fails(dir.path(), "run");
+    assert!(err.contains("schema version 99"), "{err}");
+    assert!(err.contains(&db.display().to_string()), "{err}");
+    assert_eq!(digest(&db), before);
+
+    let (ok, out, _) = run_cli(dir.path(), &["db", "check"]);
+    assert!(!ok);
+    assert!(out.contains("schema version: 99"), "{out}");
+}
+
+#[test]
+fn a_second_host_on_the_same_data_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Host::start(dir.path(), "run", &[]);
+    let err = start_fails(dir.path(), "run");
+    assert!(err.contains("already running"), "{err}");
+    first.stop();
+}
+
+#[test]
+fn db_check_reports_integrity_and_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    make_database(dir.path(), 3);
+    let (ok, out, err) = run_cli(dir.path(), &["db", "check"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("integrity: ok"), "{out}");
+    assert!(
+        out.contains("schema version: 1 (this Stagehand: 1)"),
+        "{out}"
+    );
+    assert!(out.contains("events: 3"), "{out}");
+    let (ok, out, _) = run_cli(dir.path(), &["db", "check", "--json"]);
+    assert!(ok);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["integrity"], json!(["ok"]));
+    assert_eq!(report["events"], 3);
+
+    let (ok, _, err) = run_cli(dir.path(), &["db", "check", "--db", "/nonexistent/x.db"]);
+    assert!(!ok);
+    assert!(err.contains("/nonexistent/x.db"), "{err}");
+}
+
+#[test]
+fn sigkill_mid_burst_loses_no_committed_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut host = Host::start(dir.path(), "run", &[]);
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // Eight writers post as fast as they can; every 201 is an event the host
+    // reported committed.
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let url = host.url("/api/events/test");
+        let acked = acked.clone();
+        tasks.push(rt.spawn(async move {
+            let c = client();
+            for i in 0.. {
+                let body =
+                    json!({"kind": "channel.cheer", "details": {"writer": w, "n": i, "bits": 100}});
+                match c.post(&url).json(&body).send().await {
+                    Ok(resp) if resp.status() == 201 => {
+                        let v: serde_json::Value = match resp.json().await {
+                            Ok(v) => v,
+                            Err(_) => break,
+                        };
+                        acked
+                            .lock()
+                            .unwrap()
+                            .push(v["id"].as_str().unwrap().to_owned());
+                    }
+                    Ok(resp) => panic!("unexpected status {}", resp.status()),
+                    Err(_) => break, // the host died
+                }
+            }
+        }));
+    }
+    // Let the burst run, then kill the process without warning.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while acked.lock().unwrap().len() < 2_000 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    host.kill();
+    rt.block_on(async {
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 100, "the burst barely ran: {}", acked.len());
+
+    let (ok, out, err) = run_cli(dir.path(), &["db", "check"]);
+    assert!(ok, "db check after SIGKILL: {out}{err}");
+    assert!(out.contains("integrity: ok"), "{out}");
+
+    // Restart: every acknowledged event is there.
+    let host = Host::start(dir.path(), "run", &[]);
+    let conn = rusqlite::Connection::open_with_flags(
+        dir.path().join("stagehand.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut stmt = conn.prepare("SELECT 1 FROM events WHERE id = ?1").unwrap();
+    let missing: Vec<_> = acked
+        .iter()
+        .filter(|id| !stmt.exists([id.as_str()]).unwrap())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged events lost",
+        missing.len(),
+        acked.len()
+    );
+    drop(stmt);
+    drop(conn);
+    host.stop();
+}

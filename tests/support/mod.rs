@@ -1,0 +1,203 @@
+//! Shared harness for end-to-end tests: runs the real `stagehand` binary on
+//! 127.0.0.1 with a fresh data directory, and talks to it over HTTP.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The API token the harness gives every host.
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+
+/// A `stagehand` command with an isolated environment.
+pub fn stagehand(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stagehand"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", data_dir)
+        .env("XDG_CONFIG_HOME", data_dir.join("xdg-config"))
+        .env("STAGEHAND_DATA_DIR", data_dir)
+        .env("STAGEHAND_ADDR", "127.0.0.1:0")
+        .env("STAGEHAND_API_TOKEN", TOKEN)
+        .env("STAGEHAND_LOG", "info");
+    cmd
+}
+
+/// A running host process.
+pub struct Host {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub data_dir: PathBuf,
+    /// Lines the host printed on stdout.
+    pub stdout: Vec<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Host {
+    /// Starts `stagehand run` (or `demo`) and waits until it listens.
+    pub fn start(data_dir: &Path, command: &str, env: &[(&str, &str)]) -> Host {
+        let mut cmd = stagehand(data_dir);
+        cmd.arg(command);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn stagehand");
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut lines = Vec::new();
+        let mut base = None;
+        // The start-up banner ends with the dashboard line.
+        loop {
+            match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) => {
+                    if line.contains("listening on") {
+                        base = line
+                            .split_whitespace()
+                            .find(|w| w.starts_with("http://"))
+                            .map(str::to_owned);
+                    }
+                    let done = line.starts_with("Dashboard:");
+                    lines.push(line);
+                    if done {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let err = stderr.join().unwrap_or_default();
+                    panic!("stagehand did not start; stdout: {lines:?}\nstderr:\n{err}");
+                }
+            }
+        }
+        let base = base.expect("a 'listening on http://…' line");
+        // Keep draining stdout so the host never blocks on a full pipe.
+        std::thread::spawn(move || while rx.recv().is_ok() {});
+        Host {
+            child,
+            base,
+            data_dir: data_dir.to_path_buf(),
+            stdout: lines,
+            stderr: Some(stderr),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+
+    /// SIGTERM, then waits for a clean exit; returns the stderr log.
+    pub fn stop(mut self) -> String {
+        let pid = self.child.id() as i32;
+        // SAFETY: sending a signal to our own child process.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let status = self.child.wait().expect("wait");
+        let log = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        assert!(
+            status.success(),
+            "stagehand exited with {status}; log:\n{log}"
+        );
+        log
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that sends the harness token.
+pub fn client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {TOKEN}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// A client with no token.
+pub fn anonymous() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// Runs `stagehand` to completion with `args`; returns (success, stdout, stderr).
+pub fn run_cli(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = stagehand(data_dir)
+        .args(args)
+        .output()
+        .expect("run stagehand");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `stagehand <command>` expecting it to fail at start-up (a host that
+/// starts serving instead is killed after 20 s); returns stderr.
+pub fn start_fails(data_dir: &Path, command: &str) -> String {
+    let mut child = stagehand(data_dir)
+        .arg(command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run stagehand");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("stagehand {command} kept running instead of failing");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!status.success(), "stagehand {command} should have failed");
+    err
+}
