@@ -395,3 +395,35 @@ async fn demo_serves_healthz_and_prints_a_working_generated_token() {
     assert!(dir.path().join("stagehand.db").is_file());
     host.stop();
 }
+
+#[tokio::test]
+async fn json_logs_and_a_config_file_are_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("custom.toml");
+    std::fs::write(
+        &config,
+        "api_token = \"from-the-config-file-123\"\nlog_format = \"json\"\n",
+    )
+    .unwrap();
+    let mut cmd_env = vec![
+        ("STAGEHAND_API_TOKEN", ""),
+        ("STAGEHAND_CONFIG", config.to_str().unwrap()),
+    ];
+    cmd_env.push(("STAGEHAND_LOG", "debug"));
+    let host = Host::start(dir.path(), "run", &cmd_env);
+    let ok = anonymous()
+        .get(host.url("/api/events"))
+        .bearer_auth("from-the-config-file-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let log = host.stop();
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let v: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v.get("level").is_some(), "{line}");
+    }
+}
