@@ -90,7 +90,7 @@ fn plugins() -> Result<(), String> {
         eprintln!("xtask: {e}; assuming the {WASM_TARGET} target is installed");
     }
     let mut build = cargo();
-    build.args(["build", "--release", "--target", WASM_TARGET]);
+    build.args(["build", "--profile", "plugin", "--target", WASM_TARGET]);
     for p in &packages {
         build.args(["--package", p]);
     }
