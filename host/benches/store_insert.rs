@@ -140,7 +140,7 @@ async fn one_job(path: &std::path::Path, events: Vec<Event>) -> Duration {
     let now = now_ms();
     let start = Instant::now();
     store
-        .write(move |c| events::insert_batch(c, &events, now))
+        .write(move |c| events::insert_batch(c, &events, &[], now))
         .await
         .unwrap();
     let elapsed = start.elapsed();

@@ -10,9 +10,17 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use tokio::sync::mpsc;
+
+use crate::actions::Executor;
+use crate::actions::alerts::OverlayQueue;
+use crate::actions::webhook::WebhookSender;
 use crate::config::Config;
 use crate::live::LiveFeed;
 use crate::pipeline::{EventSender, Pipeline, PipelineOptions};
+use crate::plugins::PluginHost;
+use crate::plugins::runtime::Runtime;
+use crate::plugins::watcher::{self, PluginWatcher};
 use crate::secrets;
 use crate::store::{Store, StoreOptions};
 use crate::web::{self, AppState};
@@ -21,6 +29,7 @@ use crate::web::{self, AppState};
 pub const DB_FILE: &str = "stagehand.db";
 const LOCK_FILE: &str = "stagehand.lock";
 const OVERLAY_KEY_FILE: &str = "overlay.key";
+const PLUGIN_CACHE_DIR: &str = "plugin-cache";
 /// How long open requests may take to finish at shutdown.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -35,7 +44,10 @@ pub struct RunningHost {
     pub store: Store,
     pub events: EventSender,
     pub feed: LiveFeed,
+    pub plugins: PluginHost,
     shutdown: CancellationToken,
+    executor: JoinHandle<()>,
+    _watcher: Option<PluginWatcher>,
     server: JoinHandle<std::io::Result<()>>,
     pipeline: JoinHandle<()>,
     _lock: File,
@@ -57,6 +69,14 @@ impl RunningHost {
         };
         drop(self.events);
         self.pipeline.await.context("pipeline task")?;
+        // Plugins finish what was dispatched to them and save their data.
+        self.plugins.shutdown().await;
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.executor)
+            .await
+            .is_err()
+        {
+            tracing::warn!("actions still running after {SHUTDOWN_GRACE:?}; stopping them");
+        }
         self.store.close().await;
         served.context("HTTP server")
     }
@@ -79,8 +99,41 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     };
 
     let feed = LiveFeed::new(1024);
+
+    // Plugins: loaded before any event flows, then watched for changes.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = Runtime::new(Some(config.data_dir.join(PLUGIN_CACHE_DIR)))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (actions_tx, actions_rx) = mpsc::channel(1024);
+    let plugins = PluginHost::new(
+        runtime,
+        store.clone(),
+        config.plugins_dir.clone(),
+        feed.clone(),
+        actions_tx,
+        config.grants.clone(),
+    );
+    plugins.rescan().await;
+    let watcher = match watcher::watch(plugins.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::error!("{e}; plugins will not reload on change");
+            None
+        }
+    };
+    let overlays = OverlayQueue::new(store.clone());
+    let executor = Executor {
+        store: store.clone(),
+        plugins: plugins.clone(),
+        overlays: overlays.clone(),
+        webhooks: WebhookSender::new().map_err(|e| anyhow::anyhow!(e))?,
+        chat: None,
+        feed: feed.clone(),
+    };
+    let executor = tokio::spawn(executor.run(actions_rx));
+
     let (pipeline, events) = Pipeline::new(store.clone(), feed.clone(), PipelineOptions::default());
-    let pipeline = tokio::spawn(pipeline.run());
+    let pipeline = tokio::spawn(pipeline.with_plugins(plugins.clone()).run());
 
     let listener = TcpListener::bind(config.addr).await.with_context(|| {
         format!(
@@ -101,6 +154,9 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         api_token: Arc::from(api_token.as_str()),
         channel_id: Arc::from(config.channel_id.as_str()),
         shutdown: shutdown.clone(),
+        plugins: plugins.clone(),
+        overlays,
+        overlay_key: Arc::from(overlay_key.as_str()),
     };
     let app = web::router(state);
     let on_shutdown = shutdown.clone();
@@ -119,7 +175,10 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         store,
         events,
         feed,
+        plugins,
         shutdown,
+        executor,
+        _watcher: watcher,
         server,
         pipeline,
         _lock: lock,

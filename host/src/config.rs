@@ -3,7 +3,7 @@
 //! flags. Resolution is a pure function of its inputs so it is tested
 //! without touching the process environment.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -66,6 +66,9 @@ pub struct Config {
     pub poll_secs: BTreeMap<String, u64>,
     pub twitch: TwitchConfig,
     pub log_format: LogFormat,
+    /// Plugin permissions granted in the file (`[grants] name = ["chat"]`),
+    /// besides those granted from the dashboard.
+    pub grants: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// The TOML file's shape; every key optional, unknown keys refused (a typo
@@ -84,6 +87,8 @@ pub struct FileConfig {
     pub poll_secs: BTreeMap<String, u64>,
     #[serde(default)]
     pub twitch: FileTwitch,
+    #[serde(default)]
+    pub grants: BTreeMap<String, Vec<String>>,
 }
 
 /// `[twitch]` in the file.
@@ -241,6 +246,19 @@ pub fn resolve(
         None => file.log_format.unwrap_or_default(),
     };
 
+    let mut grants = BTreeMap::new();
+    for (plugin, permissions) in file.grants {
+        for p in &permissions {
+            if crate::plugins::manifest::Permission::parse(p).is_none() {
+                return Err(ConfigError::Invalid {
+                    origin: format!("grants.{plugin} in the config file"),
+                    message: format!("{p:?} is not a permission (chat, tts_rules, webhook:<host>)"),
+                });
+            }
+        }
+        grants.insert(plugin, permissions.into_iter().collect());
+    }
+
     let channel_id = file.channel_id.unwrap_or_else(|| match mode {
         Mode::Run => "local".into(),
         Mode::Demo => "demo".into(),
@@ -256,6 +274,7 @@ pub fn resolve(
         poll_secs,
         twitch,
         log_format,
+        grants,
     })
 }
 
@@ -390,6 +409,17 @@ mod tests {
             .to_string();
             assert!(err.starts_with(origin), "{key}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn grants_come_from_the_file_and_are_checked() {
+        let file: FileConfig =
+            toml::from_str("[grants]\ndiscord-webhook = [\"webhook:discord.com\"]").unwrap();
+        let c = resolve(file, &env(&[("STAGEHAND_DATA_DIR", "/d")]), Mode::Run).unwrap();
+        assert!(c.grants["discord-webhook"].contains("webhook:discord.com"));
+        let bad: FileConfig = toml::from_str("[grants]\nx = [\"filesystem\"]").unwrap();
+        let err = resolve(bad, &env(&[("STAGEHAND_DATA_DIR", "/d")]), Mode::Run).unwrap_err();
+        assert!(err.to_string().contains("grants.x"), "{err}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! ([`store`]) and publishes them on the [`live`] feed for plugins and the
 //! dashboard. [`app`] wires the parts; [`web`] serves them.
 
+pub mod actions;
 pub mod app;
 pub mod config;
 pub mod dedup;
@@ -11,6 +12,7 @@ pub mod event;
 pub mod live;
 pub mod logging;
 pub mod pipeline;
+pub mod plugins;
 pub mod secrets;
 pub mod store;
 pub mod web;

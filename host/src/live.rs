@@ -15,6 +15,10 @@ use crate::store::events::StoredEvent;
 pub enum LiveMessage {
     /// A new event was stored.
     Event(Arc<StoredEvent>),
+    /// A plugin was loaded, unloaded or changed status.
+    PluginsChanged,
+    /// A TTS rule was set, removed or expired.
+    TtsRulesChanged,
 }
 
 impl LiveMessage {
@@ -22,6 +26,8 @@ impl LiveMessage {
     pub fn topic(&self) -> &'static str {
         match self {
             LiveMessage::Event(_) => "event",
+            LiveMessage::PluginsChanged => "plugins",
+            LiveMessage::TtsRulesChanged => "tts_rules",
         }
     }
 }

@@ -39,6 +39,23 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Plugin development.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Create a plugin crate that builds for wasm32-wasip2 and passes its own test.
+    New {
+        /// Plugin name: a-z, 0-9 and -.
+        name: String,
+        /// Folder to create it in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -74,6 +91,9 @@ fn main() -> ExitCode {
         Command::Db {
             command: DbCommand::Check { db, json },
         } => db_check(&config, db, json),
+        Command::Plugin {
+            command: PluginCommand::New { name, dir },
+        } => plugin_new(&dir, &name),
     };
     match result {
         Ok(code) => code,
@@ -137,6 +157,19 @@ async fn wait_for_shutdown_signal() {
             }
         } => {}
     }
+}
+
+fn plugin_new(parent: &std::path::Path, name: &str) -> Result<ExitCode> {
+    let dir = stagehand::plugins::scaffold::create(parent, name).map_err(anyhow::Error::msg)?;
+    println!("Created {}", dir.display());
+    println!("  cd {} && cargo test", dir.display());
+    println!(
+        "  cargo build --release --target wasm32-wasip2   (rustup target add wasm32-wasip2 once)"
+    );
+    println!(
+        "Then copy plugin.toml and the .wasm into a folder named {name} in the plugins directory."
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn db_check(config: &Config, db: Option<PathBuf>, json: bool) -> Result<ExitCode> {

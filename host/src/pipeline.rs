@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::dedup::RecentIds;
 use crate::event::{Event, now_ms};
 use crate::live::{LiveFeed, LiveMessage};
+use crate::plugins::PluginHost;
 use crate::store::events::{self, Inserted, StoredEvent};
 use crate::store::{PendingWrite, Store, StoreError};
 
@@ -92,6 +93,7 @@ impl Default for PipelineOptions {
 /// The consuming end: run it as one task.
 pub struct Pipeline {
     store: Store,
+    plugins: Option<PluginHost>,
     feed: LiveFeed,
     recent: RecentIds,
     rx: mpsc::Receiver<Submission>,
@@ -105,12 +107,20 @@ impl Pipeline {
         let (tx, rx) = mpsc::channel(options.queue.max(1));
         let pipeline = Pipeline {
             store,
+            plugins: None,
             feed,
             recent: RecentIds::new(options.recent_ids, options.recent_ttl),
             rx,
             max_batch: options.max_batch.max(1),
         };
         (pipeline, EventSender { tx })
+    }
+
+    /// Hands events to plugins: formatters before storing (their display is
+    /// stored with the event), action plugins after.
+    pub fn with_plugins(mut self, plugins: PluginHost) -> Self {
+        self.plugins = Some(plugins);
+        self
     }
 
     /// Processes submissions until every sender is dropped and the queue is
@@ -131,7 +141,7 @@ impl Pipeline {
             match step {
                 Step::Committed(done) => {
                     if let Some(current) = in_flight.take() {
-                        self.complete(current.batch, done);
+                        self.complete(current.batch, done).await;
                     }
                 }
                 Step::Received(0) => break,
@@ -139,7 +149,7 @@ impl Pipeline {
                     let next = self.start(std::mem::take(&mut batch)).await;
                     if let Some(mut previous) = in_flight.take() {
                         let done = (&mut previous.write).await;
-                        self.complete(previous.batch, done);
+                        self.complete(previous.batch, done).await;
                     }
                     in_flight = next;
                 }
@@ -147,7 +157,7 @@ impl Pipeline {
         }
         if let Some(mut last) = in_flight.take() {
             let done = (&mut last.write).await;
-            self.complete(last.batch, done);
+            self.complete(last.batch, done).await;
         }
         tracing::debug!("event pipeline drained");
     }
@@ -170,13 +180,17 @@ impl Pipeline {
         let (events, replies): (Vec<Event>, Vec<_>) =
             fresh.into_iter().map(|s| (s.event, s.reply)).unzip();
         let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+        let displays = match &self.plugins {
+            Some(plugins) => plugins.format(&events).await,
+            None => Vec::new(),
+        };
         let stored_at = now_ms();
         let write = self
             .store
             .writer()
             .enqueue(move |conn| {
-                let results = events::insert_batch(conn, &events, stored_at)?;
-                Ok((events, results))
+                let results = events::insert_batch(conn, &events, &displays, stored_at)?;
+                Ok((events, displays, results))
             })
             .await;
         match write {
@@ -196,14 +210,15 @@ impl Pipeline {
                         stored_at,
                     },
                     Err(e),
-                );
+                )
+                .await;
                 None
             }
         }
     }
 
     /// Publishes what a committed batch stored and answers its senders.
-    fn complete(&mut self, batch: Unconfirmed, done: Result<BatchResult, StoreError>) {
+    async fn complete(&mut self, batch: Unconfirmed, done: Result<BatchResult, StoreError>) {
         let Unconfirmed {
             ids,
             replies,
@@ -219,17 +234,22 @@ impl Pipeline {
                     reply(reply_to, Outcome::Failed(why.clone()));
                 }
             }
-            Ok((events, results)) => {
-                for ((event, result), reply_to) in events.into_iter().zip(results).zip(replies) {
+            Ok((events, mut displays, results)) => {
+                displays.resize(events.len(), None);
+                let stored_events = events.into_iter().zip(displays).zip(results).zip(replies);
+                for (((event, display), result), reply_to) in stored_events {
                     let outcome = match result {
                         Ok(Inserted::New(seq)) => {
                             let stored = Arc::new(StoredEvent {
                                 seq,
                                 event,
                                 created_at: stored_at,
-                                display: None,
+                                display,
                             });
                             self.feed.publish(LiveMessage::Event(stored.clone()));
+                            if let Some(plugins) = &self.plugins {
+                                plugins.dispatch(&stored).await;
+                            }
                             Outcome::Stored(stored)
                         }
                         Ok(Inserted::Duplicate) => Outcome::Duplicate,
@@ -249,7 +269,11 @@ impl Pipeline {
     }
 }
 
-type BatchResult = (Vec<Event>, Vec<Result<Inserted, StoreError>>);
+type BatchResult = (
+    Vec<Event>,
+    Vec<Option<serde_json::Value>>,
+    Vec<Result<Inserted, StoreError>>,
+);
 
 /// A batch queued at the writer, not yet committed.
 struct InFlight {

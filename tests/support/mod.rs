@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod overlay;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -11,6 +13,8 @@ use std::time::Duration;
 
 /// The API token the harness gives every host.
 pub const TOKEN: &str = "test-token-0123456789abcdef";
+/// The overlay key the harness gives every host.
+pub const OVERLAY_KEY: &str = "test-overlay-key-0123456789";
 
 /// A `stagehand` command with an isolated environment.
 pub fn stagehand(data_dir: &Path) -> Command {
@@ -22,8 +26,44 @@ pub fn stagehand(data_dir: &Path) -> Command {
         .env("STAGEHAND_DATA_DIR", data_dir)
         .env("STAGEHAND_ADDR", "127.0.0.1:0")
         .env("STAGEHAND_API_TOKEN", TOKEN)
-        .env("STAGEHAND_LOG", "info");
+        .env("STAGEHAND_OVERLAY_KEY", OVERLAY_KEY)
+        .env("STAGEHAND_PLUGINS_DIR", data_dir.join("plugins"))
+        .env("STAGEHAND_LOG", "info,stagehand=debug");
     cmd
+}
+
+/// Where `cargo xtask plugins` put the built plugins (`plugins/` and
+/// `test-plugins/` folders, one folder per plugin).
+pub fn built_plugins() -> PathBuf {
+    let target = std::env::var_os("STAGEHAND_TEST_PLUGINS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    assert!(
+        target.join("plugins").is_dir() && target.join("test-plugins").is_dir(),
+        "built plugins not found in {}: run `cargo xtask plugins` (`cargo xtask test` does)",
+        target.display()
+    );
+    target
+}
+
+/// Copies built plugin `name` (from `plugins/` or `test-plugins/`) into the
+/// host's plugins folder under `data_dir`.
+pub fn install_plugin(data_dir: &Path, name: &str) -> PathBuf {
+    let built = built_plugins();
+    let from = [
+        built.join("plugins").join(name),
+        built.join("test-plugins").join(name),
+    ]
+    .into_iter()
+    .find(|p| p.is_dir())
+    .unwrap_or_else(|| panic!("no built plugin {name}"));
+    let to = data_dir.join("plugins").join(name);
+    std::fs::create_dir_all(&to).unwrap();
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+    to
 }
 
 /// A running host process.
@@ -140,8 +180,14 @@ impl Drop for Host {
     }
 }
 
+/// reqwest is built without a default TLS provider (the host picks ring).
+fn tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// An HTTP client that sends the harness token.
 pub fn client() -> reqwest::Client {
+    tls_provider();
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,
@@ -156,6 +202,7 @@ pub fn client() -> reqwest::Client {
 
 /// A client with no token.
 pub fn anonymous() -> reqwest::Client {
+    tls_provider();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

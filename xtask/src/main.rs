@@ -59,10 +59,10 @@ fn run(mut cmd: Command) -> Result<(), String> {
     }
 }
 
-/// Plugin crates: every folder in `plugins/` with a Cargo.toml; each
-/// package is named as its folder.
-fn plugin_packages() -> Result<Vec<String>, String> {
-    let dir = root().join("plugins");
+/// Plugin crates in `folder` (relative to the workspace): every subfolder
+/// with a Cargo.toml; each package is named as its folder.
+fn plugin_packages(folder: &str) -> Result<Vec<String>, String> {
+    let dir = root().join(folder);
     let mut names = Vec::new();
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
@@ -78,10 +78,17 @@ fn plugin_packages() -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-/// Builds every plugin for wasm32-wasip2 (adding the target if rustup can).
+/// Builds every plugin for wasm32-wasip2 (adding the target if rustup can),
+/// then lays each out as the host loads it: `target/plugins/<name>/` (and
+/// `target/test-plugins/<name>/` for the test plugins) holding
+/// `plugin.toml` and `<name>.wasm`.
 fn plugins() -> Result<(), String> {
-    let packages = plugin_packages()?;
-    if packages.is_empty() {
+    let sets = [("plugins", "plugins"), ("tests/plugins", "test-plugins")];
+    let mut all = Vec::new();
+    for (src, _) in sets {
+        all.extend(plugin_packages(src)?);
+    }
+    if all.is_empty() {
         return Ok(());
     }
     let mut add = Command::new("rustup");
@@ -91,16 +98,53 @@ fn plugins() -> Result<(), String> {
     }
     let mut build = cargo();
     build.args(["build", "--profile", "plugin", "--target", WASM_TARGET]);
-    for p in &packages {
+    for p in &all {
         build.args(["--package", p]);
     }
-    run(build)
+    run(build)?;
+
+    let target = target_dir();
+    let built = target.join(WASM_TARGET).join("plugin");
+    for (src, out) in sets {
+        let out_dir = target.join(out);
+        for name in plugin_packages(src)? {
+            let wasm = built.join(format!("{}.wasm", name.replace('-', "_")));
+            let dest = out_dir.join(&name);
+            std::fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+            copy(&wasm, &dest.join(format!("{name}.wasm")))?;
+            let manifest = root().join(src).join(&name).join("plugin.toml");
+            if manifest.is_file() {
+                copy(&manifest, &dest.join("plugin.toml"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_relative() { root().join(p) } else { p })
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Copies only when the content differs, so an unchanged plugin does not
+/// look changed to a running host's watcher.
+fn copy(from: &Path, to: &Path) -> Result<(), String> {
+    let new = std::fs::read(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    if std::fs::read(to).ok().as_deref() == Some(new.as_slice()) {
+        return Ok(());
+    }
+    std::fs::write(to, new).map_err(|e| format!("{}: {e}", to.display()))
 }
 
 fn demo(args: &[String]) -> Result<(), String> {
     let mut cmd = cargo();
     cmd.args(["run", "--release", "--package", "stagehand", "--", "demo"]);
     cmd.args(args);
+    if std::env::var_os("STAGEHAND_PLUGINS_DIR").is_none() {
+        cmd.env("STAGEHAND_PLUGINS_DIR", target_dir().join("plugins"));
+    }
     run(cmd)
 }
 
@@ -110,6 +154,7 @@ fn test(args: &[String]) -> Result<(), String> {
     run(fmt)?;
     let mut cmd = cargo();
     cmd.args(["test", "--workspace"]);
+    cmd.env("STAGEHAND_TEST_PLUGINS", target_dir());
     cmd.args(args);
     run(cmd)
 }

@@ -37,15 +37,26 @@ pub fn insert(
     event: &Event,
     now: DateTime<Utc>,
 ) -> Result<Inserted, StoreError> {
+    insert_with_display(conn, event, None, now)
+}
+
+/// [`insert`] with the formatter's display stored alongside.
+pub fn insert_with_display(
+    conn: &Connection,
+    event: &Event,
+    display: Option<&Value>,
+    now: DateTime<Utc>,
+) -> Result<Inserted, StoreError> {
     let viewer_id = match &event.viewer {
         Some(viewer) => link_viewer(conn, viewer, now, &event.id),
         None => None,
     };
     let details = serde_json::to_string(&event.details)?;
+    let display = display.map(serde_json::to_string).transpose()?;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO events (id, kind, source, channel_id, viewer_id, viewer_twitch_id,
-                             viewer_login, viewer_display_name, occurred_at, created_at, details)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                             viewer_login, viewer_display_name, occurred_at, created_at, details, display)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (id) DO NOTHING",
     )?;
     let changed = stmt.execute(params![
@@ -60,6 +71,7 @@ pub fn insert(
         to_ms(event.occurred_at),
         to_ms(now),
         details,
+        display,
     ])?;
     if changed == 0 {
         Ok(Inserted::Duplicate)
@@ -88,16 +100,22 @@ fn link_viewer(
     }
 }
 
-/// Stores a batch in one transaction. Each event succeeds or fails on its
+/// Stores a batch in one transaction, each event with the display at its
+/// index in `displays` if any. Each event succeeds or fails on its
 /// own (a bad one does not undo the others; SQLite undoes just the failing
 /// statement); results are in input order.
 pub fn insert_batch(
     conn: &Connection,
     events: &[Event],
+    displays: &[Option<Value>],
     now: DateTime<Utc>,
 ) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
     savepoint(conn, |c| {
-        Ok(events.iter().map(|e| insert(c, e, now)).collect())
+        Ok(events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| insert_with_display(c, e, displays.get(i).and_then(Option::as_ref), now))
+            .collect())
     })
 }
 
@@ -316,6 +334,7 @@ mod tests {
         let results = insert_batch(
             &conn,
             &[good1.clone(), bad, good2.clone(), good1.clone()],
+            &[],
             crate::event::now_ms(),
         )
         .unwrap();

@@ -10,9 +10,12 @@ pub mod eventsub_messages;
 pub mod followers;
 pub mod migrations;
 mod open;
+pub mod overlay_alerts;
+pub mod plugins;
 mod read_pool;
 pub mod roles;
 pub mod subscriptions;
+pub mod tts_rules;
 pub mod viewers;
 mod writer;
 

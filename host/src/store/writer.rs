@@ -126,6 +126,30 @@ impl WriteHandle {
         Ok(PendingWrite { rx })
     }
 
+    /// Queues `job` without waiting for it (from a plain thread, not inside
+    /// the async runtime); a failure is logged with `what`.
+    pub fn send_blocking<F>(&self, what: &'static str, job: F)
+    where
+        F: FnOnce(&Connection) -> Result<(), StoreError> + Send + 'static,
+    {
+        let (reply, _) = oneshot::channel();
+        let job = move |c: &Connection| {
+            let result = job(c);
+            if let Err(e) = &result {
+                tracing::error!(error = %e, "{what} failed");
+            }
+            result
+        };
+        let pending = Pending {
+            job: Some(job),
+            result: None,
+            reply,
+        };
+        if self.tx.blocking_send(Msg::Job(Box::new(pending))).is_err() {
+            tracing::error!("{what} not written: the database writer has stopped");
+        }
+    }
+
     /// [`WriteHandle::write`] for code outside the async runtime (CLI, benches).
     pub fn write_blocking<T, F>(&self, job: F) -> Result<T, StoreError>
     where

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod live;
+pub mod overlay;
+pub mod plugins;
 
 use std::sync::Arc;
 
@@ -19,8 +21,10 @@ use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::actions::alerts::OverlayQueue;
 use crate::live::LiveFeed;
 use crate::pipeline::EventSender;
+use crate::plugins::PluginHost;
 use crate::store::Store;
 use error::ApiError;
 
@@ -39,6 +43,10 @@ pub struct AppState {
     /// Cancelled when the host shuts down, so long-lived responses (the live
     /// feed, overlay sockets) end instead of holding the shutdown open.
     pub shutdown: CancellationToken,
+    pub plugins: PluginHost,
+    pub overlays: OverlayQueue,
+    /// The key overlay pages present in their hello.
+    pub overlay_key: Arc<str>,
 }
 
 /// The whole HTTP surface.
@@ -47,6 +55,9 @@ pub fn router(state: AppState) -> Router {
         .route("/events", get(events::list))
         .route("/events/test", post(events::post_test))
         .route("/live", get(live::stream))
+        .route("/plugins", get(plugins::list))
+        .route("/plugins/{name}/grant", post(plugins::grant))
+        .route("/plugins/{name}/reset", post(plugins::reset))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -55,6 +66,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/overlay/{name}/ws", get(overlay::socket))
         .nest("/api", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

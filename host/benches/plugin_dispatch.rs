@@ -1,0 +1,209 @@
+//! Plugin costs, printed with a baseline from the same run:
+//! - dispatch: one event through a long-lived instance with the deadline and
+//!   memory cap on, beside a native Rust call of the same plugin code;
+//! - reload: from writing a plugin's files to the new version answering, for
+//!   each example plugin, uncompiled and with the compiled component cached.
+//!
+//! Needs the plugins built: `cargo xtask plugins`, then
+//! `cargo bench -p stagehand --bench plugin_dispatch`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use stagehand::live::LiveFeed;
+use stagehand::plugins::PluginHost;
+use stagehand::plugins::runtime::{InstanceContext, KvCache, Runtime, wit};
+use stagehand::store::{Store, StoreOptions};
+use stagehand_plugin_sdk::Plugin as _;
+
+const CALLS: u32 = 200_000;
+
+fn built() -> PathBuf {
+    std::env::var_os("STAGEHAND_TEST_PLUGINS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+fn per_call(d: Duration, n: u32) -> f64 {
+    d.as_nanos() as f64 / n as f64 / 1000.0
+}
+
+fn dispatch() {
+    let wasm = std::fs::read(built().join("test-plugins/bench-plugin/bench-plugin.wasm"))
+        .expect("bench plugin not built: run `cargo xtask plugins`");
+    let runtime = Runtime::new(None).unwrap();
+    let started = Instant::now();
+    let compiled = runtime.compile(&wasm).unwrap();
+    let compile = started.elapsed();
+    let kv = Arc::new(KvCache::default());
+    let context = InstanceContext {
+        plugin: Arc::from("bench-plugin"),
+        kv: kv.clone(),
+        settings: Arc::from("{}"),
+        deadline: Duration::from_millis(50),
+        memory_bytes: 64 << 20,
+    };
+    let started = Instant::now();
+    let mut instance = runtime.instantiate(&compiled, context).unwrap();
+    instance.init("{}").unwrap().unwrap();
+    let instantiate = started.elapsed();
+    let event = wit::Event {
+        id: "01a2".into(),
+        kind: "channel.cheer".into(),
+        source: wit::Source::Eventsub,
+        channel_id: "1000".into(),
+        viewer: Some(wit::Viewer {
+            id: "1".into(),
+            login: "alice".into(),
+            display_name: "Alice".into(),
+        }),
+        occurred_at_ms: 1_700_000_000_000,
+        details: r#"{"username":"Alice","bits":100,"message":"Cheer100 great stream"}"#.into(),
+    };
+    for _ in 0..10_000 {
+        instance.on_event(&event).unwrap().unwrap();
+        kv.take_dirty();
+    }
+    let started = Instant::now();
+    for _ in 0..CALLS {
+        let actions = instance.on_event(&event).unwrap().unwrap();
+        std::hint::black_box(actions);
+        // What the worker does after each call (the database write-back is
+        // batched by the writer thread, off this path).
+        std::hint::black_box(kv.take_dirty());
+    }
+    let wasm_call = started.elapsed();
+
+    let native_event = stagehand_plugin_sdk::Event {
+        id: event.id.clone(),
+        kind: event.kind.clone(),
+        source: stagehand_plugin_sdk::Source::Eventsub,
+        channel_id: event.channel_id.clone(),
+        viewer: None,
+        occurred_at_ms: event.occurred_at_ms,
+        details: event.details.clone(),
+    };
+    stagehand_plugin_sdk::testing::reset();
+    let started = Instant::now();
+    for _ in 0..CALLS {
+        let actions =
+            bench_plugin::BenchPlugin::on_event(std::hint::black_box(native_event.clone()));
+        std::hint::black_box(actions.unwrap());
+    }
+    let native = started.elapsed();
+    let (w, n) = (per_call(wasm_call, CALLS), per_call(native, CALLS));
+    println!("dispatch, 2 kv reads + 2 kv writes per event, deadline 50 ms, memory cap 64 MiB:");
+    println!("  compile {compile:?}, instantiate + init {instantiate:?}");
+    println!("  wasm instance call : {w:>7.2} µs/event");
+    println!(
+        "  native Rust call   : {n:>7.2} µs/event  (wasm/native {:.1}x)",
+        w / n
+    );
+    println!(
+        "  target < 3 µs: {}",
+        if w < 3.0 { "met" } else { "NOT met" }
+    );
+    let total: u64 = kv.get("bits").and_then(|v| v.parse().ok()).unwrap_or(0);
+    assert_eq!(
+        total,
+        100 * (CALLS as u64 + 10_000),
+        "the plugin really ran every call"
+    );
+}
+
+async fn wait_running(host: &PluginHost, name: &str, reloads: u64) {
+    loop {
+        if let Some(s) = host.status(name)
+            && s.reloads >= reloads
+            && matches!(
+                s.state,
+                stagehand::plugins::worker::State::Running
+                    | stagehand::plugins::worker::State::PendingGrant
+            )
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
+async fn reload() {
+    let examples = built().join("plugins");
+    let mut names: Vec<String> = std::fs::read_dir(&examples)
+        .expect("example plugins not built: run `cargo xtask plugins`")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let dir = tempfile::tempdir().unwrap();
+    let plugins_dir = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins_dir).unwrap();
+    let store = Store::open(dir.path().join("b.db"), StoreOptions::default()).unwrap();
+    let runtime = Runtime::new(Some(dir.path().join("cache"))).unwrap();
+    let (actions, mut rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let host = PluginHost::new(
+        runtime,
+        store,
+        plugins_dir.clone(),
+        LiveFeed::new(16),
+        actions,
+        BTreeMap::new(),
+    );
+    host.rescan().await;
+    let _watch = stagehand::plugins::watcher::watch(host.clone()).unwrap();
+    println!(
+        "reload, file write -> new version answering (includes the {:?} debounce):",
+        stagehand::plugins::watcher::DEBOUNCE
+    );
+    for name in names {
+        let dest = plugins_dir.join(&name);
+        std::fs::create_dir_all(&dest).unwrap();
+        let started = Instant::now();
+        for f in std::fs::read_dir(examples.join(&name)).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), dest.join(f.file_name())).unwrap();
+        }
+        wait_running(&host, &name, 0).await;
+        let uncached = started.elapsed();
+
+        // Same wasm, new manifest: the compiled component comes from the cache.
+        let manifest = dest.join("plugin.toml");
+        let mut text = std::fs::read_to_string(&manifest).unwrap();
+        text.push_str("\n# touched\n");
+        let started = Instant::now();
+        std::fs::write(&manifest, text).unwrap();
+        wait_running(&host, &name, 1).await;
+        let cached = started.elapsed();
+        println!(
+            "  {name:<16} new: {:>6.1} ms   changed, cached: {:>6.1} ms   (without debounce: {:>5.1} / {:>5.1} ms)",
+            ms(uncached),
+            ms(cached),
+            ms(uncached.saturating_sub(stagehand::plugins::watcher::DEBOUNCE)),
+            ms(cached.saturating_sub(stagehand::plugins::watcher::DEBOUNCE)),
+        );
+    }
+    host.shutdown().await;
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    println!(
+        "plugin_dispatch: RUST_BACKTRACE={} (unset it for the steadiest figures)",
+        std::env::var("RUST_BACKTRACE").unwrap_or_else(|_| "unset".into())
+    );
+    dispatch();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(reload());
+}

@@ -1,0 +1,348 @@
+//! The action executor: carries out what plugins decided, after checking
+//! that the plugin declared (and the streamer granted) each effect. Alerts go
+//! through the renderer plugins into the overlay queue; TTS rules into the
+//! store; webhooks out in the background; chat to Twitch.
+
+pub mod alerts;
+pub mod webhook;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::event::now_ms;
+use crate::live::{LiveFeed, LiveMessage};
+use crate::plugins::PluginHost;
+use crate::plugins::convert::alert_to_json;
+use crate::plugins::manifest::Permission;
+use crate::plugins::runtime::wit;
+use crate::plugins::worker::ActionBatch;
+use crate::store::{self, Store, StoreError};
+use alerts::{DEFAULT_OVERLAY, OverlayQueue, valid_overlay_name};
+use webhook::WebhookSender;
+
+/// Longest text accepted in an alert field or a chat message.
+const MAX_TEXT: usize = 16 * 1024;
+/// Longest custom HTML or CSS.
+const MAX_MARKUP: usize = 64 * 1024;
+/// Longest alert.
+const MAX_DURATION_MS: u32 = 5 * 60 * 1000;
+/// Longest text read aloud.
+const MAX_SPEECH: usize = 500;
+
+/// Sends chat messages to Twitch; present once the host is logged in.
+pub trait ChatOut: Send + Sync {
+    fn send(&self, text: String) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+}
+
+/// What an action needs the streamer to have allowed.
+pub fn required_permission(action: &wit::Action) -> Option<Permission> {
+    match action {
+        wit::Action::ShowAlert(_) | wit::Action::Speak(_) => None,
+        wit::Action::SendChat(_) => Some(Permission::Chat),
+        wit::Action::MuteTts(_)
+        | wit::Action::UnmuteTts(_)
+        | wit::Action::CooldownTts(_)
+        | wit::Action::ClearTts(_) => Some(Permission::TtsRules),
+        // The host is checked against the URL when the webhook is sent.
+        wit::Action::Webhook(_) => None,
+    }
+}
+
+/// Rejects alerts no overlay could show sensibly.
+pub fn validate_alert(alert: &wit::Alert) -> Result<(), String> {
+    if !valid_overlay_name(&alert.overlay) {
+        return Err(format!(
+            "overlay {:?} is not a name of a-z, 0-9 and -",
+            alert.overlay
+        ));
+    }
+    if alert.duration_ms == 0 || alert.duration_ms > MAX_DURATION_MS {
+        return Err(format!(
+            "duration_ms {} is outside 1 to {MAX_DURATION_MS}",
+            alert.duration_ms
+        ));
+    }
+    let texts = [&alert.title, &alert.message];
+    if texts.iter().any(|t| t.len() > MAX_TEXT)
+        || alert.tts.as_ref().is_some_and(|t| t.len() > MAX_TEXT)
+    {
+        return Err(format!("alert text over {MAX_TEXT} bytes"));
+    }
+    if alert.html.as_ref().is_some_and(|t| t.len() > MAX_MARKUP)
+        || alert.css.as_ref().is_some_and(|t| t.len() > MAX_MARKUP)
+    {
+        return Err(format!("alert html/css over {MAX_MARKUP} bytes"));
+    }
+    for url in [&alert.image_url, &alert.sound_url, &alert.video_url]
+        .into_iter()
+        .flatten()
+    {
+        let ok = url.starts_with("https://")
+            || url.starts_with("http://")
+            || url.starts_with("/")
+            || url.starts_with("data:");
+        if !ok {
+            return Err(format!(
+                "media URL {url:?} must be http(s), data: or a path on this host"
+            ));
+        }
+    }
+    let empty = alert.title.is_empty()
+        && alert.message.is_empty()
+        && alert.tts.is_none()
+        && alert.html.is_none()
+        && alert.image_url.is_none()
+        && alert.video_url.is_none()
+        && alert.sound_url.is_none();
+    if empty {
+        return Err("the alert has nothing to show".into());
+    }
+    Ok(())
+}
+
+/// Carries out actions.
+pub struct Executor {
+    pub store: Store,
+    pub plugins: PluginHost,
+    pub overlays: OverlayQueue,
+    pub webhooks: WebhookSender,
+    pub chat: Option<Arc<dyn ChatOut>>,
+    pub feed: LiveFeed,
+}
+
+impl Executor {
+    /// Runs until every sender of action batches is gone.
+    pub async fn run(self, mut rx: mpsc::Receiver<ActionBatch>) {
+        while let Some(batch) = rx.recv().await {
+            for action in &batch.actions {
+                if let Err(why) = self.execute(&batch, action).await {
+                    tracing::warn!(plugin = &*batch.plugin, event_id = %batch.event.event.id, "action refused: {why}");
+                    self.plugins
+                        .report(&batch.plugin, format!("action refused: {why}"));
+                }
+            }
+        }
+    }
+
+    async fn execute(&self, batch: &ActionBatch, action: &wit::Action) -> Result<(), String> {
+        if let Some(needed) = required_permission(action)
+            && !batch.permissions.contains(&needed)
+        {
+            return Err(format!(
+                "{} needs permission \"{}\", which the plugin's plugin.toml does not declare",
+                action_name(action),
+                needed.key()
+            ));
+        }
+        let channel = batch.event.event.channel_id.clone();
+        match action {
+            wit::Action::ShowAlert(alert) => {
+                validate_alert(alert)?;
+                let alert = self.plugins.render(alert.clone()).await;
+                validate_alert(&alert).map_err(|e| format!("a renderer broke the alert: {e}"))?;
+                self.queue(&alert.overlay.clone(), batch, alert_to_json(&alert))
+                    .await
+            }
+            wit::Action::Speak(text) => {
+                let text: String = text.chars().take(MAX_SPEECH).collect();
+                if text.trim().is_empty() {
+                    return Err("speak with no text".into());
+                }
+                let payload = serde_json::json!({"title": "", "message": "", "tts": text, "duration_ms": 0, "speech": true});
+                self.queue(DEFAULT_OVERLAY, batch, payload).await
+            }
+            wit::Action::SendChat(text) => {
+                if text.trim().is_empty() || text.len() > 500 {
+                    return Err("chat messages must be 1 to 500 characters".into());
+                }
+                match &self.chat {
+                    Some(chat) => chat.send(text.clone()).await,
+                    None => {
+                        Err("not connected to Twitch chat; log in to send chat messages".into())
+                    }
+                }
+            }
+            wit::Action::MuteTts(m) => {
+                let minutes = m.minutes;
+                self.tts_rule(&channel, &m.login, &batch.plugin, move |c, ch, id, by| {
+                    store::tts_rules::mute(c, ch, id, minutes, Some(by), now_ms())
+                })
+                .await
+            }
+            wit::Action::CooldownTts(cd) => {
+                if cd.gap_seconds == 0 || cd.minutes == 0 {
+                    return Err("a cooldown needs a gap and a duration above zero".into());
+                }
+                let (gap, minutes) = (cd.gap_seconds, cd.minutes);
+                self.tts_rule(&channel, &cd.login, &batch.plugin, move |c, ch, id, by| {
+                    store::tts_rules::cooldown(c, ch, id, gap, minutes, Some(by), now_ms())
+                })
+                .await
+            }
+            wit::Action::UnmuteTts(login) => {
+                self.tts_rule(&channel, login, &batch.plugin, |c, ch, id, _| {
+                    store::tts_rules::remove(c, ch, id, Some(store::tts_rules::RuleType::Mute))
+                        .map(|_| ())
+                })
+                .await
+            }
+            wit::Action::ClearTts(login) => {
+                self.tts_rule(&channel, login, &batch.plugin, |c, ch, id, _| {
+                    store::tts_rules::remove(c, ch, id, None).map(|_| ())
+                })
+                .await
+            }
+            wit::Action::Webhook(req) => {
+                let url = webhook::check_url(&req.url, &batch.permissions)?;
+                if serde_json::from_str::<serde_json::Value>(&req.body).is_err() {
+                    return Err("webhook body is not JSON".into());
+                }
+                self.webhooks
+                    .spawn(batch.plugin.to_string(), url, req.body.clone());
+                Ok(())
+            }
+        }
+    }
+
+    async fn queue(
+        &self,
+        overlay: &str,
+        batch: &ActionBatch,
+        payload: serde_json::Value,
+    ) -> Result<(), String> {
+        self.overlays
+            .enqueue(
+                overlay,
+                Some(batch.event.event.id.clone()),
+                Some(batch.plugin.to_string()),
+                payload,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("cannot queue the alert: {e}"))
+    }
+
+    async fn tts_rule<F>(
+        &self,
+        channel: &str,
+        login: &str,
+        plugin: &Arc<str>,
+        apply: F,
+    ) -> Result<(), String>
+    where
+        F: FnOnce(&rusqlite::Connection, &str, i64, &str) -> Result<(), StoreError>
+            + Send
+            + 'static,
+    {
+        let login = login.trim().trim_start_matches('@').to_lowercase();
+        if login.is_empty() {
+            return Err("a TTS rule needs a viewer login".into());
+        }
+        let (channel, by) = (channel.to_owned(), plugin.to_string());
+        let who = login.clone();
+        let applied = self
+            .store
+            .write(move |c| {
+                let Some(viewer) = store::viewers::by_login(c, &who)? else {
+                    return Ok(false);
+                };
+                apply(c, &channel, viewer.id, &by)?;
+                Ok(true)
+            })
+            .await
+            .map_err(|e| format!("cannot store the TTS rule: {e}"))?;
+        if !applied {
+            return Err(format!(
+                "no viewer named {login:?} has been seen in this channel"
+            ));
+        }
+        self.feed.publish(LiveMessage::TtsRulesChanged);
+        Ok(())
+    }
+}
+
+fn action_name(action: &wit::Action) -> &'static str {
+    match action {
+        wit::Action::ShowAlert(_) => "show-alert",
+        wit::Action::Speak(_) => "speak",
+        wit::Action::SendChat(_) => "send-chat",
+        wit::Action::MuteTts(_) => "mute-tts",
+        wit::Action::UnmuteTts(_) => "unmute-tts",
+        wit::Action::CooldownTts(_) => "cooldown-tts",
+        wit::Action::ClearTts(_) => "clear-tts",
+        wit::Action::Webhook(_) => "webhook",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert() -> wit::Alert {
+        wit::Alert {
+            overlay: "alerts".into(),
+            title: "t".into(),
+            message: "m".into(),
+            image_url: None,
+            sound_url: None,
+            video_url: None,
+            tts: None,
+            duration_ms: 5000,
+            html: None,
+            css: None,
+        }
+    }
+
+    #[test]
+    fn effects_beyond_the_overlay_need_a_permission() {
+        assert_eq!(required_permission(&wit::Action::ShowAlert(alert())), None);
+        assert_eq!(required_permission(&wit::Action::Speak("hi".into())), None);
+        assert_eq!(
+            required_permission(&wit::Action::SendChat("hi".into())),
+            Some(Permission::Chat)
+        );
+        assert_eq!(
+            required_permission(&wit::Action::ClearTts("a".into())),
+            Some(Permission::TtsRules)
+        );
+        assert_eq!(
+            required_permission(&wit::Action::MuteTts(wit::TtsMute {
+                login: "a".into(),
+                minutes: None
+            })),
+            Some(Permission::TtsRules)
+        );
+    }
+
+    #[test]
+    fn malformed_alerts_are_rejected() {
+        assert!(validate_alert(&alert()).is_ok());
+        let cases: Vec<(Box<dyn Fn(&mut wit::Alert)>, &str)> = vec![
+            (Box::new(|a| a.overlay = "Main Overlay".into()), "overlay"),
+            (Box::new(|a| a.overlay = String::new()), "overlay"),
+            (Box::new(|a| a.duration_ms = 0), "duration_ms"),
+            (Box::new(|a| a.duration_ms = 3_600_000), "duration_ms"),
+            (Box::new(|a| a.title = "x".repeat(20_000)), "over"),
+            (
+                Box::new(|a| a.image_url = Some("javascript:alert(1)".into())),
+                "media URL",
+            ),
+            (
+                Box::new(|a| {
+                    a.title.clear();
+                    a.message.clear();
+                }),
+                "nothing to show",
+            ),
+        ];
+        for (mutate, needle) in cases {
+            let mut a = alert();
+            mutate(&mut a);
+            let err = validate_alert(&a).unwrap_err();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! `plugin.toml`: who a plugin is, what it may do and its limits. Parsing
+//! is pure; a bad manifest is an error naming the file and the problem.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Default per-call deadline.
+pub const DEFAULT_DEADLINE_MS: u64 = 50;
+/// Default memory cap.
+pub const DEFAULT_MEMORY_MIB: u64 = 64;
+
+/// A parsed manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub name: String,
+    pub version: String,
+    pub description: Option<String>,
+    /// The component file, relative to the plugin folder.
+    pub wasm: Option<String>,
+    /// What it asks to be allowed.
+    pub permissions: BTreeSet<Permission>,
+    pub deadline: Duration,
+    pub memory_bytes: usize,
+    /// `[settings]` as a JSON object, for `init` and `host.settings`.
+    pub settings: serde_json::Value,
+}
+
+/// An effect outside the overlay that the streamer must allow.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Permission {
+    /// Send chat messages.
+    Chat,
+    /// Mute, unmute, cool down and clear viewers' TTS.
+    TtsRules,
+    /// POST webhooks to this host.
+    Webhook(String),
+}
+
+impl Permission {
+    /// The permission's name in the API and in grants: `chat`,
+    /// `tts_rules`, `webhook:discord.com`.
+    pub fn key(&self) -> String {
+        match self {
+            Permission::Chat => "chat".into(),
+            Permission::TtsRules => "tts_rules".into(),
+            Permission::Webhook(host) => format!("webhook:{host}"),
+        }
+    }
+
+    /// Parses [`Permission::key`].
+    pub fn parse(key: &str) -> Option<Permission> {
+        match key {
+            "chat" => Some(Permission::Chat),
+            "tts_rules" => Some(Permission::TtsRules),
+            other => other
+                .strip_prefix("webhook:")
+                .filter(|h| valid_host(h))
+                .map(|h| Permission::Webhook(h.to_ascii_lowercase())),
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    name: String,
+    version: String,
+    description: Option<String>,
+    wasm: Option<String>,
+    #[serde(default)]
+    permissions: RawPermissions,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    settings: Option<toml::Table>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPermissions {
+    #[serde(default)]
+    chat: bool,
+    #[serde(default)]
+    tts_rules: bool,
+    #[serde(default)]
+    webhooks: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    deadline_ms: Option<u64>,
+    memory_mib: Option<u64>,
+}
+
+/// Parses manifest text.
+pub fn parse(text: &str) -> Result<Manifest, String> {
+    let raw: RawManifest = toml::from_str(text).map_err(|e| e.to_string())?;
+    if !valid_name(&raw.name) {
+        return Err(format!(
+            "name {:?} must be 1-64 characters of a-z, 0-9 and -",
+            raw.name
+        ));
+    }
+    if raw.version.trim().is_empty() {
+        return Err("version must not be empty".into());
+    }
+    if let Some(wasm) = &raw.wasm
+        && (wasm.contains('/') || wasm.contains('\\') || !wasm.ends_with(".wasm"))
+    {
+        return Err(format!(
+            "wasm {wasm:?} must be a .wasm file name in the plugin folder"
+        ));
+    }
+    let mut permissions = BTreeSet::new();
+    if raw.permissions.chat {
+        permissions.insert(Permission::Chat);
+    }
+    if raw.permissions.tts_rules {
+        permissions.insert(Permission::TtsRules);
+    }
+    for host in raw.permissions.webhooks {
+        if !valid_host(&host) {
+            return Err(format!(
+                "webhooks: {host:?} is not a host name like discord.com"
+            ));
+        }
+        permissions.insert(Permission::Webhook(host.to_ascii_lowercase()));
+    }
+    let deadline_ms = raw.limits.deadline_ms.unwrap_or(DEFAULT_DEADLINE_MS);
+    if !(1..=10_000).contains(&deadline_ms) {
+        return Err(format!(
+            "limits.deadline_ms {deadline_ms} is outside 1 to 10000"
+        ));
+    }
+    let memory_mib = raw.limits.memory_mib.unwrap_or(DEFAULT_MEMORY_MIB);
+    if !(1..=4096).contains(&memory_mib) {
+        return Err(format!(
+            "limits.memory_mib {memory_mib} is outside 1 to 4096"
+        ));
+    }
+    let settings = serde_json::to_value(raw.settings.unwrap_or_default())
+        .map_err(|e| format!("settings: {e}"))?;
+    Ok(Manifest {
+        name: raw.name,
+        version: raw.version,
+        description: raw.description,
+        wasm: raw.wasm,
+        permissions,
+        deadline: Duration::from_millis(deadline_ms),
+        memory_bytes: (memory_mib as usize) << 20,
+        settings,
+    })
+}
+
+/// The manifest of a bare `.wasm` dropped into the plugins folder.
+pub fn for_bare_wasm(name: &str) -> Manifest {
+    Manifest {
+        name: name.to_owned(),
+        version: "0".into(),
+        description: None,
+        wasm: None,
+        permissions: BTreeSet::new(),
+        deadline: Duration::from_millis(DEFAULT_DEADLINE_MS),
+        memory_bytes: (DEFAULT_MEMORY_MIB as usize) << 20,
+        settings: serde_json::Value::Object(Default::default()),
+    }
+}
+
+/// A plugin name from a file stem: lowercase, `_` and spaces become `-`.
+pub fn name_from_stem(stem: &str) -> Option<String> {
+    let name: String = stem
+        .chars()
+        .map(|c| match c {
+            '_' | ' ' | '.' => '-',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    valid_name(&name).then_some(name)
+}
+
+/// Plugin names: 1-64 of a-z, 0-9, `-`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn valid_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.contains('.')
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_manifest_parses() {
+        let m = parse(
+            r#"
+            name = "discord-webhook"
+            version = "1.2.0"
+            description = "posts to Discord"
+            wasm = "discord_webhook.wasm"
+            [permissions]
+            chat = true
+            tts_rules = true
+            webhooks = ["Discord.com", "discordapp.com"]
+            [limits]
+            deadline_ms = 20
+            memory_mib = 16
+            [settings]
+            webhook_url = "https://discord.com/api/webhooks/1/x"
+            events = ["channel.follow"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(m.name, "discord-webhook");
+        assert_eq!(m.deadline, Duration::from_millis(20));
+        assert_eq!(m.memory_bytes, 16 << 20);
+        let keys: Vec<_> = m.permissions.iter().map(Permission::key).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "chat",
+                "tts_rules",
+                "webhook:discord.com",
+                "webhook:discordapp.com"
+            ]
+        );
+        assert_eq!(m.settings["events"][0], "channel.follow");
+    }
+
+    #[test]
+    fn a_minimal_manifest_gets_defaults() {
+        let m = parse("name = \"x\"\nversion = \"0.1.0\"").unwrap();
+        assert!(m.permissions.is_empty());
+        assert_eq!(m.deadline, Duration::from_millis(50));
+        assert_eq!(m.memory_bytes, 64 << 20);
+        assert_eq!(m.settings, serde_json::json!({}));
+    }
+
+    #[test]
+    fn bad_manifests_say_what_is_wrong() {
+        for (text, needle) in [
+            ("version = \"1\"", "name"),
+            ("name = \"Bad Name\"\nversion = \"1\"", "must be 1-64"),
+            ("name = \"x\"\nversion = \"\"", "version"),
+            (
+                "name = \"x\"\nversion = \"1\"\nwasm = \"../evil.wasm\"",
+                "wasm",
+            ),
+            (
+                "name = \"x\"\nversion = \"1\"\n[permissions]\nwebhooks = [\"http://x\"]",
+                "webhooks",
+            ),
+            (
+                "name = \"x\"\nversion = \"1\"\n[limits]\ndeadline_ms = 0",
+                "deadline_ms",
+            ),
+            (
+                "name = \"x\"\nversion = \"1\"\n[limits]\nmemory_mib = 100000",
+                "memory_mib",
+            ),
+            (
+                "name = \"x\"\nversion = \"1\"\nnetwork = true",
+                "unknown field",
+            ),
+            (
+                "name = \"x\"\nversion = \"1\"\n[permissions]\nfilesystem = true",
+                "unknown field",
+            ),
+            ("name = = \"x\"", "expected"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn permission_keys_round_trip() {
+        for p in [
+            Permission::Chat,
+            Permission::TtsRules,
+            Permission::Webhook("discord.com".into()),
+        ] {
+            assert_eq!(Permission::parse(&p.key()), Some(p));
+        }
+        assert_eq!(Permission::parse("webhook:"), None);
+        assert_eq!(Permission::parse("filesystem"), None);
+    }
+
+    #[test]
+    fn names_from_file_stems() {
+        assert_eq!(
+            name_from_stem("follow_alert").as_deref(),
+            Some("follow-alert")
+        );
+        assert_eq!(name_from_stem("My Plugin").as_deref(), Some("my-plugin"));
+        assert_eq!(name_from_stem("ünïcode"), None);
+    }
+}

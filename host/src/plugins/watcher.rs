@@ -1,0 +1,75 @@
+//! Watches the plugins folder and rescans once changes settle, so a burst of
+//! writes (a copy, a build) becomes one reload. Reads (the host's own, when
+//! it loads a plugin) are not changes.
+
+use std::time::Duration;
+
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::PluginHost;
+
+/// Quiet time after the last change before a rescan: long enough to cover
+/// a copy or a build writing several files, short enough to feel instant.
+pub const DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// Keeps the watch alive; dropping it stops watching.
+pub struct PluginWatcher {
+    _watcher: RecommendedWatcher,
+}
+
+/// Whether a file-system event can change what a scan finds.
+fn is_change(event: &Event) -> bool {
+    !matches!(event.kind, EventKind::Access(_) | EventKind::Other)
+}
+
+/// Starts watching `host.dir()`; each settled burst of changes triggers one
+/// [`PluginHost::rescan`].
+pub fn watch(host: PluginHost) -> Result<PluginWatcher, String> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+    let mut watcher =
+        notify::recommended_watcher(move |result: notify::Result<Event>| match result {
+            Ok(event) if is_change(&event) => {
+                let _ = tx.send(());
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "plugin folder watch error"),
+        })
+        .map_err(|e| format!("cannot watch plugins: {e}"))?;
+    watcher
+        .watch(host.dir(), RecursiveMode::Recursive)
+        .map_err(|e| format!("cannot watch {}: {e}", host.dir().display()))?;
+    tokio::spawn(async move {
+        while rx.recv().await.is_some() {
+            // Trailing debounce: wait until no change for DEBOUNCE.
+            let mut quiet_from = Instant::now();
+            loop {
+                match tokio::time::timeout_at(quiet_from + DEBOUNCE, rx.recv()).await {
+                    Ok(Some(())) => quiet_from = Instant::now(),
+                    Ok(None) => return,
+                    Err(_) => break,
+                }
+            }
+            tracing::debug!("plugin folder changed; rescanning");
+            host.rescan().await;
+        }
+    });
+    Ok(PluginWatcher { _watcher: watcher })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{AccessKind, CreateKind, ModifyKind};
+
+    #[test]
+    fn reads_are_not_changes() {
+        assert!(!is_change(&Event::new(EventKind::Access(AccessKind::Any))));
+        assert!(is_change(&Event::new(EventKind::Create(CreateKind::File))));
+        assert!(is_change(&Event::new(EventKind::Modify(ModifyKind::Any))));
+        assert!(is_change(&Event::new(EventKind::Remove(
+            notify::event::RemoveKind::Any
+        ))));
+    }
+}

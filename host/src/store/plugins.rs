@@ -1,0 +1,110 @@
+//! Plugin state kept by the host: each plugin's key-value storage and the
+//! permissions the streamer granted.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+
+use super::{StoreError, to_ms};
+
+/// Every stored key-value pair of `plugin`.
+pub fn kv_load(conn: &Connection, plugin: &str) -> Result<HashMap<String, String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT key, value FROM plugin_kv WHERE plugin = ?1")?;
+    let rows = stmt
+        .query_map([plugin], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<HashMap<_, _>, _>>()?;
+    Ok(rows)
+}
+
+/// Applies changes in order (`None` deletes the key).
+pub fn kv_apply(
+    conn: &Connection,
+    plugin: &str,
+    changes: &[(String, Option<String>)],
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO plugin_kv (plugin, key, value, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )?;
+    let mut delete = conn.prepare_cached("DELETE FROM plugin_kv WHERE plugin = ?1 AND key = ?2")?;
+    for (key, value) in changes {
+        match value {
+            Some(v) => upsert.execute(params![plugin, key, v, to_ms(at)])?,
+            None => delete.execute(params![plugin, key])?,
+        };
+    }
+    Ok(())
+}
+
+/// Permissions granted to `plugin`.
+pub fn granted(conn: &Connection, plugin: &str) -> Result<BTreeSet<String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT permission FROM plugin_grants WHERE plugin = ?1")?;
+    let rows = stmt
+        .query_map([plugin], |r| r.get(0))?
+        .collect::<Result<BTreeSet<String>, _>>()?;
+    Ok(rows)
+}
+
+/// Grants `permissions` to `plugin` (already granted ones are kept).
+pub fn grant(
+    conn: &Connection,
+    plugin: &str,
+    permissions: &[String],
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO plugin_grants (plugin, permission, granted_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO NOTHING",
+    )?;
+    for p in permissions {
+        stmt.execute(params![plugin, p, to_ms(at)])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::from_ms;
+    use crate::store::testing::memory_db;
+
+    #[test]
+    fn kv_changes_apply_in_order_per_plugin() {
+        let conn = memory_db();
+        kv_apply(
+            &conn,
+            "a",
+            &[
+                ("k1".into(), Some("1".into())),
+                ("k2".into(), Some("2".into())),
+                ("k1".into(), Some("3".into())),
+                ("k2".into(), None),
+            ],
+            from_ms(1),
+        )
+        .unwrap();
+        kv_apply(&conn, "b", &[("k1".into(), Some("b".into()))], from_ms(1)).unwrap();
+        let a = kv_load(&conn, "a").unwrap();
+        assert_eq!(a.len(), 1);
+        assert_eq!(a["k1"], "3");
+        assert_eq!(kv_load(&conn, "b").unwrap()["k1"], "b");
+    }
+
+    #[test]
+    fn grants_accumulate() {
+        let conn = memory_db();
+        grant(&conn, "p", &["chat".into()], from_ms(1)).unwrap();
+        grant(
+            &conn,
+            "p",
+            &["chat".into(), "webhook:discord.com".into()],
+            from_ms(2),
+        )
+        .unwrap();
+        let g: Vec<_> = granted(&conn, "p").unwrap().into_iter().collect();
+        assert_eq!(g, vec!["chat", "webhook:discord.com"]);
+        assert!(granted(&conn, "q").unwrap().is_empty());
+    }
+}

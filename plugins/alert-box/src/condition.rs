@@ -1,0 +1,266 @@
+//! Conditions that pick a variation: `bits >= 1000`,
+//! `cumulative_months >= 12 and tier == 3000`.
+
+use std::cmp::Ordering;
+
+use crate::template::is_name;
+
+/// A parsed `when`: every comparison must hold. Parsed once at `init`, so a
+/// typo stops the plugin loading with a message instead of never matching.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    clauses: Vec<Clause>,
+}
+
+/// `variable op value`.
+#[derive(Debug, Clone, PartialEq)]
+struct Clause {
+    variable: String,
+    op: Op,
+    value: String,
+}
+
+/// The comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Ge,
+    Gt,
+    Le,
+    Lt,
+    Eq,
+    Ne,
+}
+
+impl Op {
+    /// Longest first, so `>=` is not read as `>`.
+    const ALL: [(&'static str, Op); 6] = [
+        (">=", Op::Ge),
+        ("<=", Op::Le),
+        ("==", Op::Eq),
+        ("!=", Op::Ne),
+        (">", Op::Gt),
+        ("<", Op::Lt),
+    ];
+
+    fn holds(self, ordering: Ordering) -> bool {
+        match self {
+            Op::Ge => ordering.is_ge(),
+            Op::Gt => ordering.is_gt(),
+            Op::Le => ordering.is_le(),
+            Op::Lt => ordering.is_lt(),
+            Op::Eq => ordering.is_eq(),
+            Op::Ne => ordering.is_ne(),
+        }
+    }
+}
+
+impl Condition {
+    /// Parses `variable op value [and variable op value]…`, with ops
+    /// `>= > <= < == !=`. Values may be quoted ("Tier 1" or 'x').
+    pub fn parse(text: &str) -> Result<Condition, String> {
+        let mut clauses = Vec::new();
+        let mut words: Vec<&str> = Vec::new();
+        for word in text.split_whitespace().chain(["and"]) {
+            if word.eq_ignore_ascii_case("and") {
+                if words.is_empty() {
+                    return Err(if clauses.is_empty() && text.trim().is_empty() {
+                        "the condition is empty".into()
+                    } else {
+                        "a comparison is missing around `and`".into()
+                    });
+                }
+                clauses.push(Clause::parse(&words.join(" "))?);
+                words.clear();
+            } else {
+                words.push(word);
+            }
+        }
+        Ok(Condition { clauses })
+    }
+
+    /// Whether every comparison holds for the variables `lookup` gives.
+    pub fn matches(&self, lookup: impl Fn(&str) -> Option<String>) -> bool {
+        self.clauses.iter().all(|c| c.holds(lookup(&c.variable)))
+    }
+}
+
+impl Clause {
+    fn parse(text: &str) -> Result<Clause, String> {
+        let Some(at) = text.find(['<', '>', '=', '!']) else {
+            return Err(format!(
+                "`{text}` has no comparison (use one of >= > <= < == !=)"
+            ));
+        };
+        let tail = &text[at..];
+        let Some((symbol, op)) = Op::ALL.iter().find(|(s, _)| tail.starts_with(s)) else {
+            return Err(format!("`{text}`: compare with == (or >= > <= < !=)"));
+        };
+        let variable = text[..at].trim();
+        let value = tail[symbol.len()..].trim();
+        if !is_name(variable) {
+            return Err(format!("`{text}`: `{variable}` is not a variable name"));
+        }
+        let value = unquote(value).map_err(|why| format!("`{text}`: {why}"))?;
+        Ok(Clause {
+            variable: variable.to_owned(),
+            op: *op,
+            value,
+        })
+    }
+
+    /// A missing variable satisfies only `!=`: "no bits" is not "bits < 100".
+    fn holds(&self, actual: Option<String>) -> bool {
+        match actual {
+            Some(actual) => self.op.holds(compare(&actual, &self.value)),
+            None => self.op == Op::Ne,
+        }
+    }
+}
+
+/// A literal: quoted text as it is, or a bare word without operators.
+fn unquote(value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        return Err("the value is missing".into());
+    }
+    for quote in ['"', '\''] {
+        if let Some(inner) = value
+            .strip_prefix(quote)
+            .and_then(|v| v.strip_suffix(quote))
+            .filter(|_| value.len() >= 2)
+        {
+            return Ok(inner.to_owned());
+        }
+    }
+    if value.contains(['<', '>', '=', '!', '"', '\'']) {
+        return Err(format!(
+            "`{value}` is not a value (put text with symbols in quotes)"
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Numbers compare as numbers when both sides are numbers ("900" < "1000"),
+/// anything else as text.
+pub fn compare(left: &str, right: &str) -> Ordering {
+    match (number(left), number(right)) {
+        (Some(l), Some(r)) => l.partial_cmp(&r).unwrap_or(Ordering::Equal),
+        _ => left.cmp(right),
+    }
+}
+
+fn number(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(name: &str) -> Option<String> {
+        match name {
+            "bits" => Some("1500".into()),
+            "cumulative_months" => Some("12".into()),
+            "tier" => Some("3000".into()),
+            "username" => Some("Bob".into()),
+            "tier_name" => Some("Tier 3".into()),
+            "is_anonymous" => Some("false".into()),
+            "reward.title" => Some("Hydrate".into()),
+            _ => None,
+        }
+    }
+
+    fn check(text: &str) -> bool {
+        Condition::parse(text)
+            .unwrap_or_else(|e| panic!("{text}: {e}"))
+            .matches(vars)
+    }
+
+    #[test]
+    fn every_operator_compares_numbers_as_numbers() {
+        let cases = [
+            ("bits >= 1500", true),
+            ("bits >= 1501", false),
+            ("bits > 1499", true),
+            ("bits > 1500", false),
+            ("bits <= 1500", true),
+            ("bits < 1500", false),
+            ("bits < 10000", true),
+            ("bits == 1500", true),
+            ("bits == 1500.0", true),
+            ("bits != 1500", false),
+            ("bits != 9", true),
+            // As text "1500" < "900"; as numbers it is not.
+            ("bits > 900", true),
+            ("bits>=1000", true),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(check(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn text_compares_as_text() {
+        let cases = [
+            ("username == Bob", true),
+            ("username == bob", false),
+            ("username != Alice", true),
+            ("tier_name == \"Tier 3\"", true),
+            ("tier_name == 'Tier 1'", false),
+            ("is_anonymous == false", true),
+            ("reward.title == Hydrate", true),
+            ("username < Carl", true),
+            ("bits == lots", false),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(check(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn and_needs_every_comparison() {
+        assert!(check("bits >= 1000 and cumulative_months >= 12"));
+        assert!(!check("bits >= 1000 and cumulative_months > 12"));
+        assert!(check("bits >= 1000 AND tier == 3000 and username == Bob"));
+    }
+
+    #[test]
+    fn missing_variables_only_satisfy_not_equal() {
+        assert!(!check("viewers >= 0"));
+        assert!(!check("viewers < 10"));
+        assert!(!check("viewers == 0"));
+        assert!(check("viewers != 10"));
+    }
+
+    #[test]
+    fn conditions_that_do_not_parse_say_why() {
+        let cases = [
+            ("", "empty"),
+            ("   ", "empty"),
+            ("bits", "no comparison"),
+            ("bits = 1000", "compare with =="),
+            ("bits => 1000", "compare with =="),
+            ("bits >=", "value is missing"),
+            (">= 1000", "not a variable name"),
+            ("my bits >= 1000", "not a variable name"),
+            ("bits >== 1000", "not a value"),
+            ("bits >= 1000 and", "missing around `and`"),
+            ("and bits >= 1000", "missing around `and`"),
+            ("bits >= 1000 and and x == 1", "missing around `and`"),
+            ("bits >= 'open", "not a value"),
+            ("a == 1 b == 2", "not a value"),
+        ];
+        for (text, reason) in cases {
+            let err = Condition::parse(text).expect_err(text);
+            assert!(err.contains(reason), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn compare_prefers_numbers() {
+        assert_eq!(compare("900", "1000"), Ordering::Less);
+        assert_eq!(compare("abc", "abd"), Ordering::Less);
+        assert_eq!(compare("10", "ten"), "10".cmp("ten"));
+        assert_eq!(compare("NaN", "NaN"), Ordering::Equal);
+        assert_eq!(compare("inf", "1"), "inf".cmp("1"));
+    }
+}

@@ -1,0 +1,717 @@
+//! End-to-end: WebAssembly plugins in a real host process. The example
+//! plugins and the test plugins are built by `cargo xtask plugins`.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::overlay::Overlay;
+use support::{Host, client, install_plugin};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+async fn post(host: &Host, body: Value) -> Value {
+    let resp = client()
+        .post(host.url("/api/events/test"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+    resp.json().await.unwrap()
+}
+
+async fn plugins(host: &Host) -> Vec<Value> {
+    client()
+        .get(host.url("/api/plugins"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn plugin(host: &Host, name: &str) -> Value {
+    plugins(host)
+        .await
+        .into_iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no plugin {name}"))
+}
+
+/// Polls `/api/plugins` until `check` holds for `name`.
+async fn wait_for(host: &Host, name: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let all = plugins(host).await;
+        if let Some(p) = all.iter().find(|p| p["name"] == name)
+            && check(p)
+        {
+            return p.clone();
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("{name} never became {what}: {all:#?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn grant(host: &Host, name: &str) -> Value {
+    let resp = client()
+        .post(host.url(&format!("/api/plugins/{name}/grant")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+/// A host with the given plugins installed (fault-plugin granted if present).
+async fn host_with(plugins: &[&str]) -> (tempfile::TempDir, Host) {
+    let dir = tempfile::tempdir().unwrap();
+    for p in plugins {
+        install_plugin(dir.path(), p);
+    }
+    let host = Host::start(dir.path(), "run", &[]);
+    if plugins.contains(&"fault-plugin") {
+        let status = grant(&host, "fault-plugin").await;
+        assert_eq!(status["status"], "running", "{status}");
+    }
+    (dir, host)
+}
+
+fn fault(mode: &str) -> Value {
+    json!({"kind": "test.fault", "details": {"mode": mode}})
+}
+
+#[tokio::test]
+async fn a_test_event_reaches_an_overlay_as_an_alert_box_alert_and_is_acknowledged() {
+    let (_dir, host) = host_with(&["alert-box", "event-formatter"]).await;
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    let event = post(
+        &host,
+        json!({"kind": "channel.cheer", "details": {"username": "Alice", "bits": 100, "message": "hi"}}),
+    )
+    .await;
+    let alert = overlay.alert(WAIT).await;
+    assert_eq!(alert["plugin"], "alert-box");
+    assert_eq!(alert["event_id"], event["id"]);
+    assert!(
+        alert["title"].as_str().unwrap().contains("Alice"),
+        "{alert}"
+    );
+    assert!(alert["duration_ms"].as_u64().unwrap() > 0);
+    overlay.ack(&alert).await;
+
+    // The formatter's display is stored with the event.
+    let events: Vec<Value> = client()
+        .get(host.url("/api/events"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let display = &events[0]["display"];
+    assert!(
+        display["label"].is_string() && display["icon"].is_string(),
+        "{display}"
+    );
+    assert!(
+        display["text"].as_str().unwrap().contains("Alice"),
+        "{display}"
+    );
+
+    // Acknowledged: a new connection does not get it again.
+    overlay.close().await;
+    let mut again = Overlay::connect(&host.base, "alerts").await;
+    assert!(again.drain(Duration::from_millis(500)).await.is_empty());
+    host.stop();
+}
+
+#[tokio::test]
+async fn a_community_gift_of_five_is_one_alert() {
+    let (_dir, host) = host_with(&["alert-box"]).await;
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    let gifted = |n: u32| json!({"kind": "channel.subscribe", "details": {"username": format!("lucky{n}"), "tier": "1000", "is_gift": true}});
+    // Twitch sends the gift and the N gifted subs in no fixed order.
+    post(&host, gifted(1)).await;
+    post(&host, gifted(2)).await;
+    post(
+        &host,
+        json!({"kind": "channel.subscription.gift", "details": {"username": "Santa", "tier": "1000", "total": 5, "is_anonymous": false}}),
+    )
+    .await;
+    for n in 3..=5 {
+        post(&host, gifted(n)).await;
+    }
+    // A marker after them: the next alert after the gift must be the marker's.
+    post(
+        &host,
+        json!({"kind": "channel.follow", "details": {"username": "Marker"}}),
+    )
+    .await;
+    let first = overlay.alert(WAIT).await;
+    assert!(
+        first["title"].as_str().unwrap().contains("Santa")
+            || first["message"].as_str().unwrap().contains("Santa"),
+        "{first}"
+    );
+    assert!(first.to_string().contains('5'), "{first}");
+    let second = overlay.alert(WAIT).await;
+    assert!(
+        second.to_string().contains("Marker"),
+        "expected the marker's alert, got {second}"
+    );
+    assert!(overlay.drain(Duration::from_millis(300)).await.is_empty());
+    host.stop();
+}
+
+#[tokio::test]
+async fn unacknowledged_alerts_are_sent_again_after_a_reconnect_and_acknowledged_ones_never() {
+    let (_dir, host) = host_with(&["follow-alert"]).await;
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    for name in ["One", "Two", "Three"] {
+        post(
+            &host,
+            json!({"kind": "channel.follow", "details": {"username": name}}),
+        )
+        .await;
+    }
+    let one = overlay.alert(WAIT).await;
+    overlay.ack(&one).await;
+    let two = overlay.alert(WAIT).await;
+    let three = overlay.alert(WAIT).await;
+    // Two and Three were shown but not acknowledged; the page reloads.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    overlay.close().await;
+    let mut reloaded = Overlay::connect(&host.base, "alerts").await;
+    let again: Vec<Value> = reloaded.drain(Duration::from_millis(800)).await;
+    let ids: Vec<&Value> = again.iter().map(|a| &a["id"]).collect();
+    assert_eq!(ids, vec![&two["id"], &three["id"]], "{again:#?}");
+    assert_eq!(again[0]["resent"], true);
+    assert!(again[0]["message"].as_str().unwrap().contains("Two"));
+    host.stop();
+}
+
+#[tokio::test]
+async fn a_wrong_overlay_key_is_refused() {
+    let (_dir, host) = host_with(&[]).await;
+    let (mut overlay, first) =
+        Overlay::connect_with(&host.base, "alerts", "wrong-key-wrong-key").await;
+    assert_eq!(first["type"], "error");
+    assert_eq!(first["code"], "forbidden");
+    let closed = overlay.next(WAIT).await.unwrap();
+    assert_eq!(closed["code"], 4003, "{closed}");
+    let bad_name = client()
+        .get(host.url("/overlay/Bad%20Name/ws"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_name.status(), 404);
+    host.stop();
+}
+
+#[tokio::test]
+async fn an_infinite_loop_a_memory_bomb_and_a_panic_fault_only_that_plugin() {
+    let (_dir, host) = host_with(&["fault-plugin", "follow-alert"]).await;
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    for (mode, needle) in [
+        ("loop", "deadline"),
+        ("oom", "memory"),
+        ("panic", "panicked"),
+    ] {
+        post(&host, fault(mode)).await;
+        let status = wait_for(&host, "fault-plugin", "faulted", |p| {
+            p["last_error"].as_str().is_some_and(|e| e.contains(needle))
+        })
+        .await;
+        assert_eq!(status["status"], "running", "{status}");
+        // The faulted plugin was re-instantiated and answers the next event...
+        post(
+            &host,
+            json!({"kind": "test.fault", "details": {"mode": "ok", "n": mode}}),
+        )
+        .await;
+        let alert = overlay.alert(WAIT).await;
+        assert_eq!(alert["plugin"], "fault-plugin");
+        assert_eq!(alert["message"], mode);
+        // ...and the other plugins never noticed.
+        post(
+            &host,
+            json!({"kind": "channel.follow", "details": {"username": "Bystander"}}),
+        )
+        .await;
+        let alert = overlay.alert(WAIT).await;
+        assert_eq!(alert["plugin"], "follow-alert");
+    }
+    let status = plugin(&host, "fault-plugin").await;
+    assert_eq!(status["total_faults"], 3);
+    assert_eq!(status["faults"], 0, "a good call resets the run of faults");
+    host.stop();
+}
+
+#[tokio::test]
+async fn five_faults_in_a_row_quarantine_a_plugin_until_reset() {
+    let (_dir, host) = host_with(&["fault-plugin"]).await;
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    for _ in 0..5 {
+        post(&host, fault("panic")).await;
+    }
+    let status = wait_for(&host, "fault-plugin", "quarantined", |p| {
+        p["status"] == "quarantined"
+    })
+    .await;
+    assert_eq!(status["faults"], 5);
+    post(
+        &host,
+        json!({"kind": "test.fault", "details": {"n": "ignored"}}),
+    )
+    .await;
+    assert!(
+        overlay.drain(Duration::from_millis(500)).await.is_empty(),
+        "a quarantined plugin gets no events"
+    );
+
+    let resp = client()
+        .post(host.url("/api/plugins/fault-plugin/reset"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    wait_for(&host, "fault-plugin", "running", |p| {
+        p["status"] == "running"
+    })
+    .await;
+    post(
+        &host,
+        json!({"kind": "test.fault", "details": {"n": "back"}}),
+    )
+    .await;
+    assert_eq!(overlay.alert(WAIT).await["message"], "back");
+    let missing = client()
+        .post(host.url("/api/plugins/nope/reset"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    host.stop();
+}
+
+#[tokio::test]
+async fn actions_without_permission_and_malformed_output_are_refused() {
+    let (_dir, host) = host_with(&["fault-plugin"]).await;
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    for (mode, needle) in [
+        ("chat", "\"chat\""),
+        ("tts", "tts_rules"),
+        ("bad-alert", "overlay"),
+    ] {
+        post(&host, fault(mode)).await;
+        let status = wait_for(&host, "fault-plugin", mode, |p| {
+            p["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("refused") && e.contains(needle))
+        })
+        .await;
+        assert_eq!(status["status"], "running");
+    }
+    post(
+        &host,
+        json!({"kind": "test.fault", "details": {"mode": "webhook", "url": "https://evil.example/steal"}}),
+    )
+    .await;
+    wait_for(&host, "fault-plugin", "refused webhook", |p| {
+        p["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("evil.example"))
+    })
+    .await;
+    assert!(
+        overlay.drain(Duration::from_millis(300)).await.is_empty(),
+        "nothing refused reached the overlay"
+    );
+    host.stop();
+}
+
+#[tokio::test]
+async fn a_granted_webhook_is_posted_and_retried() {
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<String>>> = Arc::default();
+    let hits = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let app = {
+        let received = received.clone();
+        let hits = hits.clone();
+        axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: String| {
+                let received = received.clone();
+                let hits = hits.clone();
+                async move {
+                    // The first attempt fails: the host must retry.
+                    if hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                        return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                    }
+                    received.lock().unwrap().push(body);
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let (_dir, host) = host_with(&["fault-plugin"]).await;
+    post(
+        &host,
+        json!({"kind": "test.fault", "details": {"mode": "webhook", "n": 42, "url": format!("http://127.0.0.1:{port}/hook")}}),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while received.lock().unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "webhook never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(received.lock().unwrap()[0], "{\"n\": \"42\"}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+    host.stop();
+}
+
+#[tokio::test]
+async fn broken_files_are_reported_and_never_replace_a_running_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    let fault = install_plugin(dir.path(), "fault-plugin");
+    std::fs::write(
+        plugins.join("notes.wasm"),
+        b"these are not the bytes you are looking for",
+    )
+    .unwrap();
+    let good = std::fs::read(fault.join("fault-plugin.wasm")).unwrap();
+    std::fs::write(plugins.join("truncated.wasm"), &good[..good.len() / 2]).unwrap();
+    std::fs::copy(
+        support::built_plugins().join("test-plugins/wrong-world/wrong-world.wasm"),
+        plugins.join("wrong-world.wasm"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(plugins.join("bad-manifest")).unwrap();
+    std::fs::write(
+        plugins.join("bad-manifest/plugin.toml"),
+        "name = \"bad-manifest\"\nversion = 1\n",
+    )
+    .unwrap();
+    std::fs::write(plugins.join("bad-manifest/bad.wasm"), &good).unwrap();
+
+    let host = Host::start(dir.path(), "run", &[]);
+    grant(&host, "fault-plugin").await;
+    for (name, needle) in [
+        ("notes", "not a WebAssembly file"),
+        ("truncated", "not a valid WebAssembly component"),
+        ("wrong-world", "wrong world"),
+        ("bad-manifest", "plugin.toml"),
+    ] {
+        let p = plugin(&host, name).await;
+        assert_eq!(p["status"], "failed", "{p}");
+        assert!(
+            p["last_error"].as_str().unwrap().contains(needle),
+            "{name}: {p}"
+        );
+    }
+
+    // A broken update of a running plugin leaves the old version running.
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    std::fs::write(fault.join("fault-plugin.wasm"), b"\0asm garbage").unwrap();
+    let status = wait_for(&host, "fault-plugin", "reporting the failed reload", |p| {
+        p["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("reload failed"))
+    })
+    .await;
+    assert_eq!(status["status"], "running");
+    post(
+        &host,
+        json!({"kind": "test.fault", "details": {"n": "still here"}}),
+    )
+    .await;
+    assert_eq!(overlay.alert(WAIT).await["message"], "still here");
+
+    // A bad plugin.toml for a running plugin: same.
+    std::fs::write(fault.join("fault-plugin.wasm"), &good).unwrap();
+    std::fs::write(
+        fault.join("plugin.toml"),
+        "name = \"fault-plugin\"\nversion = \"2\"\n[limits]\ndeadline_ms = -1\n",
+    )
+    .unwrap();
+    wait_for(&host, "fault-plugin", "reporting the bad manifest", |p| {
+        p["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("reload failed") && e.contains("plugin.toml"))
+    })
+    .await;
+    post(
+        &host,
+        json!({"kind": "test.fault", "details": {"n": "still running"}}),
+    )
+    .await;
+    assert_eq!(overlay.alert(WAIT).await["message"], "still running");
+    host.stop();
+}
+
+fn rewrite_label(folder: &Path, label: &str) {
+    let path = folder.join("plugin.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("label = ").unwrap();
+    let end = start + text[start..].find('\n').unwrap();
+    let new = format!("{}label = \"{label}\"{}", &text[..start], &text[end..]);
+    // Write then rename, as editors and build tools do.
+    let tmp = folder.join(".plugin.toml.tmp");
+    std::fs::write(&tmp, new).unwrap();
+    std::fs::rename(tmp, path).unwrap();
+}
+
+#[tokio::test]
+async fn hot_reload_while_events_flow_loses_and_repeats_nothing() {
+    let (dir, host) = host_with(&["fault-plugin"]).await;
+    let folder = dir.path().join("plugins/fault-plugin");
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    let total = 150;
+    let c = client();
+    for n in 0..total {
+        let body = json!({"kind": "test.fault", "details": {"n": n.to_string()}});
+        let resp = c
+            .post(host.url("/api/events/test"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        if n == 50 {
+            rewrite_label(&folder, "v2");
+        }
+        if n % 10 == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let mut seen = Vec::new();
+    while seen.len() < total {
+        let alert = overlay.alert(WAIT).await;
+        overlay.ack(&alert).await;
+        seen.push((
+            alert["message"].as_str().unwrap().to_owned(),
+            alert["title"].as_str().unwrap().to_owned(),
+        ));
+    }
+    assert!(
+        overlay.drain(Duration::from_millis(500)).await.is_empty(),
+        "an event was delivered twice"
+    );
+    let ns: Vec<String> = seen.iter().map(|(n, _)| n.clone()).collect();
+    let expected: Vec<String> = (0..total).map(|n| n.to_string()).collect();
+    assert_eq!(ns, expected, "every event exactly once, in order");
+    let first_v2 = seen
+        .iter()
+        .position(|(_, l)| l == "v2")
+        .expect("the new version answered");
+    assert!(first_v2 > 0, "the old version answered first");
+    assert!(seen[..first_v2].iter().all(|(_, l)| l == "v1"));
+    assert!(
+        seen[first_v2..].iter().all(|(_, l)| l == "v2"),
+        "versions never interleave"
+    );
+    assert_eq!(plugin(&host, "fault-plugin").await["reloads"], 1);
+    host.stop();
+}
+
+#[tokio::test]
+async fn a_flood_of_file_changes_is_one_reload() {
+    let (dir, host) = host_with(&["fault-plugin"]).await;
+    let folder = dir.path().join("plugins/fault-plugin");
+    for i in 0..40 {
+        rewrite_label(&folder, &format!("flood{i}"));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    rewrite_label(&folder, "final");
+    let status = wait_for(&host, "fault-plugin", "reloaded", |p| p["reloads"] == 1).await;
+    assert_eq!(status["status"], "running");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        plugin(&host, "fault-plugin").await["reloads"],
+        1,
+        "debounced to one reload"
+    );
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    post(&host, json!({"kind": "test.fault", "details": {"n": "x"}})).await;
+    assert_eq!(overlay.alert(WAIT).await["title"], "final");
+    host.stop();
+}
+
+#[tokio::test]
+async fn new_plugins_load_and_deleted_ones_unload_without_a_restart_even_mid_event() {
+    let (dir, host) = host_with(&[]).await;
+    assert!(plugins(&host).await.is_empty());
+    install_plugin(dir.path(), "follow-alert");
+    wait_for(&host, "follow-alert", "loaded", |p| {
+        p["status"] == "running"
+    })
+    .await;
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    // Queue events and delete the plugin while they are in flight.
+    for n in 0..20 {
+        post(
+            &host,
+            json!({"kind": "channel.follow", "details": {"username": format!("f{n}")}}),
+        )
+        .await;
+    }
+    std::fs::remove_dir_all(dir.path().join("plugins/follow-alert")).unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while plugins(&host)
+        .await
+        .iter()
+        .any(|p| p["name"] == "follow-alert")
+    {
+        assert!(tokio::time::Instant::now() < deadline, "never unloaded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Everything dispatched before the removal was still handled.
+    let alerts = overlay.drain(Duration::from_millis(800)).await;
+    assert_eq!(alerts.len(), 20, "{alerts:#?}");
+    post(
+        &host,
+        json!({"kind": "channel.follow", "details": {"username": "after"}}),
+    )
+    .await;
+    assert!(overlay.drain(Duration::from_millis(500)).await.is_empty());
+    let health = client().get(host.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    host.stop();
+}
+
+#[tokio::test]
+async fn plugin_storage_survives_reloads_and_restarts_and_compiled_plugins_are_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = install_plugin(dir.path(), "fault-plugin");
+    let host = Host::start(dir.path(), "run", &[]);
+    grant(&host, "fault-plugin").await;
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    async fn count(overlay: &mut Overlay) -> String {
+        let alert = overlay.alert(WAIT).await;
+        overlay.ack(&alert).await;
+        alert["message"].as_str().unwrap().to_owned()
+    }
+    post(&host, fault("kv")).await;
+    assert_eq!(count(&mut overlay).await, "count 1");
+    rewrite_label(&folder, "v2");
+    wait_for(&host, "fault-plugin", "reloaded", |p| p["reloads"] == 1).await;
+    post(&host, fault("kv")).await;
+    assert_eq!(count(&mut overlay).await, "count 2");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    host.stop();
+
+    let cache = dir.path().join("plugin-cache");
+    let cached: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(cached.len(), 1, "one compiled component: {cached:?}");
+    let modified = std::fs::metadata(&cached[0]).unwrap().modified().unwrap();
+
+    let host = Host::start(dir.path(), "run", &[]);
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    post(&host, fault("kv")).await;
+    assert_eq!(count(&mut overlay).await, "count 3");
+    let log = host.stop();
+    assert_eq!(
+        std::fs::metadata(&cached[0]).unwrap().modified().unwrap(),
+        modified,
+        "not recompiled"
+    );
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1);
+    assert!(!log.contains("recompiling"), "{log}");
+}
+
+#[tokio::test]
+async fn a_plugin_asking_for_more_than_alerts_waits_for_the_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    install_plugin(dir.path(), "fault-plugin");
+    let host = Host::start(dir.path(), "run", &[]);
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    let p = plugin(&host, "fault-plugin").await;
+    assert_eq!(p["status"], "pending_grant");
+    assert_eq!(p["requested_permissions"], json!(["webhook:127.0.0.1"]));
+    assert_eq!(p["granted_permissions"], json!([]));
+    post(
+        &host,
+        json!({"kind": "test.fault", "details": {"n": "early"}}),
+    )
+    .await;
+    assert!(overlay.drain(Duration::from_millis(400)).await.is_empty());
+    let p = grant(&host, "fault-plugin").await;
+    assert_eq!(p["status"], "running");
+    assert_eq!(p["granted_permissions"], json!(["webhook:127.0.0.1"]));
+    post(
+        &host,
+        json!({"kind": "test.fault", "details": {"n": "granted"}}),
+    )
+    .await;
+    assert_eq!(overlay.alert(WAIT).await["message"], "granted");
+    let missing = client()
+        .post(host.url("/api/plugins/nope/grant"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    host.stop();
+
+    // The grant is remembered.
+    let host = Host::start(dir.path(), "run", &[]);
+    assert_eq!(plugin(&host, "fault-plugin").await["status"], "running");
+    host.stop();
+}
+
+#[test]
+fn plugin_new_scaffolds_a_crate_that_passes_its_own_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = support::run_cli(
+        dir.path(),
+        &[
+            "plugin",
+            "new",
+            "shout-out",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let crate_dir = dir.path().join("shout-out");
+    // Share the workspace's build directory so dependencies are not rebuilt.
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scaffold");
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["test", "--quiet"])
+            .current_dir(&crate_dir)
+            .env("CARGO_TARGET_DIR", target)
+            .status()
+            .unwrap();
+    assert!(status.success(), "the scaffolded plugin's own test failed");
+}
+
+#[tokio::test]
+async fn plugins_see_no_environment_files_or_network() {
+    let (_dir, host) = host_with(&["fault-plugin"]).await;
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    post(&host, fault("escape")).await;
+    let alert = overlay.alert(WAIT).await;
+    assert_eq!(
+        alert["message"], "env=0 file=false dir=false net=false",
+        "{alert}"
+    );
+    host.stop();
+}

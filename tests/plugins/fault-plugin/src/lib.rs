@@ -1,0 +1,105 @@
+//! A plugin that misbehaves on request. Each `test.fault` event's details
+//! say what to do (`mode`): answer normally, loop forever, exhaust memory,
+//! panic, ask for effects it did not declare, or return malformed output.
+//! The end-to-end tests use it to prove one plugin's faults stay its own.
+
+use stagehand_plugin_sdk::prelude::*;
+
+pub struct FaultPlugin;
+
+impl Plugin for FaultPlugin {
+    fn describe() -> Info {
+        Info::new("fault-plugin", env!("CARGO_PKG_VERSION")).kinds(["test.fault"])
+    }
+
+    fn on_event(event: Event) -> Result<Vec<Action>, String> {
+        let mode = event.detail("mode").unwrap_or_default();
+        let n = event.detail("n").unwrap_or_default();
+        let label = host::settings()["label"].as_str().unwrap_or("?").to_owned();
+        match mode.as_str() {
+            "loop" => {
+                let mut x: u64 = 0;
+                loop {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            }
+            "oom" => {
+                let mut hog: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hog.push(vec![1u8; 1 << 20]);
+                    std::hint::black_box(&hog);
+                }
+            }
+            "panic" => panic!("fault-plugin was asked to panic"),
+            "error" => Err("fault-plugin was asked to fail".into()),
+            "chat" => Ok(vec![Action::SendChat("I was never allowed to chat".into())]),
+            "tts" => Ok(vec![Action::MuteTts(TtsMute {
+                login: "someone".into(),
+                minutes: Some(5),
+            })]),
+            "bad-alert" => {
+                let mut alert = Alert::new("bad", "bad");
+                alert.overlay = "Not A Valid Overlay!".into();
+                Ok(vec![Action::ShowAlert(alert)])
+            }
+            "webhook" => Ok(vec![Action::Webhook(WebhookRequest {
+                url: event.detail("url").unwrap_or_default(),
+                body: format!("{{\"n\": \"{n}\"}}"),
+            })]),
+            "escape" => {
+                // Everything a sandboxed plugin must not reach.
+                let env = std::env::vars().count();
+                let file = std::fs::read_to_string("/etc/hostname").is_ok();
+                let dir = std::fs::read_dir("/").is_ok();
+                let net = std::net::TcpStream::connect("127.0.0.1:80").is_ok();
+                Ok(vec![Action::ShowAlert(Alert::new(
+                    "escape",
+                    format!("env={env} file={file} dir={dir} net={net}"),
+                ))])
+            }
+            "kv" => {
+                let count = host::kv_get_u64("count") + 1;
+                host::kv_set("count", &count.to_string());
+                Ok(vec![Action::ShowAlert(Alert::new(
+                    label,
+                    format!("count {count}"),
+                ))])
+            }
+            _ => Ok(vec![Action::ShowAlert(Alert::new(label, n))]),
+        }
+    }
+}
+
+stagehand_plugin_sdk::export!(FaultPlugin);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stagehand_plugin_sdk::serde_json::json;
+    use stagehand_plugin_sdk::testing;
+
+    #[test]
+    fn the_kv_mode_counts_across_calls() {
+        testing::reset();
+        testing::set_settings(json!({"label": "v9"}));
+        for expected in 1..=3 {
+            let actions =
+                FaultPlugin::on_event(testing::event("test.fault", json!({"mode": "kv"}))).unwrap();
+            let [Action::ShowAlert(a)] = actions.as_slice() else {
+                panic!("one alert")
+            };
+            assert_eq!(a.title, "v9");
+            assert_eq!(a.message, format!("count {expected}"));
+        }
+    }
+
+    #[test]
+    fn the_default_mode_echoes_n_under_the_label() {
+        testing::reset();
+        let actions = FaultPlugin::on_event(testing::event("test.fault", json!({"n": 7}))).unwrap();
+        let [Action::ShowAlert(a)] = actions.as_slice() else {
+            panic!("one alert")
+        };
+        assert_eq!(a.message, "7");
+    }
+}
