@@ -122,10 +122,9 @@ fn db_check_reports_integrity_and_schema_version() {
     let (ok, out, err) = run_cli(dir.path(), &["db", "check"]);
     assert!(ok, "{out}{err}");
     assert!(out.contains("integrity: ok"), "{out}");
-    assert!(
-        out.contains("schema version: 1 (this Stagehand: 1)"),
-        "{out}"
-    );
+    let latest = stagehand::store::migrations::latest_version();
+    let expected = format!("schema version: {latest} (this Stagehand: {latest})");
+    assert!(out.contains(&expected), "{out}");
     assert!(out.contains("events: 3"), "{out}");
     let (ok, out, _) = run_cli(dir.path(), &["db", "check", "--json"]);
     assert!(ok);

@@ -47,6 +47,7 @@ pub struct RunningHost {
     pub plugins: PluginHost,
     shutdown: CancellationToken,
     executor: JoinHandle<()>,
+    executor_stop: CancellationToken,
     _watcher: Option<PluginWatcher>,
     server: JoinHandle<std::io::Result<()>>,
     pipeline: JoinHandle<()>,
@@ -71,6 +72,7 @@ impl RunningHost {
         self.pipeline.await.context("pipeline task")?;
         // Plugins finish what was dispatched to them and save their data.
         self.plugins.shutdown().await;
+        self.executor_stop.cancel();
         if tokio::time::timeout(SHUTDOWN_GRACE, self.executor)
             .await
             .is_err()
@@ -130,7 +132,8 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         chat: None,
         feed: feed.clone(),
     };
-    let executor = tokio::spawn(executor.run(actions_rx));
+    let executor_stop = CancellationToken::new();
+    let executor = tokio::spawn(executor.run(actions_rx, executor_stop.clone()));
 
     let (pipeline, events) = Pipeline::new(store.clone(), feed.clone(), PipelineOptions::default());
     let pipeline = tokio::spawn(pipeline.with_plugins(plugins.clone()).run());
@@ -178,6 +181,7 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         plugins,
         shutdown,
         executor,
+        executor_stop,
         _watcher: watcher,
         server,
         pipeline,

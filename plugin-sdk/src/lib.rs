@@ -31,6 +31,8 @@ pub mod bindings {
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
         default_bindings_module: "stagehand_plugin_sdk::bindings",
+        // So plugin tests can compare actions and alerts with assert_eq!.
+        additional_derives: [PartialEq],
     });
 }
 

@@ -61,10 +61,12 @@ impl Event {
         self.details_json().get(field)?.as_bool()
     }
 
-    /// Who the event is about: details `username`, else the viewer's display name.
+    /// Who the event is about: details `username` (or EventSub's
+    /// `user_name`), else the viewer's display name.
     pub fn username(&self) -> Option<String> {
         self.detail("username")
             .filter(|s| !s.is_empty())
+            .or_else(|| self.detail("user_name").filter(|s| !s.is_empty()))
             .or_else(|| self.viewer.as_ref().map(|v| v.display_name.clone()))
     }
 }

@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 const WASM_TARGET: &str = "wasm32-wasip2";
+/// The plugins `cargo xtask demo` loads: follow-alert would repeat
+/// alert-box's follow alerts, and discord-webhook needs the streamer's own
+/// webhook URL before it can start.
+const DEMO_PLUGINS: [&str; 3] = ["alert-box", "chat-commands", "event-formatter"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -143,7 +147,15 @@ fn demo(args: &[String]) -> Result<(), String> {
     cmd.args(["run", "--release", "--package", "stagehand", "--", "demo"]);
     cmd.args(args);
     if std::env::var_os("STAGEHAND_PLUGINS_DIR").is_none() {
-        cmd.env("STAGEHAND_PLUGINS_DIR", target_dir().join("plugins"));
+        let demo = target_dir().join("demo-plugins");
+        for name in DEMO_PLUGINS {
+            let (from, to) = (target_dir().join("plugins").join(name), demo.join(name));
+            std::fs::create_dir_all(&to).map_err(|e| format!("{}: {e}", to.display()))?;
+            for file in ["plugin.toml".to_owned(), format!("{name}.wasm")] {
+                copy(&from.join(&file), &to.join(&file))?;
+            }
+        }
+        cmd.env("STAGEHAND_PLUGINS_DIR", demo);
     }
     run(cmd)
 }

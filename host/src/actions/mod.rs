@@ -11,6 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::event::now_ms;
 use crate::live::{LiveFeed, LiveMessage};
@@ -114,15 +115,30 @@ pub struct Executor {
 }
 
 impl Executor {
-    /// Runs until every sender of action batches is gone.
-    pub async fn run(self, mut rx: mpsc::Receiver<ActionBatch>) {
-        while let Some(batch) = rx.recv().await {
-            for action in &batch.actions {
-                if let Err(why) = self.execute(&batch, action).await {
-                    tracing::warn!(plugin = &*batch.plugin, event_id = %batch.event.event.id, "action refused: {why}");
-                    self.plugins
-                        .report(&batch.plugin, format!("action refused: {why}"));
-                }
+    /// Runs until every sender of action batches is gone, or until `stop`
+    /// is cancelled; then carries out what is already queued and returns.
+    pub async fn run(self, mut rx: mpsc::Receiver<ActionBatch>, stop: CancellationToken) {
+        loop {
+            let batch = tokio::select! {
+                batch = rx.recv() => batch,
+                _ = stop.cancelled() => break,
+            };
+            match batch {
+                Some(batch) => self.execute_batch(batch).await,
+                None => return,
+            }
+        }
+        while let Ok(batch) = rx.try_recv() {
+            self.execute_batch(batch).await;
+        }
+    }
+
+    async fn execute_batch(&self, batch: ActionBatch) {
+        for action in &batch.actions {
+            if let Err(why) = self.execute(&batch, action).await {
+                tracing::warn!(plugin = &*batch.plugin, event_id = %batch.event.event.id, "action refused: {why}");
+                self.plugins
+                    .report(&batch.plugin, format!("action refused: {why}"));
             }
         }
     }
@@ -320,7 +336,8 @@ mod tests {
     #[test]
     fn malformed_alerts_are_rejected() {
         assert!(validate_alert(&alert()).is_ok());
-        let cases: Vec<(Box<dyn Fn(&mut wit::Alert)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut wit::Alert)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|a| a.overlay = "Main Overlay".into()), "overlay"),
             (Box::new(|a| a.overlay = String::new()), "overlay"),
             (Box::new(|a| a.duration_ms = 0), "duration_ms"),

@@ -585,7 +585,7 @@ impl PluginHost {
         for route in &routes.renderers {
             let (reply, rx) = oneshot::channel();
             let job = Job::Render {
-                alert: alert.clone(),
+                alert: Box::new(alert.clone()),
                 reply,
             };
             if route.worker.tx.send(job).await.is_err() {

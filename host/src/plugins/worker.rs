@@ -83,7 +83,7 @@ pub enum Job {
     Event(Arc<StoredEvent>),
     /// Restyle an alert (renderer role).
     Render {
-        alert: wit::Alert,
+        alert: Box<wit::Alert>,
         reply: oneshot::Sender<Option<wit::Alert>>,
     },
     /// Replace the running version with this one, keeping queue order.
