@@ -255,8 +255,8 @@ async fn an_infinite_loop_a_memory_bomb_and_a_panic_fault_only_that_plugin() {
 }
 
 #[tokio::test]
-async fn five_faults_in_a_row_quarantine_a_plugin_until_reset() {
-    let (_dir, host) = host_with(&["fault-plugin"]).await;
+async fn five_faults_in_a_row_quarantine_a_plugin_until_reset_or_a_new_file() {
+    let (dir, host) = host_with(&["fault-plugin"]).await;
     let mut overlay = Overlay::connect(&host.base, "alerts").await;
     for _ in 0..5 {
         post(&host, fault("panic")).await;
@@ -673,6 +673,27 @@ async fn a_plugin_asking_for_more_than_alerts_waits_for_the_grant() {
     // The grant is remembered.
     let host = Host::start(dir.path(), "run", &[]);
     assert_eq!(plugin(&host, "fault-plugin").await["status"], "running");
+    host.stop();
+}
+
+#[tokio::test]
+async fn a_plugin_granted_in_the_config_file_starts_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    install_plugin(dir.path(), "fault-plugin");
+    let config = dir.path().join("stagehand.toml");
+    std::fs::write(
+        &config,
+        "[grants]\nfault-plugin = [\"webhook:127.0.0.1\"]\n",
+    )
+    .unwrap();
+    let host = Host::start(
+        dir.path(),
+        "run",
+        &[("STAGEHAND_CONFIG", config.to_str().unwrap())],
+    );
+    let p = plugin(&host, "fault-plugin").await;
+    assert_eq!(p["status"], "running", "{p}");
+    assert_eq!(p["granted_permissions"], json!(["webhook:127.0.0.1"]));
     host.stop();
 }
 
