@@ -38,6 +38,7 @@ pub mod bindings {
 
 pub mod host;
 pub mod testing;
+pub mod text;
 mod types;
 
 pub use bindings::stagehand::plugin::types::{

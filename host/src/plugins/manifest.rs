@@ -307,6 +307,26 @@ mod tests {
     }
 
     #[test]
+    fn every_shipped_plugin_manifest_parses_and_matches_its_folder() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut seen = 0;
+        for set in ["plugins", "tests/plugins"] {
+            for entry in std::fs::read_dir(root.join(set)).unwrap() {
+                let folder = entry.unwrap().path();
+                let path = folder.join("plugin.toml");
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let m = parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let folder_name = folder.file_name().unwrap().to_str().unwrap();
+                assert_eq!(m.name, folder_name, "{}", path.display());
+                seen += 1;
+            }
+        }
+        assert!(seen >= 5, "found only {seen} manifests");
+    }
+
+    #[test]
     fn names_from_file_stems() {
         assert_eq!(
             name_from_stem("follow_alert").as_deref(),

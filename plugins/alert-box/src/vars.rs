@@ -3,6 +3,7 @@
 
 use stagehand_plugin_sdk::Event;
 use stagehand_plugin_sdk::serde_json::Value;
+pub use stagehand_plugin_sdk::text::{lookup, tier_name};
 
 /// What `{name}` means for one event.
 ///
@@ -64,37 +65,6 @@ impl Vars {
             "count" => Some(self.count.to_string()),
             path => lookup(&self.details, path),
         }
-    }
-}
-
-/// A details field by dotted path (`reward.title`, `badges.0.id`) as text:
-/// strings as they are, numbers and booleans printed; null, objects and
-/// arrays have no text.
-pub fn lookup(details: &Value, path: &str) -> Option<String> {
-    let mut value = details;
-    for key in path.split('.') {
-        value = match value {
-            Value::Object(map) => map.get(key)?,
-            Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// Twitch tier codes as people say them: "1000" → "Tier 1".
-pub fn tier_name(tier: &str) -> String {
-    match tier.trim() {
-        "1000" => "Tier 1".into(),
-        "2000" => "Tier 2".into(),
-        "3000" => "Tier 3".into(),
-        t if t.eq_ignore_ascii_case("prime") => "Prime".into(),
-        t => t.to_owned(),
     }
 }
 

@@ -12,6 +12,7 @@ use std::rc::Rc;
 
 use stagehand_plugin_sdk::prelude::*;
 use stagehand_plugin_sdk::serde_json::{self, Map, Value, json};
+use stagehand_plugin_sdk::text::{lookup, tier_name};
 
 /// The plugin.
 pub struct DiscordWebhook;
@@ -321,35 +322,6 @@ impl Vars {
             }
             path => lookup(&self.details, path),
         }
-    }
-}
-
-/// A details field by dotted path as text (strings as they are, numbers and
-/// booleans printed).
-fn lookup(details: &Value, path: &str) -> Option<String> {
-    let mut value = details;
-    for key in path.split('.') {
-        value = match value {
-            Value::Object(map) => map.get(key)?,
-            Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// Twitch tier codes as people say them: "1000" → "Tier 1".
-pub fn tier_name(tier: &str) -> String {
-    match tier.trim() {
-        "1000" => "Tier 1".into(),
-        "2000" => "Tier 2".into(),
-        "3000" => "Tier 3".into(),
-        t => t.to_owned(),
     }
 }
 
@@ -857,47 +829,6 @@ mod manifest_tests {
 
     fn manifest() -> toml::Table {
         toml::from_str(MANIFEST).expect("plugin.toml is TOML")
-    }
-
-    #[test]
-    fn the_manifest_matches_the_crate_and_the_host_format() {
-        let m = manifest();
-        let top = [
-            "name",
-            "version",
-            "description",
-            "wasm",
-            "permissions",
-            "limits",
-            "settings",
-        ];
-        for key in m.keys() {
-            assert!(top.contains(&key.as_str()), "unknown key {key}");
-        }
-        assert_eq!(m["name"].as_str(), Some(env!("CARGO_PKG_NAME")));
-        assert_eq!(m["version"].as_str(), Some(env!("CARGO_PKG_VERSION")));
-        assert_eq!(DiscordWebhook::describe().name, env!("CARGO_PKG_NAME"));
-        let permissions = m["permissions"].as_table().expect("[permissions]");
-        for key in permissions.keys() {
-            assert!(
-                ["chat", "tts_rules", "webhooks"].contains(&key.as_str()),
-                "unknown permission {key}"
-            );
-        }
-        let hosts: Vec<&str> = permissions["webhooks"]
-            .as_array()
-            .expect("webhooks list")
-            .iter()
-            .filter_map(|h| h.as_str())
-            .collect();
-        assert_eq!(hosts, ["discord.com", "discordapp.com"]);
-        for prefix in URL_PREFIXES {
-            assert!(
-                hosts
-                    .iter()
-                    .any(|h| prefix.starts_with(&format!("https://{h}/")))
-            );
-        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 use stagehand_plugin_sdk::prelude::*;
 use stagehand_plugin_sdk::serde_json::Value;
+pub use stagehand_plugin_sdk::text::tier_name;
 
 /// The plugin: a formatter for every kind ("*").
 pub struct EventFormatter;
@@ -241,17 +242,6 @@ pub fn label_from_kind(kind: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => "Event".into(),
-    }
-}
-
-/// Twitch tier codes as people say them: "1000" → "Tier 1".
-pub fn tier_name(tier: &str) -> String {
-    match tier.trim() {
-        "1000" => "Tier 1".into(),
-        "2000" => "Tier 2".into(),
-        "3000" => "Tier 3".into(),
-        t if t.eq_ignore_ascii_case("prime") => "Prime".into(),
-        t => t.to_owned(),
     }
 }
 
@@ -816,65 +806,5 @@ mod tests {
         assert!(matches!(info.roles.as_slice(), [Role::Formatter]));
         let e = testing::event("channel.follow", json!({"username": "Bob"}));
         assert!(EventFormatter::on_event(e).unwrap().is_empty());
-    }
-}
-
-#[cfg(test)]
-mod manifest_tests {
-    //! plugin.toml must have the shape the host parses, and match the crate.
-
-    use stagehand_plugin_sdk::Plugin;
-
-    const MANIFEST: &str = include_str!("../plugin.toml");
-
-    #[test]
-    fn the_manifest_matches_the_crate_and_the_host_format() {
-        let m: toml::Table = toml::from_str(MANIFEST).expect("plugin.toml is TOML");
-        let top = [
-            "name",
-            "version",
-            "description",
-            "wasm",
-            "permissions",
-            "limits",
-            "settings",
-        ];
-        for key in m.keys() {
-            assert!(top.contains(&key.as_str()), "unknown key {key}");
-        }
-        assert_eq!(m["name"].as_str(), Some(env!("CARGO_PKG_NAME")));
-        assert_eq!(m["version"].as_str(), Some(env!("CARGO_PKG_VERSION")));
-        assert_eq!(
-            super::EventFormatter::describe().name,
-            env!("CARGO_PKG_NAME")
-        );
-        for (key, value) in m
-            .get("permissions")
-            .and_then(|p| p.as_table())
-            .into_iter()
-            .flatten()
-        {
-            match key.as_str() {
-                "chat" | "tts_rules" => assert!(value.is_bool(), "{key}"),
-                "webhooks" => assert!(
-                    value
-                        .as_array()
-                        .is_some_and(|a| a.iter().all(|h| h.is_str()))
-                ),
-                other => panic!("unknown permission {other}"),
-            }
-        }
-        for (key, value) in m
-            .get("limits")
-            .and_then(|l| l.as_table())
-            .into_iter()
-            .flatten()
-        {
-            assert!(
-                ["deadline_ms", "memory_mib"].contains(&key.as_str()),
-                "unknown limit {key}"
-            );
-            assert!(value.as_integer().is_some_and(|n| n > 0), "{key}");
-        }
     }
 }
