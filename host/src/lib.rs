@@ -15,4 +15,5 @@ pub mod pipeline;
 pub mod plugins;
 pub mod secrets;
 pub mod store;
+pub mod twitch;
 pub mod web;

@@ -93,21 +93,39 @@ macro_rules! export {
 
             impl $crate::bindings::Guest for StagehandPluginExport {
                 fn describe() -> $crate::Info {
-                    <$plugin as $crate::Plugin>::describe()
+                    let out = <$plugin as $crate::Plugin>::describe();
+                    $crate::host::__flush();
+                    out
                 }
                 fn init(settings: ::std::string::String) -> ::std::result::Result<(), ::std::string::String> {
-                    <$plugin as $crate::Plugin>::init(settings)
+                    {
+                        let out = <$plugin as $crate::Plugin>::init(settings);
+                        $crate::host::__flush();
+                        out
+                    }
                 }
                 fn format(e: $crate::Event) -> ::std::option::Option<$crate::Display> {
-                    <$plugin as $crate::Plugin>::format(e)
+                    {
+                        let out = <$plugin as $crate::Plugin>::format(e);
+                        $crate::host::__flush();
+                        out
+                    }
                 }
                 fn on_event(
                     e: $crate::Event,
                 ) -> ::std::result::Result<::std::vec::Vec<$crate::Action>, ::std::string::String> {
-                    <$plugin as $crate::Plugin>::on_event(e)
+                    {
+                        let out = <$plugin as $crate::Plugin>::on_event(e);
+                        $crate::host::__flush();
+                        out
+                    }
                 }
                 fn render(a: $crate::Alert) -> ::std::option::Option<$crate::Alert> {
-                    <$plugin as $crate::Plugin>::render(a)
+                    {
+                        let out = <$plugin as $crate::Plugin>::render(a);
+                        $crate::host::__flush();
+                        out
+                    }
                 }
             }
 

@@ -358,6 +358,15 @@ impl bindings::stagehand::plugin::host::Host for HostState {
         self.kv.set(key, None);
     }
 
+    fn kv_write(&mut self, changes: Vec<wit::KvChange>) {
+        for change in changes {
+            match change.value {
+                Some(value) => self.kv_set(change.key, value),
+                None => self.kv_delete(change.key),
+            }
+        }
+    }
+
     fn now_ms(&mut self) -> u64 {
         chrono::Utc::now().timestamp_millis().max(0) as u64
     }

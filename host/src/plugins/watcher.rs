@@ -12,7 +12,7 @@ use super::PluginHost;
 
 /// Quiet time after the last change before a rescan: long enough to cover
 /// a copy or a build writing several files, short enough to feel instant.
-pub const DEBOUNCE: Duration = Duration::from_millis(100);
+pub const DEBOUNCE: Duration = Duration::from_millis(40);
 
 /// Keeps the watch alive; dropping it stops watching.
 pub struct PluginWatcher {
