@@ -86,14 +86,7 @@ async fn a_test_event_is_stored_and_listed_with_the_contract_fields() {
     assert_eq!(resp.status(), 201);
     let created: Value = resp.json().await.unwrap();
 
-    let list: Value = client()
-        .get(host.url("/api/events"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = support::get_json(&host, "/api/events").await;
     let events = list.as_array().unwrap();
     assert_eq!(events.len(), 1);
     let e = &events[0];
@@ -184,14 +177,7 @@ async fn a_duplicate_id_is_refused_and_stored_once() {
         error_code(post_test(&host, body).await).await,
         (409, "duplicate_event".into())
     );
-    let list: Value = client()
-        .get(host.url("/api/events"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = support::get_json(&host, "/api/events").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     host.stop();
 }
@@ -296,14 +282,7 @@ async fn bad_requests_get_json_errors() {
     assert_eq!(error_code(method).await, (405, "method_not_allowed".into()));
 
     // Nothing above was stored.
-    let list: Value = c
-        .get(host.url("/api/events"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = support::get_json(&host, "/api/events").await;
     assert_eq!(list.as_array().unwrap().len(), 0);
     host.stop();
 }
@@ -356,14 +335,7 @@ async fn events_survive_a_restart() {
         .unwrap();
     host.stop();
     let host = Host::start(dir.path(), "run", &[]);
-    let list: Value = client()
-        .get(host.url("/api/events"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = support::get_json(&host, "/api/events").await;
     assert_eq!(list[0]["id"], created["id"]);
     host.stop();
 }

@@ -24,14 +24,7 @@ async fn post(host: &Host, body: Value) -> Value {
 }
 
 async fn plugins(host: &Host) -> Vec<Value> {
-    client()
-        .get(host.url("/api/plugins"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    support::get_json(&host, "/api/plugins").await
 }
 
 async fn plugin(host: &Host, name: &str) -> Value {
@@ -107,14 +100,7 @@ async fn a_test_event_reaches_an_overlay_as_an_alert_box_alert_and_is_acknowledg
     overlay.ack(&alert).await;
 
     // The formatter's display is stored with the event.
-    let events: Vec<Value> = client()
-        .get(host.url("/api/events"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: Vec<Value> = support::get_json(&host, "/api/events").await;
     let display = &events[0]["display"];
     assert!(
         display["label"].is_string() && display["icon"].is_string(),

@@ -200,6 +200,13 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// GETs `path` with the harness token and parses the JSON answer.
+pub async fn get_json<T: serde::de::DeserializeOwned>(host: &Host, path: &str) -> T {
+    let resp = client().get(host.url(path)).send().await.expect("GET");
+    assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+    resp.json().await.expect("a JSON body")
+}
+
 /// A client with no token.
 pub fn anonymous() -> reqwest::Client {
     tls_provider();

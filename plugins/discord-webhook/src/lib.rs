@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use stagehand_plugin_sdk::prelude::*;
 use stagehand_plugin_sdk::serde_json::{self, Map, Value, json};
-use stagehand_plugin_sdk::text::{lookup, tier_name};
+use stagehand_plugin_sdk::text::{lookup, render, tier_name};
 
 /// The plugin.
 pub struct DiscordWebhook;
@@ -323,42 +323,6 @@ impl Vars {
             path => lookup(&self.details, path),
         }
     }
-}
-
-/// Fills each `{name}` with `lookup(name)`; unknown names become "". `{{`
-/// and `}}` are literal braces; other braces are kept as they are.
-pub fn render(template: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(i) = rest.find(['{', '}']) {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        if tail.starts_with("{{") || tail.starts_with("}}") {
-            out.push_str(&tail[..1]);
-            rest = &tail[2..];
-            continue;
-        }
-        let placeholder = tail[1..].find('}').and_then(|end| {
-            let name = &tail[1..1 + end];
-            let valid = !name.is_empty()
-                && name.split('.').all(|part| {
-                    !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                });
-            valid.then_some((name, &tail[end + 2..]))
-        });
-        match placeholder {
-            Some((name, after)) => {
-                out.push_str(&lookup(name).unwrap_or_default());
-                rest = after;
-            }
-            None => {
-                out.push_str(&tail[..1]);
-                rest = &tail[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// A value made safe for Discord: one line, markdown and mention characters
