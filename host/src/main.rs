@@ -137,7 +137,10 @@ fn serve(config: Config, mode: Mode) -> Result<ExitCode> {
         } else {
             println!("Dashboard: {base}/ (API token from STAGEHAND_API_TOKEN)");
         }
-        println!("Overlay:   {base}/overlay/alerts#key={}", host.overlay_key);
+        println!(
+            "Overlay socket: ws://{}/overlay/alerts/ws (overlay key: {})",
+            host.addr, host.overlay_key
+        );
         wait_for_shutdown_signal().await;
         tracing::info!("shutting down");
         host.stop().await?;
