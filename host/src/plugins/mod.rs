@@ -588,7 +588,10 @@ impl PluginHost {
                 alert: Box::new(alert.clone()),
                 reply,
             };
-            if route.worker.tx.send(job).await.is_err() {
+            // Never wait for queue space: a renderer that also has events
+            // queued may itself be waiting for the executor, which is us.
+            if let Err(e) = route.worker.tx.try_send(job) {
+                tracing::warn!(error = %e, "a renderer plugin is busy; alert shown without it");
                 continue;
             }
             if let Ok(Ok(Some(restyled))) = tokio::time::timeout(RENDER_TIMEOUT, rx).await {
