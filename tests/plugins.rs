@@ -244,8 +244,9 @@ async fn an_infinite_loop_a_memory_bomb_and_a_panic_fault_only_that_plugin() {
 async fn five_faults_in_a_row_quarantine_a_plugin_until_reset_or_a_new_file() {
     let (dir, host) = host_with(&["fault-plugin"]).await;
     let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    // Each of these faults twice (format, then on-event): quarantined at the fifth.
     for _ in 0..5 {
-        post(&host, fault("panic")).await;
+        post(&host, fault("always-panic")).await;
     }
     let status = wait_for(&host, "fault-plugin", "quarantined", |p| {
         p["status"] == "quarantined"
@@ -281,7 +282,7 @@ async fn five_faults_in_a_row_quarantine_a_plugin_until_reset_or_a_new_file() {
 
     // Quarantined again; this time a new file brings it back.
     for _ in 0..5 {
-        post(&host, fault("panic")).await;
+        post(&host, fault("always-panic")).await;
     }
     wait_for(&host, "fault-plugin", "quarantined again", |p| {
         p["status"] == "quarantined"
@@ -744,5 +745,36 @@ async fn plugins_see_no_environment_files_or_network() {
         alert["message"], "env=0 file=false dir=false net=false",
         "{alert}"
     );
+    host.stop();
+}
+
+#[tokio::test]
+async fn a_formatter_fault_loses_neither_the_event_nor_its_actions() {
+    let (_dir, host) = host_with(&["fault-plugin"]).await;
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    let stored = post(&host, fault("format-panic")).await;
+    assert_eq!(
+        stored["display"],
+        Value::Null,
+        "no display, but the event is stored"
+    );
+    assert_eq!(overlay.alert(WAIT).await["message"], "formatted badly");
+    let status = plugin(&host, "fault-plugin").await;
+    assert!(
+        status["last_error"].as_str().unwrap().contains("panicked"),
+        "{status}"
+    );
+
+    // The formatter was rebuilt: the next event gets its display.
+    let next = post(
+        &host,
+        json!({"kind": "test.fault", "details": {"mode": "speak", "n": 7}}),
+    )
+    .await;
+    assert_eq!(next["display"]["text"], "fault test 7");
+    // A speak action becomes speech on the default overlay.
+    let speech = overlay.alert(WAIT).await;
+    assert_eq!(speech["tts"], "say 7");
+    assert_eq!(speech["speech"], true);
     host.stop();
 }

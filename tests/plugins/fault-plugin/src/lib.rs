@@ -9,7 +9,25 @@ pub struct FaultPlugin;
 
 impl Plugin for FaultPlugin {
     fn describe() -> Info {
-        Info::new("fault-plugin", env!("CARGO_PKG_VERSION")).kinds(["test.fault"])
+        Info::new("fault-plugin", env!("CARGO_PKG_VERSION"))
+            .kinds(["test.fault"])
+            .roles([Role::Actions, Role::Formatter])
+    }
+
+    fn format(event: Event) -> Option<Display> {
+        if matches!(
+            event.detail("mode").as_deref(),
+            Some("format-panic" | "always-panic")
+        ) {
+            panic!("fault-plugin was asked to panic while formatting");
+        }
+        let n = event.detail("n").unwrap_or_default();
+        Some(Display::new(
+            "Fault test",
+            "🧪",
+            "#888888",
+            format!("fault test {n}"),
+        ))
     }
 
     fn on_event(event: Event) -> Result<Vec<Action>, String> {
@@ -30,8 +48,13 @@ impl Plugin for FaultPlugin {
                     std::hint::black_box(&hog);
                 }
             }
-            "panic" => panic!("fault-plugin was asked to panic"),
+            "panic" | "always-panic" => panic!("fault-plugin was asked to panic"),
             "error" => Err("fault-plugin was asked to fail".into()),
+            "speak" => Ok(vec![Action::Speak(format!("say {n}"))]),
+            "format-panic" => Ok(vec![Action::ShowAlert(Alert::new(
+                label,
+                "formatted badly",
+            ))]),
             "chat" => Ok(vec![Action::SendChat("I was never allowed to chat".into())]),
             "tts" => Ok(vec![Action::MuteTts(TtsMute {
                 login: "someone".into(),
