@@ -42,9 +42,11 @@ impl Plugin for FaultPlugin {
                 }
             }
             "oom" => {
+                // Reserve without touching, so the cap is hit at once rather
+                // than after seconds of filling pages.
                 let mut hog: Vec<Vec<u8>> = Vec::new();
                 loop {
-                    hog.push(vec![1u8; 1 << 20]);
+                    hog.push(Vec::with_capacity(8 << 20));
                     std::hint::black_box(&hog);
                 }
             }
