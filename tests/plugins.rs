@@ -24,7 +24,7 @@ async fn post(host: &Host, body: Value) -> Value {
 }
 
 async fn plugins(host: &Host) -> Vec<Value> {
-    support::get_json(&host, "/api/plugins").await
+    support::get_json(host, "/api/plugins").await
 }
 
 async fn plugin(host: &Host, name: &str) -> Value {
