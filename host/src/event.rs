@@ -65,6 +65,18 @@ impl Event {
     }
 }
 
+/// The JSON type of a value as error messages name it ("an array").
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// A fresh event id: a UUIDv7, so ids sort by creation time.
 pub fn new_event_id() -> String {
     uuid::Uuid::now_v7().to_string()

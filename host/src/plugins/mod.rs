@@ -67,6 +67,20 @@ struct Entry {
     kv: Arc<KvCache>,
 }
 
+impl Entry {
+    /// A plugin seen for the first time: nothing running yet.
+    fn new(name: &str, path: &Path, kv: Arc<KvCache>) -> Entry {
+        Entry {
+            status: Arc::new(Mutex::new(blank_status(name, path))),
+            fingerprint: None,
+            failed: None,
+            worker: None,
+            version: None,
+            kv,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Routes {
     formatters: Vec<Route>,
@@ -420,14 +434,9 @@ impl PluginHost {
         kv: Arc<KvCache>,
     ) -> SharedStatus {
         let mut entries = self.entries();
-        let entry = entries.entry(name.to_owned()).or_insert_with(|| Entry {
-            status: Arc::new(Mutex::new(blank_status(name, path))),
-            fingerprint: None,
-            failed: None,
-            worker: None,
-            version: None,
-            kv,
-        });
+        let entry = entries
+            .entry(name.to_owned())
+            .or_insert_with(|| Entry::new(name, path, kv));
         {
             let mut s = entry.status.lock().unwrap_or_else(|p| p.into_inner());
             if entry.worker.is_none() {
@@ -454,14 +463,9 @@ impl PluginHost {
     fn load_failed(&self, name: &str, path: &Path, fingerprint: Option<String>, error: LoadError) {
         let running = {
             let mut entries = self.entries();
-            let entry = entries.entry(name.to_owned()).or_insert_with(|| Entry {
-                status: Arc::new(Mutex::new(blank_status(name, path))),
-                fingerprint: None,
-                failed: None,
-                worker: None,
-                version: None,
-                kv: Arc::new(KvCache::default()),
-            });
+            let entry = entries
+                .entry(name.to_owned())
+                .or_insert_with(|| Entry::new(name, path, Arc::new(KvCache::default())));
             entry.failed = fingerprint;
             let running = entry.worker.is_some();
             let status = entry.status.clone();

@@ -13,8 +13,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::eventsub::protocol::{json_type, parse_timestamp};
+use super::eventsub::protocol::parse_timestamp;
 use crate::event::details::{self, RoleType};
+use crate::event::json_type;
 use crate::event::{Details, Event, EventKind, Source, Viewer};
 use crate::store::roles::Role;
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::AppState;
 use super::error::{ApiError, ApiJson, ApiQuery};
-use crate::event::{Details, Event, EventKind, Source, Viewer};
+use crate::event::{Details, Event, EventKind, Source, Viewer, json_type};
 use crate::live::EventView;
 use crate::pipeline::Outcome;
 use crate::store::events::{self, EventQuery};
@@ -158,17 +158,6 @@ fn valid_kind(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

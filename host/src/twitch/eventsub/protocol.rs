@@ -9,6 +9,7 @@
 //! (not JSON, no metadata, a notification without its subscription or event)
 //! is a [`ProtocolError`].
 
+use crate::event::json_type;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -419,18 +420,6 @@ fn invalid(message_type: &str, field: &'static str, reason: String) -> ProtocolE
         message_type: message_type.to_owned(),
         field,
         reason,
-    }
-}
-
-/// The JSON type of a value, for error messages.
-pub(crate) fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
