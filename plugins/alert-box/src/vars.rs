@@ -3,7 +3,7 @@
 
 use stagehand_plugin_sdk::Event;
 use stagehand_plugin_sdk::serde_json::Value;
-pub use stagehand_plugin_sdk::text::{lookup, tier_name};
+pub use stagehand_plugin_sdk::text::{lookup, message, tier_name, who};
 
 /// What `{name}` means for one event.
 ///
@@ -27,24 +27,11 @@ impl Vars {
     /// The variables of `event`, whose alert is number `count` of its kind.
     pub fn new(event: &Event, count: u64) -> Vars {
         let details = event.details_json();
-        let text = |path: &str| lookup(&details, path).filter(|s| !s.trim().is_empty());
-        let anonymous = text("is_anonymous").is_some_and(|a| a == "true");
-        let username = match event.kind.as_str() {
-            "channel.subscription.gift" if anonymous => Some("An anonymous gifter".to_owned()),
-            "channel.cheer" if anonymous => Some("Anonymous".to_owned()),
-            "channel.raid" => {
-                text("from_broadcaster_user_name").or_else(|| text("from_broadcaster_user_login"))
-            }
-            _ => None,
-        }
-        .or_else(|| text("username"))
-        .or_else(|| text("user_name"))
-        .or_else(|| text("user_login"))
-        .or_else(|| event.viewer.as_ref().map(|v| v.display_name.clone()))
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "Someone".to_owned());
-        let tier_name = text("tier").map(|t| tier_name(&t));
-        let message = text("message").or_else(|| text("message.text"));
+        let username = who(event, &details);
+        let tier_name = lookup(&details, "tier")
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| tier_name(&t));
+        let message = message(&details);
         Vars {
             username,
             tier_name,

@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use stagehand_plugin_sdk::prelude::*;
 use stagehand_plugin_sdk::serde_json::{self, Map, Value, json};
-use stagehand_plugin_sdk::text::{lookup, render, tier_name};
+use stagehand_plugin_sdk::text::{lookup, message, render, tier_name, who};
 
 /// The plugin.
 pub struct DiscordWebhook;
@@ -292,19 +292,7 @@ struct Vars {
 impl Vars {
     fn new(event: &Event) -> Vars {
         let details = event.details_json();
-        let text = |path: &str| lookup(&details, path).filter(|s| !s.trim().is_empty());
-        let anonymous = text("is_anonymous").is_some_and(|a| a == "true");
-        let username = match event.kind.as_str() {
-            "channel.subscription.gift" if anonymous => Some("An anonymous gifter".to_owned()),
-            "channel.cheer" if anonymous => Some("Anonymous".to_owned()),
-            "channel.raid" => text("from_broadcaster_user_name"),
-            _ => None,
-        }
-        .or_else(|| text("username"))
-        .or_else(|| text("user_name"))
-        .or_else(|| event.viewer.as_ref().map(|v| v.display_name.clone()))
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "Someone".to_owned());
+        let username = who(event, &details);
         Vars {
             details,
             username,
@@ -317,9 +305,7 @@ impl Vars {
             "username" => Some(self.username.clone()),
             "kind" => Some(self.kind.clone()),
             "tier_name" => lookup(&self.details, "tier").map(|t| tier_name(&t)),
-            "message" => {
-                lookup(&self.details, "message").or_else(|| lookup(&self.details, "message.text"))
-            }
+            "message" => message(&self.details),
             path => lookup(&self.details, path),
         }
     }
