@@ -337,11 +337,15 @@ mod tests {
 
     #[test]
     fn the_demo_keeps_its_data_apart_by_default() {
-        let run = resolve(FileConfig::default(), &env(&[]), Mode::Run);
-        let demo = resolve(FileConfig::default(), &env(&[]), Mode::Demo);
-        if let (Ok(run), Ok(demo)) = (run, demo) {
-            assert_eq!(demo.data_dir, run.data_dir.join("demo"));
-        }
+        // Tests run with a home directory, so there is a standard data dir.
+        let run = resolve(FileConfig::default(), &env(&[]), Mode::Run).unwrap();
+        let demo = resolve(FileConfig::default(), &env(&[]), Mode::Demo).unwrap();
+        assert_eq!(demo.data_dir, run.data_dir.join("demo"));
+        assert!(
+            run.data_dir.ends_with("stagehand"),
+            "{}",
+            run.data_dir.display()
+        );
     }
 
     #[test]
