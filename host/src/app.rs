@@ -23,6 +23,8 @@ use crate::plugins::runtime::Runtime;
 use crate::plugins::watcher::{self, PluginWatcher};
 use crate::secrets;
 use crate::store::{Store, StoreOptions};
+use crate::twitch::chat_out::HelixChat;
+use crate::twitch::link::{TokenSource, TwitchLink};
 use crate::web::{self, AppState};
 
 /// The database file inside the data directory.
@@ -45,7 +47,10 @@ pub struct RunningHost {
     pub events: EventSender,
     pub feed: LiveFeed,
     pub plugins: PluginHost,
+    /// The Twitch connection.
+    pub twitch: TwitchLink,
     shutdown: CancellationToken,
+    twitch_stop: CancellationToken,
     executor: JoinHandle<()>,
     executor_stop: CancellationToken,
     _watcher: Option<PluginWatcher>,
@@ -58,6 +63,8 @@ impl RunningHost {
     /// Stops accepting requests, drains the pipeline, commits every pending
     /// write and closes the database.
     pub async fn stop(self) -> Result<()> {
+        // Sources first, so nothing new arrives while the rest drains.
+        self.twitch_stop.cancel();
         self.shutdown.cancel();
         let mut server = self.server;
         let served = match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
@@ -123,13 +130,14 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
             None
         }
     };
+    let twitch = TwitchLink::new(twitch_http_client()?, &config.twitch, token_source(config));
     let overlays = OverlayQueue::new(store.clone());
     let executor = Executor {
         store: store.clone(),
         plugins: plugins.clone(),
         overlays: overlays.clone(),
         webhooks: WebhookSender::new().map_err(|e| anyhow::anyhow!(e))?,
-        chat: None,
+        chat: Some(Arc::new(HelixChat::new(twitch.clone()))),
         feed: feed.clone(),
     };
     let executor_stop = CancellationToken::new();
@@ -137,6 +145,18 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
 
     let (pipeline, events) = Pipeline::new(store.clone(), feed.clone(), PipelineOptions::default());
     let pipeline = tokio::spawn(pipeline.with_plugins(plugins.clone()).run());
+
+    let twitch_stop = CancellationToken::new();
+    let identity = twitch
+        .start(
+            &config.twitch.eventsub_url,
+            events.clone(),
+            twitch_stop.clone(),
+        )
+        .await;
+    // Test events belong to the logged-in channel once it is known.
+    let channel_id = identity.map_or_else(|| config.channel_id.clone(), |i| i.user_id);
+    publish_eventsub_changes(&twitch, feed.clone());
 
     let listener = TcpListener::bind(config.addr).await.with_context(|| {
         format!(
@@ -155,11 +175,12 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         events: events.clone(),
         feed: feed.clone(),
         api_token: Arc::from(api_token.as_str()),
-        channel_id: Arc::from(config.channel_id.as_str()),
+        channel_id: Arc::from(channel_id.as_str()),
         shutdown: shutdown.clone(),
         plugins: plugins.clone(),
         overlays,
         overlay_key: Arc::from(overlay_key.as_str()),
+        twitch: twitch.clone(),
     };
     let app = web::router(state);
     let on_shutdown = shutdown.clone();
@@ -179,7 +200,9 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         events,
         feed,
         plugins,
+        twitch,
         shutdown,
+        twitch_stop,
         executor,
         executor_stop,
         _watcher: watcher,
@@ -187,6 +210,40 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         pipeline,
         _lock: lock,
     })
+}
+
+/// The HTTP client for Twitch: bounded connect and request times so a hung
+/// Twitch cannot hang the host.
+pub fn twitch_http_client() -> Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .user_agent(concat!("stagehand/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .context("cannot build the HTTP client for Twitch")
+}
+
+/// `TWITCH_ACCESS_TOKEN` when set, else the token file `stagehand login`
+/// wrote.
+fn token_source(config: &Config) -> TokenSource {
+    match &config.twitch.access_token {
+        Some(token) => TokenSource::Fixed(token.clone()),
+        None => TokenSource::File(crate::twitch::auth::token_path(&config.data_dir)),
+    }
+}
+
+/// Tells the dashboard (through the live feed) whenever the EventSub
+/// connection changes state.
+fn publish_eventsub_changes(twitch: &TwitchLink, feed: LiveFeed) {
+    let Some(mut changes) = twitch.watch() else {
+        return;
+    };
+    tokio::spawn(async move {
+        while changes.changed().await.is_ok() {
+            feed.publish(crate::live::LiveMessage::EventSubChanged);
+        }
+    });
 }
 
 fn create_private_dir(dir: &std::path::Path) -> Result<()> {

@@ -19,6 +19,9 @@ pub enum LiveMessage {
     PluginsChanged,
     /// A TTS rule was set, removed or expired.
     TtsRulesChanged,
+    /// The EventSub connection changed state (connected, lost, a
+    /// subscription revoked, ...).
+    EventSubChanged,
 }
 
 impl LiveMessage {
@@ -28,6 +31,7 @@ impl LiveMessage {
             LiveMessage::Event(_) => "event",
             LiveMessage::PluginsChanged => "plugins",
             LiveMessage::TtsRulesChanged => "tts_rules",
+            LiveMessage::EventSubChanged => "eventsub",
         }
     }
 }

@@ -8,7 +8,10 @@ use clap::{Parser, Subcommand};
 
 use stagehand::app;
 use stagehand::config::{self, Config, LogFormat, Mode};
+use stagehand::demo::DemoTwitch;
 use stagehand::store::check;
+
+mod twitch_cli;
 
 #[derive(Parser)]
 #[command(
@@ -32,8 +35,14 @@ struct Cli {
 enum Command {
     /// Run the host against Twitch (or whatever TWITCH_*_URL point at).
     Run,
-    /// Run the host with demo data, no Twitch account needed.
+    /// Run the host against a built-in Twitch look-alike, no account needed.
     Demo,
+    /// Log in to Twitch (device code flow) and store the token in the data directory.
+    Login,
+    /// Revoke the stored Twitch token and delete it.
+    Logout,
+    /// Fire one Twitch event into a running `stagehand demo` (like `twitch event trigger`).
+    Trigger(TriggerArgs),
     /// Database maintenance.
     Db {
         #[command(subcommand)]
@@ -44,6 +53,47 @@ enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+}
+
+/// `stagehand trigger KIND [--user NAME] [...]`.
+#[derive(clap::Args)]
+struct TriggerArgs {
+    /// The EventSub type, e.g. channel.follow, channel.subscribe, channel.cheer,
+    /// channel.raid, channel.ban, channel.chat.message, stream.online.
+    kind: String,
+    /// The viewer (login); made up when absent.
+    #[arg(long)]
+    user: Option<String>,
+    /// Subscription tier: 1000, 2000 or 3000.
+    #[arg(long)]
+    tier: Option<String>,
+    /// Number of gifted subs.
+    #[arg(long)]
+    total: Option<u32>,
+    /// Bits cheered.
+    #[arg(long)]
+    bits: Option<u32>,
+    /// Raiding viewers.
+    #[arg(long)]
+    viewers: Option<u32>,
+    /// Chat or resub message text.
+    #[arg(long)]
+    text: Option<String>,
+    /// Ban reason.
+    #[arg(long)]
+    reason: Option<String>,
+    /// Timeout length in seconds (a ban without it is permanent).
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Cumulative months for a resub.
+    #[arg(long)]
+    months: Option<u32>,
+    /// Channel points reward title.
+    #[arg(long)]
+    reward: Option<String>,
+    /// Anonymous gift or cheer.
+    #[arg(long)]
+    anonymous: bool,
 }
 
 #[derive(Subcommand)]
@@ -74,7 +124,8 @@ enum DbCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mode = match cli.command {
-        Command::Demo => Mode::Demo,
+        // trigger talks to the demo, so it reads the demo's data directory.
+        Command::Demo | Command::Trigger(_) => Mode::Demo,
         _ => Mode::Run,
     };
     let config = match load_config(&cli, mode) {
@@ -88,6 +139,9 @@ fn main() -> ExitCode {
 
     let result = match cli.command {
         Command::Run | Command::Demo => serve(config, mode),
+        Command::Login => twitch_cli::login(&config),
+        Command::Logout => twitch_cli::logout(&config),
+        Command::Trigger(args) => twitch_cli::trigger(&config, &args),
         Command::Db {
             command: DbCommand::Check { db, json },
         } => db_check(&config, db, json),
@@ -113,13 +167,17 @@ fn load_config(cli: &Cli, mode: Mode) -> Result<Config> {
     Ok(config::resolve(file, &env, mode)?)
 }
 
-fn serve(config: Config, mode: Mode) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+fn serve(mut config: Config, mode: Mode) -> Result<ExitCode> {
+    let runtime = runtime()?;
     runtime.block_on(async move {
+        let demo = match mode {
+            Mode::Demo => Some(DemoTwitch::start(&mut config).await?),
+            Mode::Run => None,
+        };
         let host = app::start(&config).await?;
+        if let Some(demo) = &demo {
+            demo.generate(demo_interval()?);
+        }
         let base = format!("http://{}", host.addr);
         println!(
             "Stagehand {} is listening on {base}",
@@ -144,8 +202,30 @@ fn serve(config: Config, mode: Mode) -> Result<ExitCode> {
         wait_for_shutdown_signal().await;
         tracing::info!("shutting down");
         host.stop().await?;
+        if let Some(demo) = demo {
+            demo.stop().await;
+        }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// The demo's mean gap between generated events: STAGEHAND_DEMO_INTERVAL_MS,
+/// 0 for none (tests trigger their own), default 4 s.
+fn demo_interval() -> Result<std::time::Duration> {
+    let ms = match std::env::var("STAGEHAND_DEMO_INTERVAL_MS") {
+        Ok(text) => text.trim().parse::<u64>().with_context(|| {
+            format!("STAGEHAND_DEMO_INTERVAL_MS={text:?} is not a number of milliseconds")
+        })?,
+        Err(_) => 4000,
+    };
+    Ok(std::time::Duration::from_millis(ms))
 }
 
 async fn wait_for_shutdown_signal() {

@@ -14,7 +14,8 @@ use crate::event::{Event, now_ms};
 use crate::live::{LiveFeed, LiveMessage};
 use crate::plugins::PluginHost;
 use crate::store::events::{self, Inserted, StoredEvent};
-use crate::store::{PendingWrite, Store, StoreError};
+use crate::store::{PendingWrite, Store, StoreError, savepoint};
+use rusqlite::Connection;
 
 /// What became of a submitted event.
 #[derive(Debug, Clone)]
@@ -27,8 +28,14 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// A write that belongs with an event: it runs in the transaction that
+/// stores the event, only if the event is new (not a duplicate), so an event
+/// and the domain tables it updates are committed together or not at all.
+pub type StoreHook = Box<dyn FnOnce(&Connection) -> Result<(), StoreError> + Send>;
+
 struct Submission {
     event: Event,
+    hook: Option<StoreHook>,
     reply: Option<oneshot::Sender<Outcome>>,
 }
 
@@ -47,22 +54,42 @@ impl EventSender {
     /// Queues an event; waits only if the pipeline is saturated.
     pub async fn send(&self, event: Event) -> Result<(), PipelineClosed> {
         self.tx
-            .send(Submission { event, reply: None })
+            .send(Submission {
+                event,
+                hook: None,
+                reply: None,
+            })
             .await
             .map_err(|_| PipelineClosed)
     }
 
     /// Queues an event and waits until it is stored (or found a duplicate).
     pub async fn submit(&self, event: Event) -> Result<Outcome, PipelineClosed> {
+        self.enqueue(event, None)
+            .await?
+            .await
+            .map_err(|_| PipelineClosed)
+    }
+
+    /// Queues an event with an optional [`StoreHook`] and returns as soon as
+    /// it is queued, with a receiver for its outcome: a source keeps its
+    /// order without waiting for each commit, so events arriving together
+    /// share one transaction.
+    pub async fn enqueue(
+        &self,
+        event: Event,
+        hook: Option<StoreHook>,
+    ) -> Result<oneshot::Receiver<Outcome>, PipelineClosed> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Submission {
                 event,
+                hook,
                 reply: Some(reply),
             })
             .await
             .map_err(|_| PipelineClosed)?;
-        rx.await.map_err(|_| PipelineClosed)
+        Ok(rx)
     }
 }
 
@@ -177,8 +204,14 @@ impl Pipeline {
         if fresh.is_empty() {
             return None;
         }
-        let (events, replies): (Vec<Event>, Vec<_>) =
-            fresh.into_iter().map(|s| (s.event, s.reply)).unzip();
+        let mut events = Vec::with_capacity(fresh.len());
+        let mut hooks = Vec::with_capacity(fresh.len());
+        let mut replies = Vec::with_capacity(fresh.len());
+        for submission in fresh {
+            events.push(submission.event);
+            hooks.push(submission.hook);
+            replies.push(submission.reply);
+        }
         let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
         let displays = match &self.plugins {
             Some(plugins) => plugins.format(&events).await,
@@ -190,6 +223,7 @@ impl Pipeline {
             .writer()
             .enqueue(move |conn| {
                 let results = events::insert_batch(conn, &events, &displays, stored_at)?;
+                run_hooks(conn, &events, &results, hooks);
                 Ok((events, displays, results))
             })
             .await;
@@ -291,6 +325,28 @@ struct Unconfirmed {
 enum Step {
     Received(usize),
     Committed(Result<BatchResult, StoreError>),
+}
+
+/// Runs each new event's hook in its own savepoint: a failing hook is logged
+/// and undone alone; the event itself stays stored (the pollers repair the
+/// domain tables on their next cycle).
+fn run_hooks(
+    conn: &Connection,
+    events: &[Event],
+    results: &[Result<Inserted, StoreError>],
+    hooks: Vec<Option<StoreHook>>,
+) {
+    for ((event, result), hook) in events.iter().zip(results).zip(hooks) {
+        let (Some(hook), Ok(Inserted::New(_))) = (hook, result) else {
+            continue;
+        };
+        if let Err(e) = savepoint(conn, hook) {
+            tracing::error!(
+                event_id = %event.id, kind = %event.kind, error = %e,
+                "could not update the domain tables for this event"
+            );
+        }
+    }
 }
 
 fn reply(to: Option<oneshot::Sender<Outcome>>, outcome: Outcome) {

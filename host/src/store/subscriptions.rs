@@ -101,6 +101,27 @@ pub fn end(
     Ok(n > 0)
 }
 
+/// The viewer's active subscription terms, if subscribed now.
+pub fn active_terms(
+    conn: &Connection,
+    channel_id: &str,
+    viewer_id: i64,
+) -> Result<Option<SubscriptionTerms>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT tier, is_gift, cumulative_months FROM viewer_subscriptions
+             WHERE channel_id = ?1 AND viewer_id = ?2 AND end_date IS NULL",
+        )?
+        .query_row(params![channel_id, viewer_id], |r| {
+            Ok(SubscriptionTerms {
+                tier: r.get(0)?,
+                is_gift: r.get(1)?,
+                cumulative_months: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
 /// Whether the viewer is subscribed now.
 pub fn is_subscriber(
     conn: &Connection,

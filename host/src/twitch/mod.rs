@@ -9,5 +9,10 @@
 //! - [`normalize`] turns a notification's event payload into the host's
 //!   [`crate::event::Event`] plus the domain-table change it implies.
 
+pub mod auth;
+pub mod chat_out;
+pub mod domain;
 pub mod eventsub;
+pub mod helix;
+pub mod link;
 pub mod normalize;

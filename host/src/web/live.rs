@@ -33,7 +33,9 @@ fn to_sse(message: &LiveMessage) -> SseEvent {
     let data = match message {
         LiveMessage::Event(stored) => serde_json::to_string(&EventView::from(stored.as_ref())),
         // Change notices: the client re-fetches what it shows.
-        LiveMessage::PluginsChanged | LiveMessage::TtsRulesChanged => Ok("{}".to_owned()),
+        LiveMessage::PluginsChanged
+        | LiveMessage::TtsRulesChanged
+        | LiveMessage::EventSubChanged => Ok("{}".to_owned()),
     };
     match data {
         Ok(json) => base.data(json),

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod eventsub;
 pub mod live;
 pub mod overlay;
 pub mod plugins;
@@ -26,6 +27,7 @@ use crate::live::LiveFeed;
 use crate::pipeline::EventSender;
 use crate::plugins::PluginHost;
 use crate::store::Store;
+use crate::twitch::link::TwitchLink;
 use error::ApiError;
 
 /// Request bodies larger than this are refused with 413.
@@ -47,6 +49,8 @@ pub struct AppState {
     pub overlays: OverlayQueue,
     /// The key overlay pages present in their hello.
     pub overlay_key: Arc<str>,
+    /// The Twitch connection (its status and controls).
+    pub twitch: TwitchLink,
 }
 
 /// The whole HTTP surface.
@@ -58,6 +62,9 @@ pub fn router(state: AppState) -> Router {
         .route("/plugins", get(plugins::list))
         .route("/plugins/{name}/grant", post(plugins::grant))
         .route("/plugins/{name}/reset", post(plugins::reset))
+        .route("/eventsub", get(eventsub::status))
+        .route("/eventsub/connect", post(eventsub::connect))
+        .route("/eventsub/disconnect", post(eventsub::disconnect))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -2,4 +2,6 @@
 //! for. The connection state machine (session) builds on these.
 
 pub mod protocol;
+pub mod session;
+pub mod status;
 pub mod subscriptions;

@@ -1,0 +1,101 @@
+//! `stagehand demo`: the whole host against the built-in Twitch look-alike,
+//! with a believable stream of events and no account. The host itself runs
+//! unchanged; only the Twitch URLs and token point at the look-alike.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::mock::demo::DemoStream;
+use crate::mock::{MockOptions, MockTwitch};
+use crate::secrets;
+
+/// Where a running demo tells `stagehand trigger` how to reach its
+/// look-alike (mode 0600: it holds the control secret).
+pub const DEMO_FILE: &str = "demo-twitch.json";
+
+/// What `stagehand trigger` reads from [`DEMO_FILE`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoEndpoint {
+    /// The look-alike's control API, e.g. `http://127.0.0.1:PORT/mock`.
+    pub control_url: String,
+    /// Bearer secret for the control API.
+    pub control_secret: String,
+}
+
+/// The demo's look-alike and its event generator.
+pub struct DemoTwitch {
+    mock: MockTwitch,
+    stream_stop: CancellationToken,
+    file: PathBuf,
+}
+
+impl DemoTwitch {
+    /// Starts the look-alike and points `config` at it.
+    pub async fn start(config: &mut Config) -> Result<DemoTwitch> {
+        let options = MockOptions {
+            followers: 240,
+            subscribers: 18,
+            vips: 4,
+            moderators: 3,
+            bans: 2,
+            ..MockOptions::default()
+        };
+        let mock = MockTwitch::start(options)
+            .await
+            .context("cannot start the Twitch look-alike")?;
+        config.twitch.eventsub_url = mock.eventsub_url();
+        config.twitch.api_url = mock.api_url();
+        config.twitch.auth_url = mock.auth_url();
+        config.twitch.client_id = Some(mock.client_id().to_owned());
+        config.twitch.access_token = Some(mock.access_token().to_owned());
+        let file = config.data_dir.join(DEMO_FILE);
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+        let endpoint = DemoEndpoint {
+            control_url: mock.control_url(),
+            control_secret: mock.control_secret().to_owned(),
+        };
+        secrets::store(&file, &serde_json::to_string(&endpoint)?)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        Ok(DemoTwitch {
+            mock,
+            stream_stop: CancellationToken::new(),
+            file,
+        })
+    }
+
+    /// Starts generating events, one every `mean` on average (none when
+    /// zero).
+    pub fn generate(&self, mean: Duration) {
+        if mean.is_zero() {
+            return;
+        }
+        let stream = DemoStream::new(self.mock.control(), mean, None);
+        tokio::spawn(stream.run(self.stream_stop.clone()));
+    }
+
+    /// Stops the generator and the look-alike.
+    pub async fn stop(self) {
+        self.stream_stop.cancel();
+        let _ = std::fs::remove_file(&self.file);
+        self.mock.shutdown().await;
+    }
+}
+
+/// Reads the running demo's endpoint from `data_dir`.
+pub fn read_endpoint(data_dir: &Path) -> Result<DemoEndpoint> {
+    let file = data_dir.join(DEMO_FILE);
+    let text = std::fs::read_to_string(&file).with_context(|| {
+        format!(
+            "no running demo found ({} is missing): start `stagehand demo` first",
+            file.display()
+        )
+    })?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a demo endpoint", file.display()))
+}

@@ -1,0 +1,723 @@
+//! End-to-end: the host process against the Twitch look-alike over real
+//! sockets on 127.0.0.1: login state, subscriptions, notifications into
+//! events and domain tables, and every protocol fault of the Twitch issue.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use stagehand::mock::{MockOptions, MockTwitch, Trigger};
+use stagehand::twitch::auth::{self, StoredToken};
+use stagehand::twitch::eventsub::subscriptions::WANTED;
+use support::{Host, client, get_json};
+
+/// How long anything in these tests may take to settle.
+const SETTLE: Duration = Duration::from_secs(20);
+
+async fn mock() -> MockTwitch {
+    MockTwitch::start(MockOptions::fast()).await.expect("mock")
+}
+
+/// The environment pointing a host at `mock`, with a keepalive window of
+/// `keepalive` seconds and the mock's token (unless `token_file`).
+fn twitch_env(mock: &MockTwitch, keepalive: u32, token_file: bool) -> Vec<(String, String)> {
+    let mut env = vec![
+        (
+            "TWITCH_EVENTSUB_URL".to_owned(),
+            format!(
+                "{}?keepalive_timeout_seconds={keepalive}",
+                mock.eventsub_url()
+            ),
+        ),
+        ("TWITCH_API_URL".to_owned(), mock.api_url()),
+        ("TWITCH_AUTH_URL".to_owned(), mock.auth_url()),
+        ("TWITCH_CLIENT_ID".to_owned(), mock.client_id().to_owned()),
+    ];
+    if !token_file {
+        env.push((
+            "TWITCH_ACCESS_TOKEN".to_owned(),
+            mock.access_token().to_owned(),
+        ));
+    }
+    env
+}
+
+/// Starts a host on `dir` (blocking start-up off the async workers, so the
+/// in-process mock keeps answering).
+fn start_host(dir: &Path, env: &[(String, String)]) -> Host {
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    tokio::task::block_in_place(|| Host::start(dir, "run", &pairs))
+}
+
+/// Writes the token file `stagehand login` would have written.
+fn write_token_file(dir: &Path, mock: &MockTwitch) {
+    let token = StoredToken {
+        access_token: mock.access_token().to_owned(),
+        refresh_token: Some(mock.refresh_token().to_owned()),
+        scopes: Vec::new(),
+        client_id: mock.client_id().to_owned(),
+        expires_at: None,
+    };
+    auth::save_token(&auth::token_path(dir), &token).unwrap();
+}
+
+async fn eventsub(host: &Host) -> Value {
+    get_json(host, "/api/eventsub").await
+}
+
+/// Polls `check` every 50 ms until it holds or [`SETTLE`] passes.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the host is connected with every wanted subscription
+/// enabled; returns the session id.
+async fn connected(host: &Host) -> String {
+    eventually("EventSub connected and subscribed", || async {
+        let s = eventsub(host).await;
+        s["connected"] == true
+            && s["subscriptions"].as_array().is_some_and(|subs| {
+                subs.len() == WANTED.len() && subs.iter().all(|x| x["status"] == "enabled")
+            })
+    })
+    .await;
+    eventsub(host).await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn events(host: &Host, kind: &str) -> Vec<Value> {
+    get_json::<Value>(host, &format!("/api/events?limit=500&kind={kind}"))
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn wait_for_events(host: &Host, kind: &str, n: usize) -> Vec<Value> {
+    eventually(&format!("{n} {kind} events"), || async {
+        events(host, kind).await.len() >= n
+    })
+    .await;
+    events(host, kind).await
+}
+
+async fn trigger(mock: &MockTwitch, trigger: Trigger) {
+    mock.control().trigger(trigger).await.expect("trigger");
+}
+
+fn db(dir: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open_with_flags(
+        dir.join("stagehand.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap()
+}
+
+fn count(dir: &Path, sql: &str) -> i64 {
+    db(dir).query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_become_events_and_domain_rows() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path(), &twitch_env(&mock, 10, false));
+    connected(&host).await;
+    let status = eventsub(&host).await;
+    assert_eq!(status["auth"]["state"], "valid");
+    assert_eq!(status["auth"]["login"], "stagehand_demo");
+
+    trigger(&mock, Trigger::new("channel.follow").user("alice")).await;
+    trigger(
+        &mock,
+        Trigger {
+            tier: Some("2000".into()),
+            ..Trigger::new("channel.subscribe").user("bob")
+        },
+    )
+    .await;
+    trigger(&mock, Trigger::new("channel.vip.add").user("carol")).await;
+    trigger(
+        &mock,
+        Trigger {
+            total: Some(3),
+            ..Trigger::new("channel.subscription.gift").user("dave")
+        },
+    )
+    .await;
+    trigger(
+        &mock,
+        Trigger {
+            bits: Some(250),
+            ..Trigger::new("channel.cheer").user("erin")
+        },
+    )
+    .await;
+
+    let follows = wait_for_events(&host, "channel.follow", 1).await;
+    assert_eq!(follows[0]["source"], "eventsub");
+    assert_eq!(follows[0]["viewer"]["login"], "alice");
+    assert_eq!(follows[0]["channel_id"], "100000001");
+    let cheers = wait_for_events(&host, "channel.cheer", 1).await;
+    assert_eq!(cheers[0]["details"]["bits"], 250);
+    let gifts = wait_for_events(&host, "channel.subscription.gift", 1).await;
+    assert_eq!(gifts[0]["details"]["total"], 3);
+    // bob's sub plus the three gifted ones.
+    let subs = wait_for_events(&host, "channel.subscribe", 4).await;
+    assert_eq!(
+        subs.iter()
+            .filter(|s| s["details"]["is_gift"] == true)
+            .count(),
+        3
+    );
+
+    let d = dir.path();
+    assert_eq!(
+        count(
+            d,
+            "SELECT COUNT(*) FROM current_followers c JOIN viewers v ON v.id = c.viewer_id WHERE v.login = 'alice'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            d,
+            "SELECT COUNT(*) FROM viewer_roles r JOIN viewers v ON v.id = r.viewer_id WHERE v.login = 'carol' AND r.role_type = 'vip' AND r.revoked_at IS NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            d,
+            "SELECT COUNT(*) FROM viewer_subscriptions s JOIN viewers v ON v.id = s.viewer_id WHERE v.login = 'bob' AND s.tier = '2000' AND s.end_date IS NULL"
+        ),
+        1
+    );
+    // Each gifted recipient is subscribed; the gifter is not.
+    assert_eq!(
+        count(
+            d,
+            "SELECT COUNT(*) FROM viewer_subscriptions WHERE is_gift = 1 AND end_date IS NULL"
+        ),
+        3
+    );
+    assert_eq!(
+        count(
+            d,
+            "SELECT COUNT(*) FROM viewer_subscriptions s JOIN viewers v ON v.id = s.viewer_id WHERE v.login = 'dave'"
+        ),
+        0
+    );
+    host.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_are_dropped_and_counted_and_the_connection_stays() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path(), &twitch_env(&mock, 10, false));
+    let session = connected(&host).await;
+    let control = mock.control();
+
+    trigger(&mock, Trigger::new("channel.follow").user("first")).await;
+    wait_for_events(&host, "channel.follow", 1).await;
+    assert_eq!(control.send_raw("{not json").await, 1);
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let unknown_type = format!(
+        r#"{{"metadata":{{"message_id":"mystery-1","message_type":"session_mystery","message_timestamp":"{now}"}},"payload":{{}}}}"#
+    );
+    control.send_raw(&unknown_type).await;
+    assert_eq!(control.resend_last().await, 1);
+    assert_eq!(control.send_stale().await, 1);
+    control
+        .send_notification(
+            "channel.future_thing",
+            "1",
+            serde_json::json!({"broadcaster_user_id": "100000001", "shiny": true}),
+        )
+        .await;
+    trigger(&mock, Trigger::new("channel.follow").user("second")).await;
+
+    let follows = wait_for_events(&host, "channel.follow", 2).await;
+    assert_eq!(
+        follows.len(),
+        2,
+        "the duplicate and the stale copy were dropped"
+    );
+    let unknown = wait_for_events(&host, "channel.future_thing", 1).await;
+    assert_eq!(
+        unknown[0]["details"]["shiny"], true,
+        "kept as an unknown event"
+    );
+    let status = eventsub(&host).await;
+    assert_eq!(status["dropped"]["malformed"], 1);
+    assert_eq!(status["dropped"]["unknown_type"], 1);
+    assert_eq!(status["dropped"]["duplicate"], 1);
+    assert_eq!(status["dropped"]["stale"], 1);
+    assert_eq!(status["session_id"], session.as_str(), "no reconnect");
+    assert_eq!(status["reconnects"], 0);
+    let log = host.stop();
+    assert!(log.contains("malformed EventSub message"), "{log}");
+    assert!(log.contains("older than 10 minutes"), "{log}");
+}
+
+/// Waits until the host runs a different session than `old`, subscribed.
+async fn reconnected(host: &Host, old: &str) -> String {
+    eventually("a new session", || async {
+        let s = eventsub(host).await;
+        s["connected"] == true && s["session_id"].as_str().is_some_and(|id| id != old)
+    })
+    .await;
+    connected(host).await
+}
+
+/// After a drop of any kind, the host is back on a new session with its
+/// subscriptions created again, and events flow.
+async fn assert_recovers(mock: &MockTwitch, host: &Host, old: &str, user: &str) {
+    let new = reconnected(host, old).await;
+    let sessions = mock.control().sessions().await;
+    let current = sessions
+        .iter()
+        .find(|s| s.id == new)
+        .expect("the new session");
+    assert_eq!(
+        current.subscriptions.len(),
+        WANTED.len(),
+        "subscribed again"
+    );
+    assert!(current.subscriptions.iter().all(|s| s.status == "enabled"));
+    trigger(mock, Trigger::new("channel.follow").user(user)).await;
+    eventually("the follow after the reconnect", || async {
+        events(host, "channel.follow")
+            .await
+            .iter()
+            .any(|e| e["viewer"]["login"] == user)
+    })
+    .await;
+    assert!(eventsub(host).await["reconnects"].as_u64().unwrap() >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silence_beyond_the_keepalive_window_reconnects_and_resubscribes() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path(), &twitch_env(&mock, 1, false));
+    let session = connected(&host).await;
+    assert_eq!(eventsub(&host).await["keepalive_timeout_secs"], 1);
+    assert_eq!(mock.control().stop_keepalives().await, 1);
+    assert_recovers(&mock, &host, &session, "after-silence").await;
+    let log = host.stop();
+    assert!(log.contains("presumed dead"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abrupt_drop_reconnects_and_resubscribes() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path(), &twitch_env(&mock, 10, false));
+    let session = connected(&host).await;
+    assert_eq!(mock.control().drop_connections().await, 1);
+    assert_recovers(&mock, &host, &session, "after-drop").await;
+    host.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_codes_reconnect_and_are_named() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path(), &twitch_env(&mock, 10, false));
+    let mut session = connected(&host).await;
+    for code in [4000u16, 4004, 4007] {
+        assert_eq!(mock.control().close_with(code).await, 1);
+        assert_recovers(&mock, &host, &session, &format!("after-{code}")).await;
+        session = eventsub(&host).await["session_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    let log = host.stop();
+    assert!(log.contains("closed by Twitch with 4000"), "{log}");
+    assert!(log.contains("the reconnect URL was invalid"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_reconnect_mid_burst_loses_and_doubles_nothing() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path(), &twitch_env(&mock, 10, false));
+    let old = connected(&host).await;
+    let creates_before = mock.control().request_count("eventsub/subscriptions").await;
+
+    let control = mock.control();
+    let burst = tokio::spawn(async move {
+        for i in 0..80 {
+            if i == 40 {
+                assert_eq!(control.reconnect().await.len(), 1);
+            }
+            control
+                .trigger(Trigger::new("channel.follow").user(format!("burst{i}")))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    });
+    burst.await.unwrap();
+
+    let follows = wait_for_events(&host, "channel.follow", 80).await;
+    let mut names: Vec<&str> = follows
+        .iter()
+        .map(|e| e["viewer"]["login"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), 80, "every follow once");
+    let status = eventsub(&host).await;
+    assert_eq!(status["session_moves"], 1);
+    assert_ne!(status["session_id"], old.as_str());
+    assert!(
+        status["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "enabled")
+    );
+    // Subscriptions carried over: none created again (Twitch would answer 409).
+    assert_eq!(
+        mock.control().request_count("eventsub/subscriptions").await,
+        creates_before
+    );
+    let sessions = mock.control().sessions().await;
+    let old_session = sessions.iter().find(|s| s.id == old).unwrap();
+    assert_ne!(
+        old_session.close_code,
+        Some(4004),
+        "moved within the grace period"
+    );
+    assert_ne!(old_session.close_code, Some(4007));
+    // Still exactly 80 after a while: nothing arrives twice late.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(events(&host, "channel.follow").await.len(), 80);
+    host.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_marks_the_subscription() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path(), &twitch_env(&mock, 10, false));
+    connected(&host).await;
+    let revoked = mock
+        .control()
+        .revoke(Some("channel.cheer"), "authorization_revoked")
+        .await;
+    assert_eq!(revoked.len(), 1);
+    eventually("the revocation in the status", || async {
+        eventsub(&host).await["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["type"] == "channel.cheer" && s["status"] == "authorization_revoked")
+    })
+    .await;
+    let status = eventsub(&host).await;
+    assert_eq!(status["connected"], true, "the rest keeps flowing");
+    host.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_on_subscribe_refreshes_the_token_and_retries_once() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_token_file(dir.path(), &mock);
+    mock.control()
+        .fail_helix("eventsub/subscriptions", 401, 1)
+        .await;
+    let host = start_host(dir.path(), &twitch_env(&mock, 10, true));
+    connected(&host).await;
+    let saved = auth::load_token(&auth::token_path(dir.path()))
+        .unwrap()
+        .unwrap();
+    assert_ne!(saved.access_token, mock.access_token(), "refreshed");
+    assert_ne!(
+        saved.refresh_token.as_deref(),
+        Some(mock.refresh_token()),
+        "the rotated refresh token is saved"
+    );
+    host.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_with_a_reset_header_is_waited_out() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    mock.control()
+        .fail_helix("eventsub/subscriptions", 429, 2)
+        .await;
+    let host = start_host(dir.path(), &twitch_env(&mock, 10, false));
+    connected(&host).await;
+    host.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_refresh_token_asks_to_log_in_again_and_keeps_serving() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_token_file(dir.path(), &mock);
+    let control = mock.control();
+    assert!(control.expire_access_token(mock.access_token()).await);
+    assert!(control.invalidate_refresh_token(mock.refresh_token()).await);
+    let host = start_host(dir.path(), &twitch_env(&mock, 10, true));
+    let status = eventsub(&host).await;
+    assert_eq!(status["auth"]["state"], "needs_login", "{status}");
+    assert!(
+        status["auth"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("stagehand login"),
+        "{status}"
+    );
+    assert_eq!(status["connected"], false);
+    assert_eq!(status["state"], "needs_login");
+    // The overlay and dashboard side keeps working.
+    let health = support::anonymous()
+        .get(host.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert!(health.status().is_success());
+    let posted = client()
+        .post(host.url("/api/events/test"))
+        .json(&serde_json::json!({"kind": "channel.follow", "details": {"username": "x"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status().as_u16(), 201);
+    let connect = client()
+        .post(host.url("/api/eventsub/connect"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(connect.status().as_u16(), 409);
+    host.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_the_token_lacks_scopes_for_are_skipped_by_name() {
+    let mock = mock().await;
+    assert!(
+        mock.control()
+            .remove_scope(mock.access_token(), "bits:read")
+            .await
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path(), &twitch_env(&mock, 10, false));
+    eventually("subscribed with one skipped", || async {
+        let s = eventsub(&host).await;
+        let subs = s["subscriptions"].as_array().cloned().unwrap_or_default();
+        subs.len() == WANTED.len()
+            && subs.iter().filter(|x| x["status"] == "enabled").count() == WANTED.len() - 1
+    })
+    .await;
+    let status = eventsub(&host).await;
+    let cheer = status["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == "channel.cheer")
+        .unwrap()
+        .clone();
+    assert_eq!(cheer["status"], "skipped");
+    assert!(cheer["detail"].as_str().unwrap().contains("bits:read"));
+    let log = host.stop();
+    assert!(
+        log.contains("skipping channel.cheer: the token lacks bits:read"),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_subscriptions_of_a_crashed_run_are_deleted_and_messages_not_replayed() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = twitch_env(&mock, 10, false);
+    let mut first = start_host(dir.path(), &env);
+    connected(&first).await;
+    trigger(&mock, Trigger::new("channel.follow").user("once")).await;
+    wait_for_events(&first, "channel.follow", 1).await;
+    first.kill();
+    eventually("the crashed run's subscriptions disconnected", || async {
+        let subs = mock.control().subscriptions().await;
+        subs.len() == WANTED.len() && subs.iter().all(|s| s.status != "enabled")
+    })
+    .await;
+
+    let second = start_host(dir.path(), &env);
+    connected(&second).await;
+    eventually("stale subscriptions deleted", || async {
+        let subs = mock.control().subscriptions().await;
+        subs.len() == WANTED.len() && subs.iter().all(|s| s.status == "enabled")
+    })
+    .await;
+    // Twitch redelivering the last message (same id) to the new run
+    // changes nothing: the id is remembered in the database.
+    trigger(&mock, Trigger::new("channel.follow").user("twice")).await;
+    wait_for_events(&second, "channel.follow", 2).await;
+    assert_eq!(mock.control().resend_last().await, 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(events(&second, "channel.follow").await.len(), 2);
+    second.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_and_disconnect_through_the_api() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path(), &twitch_env(&mock, 10, false));
+    let first = connected(&host).await;
+    let resp = client()
+        .post(host.url("/api/eventsub/disconnect"))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    eventually("disconnected", || async {
+        let s = eventsub(&host).await;
+        s["state"] == "disabled" && s["connected"] == false
+    })
+    .await;
+    assert_eq!(mock.control().state().await.live_sessions, 0);
+    let resp = client()
+        .post(host.url("/api/eventsub/connect"))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    reconnected(&host, &first).await;
+    host.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_feed_announces_eventsub_changes() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path(), &twitch_env(&mock, 10, false));
+    connected(&host).await;
+    let mut live = client().get(host.url("/api/live")).send().await.unwrap();
+    client()
+        .post(host.url("/api/eventsub/disconnect"))
+        .send()
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while !seen.contains("event: eventsub") {
+        let chunk = tokio::time::timeout_at(deadline, live.chunk())
+            .await
+            .expect("an eventsub notice")
+            .unwrap()
+            .expect("stream open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    host.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_stores_a_private_token_and_logout_revokes_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = twitch_env(&mock, 10, true);
+    let run = |args: &[&str]| {
+        let mut cmd = support::stagehand(dir.path());
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        cmd.args(args).output().unwrap()
+    };
+    let out = tokio::task::block_in_place(|| run(&["login"]));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("enter the code"), "{stdout}");
+    assert!(stdout.contains("Logged in as stagehand_demo"), "{stdout}");
+    let path = auth::token_path(dir.path());
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let token = auth::load_token(&path).unwrap().unwrap();
+    assert!(token.refresh_token.is_some());
+
+    let out = tokio::task::block_in_place(|| run(&["logout"]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!path.exists());
+    assert_eq!(mock.control().request_count("/oauth2/revoke").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_without_a_client_id_says_what_to_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = support::run_cli(dir.path(), &["login"]);
+    assert!(!ok);
+    assert!(err.contains("TWITCH_CLIENT_ID"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_streams_events_and_takes_triggers() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = tokio::task::block_in_place(|| {
+        Host::start(dir.path(), "demo", &[("STAGEHAND_DEMO_INTERVAL_MS", "150")])
+    });
+    eventually("generated events", || async {
+        get_json::<Value>(&host, "/api/events?limit=50")
+            .await
+            .as_array()
+            .is_some_and(|e| e.iter().filter(|x| x["source"] == "eventsub").count() >= 3)
+    })
+    .await;
+    let (ok, out, err) = tokio::task::block_in_place(|| {
+        support::run_cli(
+            dir.path(),
+            &[
+                "trigger",
+                "channel.cheer",
+                "--user",
+                "trigger_tester",
+                "--bits",
+                "4321",
+            ],
+        )
+    });
+    assert!(ok, "{out}\n{err}");
+    eventually("the triggered cheer", || async {
+        events(&host, "channel.cheer")
+            .await
+            .iter()
+            .any(|e| e["details"]["bits"] == 4321 && e["viewer"]["login"] == "trigger_tester")
+    })
+    .await;
+    host.stop();
+    let (ok, _, err) = support::run_cli(dir.path(), &["trigger", "channel.follow"]);
+    assert!(!ok, "no demo running any more");
+    assert!(err.contains("stagehand demo"), "{err}");
+}
