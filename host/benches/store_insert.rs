@@ -4,89 +4,19 @@
 //!
 //! cargo bench -p stagehand --bench store_insert
 
+#[path = "support/baseline.rs"]
+mod baseline;
+
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use rusqlite::params;
-use serde_json::json;
 
-use stagehand::event::{Event, EventKind, Source, Viewer, now_ms};
+use stagehand::event::{Event, now_ms};
 use stagehand::live::LiveFeed;
 use stagehand::pipeline::{Pipeline, PipelineOptions};
 use stagehand::store::{Store, StoreOptions, events};
 
-const EVENTS: usize = 100_000;
-const VIEWERS: usize = 10_000;
-
-fn sample_events() -> Vec<Event> {
-    (0..EVENTS)
-        .map(|i| {
-            let v = i % VIEWERS;
-            Event::new(EventKind::Follow, Source::Eventsub, "1000")
-                .with_viewer(Viewer::new(v.to_string(), format!("viewer{v}"), format!("Viewer{v}")))
-                .with_details(json!({"username": format!("Viewer{v}"), "action": "follow", "followed_at": "2025-01-15T14:32:00Z"}))
-        })
-        .collect()
-}
-
-/// The baseline: the same rows, written by a plain loop in one transaction
-/// on a connection with the same pragmas, no writer thread, no savepoints.
-fn bare_rusqlite(path: &std::path::Path, events: &[Event]) -> Duration {
-    let mut conn = rusqlite::Connection::open(path).unwrap();
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-         PRAGMA cache_size = -32000;",
-    )
-    .unwrap();
-    stagehand::store::migrations::apply(&mut conn).unwrap();
-    let now = now_ms().timestamp_millis();
-    let start = Instant::now();
-    let tx = conn.transaction().unwrap();
-    {
-        let mut find = tx
-            .prepare("SELECT id FROM viewers WHERE twitch_id = ?1")
-            .unwrap();
-        let mut viewer = tx
-            .prepare(
-                "INSERT INTO viewers (twitch_id, login, display_name, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
-            )
-            .unwrap();
-        let mut insert = tx
-            .prepare(
-                "INSERT INTO events (id, kind, source, channel_id, viewer_id, viewer_twitch_id,
-                     viewer_login, viewer_display_name, occurred_at, created_at, details)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )
-            .unwrap();
-        for e in events {
-            let v = e.viewer.as_ref().unwrap();
-            let viewer_id: i64 = match find.query_row([&v.id], |r| r.get(0)) {
-                Ok(id) => id,
-                Err(_) => viewer
-                    .query_row(params![v.id, v.login, v.display_name, now], |r| r.get(0))
-                    .unwrap(),
-            };
-            insert
-                .execute(params![
-                    e.id,
-                    e.kind.as_str(),
-                    e.source.as_str(),
-                    e.channel_id,
-                    viewer_id,
-                    v.id,
-                    v.login,
-                    v.display_name,
-                    e.occurred_at.timestamp_millis(),
-                    now,
-                    serde_json::to_string(&e.details).unwrap(),
-                ])
-                .unwrap();
-        }
-    }
-    tx.commit().unwrap();
-    start.elapsed()
-}
+use baseline::{EVENTS, VIEWERS, bare_rusqlite, sample_events};
 
 /// Every event is its own write job, many in flight, as concurrent sources
 /// would send them; the writer batches them into transactions.

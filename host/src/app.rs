@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -185,6 +186,13 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     let app = web::router(state);
     let on_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
+        // Nagle off: overlay alerts and live updates are small messages that
+        // must not wait for the previous one's ACK.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot disable Nagle on a connection");
+            }
+        });
         axum::serve(listener, app)
             .with_graceful_shutdown(on_shutdown.cancelled_owned())
             .await

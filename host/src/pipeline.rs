@@ -459,6 +459,77 @@ mod tests {
         ));
     }
 
+    /// A hook that records the event's viewer as a VIP.
+    fn vip_hook(login: &'static str) -> StoreHook {
+        Box::new(move |c: &Connection| {
+            let id = crate::store::viewers::get_or_create(
+                c,
+                &Viewer::new(login, login, login),
+                chrono::Utc::now(),
+            )?;
+            crate::store::roles::grant(
+                c,
+                "1",
+                id,
+                crate::store::roles::Role::Vip,
+                chrono::Utc::now(),
+            )?;
+            Ok(())
+        })
+    }
+
+    async fn vips(store: &Store) -> i64 {
+        store
+            .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM viewer_roles", [], |r| r.get(0))?))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hook_runs_with_its_new_event_and_never_for_a_duplicate() {
+        let (_dir, store, _feed, sender, _task) = setup().await;
+        let event = follow(1);
+        let first = sender
+            .enqueue(event.clone(), Some(vip_hook("a")))
+            .await
+            .unwrap();
+        assert!(matches!(first.await.unwrap(), Outcome::Stored(_)));
+        assert_eq!(vips(&store).await, 1);
+        let again = sender.enqueue(event, Some(vip_hook("b"))).await.unwrap();
+        assert!(matches!(again.await.unwrap(), Outcome::Duplicate));
+        assert_eq!(vips(&store).await, 1, "the duplicate's hook did not run");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_hook_is_undone_alone_and_the_event_stays() {
+        let (_dir, store, _feed, sender, _task) = setup().await;
+        let failing: StoreHook = Box::new(|c: &Connection| {
+            c.execute_batch("INSERT INTO viewers (twitch_id, login, display_name, created_at, updated_at) VALUES ('x', 'x', 'x', 0, 0)")?;
+            Err(StoreError::Commit("hook refused".into()))
+        });
+        let done = sender.enqueue(follow(7), Some(failing)).await.unwrap();
+        assert!(matches!(done.await.unwrap(), Outcome::Stored(_)));
+        let viewers_named_x: i64 = store
+            .read(|c| {
+                Ok(
+                    c.query_row("SELECT COUNT(*) FROM viewers WHERE login = 'x'", [], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            viewers_named_x, 0,
+            "the hook's partial write was rolled back"
+        );
+        let stored = store
+            .read(|c| crate::store::events::count(c))
+            .await
+            .unwrap();
+        assert_eq!(stored, 1);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_insert_is_reported_and_the_pipeline_continues() {
         let (_dir, store, _feed, sender, _task) = setup().await;

@@ -46,6 +46,7 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{any, get};
+use axum::serve::ListenerExt;
 use chrono::Utc;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -365,6 +366,10 @@ impl MockTwitch {
             .with_state(Arc::clone(&shared));
         let cancel = shared.cancel.clone();
         let server = tokio::spawn(async move {
+            // Nagle off, as Twitch's edge: small frames go out at once.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let served = axum::serve(listener, router)
                 .with_graceful_shutdown(cancel.cancelled_owned())
                 .await;

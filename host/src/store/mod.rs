@@ -5,6 +5,7 @@
 //! composed into a single write job when several must commit together.
 
 pub mod check;
+mod checkpoint;
 pub mod events;
 pub mod eventsub_messages;
 pub mod followers;
@@ -127,6 +128,7 @@ struct Inner {
     path: PathBuf,
     writer: WriteHandle,
     readers: ReadPool,
+    checkpointer: std::sync::Mutex<Option<checkpoint::Checkpointer>>,
 }
 
 impl Store {
@@ -138,11 +140,22 @@ impl Store {
         let conn = open_for_writing(&path, options.busy_timeout)?;
         let readers = ReadPool::new(path.clone(), options.readers, options.busy_timeout);
         let writer = WriteHandle::spawn(conn, &options)?;
+        let checkpointer = match checkpoint::Checkpointer::spawn(
+            &path,
+            checkpoint::CHECKPOINT_EVERY,
+        ) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the WAL checkpointer; the WAL grows until shutdown");
+                None
+            }
+        };
         Ok(Store {
             inner: Arc::new(Inner {
                 path,
                 writer,
                 readers,
+                checkpointer: std::sync::Mutex::new(checkpointer),
             }),
         })
     }
@@ -179,6 +192,15 @@ impl Store {
     /// Waits until every write sent so far has committed, then stops the
     /// writer thread. Later writes fail with [`StoreError::WriterStopped`].
     pub async fn close(&self) {
+        let checkpointer = self
+            .inner
+            .checkpointer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(mut checkpointer) = checkpointer {
+            let _ = tokio::task::spawn_blocking(move || checkpointer.stop()).await;
+        }
         self.inner.writer.close().await;
     }
 }

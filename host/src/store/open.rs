@@ -48,14 +48,16 @@ pub fn open_for_writing(path: &Path, busy_timeout: Duration) -> Result<Connectio
     verify_readable(&conn, path)?;
 
     // WAL: readers never block the writer; NORMAL sync is durable against a
-    // crash of this process (the WAL is fsynced at checkpoints).
+    // crash of this process (the WAL is fsynced at checkpoints). Checkpoints
+    // run on their own thread (store::checkpoint), not inside a commit.
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
         .map_err(|e| classify(path, e))?;
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -32000;",
+         PRAGMA cache_size = -32000;
+         PRAGMA wal_autocheckpoint = 0;",
     )
     .map_err(|e| classify(path, e))?;
     migrations::apply(&mut conn).map_err(|source| StoreError::Migrate {

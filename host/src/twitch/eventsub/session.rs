@@ -703,7 +703,10 @@ impl<A: SubscriptionApi> EventSubSession<A> {
 /// Opens a socket to `url` and waits for its `session_welcome`.
 async fn open(url: &str, timeout: Duration) -> Result<Opened, String> {
     let deadline = Instant::now() + timeout;
-    let (mut socket, _) = tokio::time::timeout_at(deadline, tokio_tungstenite::connect_async(url))
+    // Nagle off: notifications are small frames that must not wait for the
+    // previous one's ACK (40 ms with delayed ACKs).
+    let connecting = tokio_tungstenite::connect_async_with_config(url, None, true);
+    let (mut socket, _) = tokio::time::timeout_at(deadline, connecting)
         .await
         .map_err(|_| format!("no connection to {} within {timeout:?}", redact_query(url)))?
         .map_err(|e| format!("cannot connect to {}: {e}", redact_query(url)))?;
