@@ -523,10 +523,7 @@ mod tests {
             viewers_named_x, 0,
             "the hook's partial write was rolled back"
         );
-        let stored = store
-            .read(|c| crate::store::events::count(c))
-            .await
-            .unwrap();
+        let stored = store.read(crate::store::events::count).await.unwrap();
         assert_eq!(stored, 1);
     }
 
