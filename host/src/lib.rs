@@ -15,6 +15,7 @@ pub mod logging;
 pub mod mock;
 pub mod pipeline;
 pub mod plugins;
+pub mod polling;
 pub mod secrets;
 pub mod store;
 pub mod twitch;

@@ -29,9 +29,12 @@ pub enum Outcome {
 }
 
 /// A write that belongs with an event: it runs in the transaction that
-/// stores the event, only if the event is new (not a duplicate), so an event
-/// and the domain tables it updates are committed together or not at all.
-pub type StoreHook = Box<dyn FnOnce(&Connection) -> Result<(), StoreError> + Send>;
+/// stores the event, just before the insert and only if the event id is new,
+/// so an event and the domain tables it updates commit together. It answers
+/// whether the change was news: `false` (the tables already showed it,
+/// because another source delivered it first) drops the event as a
+/// duplicate. An error is logged and undone alone; the event is kept.
+pub type StoreHook = Box<dyn FnOnce(&Connection) -> Result<bool, StoreError> + Send>;
 
 struct Submission {
     event: Event,
@@ -222,8 +225,7 @@ impl Pipeline {
             .store
             .writer()
             .enqueue(move |conn| {
-                let results = events::insert_batch(conn, &events, &displays, stored_at)?;
-                run_hooks(conn, &events, &results, hooks);
+                let results = store_batch(conn, &events, &displays, hooks, stored_at)?;
                 Ok((events, displays, results))
             })
             .await;
@@ -327,26 +329,55 @@ enum Step {
     Committed(Result<BatchResult, StoreError>),
 }
 
-/// Runs each new event's hook in its own savepoint: a failing hook is logged
-/// and undone alone; the event itself stays stored (the pollers repair the
-/// domain tables on their next cycle).
-fn run_hooks(
+/// Stores a batch in one savepoint. Events without a hook go in as they
+/// are; an event with one is checked for its id first (a duplicate never
+/// runs its hook), then its hook decides (see [`StoreHook`]).
+fn store_batch(
     conn: &Connection,
     events: &[Event],
-    results: &[Result<Inserted, StoreError>],
+    displays: &[Option<serde_json::Value>],
     hooks: Vec<Option<StoreHook>>,
-) {
-    for ((event, result), hook) in events.iter().zip(results).zip(hooks) {
-        let (Some(hook), Ok(Inserted::New(_))) = (hook, result) else {
-            continue;
-        };
-        if let Err(e) = savepoint(conn, hook) {
-            tracing::error!(
-                event_id = %event.id, kind = %event.kind, error = %e,
-                "could not update the domain tables for this event"
-            );
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
+    savepoint(conn, |c| {
+        let mut results = Vec::with_capacity(events.len());
+        for (i, (event, hook)) in events.iter().zip(hooks).enumerate() {
+            let display = displays.get(i).and_then(Option::as_ref);
+            let result = match hook {
+                None => events::insert_with_display(c, event, display, now),
+                Some(hook) => store_with_hook(c, event, display, hook, now),
+            };
+            results.push(result);
         }
+        Ok(results)
+    })
+}
+
+fn store_with_hook(
+    conn: &Connection,
+    event: &Event,
+    display: Option<&serde_json::Value>,
+    hook: StoreHook,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Inserted, StoreError> {
+    if events::exists(conn, &event.id)? {
+        return Ok(Inserted::Duplicate);
     }
+    // The hook and the insert stand or fall together.
+    savepoint(conn, |c| {
+        match savepoint(c, hook) {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!(event_id = %event.id, kind = %event.kind, "change already known (another source delivered it); event dropped");
+                return Ok(Inserted::Duplicate);
+            }
+            Err(e) => tracing::error!(
+                event_id = %event.id, kind = %event.kind, error = %e,
+                "could not update the domain tables for this event; storing the event anyway"
+            ),
+        }
+        events::insert_with_display(c, event, display, now)
+    })
 }
 
 fn reply(to: Option<oneshot::Sender<Outcome>>, outcome: Outcome) {
@@ -473,8 +504,7 @@ mod tests {
                 id,
                 crate::store::roles::Role::Vip,
                 chrono::Utc::now(),
-            )?;
-            Ok(())
+            )
         })
     }
 
@@ -498,6 +528,14 @@ mod tests {
         let again = sender.enqueue(event, Some(vip_hook("b"))).await.unwrap();
         assert!(matches!(again.await.unwrap(), Outcome::Duplicate));
         assert_eq!(vips(&store).await, 1, "the duplicate's hook did not run");
+        // Another event (new id) carrying a change already made: dropped.
+        let known = sender
+            .enqueue(follow(2), Some(vip_hook("a")))
+            .await
+            .unwrap();
+        assert!(matches!(known.await.unwrap(), Outcome::Duplicate));
+        let stored = store.read(crate::store::events::count).await.unwrap();
+        assert_eq!(stored, 1, "the event whose change was known is not stored");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -66,6 +66,55 @@ pub fn is_following(
     Ok(last.as_deref() == Some("follow"))
 }
 
+/// The viewer's latest transition: `Some((following, followed_at))`, or
+/// `None` when no follow was ever recorded.
+pub fn latest(
+    conn: &Connection,
+    channel_id: &str,
+    viewer_id: i64,
+) -> Result<Option<(bool, Option<DateTime<Utc>>)>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT action, followed_at FROM follower_history
+             WHERE channel_id = ?1 AND viewer_id = ?2 ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![channel_id, viewer_id], |r| {
+            Ok((
+                r.get::<_, String>(0)? == "follow",
+                r.get::<_, Option<i64>>(1)?.map(from_ms),
+            ))
+        })
+        .optional()?)
+}
+
+/// Records a follow even if one is current (a re-follow the history
+/// missed in between: an unfollow row keeps the history consistent).
+pub fn record_refollow(
+    conn: &Connection,
+    channel_id: &str,
+    viewer_id: i64,
+    followed_at: Option<DateTime<Utc>>,
+    detected_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    record(
+        conn,
+        channel_id,
+        viewer_id,
+        FollowAction::Unfollow,
+        None,
+        detected_at,
+    )?;
+    record(
+        conn,
+        channel_id,
+        viewer_id,
+        FollowAction::Follow,
+        followed_at,
+        detected_at,
+    )?;
+    Ok(())
+}
+
 /// A current follower.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CurrentFollower {

@@ -4,6 +4,7 @@
 //! functions on a `&Connection`, so they are tested without the writer and
 //! composed into a single write job when several must commit together.
 
+pub mod bans;
 pub mod check;
 mod checkpoint;
 pub mod events;

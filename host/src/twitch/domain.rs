@@ -7,43 +7,40 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::normalize::DomainChange;
+use crate::event::EventKind;
 use crate::pipeline::StoreHook;
+use crate::store::bans::{self, BanUpsert};
 use crate::store::followers::{self, FollowAction};
-use crate::store::subscriptions::{self, SubscriptionTerms};
+use crate::store::subscriptions::{self, SubscriptionTerms, Upserted};
 use crate::store::{StoreError, roles, viewers};
 
-/// Writes `change` for the channel `channel_id`, detected at `at`.
+/// Writes `change` for the channel `channel_id`, detected at `at`. Returns
+/// whether it changed anything: false when the tables already showed it
+/// (another source delivered it first, or a redelivery).
 pub fn apply(
     conn: &Connection,
     channel_id: &str,
     change: &DomainChange,
     at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    match change {
+) -> Result<bool, StoreError> {
+    let changed = match change {
         // A gift names the gifter; each recipient arrives as its own
         // `channel.subscribe`, which records the subscription.
-        DomainChange::None | DomainChange::Gifted { .. } => {}
+        DomainChange::None | DomainChange::Gifted { .. } => true,
         DomainChange::Follow {
             viewer,
             followed_at,
         } => {
             let id = viewers::get_or_create(conn, viewer, at)?;
-            followers::record(
-                conn,
-                channel_id,
-                id,
-                FollowAction::Follow,
-                followed_at.or(Some(at)),
-                at,
-            )?;
+            follow(conn, channel_id, id, *followed_at, at)?
         }
         DomainChange::RoleGranted { viewer, role } => {
             let id = viewers::get_or_create(conn, viewer, at)?;
-            roles::grant(conn, channel_id, id, *role, at)?;
+            roles::grant(conn, channel_id, id, *role, at)?
         }
         DomainChange::RoleRevoked { viewer, role } => {
             let id = viewers::get_or_create(conn, viewer, at)?;
-            roles::revoke(conn, channel_id, id, *role, at)?;
+            roles::revoke(conn, channel_id, id, *role, at)?
         }
         DomainChange::Subscribed {
             viewer,
@@ -59,24 +56,90 @@ pub fn apply(
                 is_gift: is_gift.unwrap_or(known.is_some_and(|k| k.is_gift)),
                 cumulative_months: *cumulative_months,
             };
-            subscriptions::upsert(conn, channel_id, id, &terms, at)?;
+            subscriptions::upsert(conn, channel_id, id, &terms, at)? != Upserted::Unchanged
         }
         DomainChange::SubscriptionEnded { viewer } => {
             let id = viewers::get_or_create(conn, viewer, at)?;
-            subscriptions::end(conn, channel_id, id, at)?;
+            subscriptions::end(conn, channel_id, id, at)?
         }
-    }
-    Ok(())
+        DomainChange::Banned {
+            viewer,
+            banned_at,
+            expires_at,
+            reason,
+            moderator_login,
+        } => {
+            let id = viewers::get_or_create(conn, viewer, at)?;
+            bans::upsert(
+                conn,
+                channel_id,
+                id,
+                banned_at.unwrap_or(at),
+                *expires_at,
+                reason.as_deref(),
+                moderator_login.as_deref(),
+            )? != BanUpsert::Unchanged
+        }
+        DomainChange::Unbanned { viewer } => {
+            let id = viewers::get_or_create(conn, viewer, at)?;
+            bans::remove(conn, channel_id, id)?
+        }
+    };
+    Ok(changed)
 }
 
-/// The change as a [`StoreHook`] for the pipeline; `None` when there is
-/// nothing to write.
-pub fn hook(channel_id: String, change: DomainChange, at: DateTime<Utc>) -> Option<StoreHook> {
+/// A follow is new unless the same follow (same `followed_at`, to the
+/// second) is current; a current follow with another time is a re-follow
+/// the history missed.
+fn follow(
+    conn: &Connection,
+    channel_id: &str,
+    viewer_id: i64,
+    followed_at: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let followed_at = followed_at.or(Some(at));
+    match followers::latest(conn, channel_id, viewer_id)? {
+        Some((true, known)) => {
+            let same = match (known, followed_at) {
+                (Some(a), Some(b)) => (a - b).num_seconds().abs() < 1,
+                _ => true,
+            };
+            if same {
+                return Ok(false);
+            }
+            followers::record_refollow(conn, channel_id, viewer_id, followed_at, at)?;
+            Ok(true)
+        }
+        _ => followers::record(
+            conn,
+            channel_id,
+            viewer_id,
+            FollowAction::Follow,
+            followed_at,
+            at,
+        ),
+    }
+}
+
+/// The change as a [`StoreHook`] for the pipeline, for an event of `kind`:
+/// the event is kept only if the change is new, so a change both EventSub
+/// and a poller saw is stored once, whichever came first. A resub message
+/// is an event in its own right: it updates the tables and is always kept.
+/// `None` when there is nothing to write.
+pub fn hook(
+    kind: &EventKind,
+    channel_id: String,
+    change: DomainChange,
+    at: DateTime<Utc>,
+) -> Option<StoreHook> {
     if matches!(change, DomainChange::None | DomainChange::Gifted { .. }) {
         return None;
     }
+    let always_keep = *kind == EventKind::SubscriptionMessage;
     Some(Box::new(move |conn: &Connection| {
-        apply(conn, &channel_id, &change, at)
+        let changed = apply(conn, &channel_id, &change, at)?;
+        Ok(changed || always_keep)
     }))
 }
 
@@ -102,8 +165,11 @@ mod tests {
             viewer: alice(),
             followed_at: None,
         };
-        apply(&conn, "1", &change, Utc::now()).unwrap();
-        apply(&conn, "1", &change, Utc::now()).unwrap();
+        assert!(apply(&conn, "1", &change, Utc::now()).unwrap());
+        assert!(
+            !apply(&conn, "1", &change, Utc::now()).unwrap(),
+            "already known"
+        );
         let id = viewer_id(&conn);
         assert!(followers::is_following(&conn, "1", id).unwrap());
         let rows: i64 = conn
@@ -166,12 +232,99 @@ mod tests {
 
     #[test]
     fn gifts_and_plain_events_need_no_hook() {
-        assert!(hook("1".into(), DomainChange::None, Utc::now()).is_none());
+        assert!(
+            hook(
+                &EventKind::Cheer,
+                "1".into(),
+                DomainChange::None,
+                Utc::now()
+            )
+            .is_none()
+        );
         let gift = DomainChange::Gifted {
             gifter: None,
             tier: "1000".into(),
             total: 5,
         };
-        assert!(hook("1".into(), gift, Utc::now()).is_none());
+        assert!(hook(&EventKind::SubscriptionGift, "1".into(), gift, Utc::now()).is_none());
+    }
+
+    #[test]
+    fn a_refollow_with_another_time_is_new_and_the_same_follow_is_not() {
+        let conn = memory_db();
+        let t0 = Utc::now() - chrono::TimeDelta::days(3);
+        let first = DomainChange::Follow {
+            viewer: alice(),
+            followed_at: Some(t0),
+        };
+        assert!(apply(&conn, "1", &first, Utc::now()).unwrap());
+        let again = DomainChange::Follow {
+            viewer: alice(),
+            followed_at: Some(t0 + chrono::TimeDelta::milliseconds(300)),
+        };
+        assert!(
+            !apply(&conn, "1", &again, Utc::now()).unwrap(),
+            "same follow, sub-second noise"
+        );
+        let refollow = DomainChange::Follow {
+            viewer: alice(),
+            followed_at: Some(Utc::now()),
+        };
+        assert!(apply(&conn, "1", &refollow, Utc::now()).unwrap());
+        assert!(followers::is_following(&conn, "1", viewer_id(&conn)).unwrap());
+    }
+
+    #[test]
+    fn the_hook_keeps_an_event_only_when_its_change_is_new_except_resub_messages() {
+        let conn = memory_db();
+        let grant = || DomainChange::RoleGranted {
+            viewer: alice(),
+            role: Role::Moderator,
+        };
+        let h = hook(&EventKind::ModeratorAdd, "1".into(), grant(), Utc::now()).unwrap();
+        assert!(h(&conn).unwrap());
+        let h = hook(&EventKind::ModeratorAdd, "1".into(), grant(), Utc::now()).unwrap();
+        assert!(!h(&conn).unwrap(), "a second source's copy is dropped");
+        let resub = || DomainChange::Subscribed {
+            viewer: alice(),
+            tier: "1000".into(),
+            is_gift: None,
+            cumulative_months: Some(3),
+        };
+        let h = hook(
+            &EventKind::SubscriptionMessage,
+            "1".into(),
+            resub(),
+            Utc::now(),
+        )
+        .unwrap();
+        assert!(h(&conn).unwrap());
+        let h = hook(
+            &EventKind::SubscriptionMessage,
+            "1".into(),
+            resub(),
+            Utc::now(),
+        )
+        .unwrap();
+        assert!(h(&conn).unwrap(), "a resub message is always an event");
+    }
+
+    #[test]
+    fn bans_and_unbans_update_the_ban_table() {
+        let conn = memory_db();
+        let ban = DomainChange::Banned {
+            viewer: alice(),
+            banned_at: None,
+            expires_at: Some(Utc::now() + chrono::TimeDelta::minutes(5)),
+            reason: Some("spam".into()),
+            moderator_login: Some("mod".into()),
+        };
+        assert!(apply(&conn, "1", &ban, Utc::now()).unwrap());
+        assert!(!apply(&conn, "1", &ban, Utc::now()).unwrap());
+        assert_eq!(bans::active(&conn, "1").unwrap().len(), 1);
+        let unban = DomainChange::Unbanned { viewer: alice() };
+        assert!(apply(&conn, "1", &unban, Utc::now()).unwrap());
+        assert!(!apply(&conn, "1", &unban, Utc::now()).unwrap());
+        assert!(bans::active(&conn, "1").unwrap().is_empty());
     }
 }

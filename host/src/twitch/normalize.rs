@@ -85,6 +85,23 @@ pub enum DomainChange {
     /// `channel.subscribe` with `is_gift: true` ([`DomainChange::Subscribed`]).
     /// So this must not create a subscription for the gifter; it is there
     /// for gifter statistics.
+    /// `channel.ban`: a ban (no expiry) or a timeout is in force.
+    Banned {
+        /// Who was banned.
+        viewer: Viewer,
+        /// When; the notification time when the payload lacks it.
+        banned_at: Option<DateTime<Utc>>,
+        /// A timeout's end; `None` for a permanent ban.
+        expires_at: Option<DateTime<Utc>>,
+        reason: Option<String>,
+        /// The moderator's login, when given.
+        moderator_login: Option<String>,
+    },
+    /// `channel.unban`: the ban (or timeout) was lifted.
+    Unbanned {
+        /// Who was unbanned.
+        viewer: Viewer,
+    },
     Gifted {
         /// `None` when anonymous.
         gifter: Option<Viewer>,
@@ -199,6 +216,7 @@ fn follow(r: &mut Reader<'_>, received_at: DateTime<Utc>) -> Parts {
 /// is `ends_at - banned_at`.
 fn ban(r: &mut Reader<'_>) -> Parts {
     let viewer = r.user("user", true);
+    let moderator_login = r.opt_str("moderator_user_login").map(str::to_owned);
     let moderator_id = r.str("moderator_user_id").map(str::to_owned);
     let moderator_username = r.str("moderator_user_name").map(str::to_owned);
     let reason = r.opt_str("reason").map(str::to_owned);
@@ -220,6 +238,16 @@ fn ban(r: &mut Reader<'_>) -> Parts {
     } else {
         timeout_length(r, banned_at, ends_at)
     };
+    let change = match &viewer {
+        Some(viewer) => DomainChange::Banned {
+            viewer: viewer.clone(),
+            banned_at,
+            expires_at,
+            reason: reason.clone(),
+            moderator_login,
+        },
+        None => DomainChange::None,
+    };
     let details = details::Ban {
         username: username(&viewer),
         moderator_username,
@@ -233,7 +261,7 @@ fn ban(r: &mut Reader<'_>) -> Parts {
         viewer,
         occurred_at: banned_at,
         details: to_details(details),
-        change: DomainChange::None,
+        change,
     }
 }
 
@@ -263,6 +291,12 @@ fn timeout_length(
 
 fn unban(r: &mut Reader<'_>) -> Parts {
     let viewer = r.user("user", true);
+    let change = match &viewer {
+        Some(viewer) => DomainChange::Unbanned {
+            viewer: viewer.clone(),
+        },
+        None => DomainChange::None,
+    };
     let details = details::UserOnly {
         username: username(&viewer),
     };
@@ -270,7 +304,7 @@ fn unban(r: &mut Reader<'_>) -> Parts {
         viewer,
         occurred_at: None,
         details: to_details(details),
-        change: DomainChange::None,
+        change,
     }
 }
 
@@ -1012,7 +1046,16 @@ mod tests {
                 "is_permanent": true
             })
         );
-        assert_eq!(n.change, DomainChange::None);
+        assert_eq!(
+            n.change,
+            DomainChange::Banned {
+                viewer: cool_user(),
+                banned_at: parse_timestamp("2020-07-15T18:15:11.17106713Z"),
+                expires_at: None,
+                reason: Some("Offensive language".into()),
+                moderator_login: Some("mod_user".into()),
+            }
+        );
     }
 
     #[test]
@@ -1094,7 +1137,12 @@ mod tests {
         assert_eq!(n.event.kind, EventKind::Unban);
         assert_eq!(n.event.viewer, Some(cool_user()));
         assert_eq!(details(&n), json!({"username": "Cool_User"}));
-        assert_eq!(n.change, DomainChange::None);
+        assert_eq!(
+            n.change,
+            DomainChange::Unbanned {
+                viewer: cool_user()
+            }
+        );
     }
 
     #[test]

@@ -687,6 +687,7 @@ impl<A: SubscriptionApi> EventSubSession<A> {
             );
         }
         let hook = domain::hook(
+            &normalized.event.kind,
             normalized.event.channel_id.clone(),
             normalized.change,
             normalized.event.occurred_at,
