@@ -22,8 +22,13 @@ use crate::pipeline::{EventSender, Pipeline, PipelineOptions};
 use crate::plugins::PluginHost;
 use crate::plugins::runtime::Runtime;
 use crate::plugins::watcher::{self, PluginWatcher};
+use crate::polling::PollContext;
+use crate::polling::role_sync::{RoleSync, SyncTrigger};
+use crate::polling::role_sync_job::RoleSyncJob;
+use crate::polling::schedule::PollSchedule;
 use crate::secrets;
 use crate::store::{Store, StoreOptions};
+use crate::twitch::auth::AuthState;
 use crate::twitch::chat_out::HelixChat;
 use crate::twitch::link::{TokenSource, TwitchLink};
 use crate::web::{self, AppState};
@@ -52,6 +57,7 @@ pub struct RunningHost {
     pub twitch: TwitchLink,
     shutdown: CancellationToken,
     twitch_stop: CancellationToken,
+    pollers: Vec<JoinHandle<()>>,
     executor: JoinHandle<()>,
     executor_stop: CancellationToken,
     _watcher: Option<PluginWatcher>,
@@ -67,6 +73,16 @@ impl RunningHost {
         // Sources first, so nothing new arrives while the rest drains.
         self.twitch_stop.cancel();
         self.shutdown.cancel();
+        // Pollers hold event senders: the pipeline drains only once they end.
+        for mut poller in self.pollers {
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut poller)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a poller was still running after {SHUTDOWN_GRACE:?}; stopping it");
+                poller.abort();
+            }
+        }
         let mut server = self.server;
         let served = match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
             Ok(joined) => joined.context("HTTP server task")?,
@@ -158,6 +174,24 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     // Test events belong to the logged-in channel once it is known.
     let channel_id = identity.map_or_else(|| config.channel_id.clone(), |i| i.user_id);
     publish_eventsub_changes(&twitch, feed.clone());
+    apply_poll_overrides(&store, config).await?;
+    let role_sync = twitch.identity().map(|identity| {
+        RoleSync::new(
+            store.clone(),
+            twitch.helix().clone(),
+            identity.user_id.clone(),
+        )
+    });
+    let (polling, pollers) = start_polling(
+        &store,
+        &events,
+        &twitch,
+        role_sync.clone(),
+        twitch_stop.clone(),
+    );
+    if let Some(sync) = &role_sync {
+        spawn_role_sync_triggers(sync.clone(), &twitch, &feed, twitch_stop.clone());
+    }
 
     let listener = TcpListener::bind(config.addr).await.with_context(|| {
         format!(
@@ -182,6 +216,8 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         overlays,
         overlay_key: Arc::from(overlay_key.as_str()),
         twitch: twitch.clone(),
+        polling,
+        role_sync,
     };
     let app = web::router(state);
     let on_shutdown = shutdown.clone();
@@ -211,6 +247,7 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         twitch,
         shutdown,
         twitch_stop,
+        pollers,
         executor,
         executor_stop,
         _watcher: watcher,
@@ -239,6 +276,94 @@ fn token_source(config: &Config) -> TokenSource {
         Some(token) => TokenSource::Fixed(token.clone()),
         None => TokenSource::File(crate::twitch::auth::token_path(&config.data_dir)),
     }
+}
+
+/// `STAGEHAND_POLL_<NAME>_SECS` / `[poll_secs]` set the pollers' fast
+/// intervals: written to `polling_config` at start-up, where the API shows
+/// and may change them.
+async fn apply_poll_overrides(store: &Store, config: &Config) -> Result<()> {
+    for (name, secs) in &config.poll_secs {
+        let (name, secs) = (name.clone(), *secs);
+        store
+            .write(move |c| {
+                crate::store::polling_config::set(c, &name, Some(secs), None, chrono::Utc::now())
+            })
+            .await
+            .context("cannot store the poll interval overrides")?;
+    }
+    Ok(())
+}
+
+/// Starts the pollers once logged in (their schedule is served either way).
+fn start_polling(
+    store: &Store,
+    events: &EventSender,
+    twitch: &TwitchLink,
+    role_sync: Option<RoleSync>,
+    stop: CancellationToken,
+) -> (PollSchedule, Vec<JoinHandle<()>>) {
+    let mut pollers = match twitch.identity() {
+        Some(identity) => {
+            let ctx = PollContext {
+                store: store.clone(),
+                events: events.clone(),
+                helix: twitch.helix().clone(),
+                channel_id: identity.user_id.clone(),
+            };
+            crate::polling::pollers::all(ctx)
+        }
+        None => Vec::new(),
+    };
+    if let Some(sync) = role_sync {
+        pollers.push(Arc::new(RoleSyncJob::new(sync)));
+    }
+    PollSchedule::start(store.clone(), pollers, twitch.watch(), stop)
+}
+
+/// The role sync's event triggers: `stream-start` when the stream goes
+/// online, `oauth-connect` when the login becomes usable again after it was
+/// lost (a new `stagehand login`).
+fn spawn_role_sync_triggers(
+    sync: RoleSync,
+    twitch: &TwitchLink,
+    feed: &LiveFeed,
+    stop: CancellationToken,
+) {
+    let mut live = feed.subscribe();
+    let on_stream = sync.clone();
+    let stream_stop = stop.clone();
+    tokio::spawn(async move {
+        loop {
+            let received = tokio::select! {
+                _ = stream_stop.cancelled() => return,
+                received = live.recv() => received,
+            };
+            match received {
+                crate::live::Received::Message(crate::live::LiveMessage::Event(stored))
+                    if stored.event.kind == crate::event::EventKind::StreamOnline =>
+                {
+                    on_stream.sync(SyncTrigger::StreamStart).await;
+                }
+                crate::live::Received::Closed => return,
+                _ => {}
+            }
+        }
+    });
+    let mut auth = twitch.auth().watch();
+    tokio::spawn(async move {
+        let mut was_valid = matches!(*auth.borrow(), AuthState::Valid { .. });
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                changed = auth.changed() => if changed.is_err() { return },
+            }
+            let valid = matches!(*auth.borrow(), AuthState::Valid { .. });
+            if valid && !was_valid {
+                sync.sync(SyncTrigger::OauthConnect).await;
+            }
+            was_valid = valid;
+        }
+    });
 }
 
 /// Tells the dashboard (through the live feed) whenever the EventSub

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod overlay;
+pub mod twitch;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -5,10 +5,19 @@
 //! so a change both sources see is stored once. The scheduler runs them at
 //! their intervals, stretched while EventSub is healthy.
 
+pub mod diff;
+pub mod pollers;
+#[cfg(test)]
+mod tests;
+
 use std::future::Future;
 use std::pin::Pin;
 
 use serde::Serialize;
+
+pub mod role_sync;
+pub mod role_sync_job;
+pub mod schedule;
 
 use crate::pipeline::{EventSender, PipelineClosed};
 use crate::store::{Store, StoreError};
@@ -47,6 +56,10 @@ pub enum PollError {
     Store(#[from] StoreError),
     #[error("the event pipeline has shut down")]
     Closed(#[from] PipelineClosed),
+    /// A job that reports its own failure (e.g. the role sync's failed
+    /// role types).
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// A boxed poll future, so pollers can live in one list.

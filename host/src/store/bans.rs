@@ -82,6 +82,25 @@ pub fn remove(conn: &Connection, channel_id: &str, viewer_id: i64) -> Result<boo
     Ok(n > 0)
 }
 
+/// Removes the viewer's timeout if it is still the one expiring at
+/// `expires_at` (to the second): a timeout that ran out, reported by the
+/// poller, must not lift a ban or a newer timeout recorded meanwhile.
+/// True when removed.
+pub fn remove_timeout(
+    conn: &Connection,
+    channel_id: &str,
+    viewer_id: i64,
+    expires_at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM viewer_bans WHERE channel_id = ?1 AND viewer_id = ?2
+             AND expires_at IS NOT NULL AND expires_at / 1000 = ?3 / 1000",
+        )?
+        .execute(params![channel_id, viewer_id, to_ms(expires_at)])?;
+    Ok(n > 0)
+}
+
 /// Every ban in force in the channel (expired timeouts included until
 /// someone removes them: the poller reports those as ended).
 pub fn active(conn: &Connection, channel_id: &str) -> Result<Vec<ActiveBan>, StoreError> {
@@ -139,5 +158,27 @@ mod tests {
         assert!(remove(&conn, "1", id).unwrap());
         assert!(!remove(&conn, "1", id).unwrap());
         assert!(active(&conn, "1").unwrap().is_empty());
+    }
+
+    #[test]
+    fn only_the_timeout_that_ran_out_is_removed() {
+        let conn = memory_db();
+        let id =
+            viewers::get_or_create(&conn, &Viewer::new("9", "troll", "Troll"), Utc::now()).unwrap();
+        let at = from_ms(1_000_000);
+        let until = from_ms(1_600_000);
+        upsert(&conn, "1", id, at, Some(until), None, None).unwrap();
+        let other_expiry = until + chrono::TimeDelta::minutes(5);
+        assert!(!remove_timeout(&conn, "1", id, other_expiry).unwrap());
+        assert!(
+            remove_timeout(&conn, "1", id, until + chrono::TimeDelta::milliseconds(400)).unwrap()
+        );
+        assert!(active(&conn, "1").unwrap().is_empty());
+        upsert(&conn, "1", id, at, None, None, None).unwrap();
+        assert!(
+            !remove_timeout(&conn, "1", id, until).unwrap(),
+            "a permanent ban stays"
+        );
+        assert_eq!(active(&conn, "1").unwrap().len(), 1);
     }
 }

@@ -1,6 +1,8 @@
 //! Follow history: one row per transition (follow, unfollow); the latest row
 //! per viewer is the current state, which the `current_followers` view shows.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -66,13 +68,16 @@ pub fn is_following(
     Ok(last.as_deref() == Some("follow"))
 }
 
+/// A viewer's follow state: (following now, when they followed).
+pub type FollowState = (bool, Option<DateTime<Utc>>);
+
 /// The viewer's latest transition: `Some((following, followed_at))`, or
 /// `None` when no follow was ever recorded.
 pub fn latest(
     conn: &Connection,
     channel_id: &str,
     viewer_id: i64,
-) -> Result<Option<(bool, Option<DateTime<Utc>>)>, StoreError> {
+) -> Result<Option<FollowState>, StoreError> {
     Ok(conn
         .prepare_cached(
             "SELECT action, followed_at FROM follower_history
@@ -143,6 +148,96 @@ pub fn current(conn: &Connection, channel_id: &str) -> Result<Vec<CurrentFollowe
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// A current follower as the store knows them: what the incremental
+/// follower walk compares a Helix page against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownFollower {
+    /// The login the store has (a rename shows as a difference).
+    pub login: String,
+    /// The display name the store has.
+    pub display_name: String,
+    /// When they followed, as recorded.
+    pub followed_at: Option<DateTime<Utc>>,
+}
+
+/// Which of `twitch_ids` follow the channel now, by Twitch user id: one
+/// indexed lookup each, so checking a page of 100 stays cheap on a channel
+/// with a million followers.
+pub fn current_among(
+    conn: &Connection,
+    channel_id: &str,
+    twitch_ids: &[&str],
+) -> Result<HashMap<String, KnownFollower>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT v.login, v.display_name, h.action, h.followed_at
+         FROM viewers v JOIN follower_history h ON h.viewer_id = v.id
+         WHERE v.twitch_id = ?1 AND h.channel_id = ?2
+         ORDER BY h.id DESC LIMIT 1",
+    )?;
+    let mut known = HashMap::new();
+    for &id in twitch_ids {
+        let latest = stmt
+            .query_row(params![id, channel_id], |r| {
+                Ok((
+                    r.get::<_, String>(2)? == "follow",
+                    KnownFollower {
+                        login: r.get(0)?,
+                        display_name: r.get(1)?,
+                        followed_at: r.get::<_, Option<i64>>(3)?.map(from_ms),
+                    },
+                ))
+            })
+            .optional()?;
+        if let Some((true, follower)) = latest {
+            known.insert(id.to_owned(), follower);
+        }
+    }
+    Ok(known)
+}
+
+/// Calls `each(twitch_id, login, display_name, followed_at)` for every
+/// current follower without collecting rows, so a full scan can hold a
+/// million followers compactly. Returns how many there were.
+pub fn for_each_current(
+    conn: &Connection,
+    channel_id: &str,
+    mut each: impl FnMut(&str, &str, &str, Option<DateTime<Utc>>),
+) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT twitch_id, login, display_name, followed_at FROM current_followers
+         WHERE channel_id = ?1",
+    )?;
+    let mut rows = stmt.query([channel_id])?;
+    let mut count = 0;
+    while let Some(row) = rows.next()? {
+        let text = |i: usize| -> Result<&str, StoreError> {
+            row.get_ref(i)?.as_str().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+                    .into()
+            })
+        };
+        let followed_at = row.get::<_, Option<i64>>(3)?.map(from_ms);
+        each(text(0)?, text(1)?, text(2)?, followed_at);
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// The newest `followed_at` ever recorded for the channel: how far up the
+/// follower list the store has seen.
+pub fn newest_followed_at(
+    conn: &Connection,
+    channel_id: &str,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let newest: Option<i64> = conn
+        .prepare_cached(
+            "SELECT MAX(followed_at) FROM follower_history
+             WHERE channel_id = ?1 AND action = 'follow'",
+        )?
+        .query_row([channel_id], |r| r.get(0))?;
+    Ok(newest.map(from_ms))
 }
 
 #[cfg(test)]
@@ -226,6 +321,56 @@ mod tests {
             .query_row("SELECT count(*) FROM follower_history", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 4);
+    }
+
+    #[test]
+    fn current_followers_are_found_by_twitch_id_and_visited() {
+        let conn = memory_db();
+        let a = viewers::get_or_create(&conn, &Viewer::new("1", "a", "A"), from_ms(0)).unwrap();
+        let b = viewers::get_or_create(&conn, &Viewer::new("2", "b", "B"), from_ms(0)).unwrap();
+        viewers::get_or_create(&conn, &Viewer::new("3", "c", "C"), from_ms(0)).unwrap();
+        assert_eq!(newest_followed_at(&conn, "c").unwrap(), None);
+        record(
+            &conn,
+            "c",
+            a,
+            FollowAction::Follow,
+            Some(from_ms(10)),
+            from_ms(11),
+        )
+        .unwrap();
+        record(
+            &conn,
+            "c",
+            b,
+            FollowAction::Follow,
+            Some(from_ms(20)),
+            from_ms(21),
+        )
+        .unwrap();
+        record(&conn, "c", b, FollowAction::Unfollow, None, from_ms(30)).unwrap();
+        let known = current_among(&conn, "c", &["1", "2", "3", "404"]).unwrap();
+        assert_eq!(known.len(), 1, "only current followers: {known:?}");
+        assert_eq!(
+            known["1"],
+            KnownFollower {
+                login: "a".into(),
+                display_name: "A".into(),
+                followed_at: Some(from_ms(10)),
+            }
+        );
+        assert!(current_among(&conn, "other", &["1"]).unwrap().is_empty());
+        let mut seen = Vec::new();
+        let n = for_each_current(&conn, "c", |id, login, name, at| {
+            seen.push((id.to_owned(), login.to_owned(), name.to_owned(), at));
+        })
+        .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(
+            seen,
+            vec![("1".into(), "a".into(), "A".into(), Some(from_ms(10)))]
+        );
+        assert_eq!(newest_followed_at(&conn, "c").unwrap(), Some(from_ms(20)));
     }
 
     #[test]

@@ -4,9 +4,12 @@
 //! functions on a `&Connection`, so they are tested without the writer and
 //! composed into a single write job when several must commit together.
 
+pub mod access;
 pub mod bans;
+pub mod baselines;
 pub mod check;
 mod checkpoint;
+pub mod clips;
 pub mod events;
 pub mod eventsub_messages;
 pub mod followers;
@@ -14,6 +17,7 @@ pub mod migrations;
 mod open;
 pub mod overlay_alerts;
 pub mod plugins;
+pub mod polling_config;
 mod read_pool;
 pub mod roles;
 pub mod subscriptions;

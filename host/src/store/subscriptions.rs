@@ -1,11 +1,13 @@
 //! Subscriptions: `end_date` NULL means active, at most one active per viewer
 //! and channel; ended ones stay as history.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::viewers::ViewerRow;
-use super::{StoreError, from_ms, to_ms};
+use super::{StoreError, from_ms, savepoint, to_ms};
 
 /// A subscription's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +163,68 @@ pub fn active(conn: &Connection, channel_id: &str) -> Result<Vec<ActiveSubscript
     Ok(rows)
 }
 
+/// What a full subscriber sync ([`replace_all`]) changed, so the role sync
+/// can report counts the way it does for VIPs and moderators.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriptionSetChange {
+    /// Viewers (local ids) who had no active subscription and have one now.
+    pub created: Vec<i64>,
+    /// Viewers whose active subscription changed terms (tier or gift flag).
+    pub updated: Vec<i64>,
+    /// Viewers whose active subscription was ended because they were absent.
+    pub ended: Vec<i64>,
+    /// How many are subscribed afterwards.
+    pub active: usize,
+}
+
+impl SubscriptionSetChange {
+    /// Subscribers present before and after with the same terms.
+    pub fn unchanged(&self) -> usize {
+        self.active - self.created.len() - self.updated.len()
+    }
+}
+
+/// Makes `present` (local viewer id, terms) exactly the channel's active
+/// subscriptions: upserts everyone present, ends the active subscription of
+/// everyone absent (`end_date = at`, the row stays as history). All or
+/// nothing, so a failure never leaves half a sync applied. A viewer listed
+/// twice counts once, with the first terms given.
+pub fn replace_all(
+    conn: &Connection,
+    channel_id: &str,
+    present: &[(i64, SubscriptionTerms)],
+    at: DateTime<Utc>,
+) -> Result<SubscriptionSetChange, StoreError> {
+    savepoint(conn, |c| {
+        let mut change = SubscriptionSetChange::default();
+        let mut keep = HashSet::with_capacity(present.len());
+        for (viewer_id, terms) in present {
+            if !keep.insert(*viewer_id) {
+                continue;
+            }
+            match upsert(c, channel_id, *viewer_id, terms, at)? {
+                Upserted::Created => change.created.push(*viewer_id),
+                Upserted::Updated => change.updated.push(*viewer_id),
+                Upserted::Unchanged => {}
+            }
+        }
+        let subscribed: Vec<i64> = c
+            .prepare_cached(
+                "SELECT viewer_id FROM viewer_subscriptions
+                 WHERE channel_id = ?1 AND end_date IS NULL",
+            )?
+            .query_map([channel_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for viewer_id in subscribed {
+            if !keep.contains(&viewer_id) && end(c, channel_id, viewer_id, at)? {
+                change.ended.push(viewer_id);
+            }
+        }
+        change.active = keep.len();
+        Ok(change)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +289,119 @@ mod tests {
         let conn = memory_db();
         let id = viewers::get_or_create(&conn, &Viewer::new("1", "a", "A"), from_ms(0)).unwrap();
         assert!(upsert(&conn, "c", id, &terms("prime", false, None), from_ms(1)).is_err());
+    }
+
+    fn viewer(conn: &Connection, id: &str) -> i64 {
+        viewers::get_or_create(conn, &Viewer::new(id, format!("user{id}"), id), from_ms(0)).unwrap()
+    }
+
+    #[test]
+    fn replace_all_upserts_present_and_ends_absent() {
+        let conn = memory_db();
+        let (a, b, c, d) = (
+            viewer(&conn, "1"),
+            viewer(&conn, "2"),
+            viewer(&conn, "3"),
+            viewer(&conn, "4"),
+        );
+        let first = replace_all(
+            &conn,
+            "c",
+            &[
+                (a, terms("1000", false, None)),
+                (b, terms("2000", true, None)),
+                (c, terms("3000", false, None)),
+            ],
+            from_ms(1),
+        )
+        .unwrap();
+        assert_eq!(first.created, vec![a, b, c]);
+        assert!(first.updated.is_empty() && first.ended.is_empty());
+        assert_eq!((first.active, first.unchanged()), (3, 0));
+
+        // b changes tier, c leaves, d arrives (listed twice), a stays.
+        let second = replace_all(
+            &conn,
+            "c",
+            &[
+                (a, terms("1000", false, None)),
+                (b, terms("1000", true, None)),
+                (d, terms("1000", false, None)),
+                (d, terms("3000", false, None)),
+            ],
+            from_ms(2),
+        )
+        .unwrap();
+        assert_eq!(second.created, vec![d]);
+        assert_eq!(second.updated, vec![b]);
+        assert_eq!(second.ended, vec![c]);
+        assert_eq!((second.active, second.unchanged()), (3, 1));
+        assert!(!is_subscriber(&conn, "c", c).unwrap());
+        assert_eq!(
+            active_terms(&conn, "c", d).unwrap(),
+            Some(terms("1000", false, None)),
+            "the first terms listed win"
+        );
+        let ended_at: Option<i64> = conn
+            .query_row(
+                "SELECT end_date FROM viewer_subscriptions WHERE viewer_id = ?1",
+                [c],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            ended_at,
+            Some(2),
+            "the ended subscription stays with its end date"
+        );
+
+        // Another channel is untouched; an empty list ends everyone.
+        replace_all(
+            &conn,
+            "other",
+            &[(a, terms("1000", false, None))],
+            from_ms(3),
+        )
+        .unwrap();
+        let empty = replace_all(&conn, "c", &[], from_ms(4)).unwrap();
+        assert_eq!(empty.ended.len(), 3);
+        assert_eq!(empty.active, 0);
+        assert!(active(&conn, "c").unwrap().is_empty());
+        assert!(is_subscriber(&conn, "other", a).unwrap());
+    }
+
+    #[test]
+    fn replace_all_is_all_or_nothing() {
+        let conn = memory_db();
+        let (a, b, c) = (viewer(&conn, "1"), viewer(&conn, "2"), viewer(&conn, "3"));
+        replace_all(
+            &conn,
+            "c",
+            &[
+                (a, terms("1000", false, None)),
+                (b, terms("1000", false, None)),
+            ],
+            from_ms(1),
+        )
+        .unwrap();
+        // A tier the schema refuses undoes the whole sync: c is not added,
+        // a is not updated and b is not ended.
+        let bad = replace_all(
+            &conn,
+            "c",
+            &[
+                (c, terms("1000", false, None)),
+                (a, terms("2000", false, None)),
+                (b, terms("prime", false, None)),
+            ],
+            from_ms(2),
+        );
+        assert!(bad.is_err());
+        let subs: Vec<_> = active(&conn, "c")
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.viewer.id, s.terms.tier))
+            .collect();
+        assert_eq!(subs, vec![(a, "1000".to_owned()), (b, "1000".to_owned())]);
     }
 }

@@ -1,5 +1,6 @@
-//! Applies a notification's [`DomainChange`] to the domain tables
-//! (follower_history, viewer_roles, viewer_subscriptions; seed 001). Plain
+//! Applies a [`DomainChange`] (from an EventSub notification or a poller's
+//! diff) to the domain tables (follower_history, viewer_roles,
+//! viewer_subscriptions, viewer_bans; seed 001). Plain
 //! functions on a connection: the pipeline runs them in the transaction that
 //! stores the event, so an event and its domain update commit together.
 
@@ -83,6 +84,14 @@ pub fn apply(
         DomainChange::Unbanned { viewer } => {
             let id = viewers::get_or_create(conn, viewer, at)?;
             bans::remove(conn, channel_id, id)?
+        }
+        DomainChange::TimeoutEnded { viewer, expires_at } => {
+            let id = viewers::get_or_create(conn, viewer, at)?;
+            bans::remove_timeout(conn, channel_id, id, *expires_at)?
+        }
+        DomainChange::Unfollowed { viewer } => {
+            let id = viewers::get_or_create(conn, viewer, at)?;
+            followers::record(conn, channel_id, id, FollowAction::Unfollow, None, at)?
         }
     };
     Ok(changed)
@@ -307,6 +316,68 @@ mod tests {
         )
         .unwrap();
         assert!(h(&conn).unwrap(), "a resub message is always an event");
+    }
+
+    #[test]
+    fn an_unfollow_is_recorded_once_and_only_for_a_follower() {
+        let conn = memory_db();
+        let unfollow = DomainChange::Unfollowed { viewer: alice() };
+        assert!(
+            !apply(&conn, "1", &unfollow, Utc::now()).unwrap(),
+            "not a follower"
+        );
+        let follow = DomainChange::Follow {
+            viewer: alice(),
+            followed_at: Some(Utc::now()),
+        };
+        assert!(apply(&conn, "1", &follow, Utc::now()).unwrap());
+        assert!(apply(&conn, "1", &unfollow, Utc::now()).unwrap());
+        assert!(!apply(&conn, "1", &unfollow, Utc::now()).unwrap());
+        assert!(!followers::is_following(&conn, "1", viewer_id(&conn)).unwrap());
+        let h = hook(&EventKind::Unfollow, "1".into(), unfollow, Utc::now()).unwrap();
+        assert!(
+            !h(&conn).unwrap(),
+            "an unfollow already recorded is dropped"
+        );
+    }
+
+    #[test]
+    fn a_timeout_end_removes_only_that_timeout() {
+        let conn = memory_db();
+        let expires_at = Utc::now() - chrono::TimeDelta::seconds(5);
+        let timeout = DomainChange::Banned {
+            viewer: alice(),
+            banned_at: Some(expires_at - chrono::TimeDelta::minutes(1)),
+            expires_at: Some(expires_at),
+            reason: None,
+            moderator_login: None,
+        };
+        apply(&conn, "1", &timeout, Utc::now()).unwrap();
+        // A permanent ban replaced the timeout before the poller saw it end.
+        let ban = DomainChange::Banned {
+            viewer: alice(),
+            banned_at: None,
+            expires_at: None,
+            reason: Some("worse".into()),
+            moderator_login: None,
+        };
+        apply(&conn, "1", &ban, Utc::now()).unwrap();
+        let ended = DomainChange::TimeoutEnded {
+            viewer: alice(),
+            expires_at,
+        };
+        assert!(!apply(&conn, "1", &ended, Utc::now()).unwrap());
+        assert_eq!(bans::active(&conn, "1").unwrap().len(), 1, "the ban stays");
+        apply(
+            &conn,
+            "1",
+            &DomainChange::Unbanned { viewer: alice() },
+            Utc::now(),
+        )
+        .unwrap();
+        apply(&conn, "1", &timeout, Utc::now()).unwrap();
+        assert!(apply(&conn, "1", &ended, Utc::now()).unwrap());
+        assert!(bans::active(&conn, "1").unwrap().is_empty());
     }
 
     #[test]

@@ -79,12 +79,6 @@ pub enum DomainChange {
         /// Whose subscription ended.
         viewer: Viewer,
     },
-    /// `channel.subscription.gift`: someone gave `total` subs. Seed 001 has
-    /// this record an `is_gift` subscription, but the event names the
-    /// gifter, not the recipients: each recipient arrives as its own
-    /// `channel.subscribe` with `is_gift: true` ([`DomainChange::Subscribed`]).
-    /// So this must not create a subscription for the gifter; it is there
-    /// for gifter statistics.
     /// `channel.ban`: a ban (no expiry) or a timeout is in force.
     Banned {
         /// Who was banned.
@@ -102,6 +96,27 @@ pub enum DomainChange {
         /// Who was unbanned.
         viewer: Viewer,
     },
+    /// `channel.timeout.end` (poll only): a timeout ran out. Removes it
+    /// from viewer_bans only while it is still the one expiring at
+    /// `expires_at`, so a ban or newer timeout recorded meanwhile stays.
+    TimeoutEnded {
+        /// Whose timeout ended.
+        viewer: Viewer,
+        /// When the timeout that ended was due to expire.
+        expires_at: DateTime<Utc>,
+    },
+    /// `channel.unfollow` (poll only; EventSub never announces it): record
+    /// an unfollow in follower_history.
+    Unfollowed {
+        /// Who stopped following.
+        viewer: Viewer,
+    },
+    /// `channel.subscription.gift`: someone gave `total` subs. Seed 001 has
+    /// this record an `is_gift` subscription, but the event names the
+    /// gifter, not the recipients: each recipient arrives as its own
+    /// `channel.subscribe` with `is_gift: true` ([`DomainChange::Subscribed`]).
+    /// So this must not create a subscription for the gifter; it is there
+    /// for gifter statistics.
     Gifted {
         /// `None` when anonymous.
         gifter: Option<Viewer>,

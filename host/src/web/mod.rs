@@ -9,6 +9,8 @@ pub mod eventsub;
 pub mod live;
 pub mod overlay;
 pub mod plugins;
+pub mod polling;
+pub mod roles;
 
 use std::sync::Arc;
 
@@ -26,6 +28,8 @@ use crate::actions::alerts::OverlayQueue;
 use crate::live::LiveFeed;
 use crate::pipeline::EventSender;
 use crate::plugins::PluginHost;
+use crate::polling::role_sync::RoleSync;
+use crate::polling::schedule::PollSchedule;
 use crate::store::Store;
 use crate::twitch::link::TwitchLink;
 use error::ApiError;
@@ -51,6 +55,10 @@ pub struct AppState {
     pub overlay_key: Arc<str>,
     /// The Twitch connection (its status and controls).
     pub twitch: TwitchLink,
+    /// The pollers' schedule (readable and changeable without a login).
+    pub polling: PollSchedule,
+    /// The role sync, once logged in.
+    pub role_sync: Option<RoleSync>,
 }
 
 /// The whole HTTP surface.
@@ -62,6 +70,9 @@ pub fn router(state: AppState) -> Router {
         .route("/plugins", get(plugins::list))
         .route("/plugins/{name}/grant", post(plugins::grant))
         .route("/plugins/{name}/reset", post(plugins::reset))
+        .route("/polling", get(polling::list))
+        .route("/polling/{name}", axum::routing::put(polling::update))
+        .route("/roles/sync", post(roles::sync))
         .route("/eventsub", get(eventsub::status))
         .route("/eventsub/connect", post(eventsub::connect))
         .route("/eventsub/disconnect", post(eventsub::disconnect))
