@@ -72,6 +72,16 @@ fn collect(
     })
 }
 
+/// Commit time minus send time per event, sorted.
+fn latencies(seen: &[(String, Instant)], sent: &HashMap<String, Instant>) -> Vec<Duration> {
+    let mut out: Vec<Duration> = seen
+        .iter()
+        .filter_map(|(id, at)| sent.get(id).map(|s| at.saturating_duration_since(*s)))
+        .collect();
+    out.sort_unstable();
+    out
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
@@ -91,13 +101,7 @@ async fn steady(
         sent.insert(id, Instant::now());
         control.send_raw(&frame).await;
     }
-    let seen = done.await.unwrap();
-    let mut latencies: Vec<Duration> = seen
-        .iter()
-        .filter_map(|(id, at)| sent.get(id).map(|s| at.saturating_duration_since(*s)))
-        .collect();
-    latencies.sort_unstable();
-    latencies
+    latencies(&done.await.unwrap(), &sent)
 }
 
 /// The same steady load handed straight to the pipeline (no socket, no
@@ -121,13 +125,7 @@ async fn steady_pipeline_only(host: &app::RunningHost) -> Vec<Duration> {
         // The outcome arrives on the live feed; the receiver is not needed.
         drop(host.events.enqueue(event, None).await.unwrap());
     }
-    let seen = done.await.unwrap();
-    let mut latencies: Vec<Duration> = seen
-        .iter()
-        .filter_map(|(id, at)| sent.get(id).map(|s| at.saturating_duration_since(*s)))
-        .collect();
-    latencies.sort_unstable();
-    latencies
+    latencies(&done.await.unwrap(), &sent)
 }
 
 async fn burst(control: &MockControl, host: &app::RunningHost, sub: &Subscription) -> Duration {

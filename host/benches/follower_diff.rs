@@ -25,8 +25,6 @@ use stagehand::polling::diff::follower_set::{self, FollowerSet};
 use stagehand::polling::pollers::FollowersPoller;
 use stagehand::polling::{PollContext, Poller};
 use stagehand::store::{Store, StoreOptions};
-use stagehand::twitch::auth::TwitchAuth;
-use stagehand::twitch::helix::HelixClient;
 
 const FOLLOWERS: usize = 1_000_000;
 /// Every 200th known follower unfollowed: 0.5%.
@@ -225,16 +223,7 @@ fn requests_per_cycle() -> (u64, u64, usize) {
         })
         .await
         .unwrap();
-        let http = reqwest::Client::new();
-        let auth = TwitchAuth::new(
-            http.clone(),
-            &mock.auth_url(),
-            Some(mock.client_id().to_owned()),
-            None,
-            Some(mock.access_token().to_owned()),
-        );
-        auth.start().await.unwrap();
-        let helix = HelixClient::new(http, &mock.api_url(), auth);
+        let helix = mock.helix_client(None).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("bench.db"), StoreOptions::default()).unwrap();
         let (pipeline, events) = Pipeline::new(

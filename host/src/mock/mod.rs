@@ -440,6 +440,30 @@ impl MockTwitch {
         (broadcaster.id.clone(), broadcaster.login.clone())
     }
 
+    /// A Helix client logged in with the pre-issued token and quick retries
+    /// (`retry`; `None` keeps the client's defaults): what tests and
+    /// benchmarks talk to the look-alike with.
+    pub async fn helix_client(
+        &self,
+        retry: Option<crate::twitch::helix::RetryPolicy>,
+    ) -> anyhow::Result<crate::twitch::helix::HelixClient> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::new();
+        let auth = crate::twitch::auth::TwitchAuth::new(
+            http.clone(),
+            &self.auth_url(),
+            Some(self.client_id().to_owned()),
+            None,
+            Some(self.access_token().to_owned()),
+        );
+        auth.start().await.context("the look-alike's token")?;
+        let helix = crate::twitch::helix::HelixClient::new(http, &self.api_url(), auth);
+        Ok(match retry {
+            Some(policy) => helix.with_retry(policy),
+            None => helix,
+        })
+    }
+
     /// A handle for triggers, faults and inspection.
     pub fn control(&self) -> MockControl {
         MockControl {

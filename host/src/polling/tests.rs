@@ -20,9 +20,8 @@ use crate::mock::{HelixFault, MockOptions, MockTwitch, Trigger, UserInfo, payloa
 use crate::pipeline::{Outcome, Pipeline, PipelineOptions};
 use crate::store::events::{self, EventQuery};
 use crate::store::{Store, StoreOptions, followers, viewers};
-use crate::twitch::auth::TwitchAuth;
 use crate::twitch::domain;
-use crate::twitch::helix::{HelixClient, HelixError, RetryPolicy};
+use crate::twitch::helix::{HelixError, RetryPolicy};
 use crate::twitch::normalize::normalize;
 
 /// A look-alike channel, a store, a running pipeline and the context the
@@ -36,23 +35,16 @@ struct Env {
 }
 
 async fn env(options: MockOptions) -> Env {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let mock = MockTwitch::start(options).await.expect("mock starts");
-    let http = reqwest::Client::new();
-    let auth = TwitchAuth::new(
-        http.clone(),
-        &mock.auth_url(),
-        Some(mock.client_id().to_owned()),
-        None,
-        Some(mock.access_token().to_owned()),
-    );
-    auth.start().await.expect("the mock's token is valid");
-    let helix = HelixClient::new(http, &mock.api_url(), auth).with_retry(RetryPolicy {
-        base: Duration::from_millis(1),
-        cap: Duration::from_millis(5),
-        jitter: Duration::from_millis(5),
-        ..RetryPolicy::default()
-    });
+    let helix = mock
+        .helix_client(Some(RetryPolicy {
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(5),
+            jitter: Duration::from_millis(5),
+            ..RetryPolicy::default()
+        }))
+        .await
+        .expect("the mock's token is valid");
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("poll.db"), StoreOptions::default()).unwrap();
     let (pipeline, events) = Pipeline::new(

@@ -11,7 +11,6 @@ use tracing_subscriber::fmt::MakeWriter;
 use super::*;
 use crate::mock::{HelixFault, MockOptions, MockTwitch};
 use crate::store::{StoreOptions, access, bans};
-use crate::twitch::auth::TwitchAuth;
 use crate::twitch::helix::RetryPolicy;
 
 struct Env {
@@ -32,24 +31,17 @@ fn seeded(subscribers: usize, vips: usize, moderators: usize) -> MockOptions {
 }
 
 async fn env(options: MockOptions) -> Env {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let mock = MockTwitch::start(options).await.expect("mock starts");
-    let http = reqwest::Client::new();
-    let auth = TwitchAuth::new(
-        http.clone(),
-        &mock.auth_url(),
-        Some(mock.client_id().into()),
-        None,
-        Some(mock.access_token().into()),
-    );
-    auth.start().await.expect("the mock's token is valid");
-    let helix = HelixClient::new(http, &mock.api_url(), auth).with_retry(RetryPolicy {
-        base: Duration::from_millis(10),
-        cap: Duration::from_millis(50),
-        max_attempts: 3,
-        max_rate_limited: 3,
-        jitter: Duration::from_millis(5),
-    });
+    let helix = mock
+        .helix_client(Some(RetryPolicy {
+            base: Duration::from_millis(10),
+            cap: Duration::from_millis(50),
+            max_attempts: 3,
+            max_rate_limited: 3,
+            jitter: Duration::from_millis(5),
+        }))
+        .await
+        .expect("the mock's token is valid");
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("roles.db"), StoreOptions::default()).unwrap();
     let (channel_id, _) = mock.broadcaster();
