@@ -31,11 +31,13 @@ use crate::store::{Store, StoreOptions};
 use crate::twitch::auth::AuthState;
 use crate::twitch::chat_out::HelixChat;
 use crate::twitch::link::{TokenSource, TwitchLink};
+use crate::web::overlay::{OverlayKey, OverlayPages, announce_queue_changes};
 use crate::web::{self, AppState};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "stagehand.db";
 const LOCK_FILE: &str = "stagehand.lock";
+/// The overlay key, when the environment does not fix it (mode 0600).
 const OVERLAY_KEY_FILE: &str = "overlay.key";
 const PLUGIN_CACHE_DIR: &str = "plugin-cache";
 /// How long open requests may take to finish at shutdown.
@@ -48,6 +50,7 @@ pub struct RunningHost {
     pub api_token: String,
     /// Whether the token was generated for this run (and must be shown).
     pub api_token_generated: bool,
+    /// The overlay key at start-up (the dashboard may regenerate it later).
     pub overlay_key: String,
     pub store: Store,
     pub events: EventSender,
@@ -115,9 +118,13 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
 
     let store = Store::open(config.data_dir.join(DB_FILE), StoreOptions::default())?;
     let overlay_key = match &config.overlay_key {
-        Some(k) => k.clone(),
-        None => secrets::load_or_create(&config.data_dir.join(OVERLAY_KEY_FILE))
-            .with_context(|| format!("overlay key in {}", config.data_dir.display()))?,
+        Some(k) => OverlayKey::fixed(k),
+        None => {
+            let file = config.data_dir.join(OVERLAY_KEY_FILE);
+            let key = secrets::load_or_create(&file)
+                .with_context(|| format!("overlay key in {}", config.data_dir.display()))?;
+            OverlayKey::stored(&key, file)
+        }
     };
     let (api_token, api_token_generated) = match &config.api_token {
         Some(t) => (t.clone(), false),
@@ -158,6 +165,8 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         feed: feed.clone(),
     };
     let executor_stop = CancellationToken::new();
+    announce_queue_changes(&overlays, feed.clone(), executor_stop.clone());
+    crate::actions::tts_expiry::spawn(store.clone(), feed.clone(), executor_stop.clone());
     let executor = tokio::spawn(executor.run(actions_rx, executor_stop.clone()));
 
     let (pipeline, events) = Pipeline::new(store.clone(), feed.clone(), PipelineOptions::default());
@@ -214,7 +223,8 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         shutdown: shutdown.clone(),
         plugins: plugins.clone(),
         overlays,
-        overlay_key: Arc::from(overlay_key.as_str()),
+        overlay_key: overlay_key.clone(),
+        overlay_pages: OverlayPages::new(feed.clone()),
         twitch: twitch.clone(),
         polling,
         role_sync,
@@ -239,7 +249,7 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         addr,
         api_token,
         api_token_generated,
-        overlay_key,
+        overlay_key: overlay_key.current().to_string(),
         store,
         events,
         feed,

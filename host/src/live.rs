@@ -22,6 +22,10 @@ pub enum LiveMessage {
     /// The EventSub connection changed state (connected, lost, a
     /// subscription revoked, ...).
     EventSubChanged,
+    /// An overlay page connected or disconnected, an alert was queued or
+    /// acknowledged, or the overlay key was regenerated: the dashboard
+    /// re-fetches `/api/overlays`.
+    OverlaysChanged,
 }
 
 impl LiveMessage {
@@ -32,6 +36,7 @@ impl LiveMessage {
             LiveMessage::PluginsChanged => "plugins",
             LiveMessage::TtsRulesChanged => "tts_rules",
             LiveMessage::EventSubChanged => "eventsub",
+            LiveMessage::OverlaysChanged => "overlays",
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The overlay alert queue: alerts are stored first (so nothing is lost
 //! across reconnects and restarts) and overlays are woken to fetch them.
 
+use std::sync::Arc;
+
 use serde_json::Value;
-use tokio::sync::watch;
+use tokio::sync::{Mutex, broadcast, watch};
 
 use crate::event::{new_event_id, now_ms};
 use crate::store::overlay_alerts::{self, QueuedAlert};
@@ -20,18 +22,33 @@ pub fn valid_overlay_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
+/// How many freshly queued alerts a connected overlay may fall behind by
+/// before it has to catch up from the database instead.
+const FRESH_CAPACITY: usize = 256;
+
 /// Queue of alerts per overlay. Cloning is cheap.
 #[derive(Clone)]
 pub struct OverlayQueue {
     store: Store,
     changed: watch::Sender<u64>,
+    /// Every alert once committed, in queue order, so connected overlays
+    /// send it without a database read each (100 pages of one overlay
+    /// would otherwise be 100 queries per alert).
+    fresh: broadcast::Sender<Arc<QueuedAlert>>,
+    /// Held from the write to the broadcast, so alerts are broadcast in
+    /// queue (rowid) order and a page's "last sent" position never skips
+    /// one. Alerts come at a human pace; serializing them costs nothing.
+    order: Arc<Mutex<()>>,
 }
 
 impl OverlayQueue {
+    /// A queue kept in `store`'s `overlay_alerts` table.
     pub fn new(store: Store) -> Self {
         OverlayQueue {
             store,
             changed: watch::Sender::new(0),
+            fresh: broadcast::Sender::new(FRESH_CAPACITY),
+            order: Arc::new(Mutex::new(())),
         }
     }
 
@@ -44,20 +61,33 @@ impl OverlayQueue {
         payload: Value,
     ) -> Result<String, StoreError> {
         let id = new_event_id();
-        let (alert_id, overlay_name) = (id.clone(), overlay.to_owned());
-        self.store
+        let mut alert = QueuedAlert {
+            rowid: 0,
+            id: id.clone(),
+            overlay: overlay.to_owned(),
+            event_id,
+            plugin,
+            payload,
+            sent_count: 0,
+        };
+        let _in_order = self.order.lock().await;
+        let stored = alert.clone();
+        alert.rowid = self
+            .store
             .write(move |c| {
                 overlay_alerts::enqueue(
                     c,
-                    &alert_id,
-                    &overlay_name,
-                    event_id.as_deref(),
-                    plugin.as_deref(),
-                    &payload,
+                    &stored.id,
+                    &stored.overlay,
+                    stored.event_id.as_deref(),
+                    stored.plugin.as_deref(),
+                    &stored.payload,
                     now_ms(),
                 )
             })
             .await?;
+        // No connected overlay is fine: the alert waits in the database.
+        let _ = self.fresh.send(Arc::new(alert));
         self.changed.send_modify(|n| *n += 1);
         Ok(id)
     }
@@ -65,6 +95,18 @@ impl OverlayQueue {
     /// Wakes whenever an alert is queued.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
+    }
+
+    /// Every alert queued from now on, committed and in queue order. A
+    /// receiver that falls behind gets `Lagged` and must catch up with
+    /// [`OverlayQueue::pending`].
+    pub fn fresh(&self) -> broadcast::Receiver<Arc<QueuedAlert>> {
+        self.fresh.subscribe()
+    }
+
+    /// Unacknowledged alerts per overlay name, for the dashboard.
+    pub async fn pending_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.store.read(overlay_alerts::pending_counts).await
     }
 
     /// Alerts of `overlay` not yet acknowledged, after queue position `after`.

@@ -4,6 +4,7 @@
 //! store; webhooks out in the background; chat to Twitch.
 
 pub mod alerts;
+pub mod tts_expiry;
 pub mod webhook;
 
 use std::future::Future;

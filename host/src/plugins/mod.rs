@@ -5,6 +5,10 @@
 //! A plugin is a folder holding `plugin.toml` and its `.wasm`, or a bare
 //! `.wasm` file (default manifest). Each runs on its own worker thread
 //! ([`worker`]); the registry here only decides what runs and routes work.
+//!
+//! The streamer can disable a plugin and replace its `[settings]` from the
+//! dashboard without editing files; both are kept in `plugin_config` and
+//! survive restarts and reloads.
 
 pub mod convert;
 pub mod manifest;
@@ -64,12 +68,15 @@ struct Entry {
     failed: Option<String>,
     worker: Option<WorkerHandle>,
     version: Option<Arc<Version>>,
-    kv: Arc<KvCache>,
+    /// The plugin's key-value data, once loaded from the store (a plugin
+    /// that never loaded has none yet, and gets its stored data when it
+    /// does).
+    kv: Option<Arc<KvCache>>,
 }
 
 impl Entry {
     /// A plugin seen for the first time: nothing running yet.
-    fn new(name: &str, path: &Path, kv: Arc<KvCache>) -> Entry {
+    fn new(name: &str, path: &Path, kv: Option<Arc<KvCache>>) -> Entry {
         Entry {
             status: Arc::new(Mutex::new(blank_status(name, path))),
             fingerprint: None,
@@ -120,6 +127,34 @@ struct Prepared {
     version: Arc<Version>,
     instance: runtime::Instance,
     kv: Arc<KvCache>,
+    /// Whether it runs with the streamer's settings instead of the manifest's.
+    settings_overridden: bool,
+}
+
+/// A plugin's settings as the dashboard edits them.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PluginSettings {
+    /// What the plugin runs with: the streamer's, else the manifest's.
+    pub settings: Value,
+    /// The `[settings]` of its `plugin.toml`.
+    pub defaults: Value,
+    /// Whether the streamer's settings replace the manifest's.
+    pub overridden: bool,
+}
+
+/// Why settings could not be read or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The plugin would not start with the new settings (its `init` refused
+    /// them, or the plugin cannot load at all); nothing was changed.
+    #[error("{0}")]
+    Refused(String),
+    /// The plugin's files could not be read.
+    #[error("cannot read the plugin: {0}")]
+    Unreadable(String),
+    /// The change could not be stored.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
 }
 
 /// One thing found in the plugins folder.
@@ -195,6 +230,12 @@ impl PluginHost {
 
     async fn load(&self, candidate: Candidate) {
         let name = candidate.name.clone();
+        let config = self.config_of(&name).await;
+        if !config.enabled {
+            return self
+                .park_disabled(&name, &candidate, config.settings.is_some())
+                .await;
+        }
         let files = tokio::task::spawn_blocking(move || read_candidate(candidate)).await;
         let (manifest_text, wasm, path) = match files {
             Ok(Ok(files)) => files,
@@ -203,7 +244,7 @@ impl PluginHost {
                 return self.load_failed(&name, Path::new(""), None, LoadError(e.to_string()));
             }
         };
-        let fingerprint = fingerprint(manifest_text.as_deref(), &wasm);
+        let fingerprint = fingerprint(manifest_text.as_deref(), &wasm, config.settings.as_ref());
         {
             let entries = self.entries();
             if let Some(entry) = entries.get(&name)
@@ -214,11 +255,76 @@ impl PluginHost {
             }
         }
         match self
-            .prepare(&name, manifest_text.as_deref(), wasm, fingerprint.clone())
+            .prepare(
+                &name,
+                manifest_text.as_deref(),
+                wasm,
+                fingerprint.clone(),
+                config.settings,
+            )
             .await
         {
             Ok(version) => self.install(&name, &path, version).await,
             Err(e) => self.load_failed(&name, &path, Some(fingerprint), e),
+        }
+    }
+
+    /// What the streamer set for `name` (enabled with the manifest's
+    /// settings if it cannot be read: a plugin is not silently disabled).
+    async fn config_of(&self, name: &str) -> store::plugins::PluginConfig {
+        let plugin = name.to_owned();
+        self.inner
+            .store
+            .read(move |c| store::plugins::config(c, &plugin))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(plugin = name, error = %e, "cannot read the plugin's dashboard settings; using its manifest's");
+                Default::default()
+            })
+    }
+
+    /// Stops a disabled plugin (if it runs) and shows it as disabled, with
+    /// what its manifest says about it; nothing is compiled.
+    async fn park_disabled(&self, name: &str, candidate: &Candidate, overridden: bool) {
+        let manifest = candidate
+            .manifest_text
+            .as_deref()
+            .and_then(|t| manifest::parse(t).ok());
+        let (old, status) = {
+            let mut entries = self.entries();
+            let entry = entries
+                .entry(name.to_owned())
+                .or_insert_with(|| Entry::new(name, &candidate.path, None));
+            entry.fingerprint = None;
+            entry.failed = None;
+            (entry.worker.take(), entry.status.clone())
+        };
+        let was_running = old.is_some();
+        if let Some(old) = old {
+            // Queued events are finished first, as for an unload.
+            let _ = old.tx.send(Job::Stop(None)).await;
+        }
+        let unchanged = {
+            let s = status.lock().unwrap_or_else(|p| p.into_inner());
+            s.state == State::Disabled && s.settings_overridden == overridden
+        };
+        if unchanged && !was_running {
+            return;
+        }
+        self.set_status(&status, |s| {
+            s.state = State::Disabled;
+            s.enabled = false;
+            s.last_error = None;
+            s.faults = 0;
+            s.settings_overridden = overridden;
+            s.path = candidate.path.display().to_string();
+            if let Some(m) = &manifest {
+                s.version = m.version.clone();
+                s.description = m.description.clone();
+            }
+        });
+        if was_running {
+            tracing::info!(plugin = name, "plugin disabled");
         }
     }
 
@@ -229,8 +335,9 @@ impl PluginHost {
         manifest_text: Option<&str>,
         wasm: Vec<u8>,
         fingerprint: String,
+        settings: Option<Value>,
     ) -> Result<Prepared, LoadError> {
-        let manifest = match manifest_text {
+        let mut manifest = match manifest_text {
             Some(text) => {
                 let m =
                     manifest::parse(text).map_err(|e| LoadError(format!("plugin.toml: {e}")))?;
@@ -244,6 +351,10 @@ impl PluginHost {
             }
             None => manifest::for_bare_wasm(name),
         };
+        let settings_overridden = settings.is_some();
+        if let Some(settings) = settings {
+            manifest.settings = settings;
+        }
         let runtime = self.inner.runtime.clone();
         let kv = self.kv_for(name).await;
         let plugin: Arc<str> = Arc::from(name);
@@ -284,12 +395,13 @@ impl PluginHost {
             version,
             instance,
             kv,
+            settings_overridden,
         })
     }
 
     async fn kv_for(&self, name: &str) -> Arc<KvCache> {
-        if let Some(entry) = self.entries().get(name) {
-            return entry.kv.clone();
+        if let Some(kv) = self.entries().get(name).and_then(|e| e.kv.clone()) {
+            return kv;
         }
         let plugin = name.to_owned();
         let values = self
@@ -324,6 +436,7 @@ impl PluginHost {
             version,
             instance,
             kv,
+            settings_overridden,
         } = prepared;
         let requested: Vec<String> = version
             .manifest
@@ -333,7 +446,14 @@ impl PluginHost {
             .collect();
         let granted = self.granted(name).await;
         let missing: Vec<&String> = requested.iter().filter(|p| !granted.contains(*p)).collect();
-        let status = self.status_entry(name, path, &version, &requested, &granted, kv.clone());
+        let status = self.status_entry(
+            name,
+            path,
+            &version,
+            (&requested, &granted),
+            settings_overridden,
+            kv.clone(),
+        );
 
         if !missing.is_empty() {
             tracing::warn!(
@@ -429,14 +549,15 @@ impl PluginHost {
         name: &str,
         path: &Path,
         version: &Version,
-        requested: &[String],
-        granted: &BTreeSet<String>,
+        (requested, granted): (&[String], &BTreeSet<String>),
+        settings_overridden: bool,
         kv: Arc<KvCache>,
     ) -> SharedStatus {
         let mut entries = self.entries();
         let entry = entries
             .entry(name.to_owned())
-            .or_insert_with(|| Entry::new(name, path, kv));
+            .or_insert_with(|| Entry::new(name, path, None));
+        entry.kv.get_or_insert(kv);
         {
             let mut s = entry.status.lock().unwrap_or_else(|p| p.into_inner());
             if entry.worker.is_none() {
@@ -450,6 +571,9 @@ impl PluginHost {
                     .collect();
             }
             s.path = path.display().to_string();
+            s.description = version.manifest.description.clone();
+            s.enabled = true;
+            s.settings_overridden = settings_overridden;
             s.requested_permissions = requested.to_vec();
             s.granted_permissions = requested
                 .iter()
@@ -465,7 +589,7 @@ impl PluginHost {
             let mut entries = self.entries();
             let entry = entries
                 .entry(name.to_owned())
-                .or_insert_with(|| Entry::new(name, path, Arc::new(KvCache::default())));
+                .or_insert_with(|| Entry::new(name, path, None));
             entry.failed = fingerprint;
             let running = entry.worker.is_some();
             let status = entry.status.clone();
@@ -571,16 +695,27 @@ impl PluginHost {
         out
     }
 
-    /// Queues a stored event for every action plugin that wants its kind.
-    pub async fn dispatch(&self, event: &Arc<StoredEvent>) {
+    /// Queues a stored event for every action plugin that wants its kind;
+    /// returns how many took it (the dashboard's replay reports it).
+    pub async fn dispatch(&self, event: &Arc<StoredEvent>) -> usize {
         let routes = self.routes();
+        let mut queued = 0;
         for route in routes
             .actions
             .iter()
             .filter(|r| r.kinds.wants(event.event.kind.as_str()))
         {
-            let _ = route.worker.tx.send(Job::Event(event.clone())).await;
+            if route
+                .worker
+                .tx
+                .send(Job::Event(event.clone()))
+                .await
+                .is_ok()
+            {
+                queued += 1;
+            }
         }
+        queued
     }
 
     /// Lets every renderer plugin restyle `alert`, in name order.
@@ -665,6 +800,132 @@ impl PluginHost {
         self.status(name)
     }
 
+    /// Loads the plugin again from its files even if they did not change:
+    /// a running plugin swaps in a fresh instance between two events (its
+    /// stored data is kept), a failed one gets another try. A disabled
+    /// plugin stays disabled. None if there is no such plugin.
+    pub async fn reload(&self, name: &str) -> Option<Status> {
+        self.forget_version(name)?;
+        self.rescan().await;
+        self.status(name)
+    }
+
+    /// Enables or disables a plugin, remembered across restarts. A disabled
+    /// plugin finishes the events already queued for it, then gets no
+    /// more; enabling loads it again. None if there is no such plugin.
+    pub async fn set_enabled(
+        &self,
+        name: &str,
+        enabled: bool,
+    ) -> Result<Option<Status>, store::StoreError> {
+        if !self.entries().contains_key(name) {
+            return Ok(None);
+        }
+        let plugin = name.to_owned();
+        self.inner
+            .store
+            .write(move |c| {
+                store::plugins::set_enabled(c, &plugin, enabled, crate::event::now_ms())
+            })
+            .await?;
+        tracing::info!(plugin = name, enabled, "plugin enabled state changed");
+        self.forget_version(name);
+        self.rescan().await;
+        Ok(self.status(name))
+    }
+
+    /// The plugin's settings: what it runs with and its manifest's
+    /// defaults. None if there is no such plugin.
+    pub async fn settings(&self, name: &str) -> Result<Option<PluginSettings>, SettingsError> {
+        let Some(path) = self.status(name).map(|s| PathBuf::from(s.path)) else {
+            return Ok(None);
+        };
+        let config = self.config_of(name).await;
+        let plugin = name.to_owned();
+        let manifest = tokio::task::spawn_blocking(move || read_manifest(&plugin, &path))
+            .await
+            .map_err(|e| SettingsError::Unreadable(e.to_string()))?
+            .map_err(SettingsError::Unreadable)?;
+        let defaults = manifest.settings;
+        Ok(Some(PluginSettings {
+            overridden: config.settings.is_some(),
+            settings: config.settings.unwrap_or_else(|| defaults.clone()),
+            defaults,
+        }))
+    }
+
+    /// Replaces the plugin's settings (None: back to its manifest's). The
+    /// plugin is started with them first, off to the side: if it refuses
+    /// them, nothing changes and the refusal is the error; if it accepts,
+    /// they are stored and that instance replaces the running one between
+    /// two events. A disabled plugin keeps them for when it is enabled.
+    /// None if there is no such plugin.
+    pub async fn set_settings(
+        &self,
+        name: &str,
+        settings: Option<Value>,
+    ) -> Result<Option<Status>, SettingsError> {
+        // No scan may swap versions while this one is tried and installed.
+        let _one_at_a_time = self.inner.rescan.lock().await;
+        if !self.entries().contains_key(name) {
+            return Ok(None);
+        }
+        let dir = self.inner.dir.clone();
+        let candidate = tokio::task::spawn_blocking(move || discover(&dir))
+            .await
+            .map_err(|e| SettingsError::Unreadable(e.to_string()))?
+            .map_err(|e| SettingsError::Unreadable(e.to_string()))?
+            .into_iter()
+            .find(|c| c.name == name);
+        let Some(candidate) = candidate else {
+            return Ok(None);
+        };
+        let (manifest_text, wasm, path) =
+            tokio::task::spawn_blocking(move || read_candidate(candidate))
+                .await
+                .map_err(|e| SettingsError::Unreadable(e.to_string()))?
+                .map_err(|(_, e)| SettingsError::Refused(e.0))?;
+        let fingerprint = fingerprint(manifest_text.as_deref(), &wasm, settings.as_ref());
+        let prepared = self
+            .prepare(
+                name,
+                manifest_text.as_deref(),
+                wasm,
+                fingerprint,
+                settings.clone(),
+            )
+            .await
+            .map_err(|e| SettingsError::Refused(e.0))?;
+        let (plugin, stored) = (name.to_owned(), settings.clone());
+        self.inner
+            .store
+            .write(move |c| {
+                store::plugins::set_settings(c, &plugin, stored.as_ref(), crate::event::now_ms())
+            })
+            .await?;
+        tracing::info!(
+            plugin = name,
+            overridden = settings.is_some(),
+            "plugin settings changed"
+        );
+        if self.config_of(name).await.enabled {
+            self.install(name, &path, prepared).await;
+            self.rebuild_routes();
+        } else if let Some(status) = self.entries().get(name).map(|e| e.status.clone()) {
+            self.set_status(&status, |s| s.settings_overridden = settings.is_some());
+        }
+        Ok(self.status(name))
+    }
+
+    /// Makes the next scan load the plugin whatever its files' fingerprint.
+    fn forget_version(&self, name: &str) -> Option<()> {
+        let mut entries = self.entries();
+        let entry = entries.get_mut(name)?;
+        entry.fingerprint = None;
+        entry.failed = None;
+        Some(())
+    }
+
     /// Records a problem with what a plugin did (shown as its last error).
     pub fn report(&self, name: &str, message: String) {
         let status = self.entries().get(name).map(|e| e.status.clone());
@@ -724,6 +985,9 @@ fn blank_status(name: &str, path: &Path) -> Status {
         requested_permissions: Vec::new(),
         granted_permissions: Vec::new(),
         path: path.display().to_string(),
+        description: None,
+        enabled: true,
+        settings_overridden: false,
     }
 }
 
@@ -808,10 +1072,28 @@ fn read_candidate(c: Candidate) -> Result<Files, (PathBuf, LoadError)> {
     Ok((c.manifest_text, wasm, c.path))
 }
 
-fn fingerprint(manifest: Option<&str>, wasm: &[u8]) -> String {
+/// Identifies what a version runs: its manifest, its component and the
+/// streamer's settings, so a change to any of them is a new version.
+fn fingerprint(manifest: Option<&str>, wasm: &[u8], settings: Option<&Value>) -> String {
     let mut h = Sha256::new();
     h.update(manifest.unwrap_or("").as_bytes());
     h.update([0]);
     h.update(wasm);
+    if let Some(settings) = settings {
+        h.update([0]);
+        h.update(settings.to_string().as_bytes());
+    }
     hex::encode(h.finalize())
+}
+
+/// The manifest of the plugin at `path` (a folder, or a bare `.wasm`).
+fn read_manifest(name: &str, path: &Path) -> Result<manifest::Manifest, String> {
+    if !path.is_dir() {
+        return Ok(manifest::for_bare_wasm(name));
+    }
+    match std::fs::read_to_string(path.join("plugin.toml")) {
+        Ok(text) => manifest::parse(&text).map_err(|e| format!("plugin.toml: {e}")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(manifest::for_bare_wasm(name)),
+        Err(e) => Err(format!("cannot read plugin.toml: {e}")),
+    }
 }

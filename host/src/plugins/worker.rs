@@ -38,6 +38,8 @@ pub enum State {
     Quarantined,
     /// Could not be loaded (bad manifest, bad wasm) and no older version runs.
     Failed,
+    /// Turned off by the streamer: loaded again only when enabled.
+    Disabled,
 }
 
 /// A plugin's status.
@@ -58,6 +60,13 @@ pub struct Status {
     pub requested_permissions: Vec<String>,
     pub granted_permissions: Vec<String>,
     pub path: String,
+    /// The manifest's one-line description, for the dashboard.
+    pub description: Option<String>,
+    /// False once the streamer disabled it.
+    pub enabled: bool,
+    /// Whether it runs with settings set from the dashboard rather than its
+    /// manifest's `[settings]`.
+    pub settings_overridden: bool,
 }
 
 /// Shared, updated by the worker and the registry.

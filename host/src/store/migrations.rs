@@ -121,6 +121,7 @@ mod tests {
             "polling_config",
             "viewer_tts_rules",
             "plugin_kv",
+            "plugin_config",
             "overlay_alerts",
             "eventsub_messages",
         ] {

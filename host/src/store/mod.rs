@@ -22,6 +22,7 @@ mod read_pool;
 pub mod roles;
 pub mod subscriptions;
 pub mod tts_rules;
+pub mod viewer_list;
 pub mod viewers;
 mod writer;
 

@@ -77,6 +77,20 @@ pub fn pending(
     Ok(rows)
 }
 
+/// How many alerts each overlay has neither acknowledged nor expired, by
+/// overlay name.
+pub fn pending_counts(conn: &Connection) -> Result<Vec<(String, u64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT overlay, COUNT(*) FROM overlay_alerts
+         WHERE acked_at IS NULL AND expired_at IS NULL
+         GROUP BY overlay ORDER BY overlay",
+    )?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// Records that alerts were sent to an overlay.
 pub fn mark_sent(conn: &Connection, ids: &[String], at: DateTime<Utc>) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
@@ -164,5 +178,9 @@ mod tests {
         assert_eq!(p[0].id, "b");
         assert_eq!(pending(&conn, "alerts", p[0].rowid, 10).unwrap().len(), 0);
         assert!(a < p[0].rowid);
+        assert_eq!(
+            pending_counts(&conn).unwrap(),
+            vec![("alerts".to_owned(), 1), ("other".to_owned(), 1)]
+        );
     }
 }

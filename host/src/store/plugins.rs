@@ -1,10 +1,12 @@
-//! Plugin state kept by the host: each plugin's key-value storage and the
-//! permissions the streamer granted.
+//! Plugin state kept by the host: each plugin's key-value storage, the
+//! permissions the streamer granted, and what the streamer set from the
+//! dashboard (enabled or not, settings replacing the manifest's).
 
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
 
 use super::{StoreError, to_ms};
 
@@ -64,6 +66,71 @@ pub fn grant(
     Ok(())
 }
 
+/// What the streamer set for a plugin; the default is enabled with the
+/// manifest's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginConfig {
+    pub enabled: bool,
+    /// Settings replacing the manifest's `[settings]`, a JSON object.
+    pub settings: Option<Value>,
+}
+
+impl Default for PluginConfig {
+    fn default() -> Self {
+        PluginConfig {
+            enabled: true,
+            settings: None,
+        }
+    }
+}
+
+/// What the streamer set for `plugin` (the default when nothing).
+pub fn config(conn: &Connection, plugin: &str) -> Result<PluginConfig, StoreError> {
+    let row: Option<(bool, Option<String>)> = conn
+        .prepare_cached("SELECT enabled, settings FROM plugin_config WHERE plugin = ?1")?
+        .query_row([plugin], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((enabled, settings)) = row else {
+        return Ok(PluginConfig::default());
+    };
+    Ok(PluginConfig {
+        enabled,
+        settings: settings.map(|s| serde_json::from_str(&s)).transpose()?,
+    })
+}
+
+/// Enables or disables `plugin`, keeping its settings.
+pub fn set_enabled(
+    conn: &Connection,
+    plugin: &str,
+    enabled: bool,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO plugin_config (plugin, enabled, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (plugin) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
+    )?
+    .execute(params![plugin, enabled, to_ms(at)])?;
+    Ok(())
+}
+
+/// Replaces `plugin`'s settings (None: back to the manifest's), keeping
+/// whether it is enabled.
+pub fn set_settings(
+    conn: &Connection,
+    plugin: &str,
+    settings: Option<&Value>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let text = settings.map(serde_json::to_string).transpose()?;
+    conn.prepare_cached(
+        "INSERT INTO plugin_config (plugin, settings, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (plugin) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+    )?
+    .execute(params![plugin, text, to_ms(at)])?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +173,28 @@ mod tests {
         let g: Vec<_> = granted(&conn, "p").unwrap().into_iter().collect();
         assert_eq!(g, vec!["chat", "webhook:discord.com"]);
         assert!(granted(&conn, "q").unwrap().is_empty());
+    }
+
+    #[test]
+    fn config_defaults_and_keeps_each_field() {
+        let conn = memory_db();
+        assert_eq!(config(&conn, "p").unwrap(), PluginConfig::default());
+        set_enabled(&conn, "p", false, from_ms(1)).unwrap();
+        let settings = serde_json::json!({"webhook_url": "https://discord.com/api/webhooks/1/x"});
+        set_settings(&conn, "p", Some(&settings), from_ms(2)).unwrap();
+        assert_eq!(
+            config(&conn, "p").unwrap(),
+            PluginConfig {
+                enabled: false,
+                settings: Some(settings)
+            }
+        );
+        set_enabled(&conn, "p", true, from_ms(3)).unwrap();
+        set_settings(&conn, "p", None, from_ms(4)).unwrap();
+        assert_eq!(config(&conn, "p").unwrap(), PluginConfig::default());
+        assert!(
+            set_settings(&conn, "q", Some(&serde_json::json!([1])), from_ms(5)).is_err(),
+            "settings are an object"
+        );
     }
 }

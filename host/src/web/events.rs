@@ -1,10 +1,11 @@
-//! `GET /api/events` and `POST /api/events/test`.
+//! `GET /api/events`, `POST /api/events/test` and
+//! `POST /api/events/{id}/replay`.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, ApiJson, ApiQuery};
@@ -108,6 +109,36 @@ pub async fn post_test(
         ))),
         Err(closed) => Err(ApiError::unavailable(closed.to_string())),
     }
+}
+
+/// Runs a stored event's actions again (the dashboard's "replay" button,
+/// for an alert that was missed or needs showing again): the action plugins
+/// that want its kind get it once more, exactly as the pipeline handed it
+/// over the first time. Nothing new is stored and the live feed hears of no
+/// new event; what the plugins decide (alerts, speech) follows as usual.
+/// Answers 202 with how many plugins it was queued for.
+pub async fn replay(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let wanted = id.clone();
+    let stored = state
+        .store
+        .read(move |conn| events::by_id(conn, &wanted))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "reading an event to replay failed");
+            ApiError::unavailable(format!("cannot read the event: {e}"))
+        })?
+        .ok_or_else(|| ApiError::not_found(format!("no event has id {id:?}")))?;
+    let stored = std::sync::Arc::new(stored);
+    let plugins = state.plugins.dispatch(&stored).await;
+    tracing::info!(event_id = %id, plugins, "event replayed");
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({"replayed": id, "plugins": plugins})),
+    )
+        .into_response())
 }
 
 /// Validates a test event body and turns it into an [`Event`].

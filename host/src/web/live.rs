@@ -35,7 +35,8 @@ fn to_sse(message: &LiveMessage) -> SseEvent {
         // Change notices: the client re-fetches what it shows.
         LiveMessage::PluginsChanged
         | LiveMessage::TtsRulesChanged
-        | LiveMessage::EventSubChanged => Ok("{}".to_owned()),
+        | LiveMessage::EventSubChanged
+        | LiveMessage::OverlaysChanged => Ok("{}".to_owned()),
     };
     match data {
         Ok(json) => base.data(json),

@@ -1,8 +1,11 @@
 //! The HTTP server: small handler modules assembled into one router, with
-//! the state passed explicitly. `/api/*` needs the bearer token; every
-//! failure answers with a JSON error body.
+//! the state passed explicitly. `/api/*` needs the bearer token (or the
+//! dashboard's session cookie, see [`auth`]); every failure answers with a
+//! JSON error body.
 
+pub mod assets;
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod eventsub;
@@ -11,6 +14,8 @@ pub mod overlay;
 pub mod plugins;
 pub mod polling;
 pub mod roles;
+pub mod tts;
+pub mod viewers;
 
 use std::sync::Arc;
 
@@ -51,8 +56,10 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     pub plugins: PluginHost,
     pub overlays: OverlayQueue,
-    /// The key overlay pages present in their hello.
-    pub overlay_key: Arc<str>,
+    /// The key overlay pages present in their hello (regenerable).
+    pub overlay_key: overlay::OverlayKey,
+    /// Overlay pages connected now, per overlay name.
+    pub overlay_pages: overlay::OverlayPages,
     /// The Twitch connection (its status and controls).
     pub twitch: TwitchLink,
     /// The pollers' schedule (readable and changeable without a login).
@@ -66,16 +73,31 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/events", get(events::list))
         .route("/events/test", post(events::post_test))
+        .route("/events/{id}/replay", post(events::replay))
         .route("/live", get(live::stream))
         .route("/plugins", get(plugins::list))
         .route("/plugins/{name}/grant", post(plugins::grant))
         .route("/plugins/{name}/reset", post(plugins::reset))
+        .route("/plugins/{name}/reload", post(plugins::reload))
+        .route("/plugins/{name}/enable", post(plugins::enable))
+        .route("/plugins/{name}/disable", post(plugins::disable))
+        .route(
+            "/plugins/{name}/settings",
+            get(plugins::get_settings)
+                .put(plugins::put_settings)
+                .delete(plugins::delete_settings),
+        )
+        .route("/viewers", get(viewers::list))
+        .route("/tts/rules", get(tts::list).post(tts::create))
+        .route("/tts/rules/{login}", axum::routing::delete(tts::remove))
         .route("/polling", get(polling::list))
         .route("/polling/{name}", axum::routing::put(polling::update))
         .route("/roles/sync", post(roles::sync))
         .route("/eventsub", get(eventsub::status))
         .route("/eventsub/connect", post(eventsub::connect))
         .route("/eventsub/disconnect", post(eventsub::disconnect))
+        .route("/overlays", get(overlay::list))
+        .route("/overlay/key", post(overlay::regenerate_key))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -84,14 +106,27 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/", get(dashboard::index))
+        .route("/overlay/{name}", get(overlay::page))
         .route("/overlay/{name}/ws", get(overlay::socket))
+        .route("/assets/{*path}", get(assets::asset))
         .nest("/api", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(panicked))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span of one request: method and path, never the query string,
+/// which carries the API token on the dashboard's login URL.
+fn request_span(request: &Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+    )
 }
 
 async fn healthz() -> Json<serde_json::Value> {

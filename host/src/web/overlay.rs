@@ -1,36 +1,232 @@
-//! The overlay socket, `GET /overlay/{name}/ws`: the page's first message
-//! is `{"type":"hello","key":K}`; then the host sends every alert of that
-//! overlay not yet acknowledged (`{"type":"alert","id":...}`), and the page
-//! answers `{"type":"ack","id":...}` once shown. A reconnecting page gets
-//! what it has not acknowledged, never what it has.
+//! The overlay: the page an OBS browser source shows (`GET /overlay/{name}`),
+//! its socket (`GET /overlay/{name}/ws`), and the dashboard's view of both
+//! (`GET /api/overlays`, `POST /api/overlay/key`).
+//!
+//! Socket protocol: the page's first message is `{"type":"hello","key":K}`;
+//! then the host sends every alert of that overlay not yet acknowledged
+//! (`{"type":"alert","id":...}`), and the page answers `{"type":"ack","id":...}`
+//! once shown. A reconnecting page gets what it has not acknowledged, never
+//! what it has. A refused key (wrong, or regenerated while connected) closes
+//! the socket with code 4003 after an `{"type":"error"}` message saying why.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use tokio::sync::{broadcast, watch};
 
 use super::AppState;
+use super::assets;
 use super::auth::constant_time_eq;
-use super::error::ApiError;
-use crate::actions::alerts::valid_overlay_name;
+use super::error::{ApiError, ApiJson};
+use crate::actions::alerts::{DEFAULT_OVERLAY, OverlayQueue, valid_overlay_name};
+use crate::live::{LiveFeed, LiveMessage};
+use crate::secrets;
 use crate::store::overlay_alerts::QueuedAlert;
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// A page that does not take a message within this long is disconnected.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_MESSAGE: usize = 16 * 1024;
-/// WebSocket close code for a refused key (the 4xxx range is ours).
-const CLOSE_FORBIDDEN: u16 = 4003;
+/// WebSocket close code for a refused key (the 4xxx range is ours). The
+/// page stops reconnecting when it sees it: retrying cannot help.
+pub const CLOSE_FORBIDDEN: u16 = 4003;
+/// The embedded page every overlay name serves.
+const PAGE: &str = "overlay/index.html";
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 enum FromPage {
     Hello { key: String },
     Ack { id: String },
+}
+
+/// The key overlay pages present in their hello. It can be replaced while
+/// the host runs (the dashboard's "regenerate"): pages holding the old one
+/// are disconnected and told to fetch the new URL. Cloning is cheap.
+#[derive(Clone)]
+pub struct OverlayKey {
+    inner: Arc<KeyInner>,
+}
+
+struct KeyInner {
+    current: watch::Sender<Arc<str>>,
+    /// Where a regenerated key is kept; `None` when the environment or the
+    /// config file fixes the key.
+    file: Option<PathBuf>,
+    /// One regeneration at a time, so the file and memory never disagree.
+    regenerating: Mutex<()>,
+}
+
+/// Why the overlay key could not be regenerated.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// `STAGEHAND_OVERLAY_KEY` (or the config file) sets the key.
+    #[error(
+        "the overlay key is fixed by STAGEHAND_OVERLAY_KEY (or overlay_key in the config file); change it there and restart"
+    )]
+    Fixed,
+    /// The new key could not be written to the data directory.
+    #[error("cannot store the new overlay key: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl OverlayKey {
+    /// A key set from outside (environment or config file): never regenerated.
+    pub fn fixed(key: &str) -> Self {
+        Self::with(key, None)
+    }
+
+    /// A key kept in `file` (mode 0600): regenerating rewrites it.
+    pub fn stored(key: &str, file: PathBuf) -> Self {
+        Self::with(key, Some(file))
+    }
+
+    fn with(key: &str, file: Option<PathBuf>) -> Self {
+        OverlayKey {
+            inner: Arc::new(KeyInner {
+                current: watch::Sender::new(Arc::from(key)),
+                file,
+                regenerating: Mutex::new(()),
+            }),
+        }
+    }
+
+    /// The key pages must present now.
+    pub fn current(&self) -> Arc<str> {
+        self.inner.current.borrow().clone()
+    }
+
+    /// Whether `presented` is the current key (in constant time).
+    pub fn matches(&self, presented: &str) -> bool {
+        constant_time_eq(presented.as_bytes(), self.current().as_bytes())
+    }
+
+    /// Whether the key comes from the environment or config file.
+    pub fn is_fixed(&self) -> bool {
+        self.inner.file.is_none()
+    }
+
+    /// Changes whenever the key is regenerated (sessions close on it).
+    pub fn watch(&self) -> watch::Receiver<Arc<str>> {
+        self.inner.current.subscribe()
+    }
+
+    /// Replaces the key with a fresh random one, stored before it takes
+    /// effect (so a restart keeps it); returns it.
+    pub async fn regenerate(&self) -> Result<Arc<str>, KeyError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let file = inner.file.as_ref().ok_or(KeyError::Fixed)?;
+            let _one_at_a_time = inner.regenerating.lock().unwrap_or_else(|p| p.into_inner());
+            let key: Arc<str> = Arc::from(secrets::generate());
+            secrets::store(file, &key)?;
+            inner.current.send_replace(key.clone());
+            Ok(key)
+        })
+        .await
+        .map_err(|e| KeyError::Io(std::io::Error::other(e.to_string())))?
+    }
+}
+
+/// Pages connected (past a good hello) per overlay name, for the dashboard.
+/// Every change is announced on the live feed (topic `overlays`).
+#[derive(Clone)]
+pub struct OverlayPages {
+    counts: Arc<Mutex<BTreeMap<String, usize>>>,
+    feed: LiveFeed,
+}
+
+/// One connected page: counted until dropped.
+pub struct PageGuard {
+    pages: OverlayPages,
+    name: String,
+}
+
+impl OverlayPages {
+    /// No pages yet; changes are published on `feed`.
+    pub fn new(feed: LiveFeed) -> Self {
+        OverlayPages {
+            counts: Arc::default(),
+            feed,
+        }
+    }
+
+    /// Counts a page of overlay `name` until the guard is dropped.
+    pub fn connect(&self, name: &str) -> PageGuard {
+        *self.lock().entry(name.to_owned()).or_default() += 1;
+        self.feed.publish(LiveMessage::OverlaysChanged);
+        PageGuard {
+            pages: self.clone(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// Connected pages per overlay name (names with none are absent).
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, usize>> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for PageGuard {
+    fn drop(&mut self) {
+        {
+            let mut counts = self.pages.lock();
+            if let Some(n) = counts.get_mut(&self.name) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(&self.name);
+                }
+            }
+        }
+        self.pages.feed.publish(LiveMessage::OverlaysChanged);
+    }
+}
+
+/// Tells the dashboard (topic `overlays`) whenever an alert is queued, so
+/// its pending counts follow without polling. Ends at `stop`.
+pub fn announce_queue_changes(
+    queue: &OverlayQueue,
+    feed: LiveFeed,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let mut changed = queue.subscribe();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                result = changed.changed() => if result.is_err() { return },
+            }
+            feed.publish(LiveMessage::OverlaysChanged);
+        }
+    });
+}
+
+/// `GET /overlay/{name}`: the overlay page. The key is not part of the
+/// request (it sits in the URL fragment, read by the page's script).
+pub async fn page(Path(name): Path<String>, headers: HeaderMap) -> Response {
+    if !valid_overlay_name(&name) {
+        return unknown_overlay(&name).into_response();
+    }
+    assets::serve(PAGE, &headers)
+}
+
+fn unknown_overlay(name: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "no overlay named {name:?}: names are 1 to 32 of a-z, 0-9 and -"
+    ))
 }
 
 /// Upgrades to the overlay socket.
@@ -40,10 +236,7 @@ pub async fn socket(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     if !valid_overlay_name(&name) {
-        return ApiError::not_found(format!(
-            "no overlay named {name:?}: names are a-z, 0-9 and -"
-        ))
-        .into_response();
+        return unknown_overlay(&name).into_response();
     }
     let ws = match ws {
         Ok(ws) => ws,
@@ -61,25 +254,27 @@ pub async fn socket(
 }
 
 async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
-    match tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await {
-        Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<FromPage>(&text) {
-            Ok(FromPage::Hello { key })
-                if constant_time_eq(key.as_bytes(), state.overlay_key.as_bytes()) => {}
-            Ok(FromPage::Hello { .. }) => {
-                tracing::warn!(overlay, "overlay connection with a wrong key refused");
-                return refuse(socket, "forbidden", "wrong overlay key").await;
-            }
-            _ => {
-                return refuse(
-                    socket,
-                    "bad_hello",
-                    "the first message must be {\"type\":\"hello\",\"key\":...}",
-                )
-                .await;
-            }
-        },
+    // The key is checked against the value this receiver has seen, so any
+    // regeneration after the check (however soon) closes the session.
+    let mut key_changes = state.overlay_key.watch();
+    let hello = match tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await {
+        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<FromPage>(&text).ok(),
         _ => return refuse(socket, "bad_hello", "no hello received").await,
+    };
+    let Some(FromPage::Hello { key }) = hello else {
+        return refuse(
+            socket,
+            "bad_hello",
+            "the first message must be {\"type\":\"hello\",\"key\":...}",
+        )
+        .await;
+    };
+    let current = key_changes.borrow_and_update().clone();
+    if !constant_time_eq(key.as_bytes(), current.as_bytes()) {
+        tracing::warn!(overlay, "overlay connection with a wrong key refused");
+        return refuse(socket, "forbidden", "wrong overlay key").await;
     }
+    let _counted = state.overlay_pages.connect(&overlay);
     tracing::info!(overlay, "overlay connected");
     if send(&mut socket, json!({"type": "welcome", "overlay": overlay}))
         .await
@@ -88,36 +283,44 @@ async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
         return;
     }
 
-    let mut changed = state.overlays.subscribe();
+    // Subscribed before catching up, so nothing queued in between is missed
+    // (what both deliver is sent once: `last_sent` orders them).
+    let mut fresh = state.overlays.fresh();
     let mut last_sent = 0i64;
+    if catch_up(&state, &overlay, &mut socket, &mut last_sent)
+        .await
+        .is_err()
+    {
+        return;
+    }
     loop {
-        match state.overlays.pending(&overlay, last_sent).await {
-            Ok(pending) if !pending.is_empty() => {
-                let mut ids = Vec::with_capacity(pending.len());
-                for alert in &pending {
-                    if send(&mut socket, alert_message(alert)).await.is_err() {
+        tokio::select! {
+            alert = fresh.recv() => match alert {
+                Ok(alert) => {
+                    if alert.overlay != overlay || alert.rowid <= last_sent {
+                        continue;
+                    }
+                    if send(&mut socket, alert_message(&alert)).await.is_err() {
                         tracing::info!(overlay, "overlay disconnected (send failed or timed out)");
                         return;
                     }
                     last_sent = alert.rowid;
-                    ids.push(alert.id.clone());
+                    record_sent(&state.overlays, vec![alert.id.clone()]);
                 }
-                if let Err(e) = state.overlays.mark_sent(ids).await {
-                    tracing::warn!(overlay, error = %e, "cannot record sent alerts");
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    if catch_up(&state, &overlay, &mut socket, &mut last_sent).await.is_err() {
+                        return;
+                    }
                 }
-            }
-            Ok(_) => {}
-            Err(e) => tracing::error!(overlay, error = %e, "cannot read the alert queue"),
-        }
-        tokio::select! {
-            _ = changed.changed() => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
             message = socket.recv() => match message {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<FromPage>(&text) {
-                    Ok(FromPage::Ack { id }) => {
-                        if let Err(e) = state.overlays.ack(&overlay, &id).await {
-                            tracing::warn!(overlay, error = %e, "cannot record an acknowledgement");
-                        }
-                    }
+                    Ok(FromPage::Ack { id }) => match state.overlays.ack(&overlay, &id).await {
+                        Ok(true) => state.feed.publish(LiveMessage::OverlaysChanged),
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(overlay, error = %e, "cannot record an acknowledgement"),
+                    },
                     _ => tracing::debug!(overlay, "ignoring an unexpected overlay message"),
                 },
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
@@ -126,12 +329,63 @@ async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
                 }
                 Some(Ok(_)) => {}
             },
+            _ = key_changes.changed() => {
+                tracing::info!(overlay, "overlay key regenerated; disconnecting a page holding the old one");
+                return refuse(
+                    socket,
+                    "key_changed",
+                    "the overlay key was regenerated: copy the overlay URL again from the dashboard",
+                )
+                .await;
+            }
             _ = state.shutdown.cancelled() => {
                 let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "host shutting down".into() }))).await;
                 return;
             }
         }
     }
+}
+
+/// Sends every unacknowledged alert after `last_sent` from the database.
+async fn catch_up(
+    state: &AppState,
+    overlay: &str,
+    socket: &mut WebSocket,
+    last_sent: &mut i64,
+) -> Result<(), ()> {
+    loop {
+        let pending = match state.overlays.pending(overlay, *last_sent).await {
+            Ok(pending) => pending,
+            Err(e) => {
+                // The fresh alerts still flow; the next lag or reconnect retries.
+                tracing::error!(overlay, error = %e, "cannot read the alert queue");
+                return Ok(());
+            }
+        };
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut ids = Vec::with_capacity(pending.len());
+        for alert in &pending {
+            if send(socket, alert_message(alert)).await.is_err() {
+                tracing::info!(overlay, "overlay disconnected (send failed or timed out)");
+                return Err(());
+            }
+            *last_sent = alert.rowid;
+            ids.push(alert.id.clone());
+        }
+        record_sent(&state.overlays, ids);
+    }
+}
+
+/// Counts the sends (the `resent` flag next time) off the delivery path.
+fn record_sent(overlays: &OverlayQueue, ids: Vec<String>) {
+    let overlays = overlays.clone();
+    tokio::spawn(async move {
+        if let Err(e) = overlays.mark_sent(ids).await {
+            tracing::warn!(error = %e, "cannot record sent alerts");
+        }
+    });
 }
 
 fn alert_message(alert: &QueuedAlert) -> Value {
@@ -171,4 +425,173 @@ async fn refuse(mut socket: WebSocket, code: &str, message: &str) {
             reason: code.to_owned().into(),
         })))
         .await;
+}
+
+/// One overlay as the dashboard lists it.
+#[derive(Debug, Serialize)]
+pub struct OverlayView {
+    pub name: String,
+    /// Pages connected now.
+    pub connected: usize,
+    /// Alerts queued and not yet acknowledged.
+    pub pending: u64,
+    /// The URL to paste into an OBS browser source (with the key).
+    pub url: String,
+}
+
+/// `GET /api/overlays`: every overlay that has pages connected or alerts
+/// pending (and the default one), with the URL to give OBS.
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<ApiJson<Vec<OverlayView>>, ApiError> {
+    let pending = state.overlays.pending_counts().await.map_err(|e| {
+        tracing::error!(error = %e, "cannot count pending overlay alerts");
+        ApiError::unavailable("cannot read the overlay alert queue")
+    })?;
+    let connected = state.overlay_pages.counts();
+    let mut names: BTreeMap<String, (usize, u64)> = BTreeMap::new();
+    names.insert(DEFAULT_OVERLAY.to_owned(), (0, 0));
+    for (name, n) in connected {
+        names.entry(name).or_default().0 = n;
+    }
+    for (name, n) in pending {
+        names.entry(name).or_default().1 = n;
+    }
+    let key = state.overlay_key.current();
+    let base = base_url(&headers);
+    Ok(ApiJson(
+        names
+            .into_iter()
+            .map(|(name, (connected, pending))| OverlayView {
+                url: overlay_url(&base, &name, &key),
+                name,
+                connected,
+                pending,
+            })
+            .collect(),
+    ))
+}
+
+/// `POST /api/overlay/key`: a fresh overlay key. Pages holding the old one
+/// are disconnected (they show "copy the overlay URL again"); answers with
+/// the new URL of the default overlay. 409 when the environment fixes the key.
+pub async fn regenerate_key(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let disconnected: usize = state.overlay_pages.counts().values().sum();
+    match state.overlay_key.regenerate().await {
+        Ok(key) => {
+            tracing::info!(disconnected, "overlay key regenerated");
+            state.feed.publish(LiveMessage::OverlaysChanged);
+            let url = overlay_url(&base_url(&headers), DEFAULT_OVERLAY, &key);
+            let mut response = ApiJson(json!({
+                "overlay": DEFAULT_OVERLAY,
+                "url": url,
+                "key": &*key,
+                "disconnected": disconnected,
+            }))
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, "no-store".parse().unwrap());
+            response
+        }
+        Err(KeyError::Fixed) => ApiError::new(
+            StatusCode::CONFLICT,
+            "fixed_by_environment",
+            KeyError::Fixed.to_string(),
+        )
+        .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "overlay key regeneration failed");
+            ApiError::unavailable(e.to_string()).into_response()
+        }
+    }
+}
+
+/// `http://<host>` from the request's Host header, so the URL works from
+/// where the dashboard was opened; empty (a relative URL) when the header is
+/// missing or not a plain host[:port].
+fn base_url(headers: &HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .map(|h| format!("http://{h}"))
+        .unwrap_or_default()
+}
+
+/// The page URL with the key in the fragment (never sent to a server).
+fn overlay_url(base: &str, name: &str, key: &str) -> String {
+    format!("{base}/overlay/{name}#key={key}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stored_key_is_regenerated_on_disk_and_a_fixed_one_never() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("overlay.key");
+        let key = OverlayKey::stored("first-key-0123456789", file.clone());
+        let changes = key.watch();
+        assert!(key.matches("first-key-0123456789"));
+        let new = key.regenerate().await.unwrap();
+        assert!(changes.has_changed().unwrap());
+        assert!(!key.matches("first-key-0123456789"));
+        assert!(key.matches(&new));
+        assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), &*new);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+
+        let fixed = OverlayKey::fixed("env-key-0123456789");
+        assert!(fixed.is_fixed());
+        assert!(matches!(fixed.regenerate().await, Err(KeyError::Fixed)));
+        assert!(fixed.matches("env-key-0123456789"));
+    }
+
+    #[tokio::test]
+    async fn pages_are_counted_per_overlay_and_each_change_is_announced() {
+        let feed = LiveFeed::new(16);
+        let mut sub = feed.subscribe();
+        let pages = OverlayPages::new(feed);
+        let a = pages.connect("alerts");
+        let b = pages.connect("alerts");
+        let c = pages.connect("chat");
+        assert_eq!(pages.counts().get("alerts"), Some(&2));
+        drop(a);
+        drop(c);
+        assert_eq!(
+            pages.counts().into_iter().collect::<Vec<_>>(),
+            vec![("alerts".to_owned(), 1)]
+        );
+        drop(b);
+        assert!(pages.counts().is_empty());
+        for _ in 0..6 {
+            assert!(matches!(
+                sub.recv().await,
+                crate::live::Received::Message(LiveMessage::OverlaysChanged)
+            ));
+        }
+    }
+
+    #[test]
+    fn the_overlay_url_comes_from_a_plain_host_header_only() {
+        let mut h = HeaderMap::new();
+        assert_eq!(base_url(&h), "");
+        h.insert(header::HOST, "127.0.0.1:7878".parse().unwrap());
+        assert_eq!(base_url(&h), "http://127.0.0.1:7878");
+        assert_eq!(
+            overlay_url(&base_url(&h), "alerts", "k"),
+            "http://127.0.0.1:7878/overlay/alerts#key=k"
+        );
+        h.insert(header::HOST, "evil\"<x>".parse().unwrap());
+        assert_eq!(base_url(&h), "");
+    }
 }

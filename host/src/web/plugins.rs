@@ -1,16 +1,32 @@
-//! `GET /api/plugins`, `POST /api/plugins/{name}/grant` and
-//! `POST /api/plugins/{name}/reset`.
+//! The Plugins screen: `GET /api/plugins` (status, last error,
+//! permissions), and per plugin `POST .../grant` (the "Allow" button),
+//! `POST .../reset` (out of quarantine), `POST .../enable` and
+//! `POST .../disable`, `POST .../reload` (load again from its files), and
+//! `GET`/`PUT`/`DELETE .../settings` (settings that replace the
+//! `[settings]` of its `plugin.toml`).
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ApiJson};
 use crate::plugins::worker::Status;
+use crate::plugins::{PluginSettings, SettingsError};
 
 /// Every plugin: name, version, status, last error, permissions.
 pub async fn list(State(state): State<AppState>) -> Json<Vec<Status>> {
     Json(state.plugins.list())
+}
+
+fn no_plugin(name: &str) -> ApiError {
+    ApiError::not_found(format!("no plugin named {name:?}"))
+}
+
+fn store_failed(e: impl std::fmt::Display) -> ApiError {
+    ApiError::unavailable(format!("cannot store the change: {e}"))
 }
 
 /// The streamer allows everything the plugin's manifest asks for.
@@ -20,7 +36,7 @@ pub async fn grant(
 ) -> Result<Json<Status>, ApiError> {
     match state.plugins.grant(&name).await {
         Ok(Some(status)) => Ok(Json(status)),
-        Ok(None) => Err(ApiError::not_found(format!("no plugin named {name:?}"))),
+        Ok(None) => Err(no_plugin(&name)),
         Err(e) => Err(ApiError::unavailable(format!(
             "cannot store the grant: {e}"
         ))),
@@ -37,5 +53,116 @@ pub async fn reset(
         .reset(&name)
         .await
         .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no plugin named {name:?}")))
+        .ok_or_else(|| no_plugin(&name))
+}
+
+/// Loads the plugin again from its files, even unchanged (a fresh
+/// instance; its stored data is kept). Answers its status afterwards, whose
+/// `last_error` says if the reload failed.
+pub async fn reload(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Status>, ApiError> {
+    state
+        .plugins
+        .reload(&name)
+        .await
+        .map(Json)
+        .ok_or_else(|| no_plugin(&name))
+}
+
+/// Turns a disabled plugin back on (remembered across restarts).
+pub async fn enable(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Status>, ApiError> {
+    set_enabled(state, name, true).await
+}
+
+/// Turns a plugin off without deleting its files: it gets no more events
+/// until enabled (remembered across restarts).
+pub async fn disable(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Status>, ApiError> {
+    set_enabled(state, name, false).await
+}
+
+async fn set_enabled(state: AppState, name: String, on: bool) -> Result<Json<Status>, ApiError> {
+    match state.plugins.set_enabled(&name, on).await {
+        Ok(Some(status)) => Ok(Json(status)),
+        Ok(None) => Err(no_plugin(&name)),
+        Err(e) => Err(store_failed(e)),
+    }
+}
+
+/// What the plugin runs with, its manifest's defaults, and whether the
+/// streamer's settings replace them.
+pub async fn get_settings(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<PluginSettings>, ApiError> {
+    match state.plugins.settings(&name).await {
+        Ok(Some(settings)) => Ok(Json(settings)),
+        Ok(None) => Err(no_plugin(&name)),
+        Err(e) => Err(settings_error(e)),
+    }
+}
+
+/// Body of `PUT /api/plugins/{name}/settings`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSettings {
+    /// A JSON object, as the manifest's `[settings]` table would be.
+    settings: Value,
+}
+
+/// Replaces the plugin's settings. The plugin is started with them first;
+/// 422 with its reason when it refuses them (nothing changes then).
+pub async fn put_settings(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<NewSettings>,
+) -> Result<Json<Status>, ApiError> {
+    if !body.settings.is_object() {
+        return Err(ApiError::bad_request(format!(
+            "settings must be a JSON object, not {}",
+            crate::event::json_type(&body.settings)
+        )));
+    }
+    change_settings(state, name, Some(body.settings)).await
+}
+
+/// Goes back to the settings in the plugin's manifest.
+pub async fn delete_settings(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Status>, ApiError> {
+    change_settings(state, name, None).await
+}
+
+async fn change_settings(
+    state: AppState,
+    name: String,
+    settings: Option<Value>,
+) -> Result<Json<Status>, ApiError> {
+    match state.plugins.set_settings(&name, settings).await {
+        Ok(Some(status)) => Ok(Json(status)),
+        Ok(None) => Err(no_plugin(&name)),
+        Err(e) => Err(settings_error(e)),
+    }
+}
+
+fn settings_error(e: SettingsError) -> ApiError {
+    match e {
+        SettingsError::Refused(why) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "settings_refused",
+            format!("the plugin does not start with these settings: {why}"),
+        ),
+        SettingsError::Unreadable(why) => {
+            ApiError::unavailable(format!("cannot read the plugin: {why}"))
+        }
+        SettingsError::Store(e) => store_failed(e),
+    }
 }

@@ -1,0 +1,371 @@
+// Stagehand overlay page, for an OBS browser source (Chromium 127 and later).
+//
+// URL: /overlay/<name>#key=<overlay key>. The key sits in the fragment so it
+// never reaches a server log or a Referer header; it leaves the page only as
+// the socket's first message: {"type":"hello","key":K}.
+//
+// Protocol (see host/src/web/overlay.rs): after the hello the host sends
+// {"type":"welcome"}, then every alert of this overlay not yet acknowledged,
+// {"type":"alert","id":...,"title":...}. The page plays them one after
+// another and answers {"type":"ack","id":...} as each is shown. Whatever was
+// not acknowledged is sent again after a reconnect.
+//
+// Test hooks (read-only): window.__overlay (connection state and counters)
+// and window.__shown (ids shown in this tab, oldest first).
+'use strict';
+
+(() => {
+  // Past its duration, an alert may run this much longer while its video,
+  // sound or speech finishes; then it is cut, so nothing stalls the queue.
+  const GRACE_MS = 3000;
+  const FADE_MS = 250;
+  // Speech-only alerts have no duration: bound them by the text's length.
+  const SPEECH_MS_PER_CHAR = 75;
+  const SPEECH_MAX_MS = 60000;
+  const RETRY_MIN_MS = 500;
+  const RETRY_MAX_MS = 30000;
+  // Close code the host uses for a refused key: retrying cannot help.
+  const CLOSE_FORBIDDEN = 4003;
+  const SHOWN_KEEP = 500;
+
+  const name = decodeURIComponent(location.pathname.split('/')[2] || '');
+  const key = new URLSearchParams(location.hash.slice(1)).get('key') || '';
+  const stage = document.getElementById('stage');
+  const statusBox = document.getElementById('status');
+
+  const state = {
+    name,
+    status: 'starting', // starting | connecting | connected | waiting | refused
+    connects: 0, // sockets opened by this page load
+    error: null, // the message shown to the streamer, if any
+    current: null, // id of the alert on screen
+    queued: 0,
+    spoken: [], // texts handed to speech synthesis, newest last
+  };
+  window.__overlay = state;
+
+  // Ids already shown survive a reload of this tab (sessionStorage is per
+  // tab, so two OBS sources of the same overlay each still show every
+  // alert). The host's re-send after a reconnect is then confirmed without
+  // showing the alert twice.
+  const storageKey = `stagehand.overlay.shown.${name}`;
+  const shownLog = loadShown();
+  const shown = new Set(shownLog);
+  window.__shown = shownLog;
+
+  const queue = [];
+  let playing = false;
+  let socket = null;
+  let attempt = 0;
+
+  function loadShown() {
+    try {
+      const ids = JSON.parse(sessionStorage.getItem(storageKey) || '[]');
+      return Array.isArray(ids) ? ids.filter((id) => typeof id === 'string') : [];
+    } catch {
+      return []; // storage disabled or garbled: the host's acks still hold
+    }
+  }
+
+  function markShown(id) {
+    shown.add(id);
+    shownLog.push(id);
+    if (shownLog.length > SHOWN_KEEP) {
+      shown.delete(shownLog.shift());
+    }
+    try {
+      sessionStorage.setItem(storageKey, JSON.stringify(shownLog));
+    } catch {
+      // Storage full or disabled: only a reload could then repeat an alert.
+    }
+  }
+
+  function showError(message) {
+    state.error = message;
+    statusBox.textContent = message;
+    statusBox.hidden = false;
+  }
+
+  // --- Connection -------------------------------------------------------
+
+  function connect() {
+    state.connects += 1;
+    state.status = 'connecting';
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${scheme}//${location.host}/overlay/${encodeURIComponent(name)}/ws`);
+    socket = ws;
+    let refusal = null;
+
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', key }));
+    ws.onmessage = (e) => {
+      let message;
+      try {
+        message = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      if (message.type === 'welcome') {
+        attempt = 0; // a good connection resets the backoff
+        state.status = 'connected';
+      } else if (message.type === 'alert') {
+        receive(message);
+      } else if (message.type === 'error') {
+        refusal = message; // the close that follows says what to do
+      }
+    };
+    // An error is always followed by a close; reconnecting is decided there.
+    ws.onclose = (e) => {
+      if (socket === ws) socket = null;
+      if (e.code === CLOSE_FORBIDDEN) {
+        state.status = 'refused';
+        showError(
+          refusal && refusal.code === 'key_changed'
+            ? 'Overlay key was regenerated — copy the overlay URL again from the dashboard.'
+            : 'Overlay key refused — copy the overlay URL again from the dashboard.',
+        );
+        return; // the same key will be refused again: stop here
+      }
+      retryLater();
+    };
+  }
+
+  // Exponential backoff with jitter, so many overlays restarting together
+  // (a host restart) do not reconnect in lockstep.
+  function retryLater() {
+    state.status = 'waiting';
+    const ceiling = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt);
+    attempt += 1;
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    setTimeout(connect, delay);
+  }
+
+  function ack(id) {
+    // Not connected: the host re-sends it after the reconnect and it is
+    // acknowledged then (it is in `shown`).
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: 'ack', id }));
+    }
+  }
+
+  // --- The queue --------------------------------------------------------
+
+  function receive(alert) {
+    if (typeof alert.id !== 'string') return;
+    if (shown.has(alert.id)) {
+      ack(alert.id); // shown before a reconnect or reload: confirm again
+      return;
+    }
+    if (queue.some((queued) => queued.id === alert.id)) return;
+    queue.push(alert);
+    state.queued = queue.length;
+    pump();
+  }
+
+  async function pump() {
+    if (playing) return;
+    playing = true;
+    while (queue.length > 0) {
+      const alert = queue.shift();
+      state.queued = queue.length;
+      try {
+        await play(alert);
+      } catch (e) {
+        console.error('stagehand overlay: alert failed', alert.id, e);
+        state.current = null;
+      }
+    }
+    playing = false;
+  }
+
+  // --- One alert --------------------------------------------------------
+
+  function text(value) {
+    return typeof value === 'string' ? value : '';
+  }
+
+  function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  async function play(alert) {
+    // Shown from the moment it is on screen: acknowledged now, so a reload
+    // in the middle of it does not play it again.
+    markShown(alert.id);
+    ack(alert.id);
+    state.current = alert.id;
+
+    const duration = Math.max(0, Number(alert.duration_ms) || 0);
+    const speech = text(alert.tts).trim();
+    const bound =
+      (duration > 0 ? duration : Math.min(SPEECH_MAX_MS, 1500 + speech.length * SPEECH_MS_PER_CHAR)) +
+      GRACE_MS;
+    const cleanups = [];
+    const endings = [sleep(duration)];
+
+    const card = render(alert);
+    if (card) {
+      stage.append(card);
+      const video = card.querySelector('video');
+      if (video) endings.push(playMedia(video, cleanups));
+      // Reading the layout commits the hidden state first, so the fade-in
+      // transition runs (without waiting for a frame that a hidden source
+      // may never paint).
+      void card.offsetWidth;
+      card.classList.add('in');
+    }
+    const sound = text(alert.sound_url);
+    if (sound) endings.push(playMedia(new Audio(sound), cleanups));
+    if (speech) endings.push(speak(speech, cleanups));
+
+    // Done when everything has finished, or at the bound, whichever is first.
+    await Promise.race([Promise.all(endings), sleep(bound)]);
+
+    for (const cleanup of cleanups) cleanup();
+    if (card) {
+      card.classList.remove('in');
+      await sleep(FADE_MS);
+      card.remove();
+    }
+    state.current = null;
+  }
+
+  // The visible part, or null for an alert that only makes noise.
+  function render(alert) {
+    const title = text(alert.title);
+    const message = text(alert.message);
+    const image = text(alert.image_url);
+    const video = text(alert.video_url);
+    const html = text(alert.html);
+    const css = text(alert.css);
+    if (!title && !message && !image && !video && !html) return null;
+
+    const card = document.createElement('div');
+    card.className = 'alert';
+    card.dataset.alertId = alert.id;
+
+    if (html || css) {
+      // A plugin's markup runs in a sandboxed iframe: sandbox="" allows no
+      // script, no forms, no popups, no navigation of this page, and gives
+      // the frame an opaque origin, so it cannot read this page (or the key
+      // in its URL). Its styles apply to its own document only.
+      card.classList.add('custom');
+      const frame = document.createElement('iframe');
+      frame.className = 'alert-frame';
+      frame.setAttribute('sandbox', '');
+      frame.setAttribute('referrerpolicy', 'no-referrer');
+      frame.setAttribute('title', title || 'alert');
+      const body = html
+        ? fillMarkup(html, { title, message, image_url: image })
+        : defaultMarkup(title, message, image);
+      frame.srcdoc = customDocument(body, css);
+      card.append(frame);
+    } else {
+      if (image) {
+        const img = document.createElement('img');
+        img.className = 'image';
+        img.alt = '';
+        img.onerror = () => img.remove(); // a broken image leaves the text
+        img.src = image;
+        card.append(img);
+      }
+      if (title) card.append(textElement('h1', 'title', title));
+      if (message) card.append(textElement('p', 'message', message));
+    }
+    if (video) {
+      const v = document.createElement('video');
+      v.className = 'video';
+      v.playsInline = true;
+      v.preload = 'auto';
+      v.src = video;
+      card.append(v);
+    }
+    return card;
+  }
+
+  function textElement(tag, className, value) {
+    const element = document.createElement(tag);
+    element.className = className;
+    element.textContent = value; // text, never markup
+    return element;
+  }
+
+  function escapeHtml(value) {
+    return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  }
+
+  // The plugin contract: `{title}` and `{message}` in custom markup are
+  // filled in (escaped: they often carry viewers' words), as is
+  // `{image_url}`. One pass, so a value containing `{title}` stays as is.
+  function fillMarkup(html, values) {
+    return html.replace(/\{(title|message|image_url)\}/g, (_, name) => escapeHtml(values[name]));
+  }
+
+  // The built-in layout as markup, for custom CSS without custom HTML.
+  function defaultMarkup(title, message, image) {
+    return [
+      '<div class="alert">',
+      image ? `<img class="image" alt="" src="${escapeHtml(image)}">` : '',
+      title ? `<h1 class="title">${escapeHtml(title)}</h1>` : '',
+      message ? `<p class="message">${escapeHtml(message)}</p>` : '',
+      '</div>',
+    ].join('');
+  }
+
+  function customDocument(body, css) {
+    // The plugin's CSS goes last so it can override the transparent base.
+    return [
+      '<!doctype html><html><head><meta charset="utf-8">',
+      '<style>html,body{margin:0;background:transparent;color:#fff;',
+      'font-family:system-ui,sans-serif}</style>',
+      `<style>${css}</style>`,
+      `</head><body>${body}</body></html>`,
+    ].join('');
+  }
+
+  // Plays a video or audio element; resolves when it ends, fails or cannot
+  // start (autoplay refused), never later than the alert's bound.
+  function playMedia(media, cleanups) {
+    cleanups.push(() => {
+      media.pause();
+      media.removeAttribute('src');
+      media.load(); // releases the network connection
+    });
+    return new Promise((resolve) => {
+      media.addEventListener('ended', resolve, { once: true });
+      media.addEventListener('error', resolve, { once: true });
+      media.play().catch(() => {
+        // Autoplay with sound refused (a browser without OBS's flags): a
+        // muted video is better than none; a sound has nothing left to do.
+        if (media instanceof HTMLVideoElement && !media.muted) {
+          media.muted = true;
+          media.play().catch(resolve);
+        } else {
+          resolve();
+        }
+      });
+    });
+  }
+
+  // Reads `words` aloud with the browser's speech synthesis; resolves when
+  // done or when speech is unavailable.
+  function speak(words, cleanups) {
+    state.spoken.push(words);
+    if (!('speechSynthesis' in window)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const utterance = new SpeechSynthesisUtterance(words);
+      utterance.onend = resolve;
+      utterance.onerror = resolve;
+      cleanups.push(() => speechSynthesis.cancel());
+      speechSynthesis.speak(utterance);
+    });
+  }
+
+  // --- Start ------------------------------------------------------------
+
+  if (!key) {
+    state.status = 'refused';
+    showError('No overlay key in the URL — copy the overlay URL again from the dashboard.');
+  } else {
+    connect();
+  }
+})();
