@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Host, anonymous, client};
+use support::{Host, anonymous, client, error_code};
 
 fn host() -> (tempfile::TempDir, Host) {
     let dir = tempfile::tempdir().unwrap();
@@ -19,21 +19,6 @@ async fn post_test(host: &Host, body: Value) -> reqwest::Response {
         .send()
         .await
         .unwrap()
-}
-
-async fn error_code(resp: reqwest::Response) -> (u16, String) {
-    let status = resp.status().as_u16();
-    let body: Value = resp.json().await.expect("a JSON error body");
-    let code = body["error"]["code"]
-        .as_str()
-        .expect("error.code")
-        .to_owned();
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
-    (status, code)
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::overlay::Overlay;
-use support::{Host, TOKEN, anonymous, client, install_plugin};
+use support::{Host, TOKEN, anonymous, client, error_code, install_plugin};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -28,22 +28,6 @@ fn browser_like() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
-}
-
-async fn error_code(resp: reqwest::Response) -> (u16, String) {
-    let status = resp.status().as_u16();
-    let body: Value = resp.json().await.expect("a JSON error body");
-    let code = body["error"]["code"]
-        .as_str()
-        .expect("error.code")
-        .to_owned();
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-    (status, code)
 }
 
 async fn post_json(host: &Host, path: &str, body: Value) -> reqwest::Response {

@@ -257,3 +257,21 @@ pub fn start_fails(data_dir: &Path, command: &str) -> String {
     assert!(!status.success(), "stagehand {command} should have failed");
     err
 }
+
+/// The status and `error.code` of a failed API answer, checking that the
+/// body is the JSON error shape with a message for people.
+pub async fn error_code(resp: reqwest::Response) -> (u16, String) {
+    let status = resp.status().as_u16();
+    let body: serde_json::Value = resp.json().await.expect("a JSON error body");
+    let code = body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_owned();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    (status, code)
+}
