@@ -65,12 +65,22 @@ type Seen = (String, Instant);
 /// welcome. Reports every alert's `event_id` with its arrival time and,
 /// like the overlay page, acknowledges it.
 async fn client(url: String, key: Option<&'static str>, seen: mpsc::UnboundedSender<Seen>) {
-    let (mut socket, _) = tokio_tungstenite::connect_async(&url)
+    // Small read buffers on both ends, as the host's overlay socket has
+    // (tungstenite zeroes the whole buffer on each read).
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4 * 1024);
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(&url, Some(config), true)
         .await
         .expect("connect");
     if let Some(key) = key {
         let hello = json!({"type": "hello", "key": key}).to_string();
         socket.send(Message::Text(hello.into())).await.unwrap();
+        // Connected once welcomed: from then on the host owes it every alert.
+        while let Some(Ok(message)) = socket.next().await {
+            if matches!(&message, Message::Text(t) if t.contains("\"welcome\"")) {
+                break;
+            }
+        }
     }
     let _ = seen.send(("connected".into(), Instant::now()));
     while let Some(Ok(message)) = socket.next().await {
@@ -121,7 +131,18 @@ async fn collect(
     while complete < starts.len() {
         let (id, at) = tokio::time::timeout(Duration::from_secs(30), rx.recv())
             .await
-            .expect("every client gets every alert")
+            .unwrap_or_else(|_| {
+                let missing: Vec<_> = starts
+                    .keys()
+                    .filter(|k| last.get(k.as_str()).is_none_or(|(n, _)| *n < CLIENTS))
+                    .map(|k| (k, last.get(k.as_str()).map_or(0, |(n, _)| *n)))
+                    .collect();
+                panic!(
+                    "not every client got every alert within 30 s \
+                     ({} alerts, complete {complete}): {missing:?}",
+                    starts.len()
+                )
+            })
             .unwrap();
         let Some((key, start)) = starts.get_key_value(&id) else {
             continue; // a warm-up alert
@@ -216,18 +237,19 @@ async fn bare_socket(
     ws: WebSocketUpgrade,
     State(tx): State<broadcast::Sender<Arc<str>>>,
 ) -> Response {
-    ws.on_upgrade(move |mut socket: WebSocket| async move {
-        let mut rx = tx.subscribe();
-        while let Ok(message) = rx.recv().await {
-            if socket
-                .send(AxumMessage::Text(message.to_string().into()))
-                .await
-                .is_err()
-            {
-                return;
+    ws.read_buffer_size(4 * 1024)
+        .on_upgrade(move |mut socket: WebSocket| async move {
+            let mut rx = tx.subscribe();
+            while let Ok(message) = rx.recv().await {
+                if socket
+                    .send(AxumMessage::Text(message.to_string().into()))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
             }
-        }
-    })
+        })
 }
 
 async fn bare_broadcast() -> (Vec<Duration>, Vec<Duration>) {
@@ -282,6 +304,13 @@ async fn bare_broadcast() -> (Vec<Duration>, Vec<Duration>) {
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
+    }
+    // `RUST_LOG=stagehand=info` shows what the host did (disconnects, lag).
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
     }
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()

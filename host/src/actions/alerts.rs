@@ -1,7 +1,9 @@
 //! The overlay alert queue: alerts are stored first (so nothing is lost
 //! across reconnects and restarts) and overlays are woken to fetch them.
 
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 use tokio::sync::{Mutex, broadcast, watch};
@@ -26,6 +28,35 @@ pub fn valid_overlay_name(name: &str) -> bool {
 /// before it has to catch up from the database instead.
 const FRESH_CAPACITY: usize = 256;
 
+/// How many acknowledged alert ids are remembered, so the other pages of
+/// the same overlay acknowledging the same alert cost no database write.
+const RECENT_ACKS: usize = 1024;
+
+/// An alert just queued, as broadcast to every connected overlay page.
+/// Whatever the pages share is done once, by the first that needs it.
+pub struct FreshAlert {
+    pub alert: QueuedAlert,
+    /// The socket message, serialized by the first page that sends it and
+    /// reused by the others (one serialization per alert, not per page).
+    pub message: OnceLock<String>,
+    sent_recorded: AtomicBool,
+}
+
+impl FreshAlert {
+    /// True for the first caller only: that page records the send (one
+    /// database write per alert, not one per page).
+    pub fn first_send(&self) -> bool {
+        !self.sent_recorded.swap(true, Ordering::AcqRel)
+    }
+}
+
+/// Ids acknowledged lately, oldest first (bounded by [`RECENT_ACKS`]).
+#[derive(Default)]
+struct RecentAcks {
+    ids: HashSet<(String, String)>,
+    order: VecDeque<(String, String)>,
+}
+
 /// Queue of alerts per overlay. Cloning is cheap.
 #[derive(Clone)]
 pub struct OverlayQueue {
@@ -34,11 +65,13 @@ pub struct OverlayQueue {
     /// Every alert once committed, in queue order, so connected overlays
     /// send it without a database read each (100 pages of one overlay
     /// would otherwise be 100 queries per alert).
-    fresh: broadcast::Sender<Arc<QueuedAlert>>,
+    fresh: broadcast::Sender<Arc<FreshAlert>>,
     /// Held from the write to the broadcast, so alerts are broadcast in
     /// queue (rowid) order and a page's "last sent" position never skips
     /// one. Alerts come at a human pace; serializing them costs nothing.
-    order: Arc<Mutex<()>>,
+    /// Holds the queue position of the last alert broadcast.
+    order: Arc<Mutex<Option<i64>>>,
+    acked: Arc<std::sync::Mutex<RecentAcks>>,
 }
 
 impl OverlayQueue {
@@ -48,7 +81,8 @@ impl OverlayQueue {
             store,
             changed: watch::Sender::new(0),
             fresh: broadcast::Sender::new(FRESH_CAPACITY),
-            order: Arc::new(Mutex::new(())),
+            order: Arc::new(Mutex::new(None)),
+            acked: Arc::default(),
         }
     }
 
@@ -70,7 +104,7 @@ impl OverlayQueue {
             payload,
             sent_count: 0,
         };
-        let _in_order = self.order.lock().await;
+        let mut last_broadcast = self.order.lock().await;
         let stored = alert.clone();
         alert.rowid = self
             .store
@@ -86,8 +120,13 @@ impl OverlayQueue {
                 )
             })
             .await?;
+        *last_broadcast = Some(alert.rowid);
         // No connected overlay is fine: the alert waits in the database.
-        let _ = self.fresh.send(Arc::new(alert));
+        let _ = self.fresh.send(Arc::new(FreshAlert {
+            alert,
+            message: OnceLock::new(),
+            sent_recorded: AtomicBool::new(false),
+        }));
         self.changed.send_modify(|n| *n += 1);
         Ok(id)
     }
@@ -97,11 +136,20 @@ impl OverlayQueue {
         self.changed.subscribe()
     }
 
-    /// Every alert queued from now on, committed and in queue order. A
-    /// receiver that falls behind gets `Lagged` and must catch up with
-    /// [`OverlayQueue::pending`].
-    pub fn fresh(&self) -> broadcast::Receiver<Arc<QueuedAlert>> {
-        self.fresh.subscribe()
+    /// Every alert queued from now on, committed and in queue order, and
+    /// the horizon: the last queue position already committed, which the
+    /// receiver will not see. Catching up from the database must stop at the
+    /// horizon: an alert after it that another page already acknowledged is
+    /// absent from [`OverlayQueue::pending`] yet still on its way here, and
+    /// skipping past it would lose it. A receiver that falls behind gets
+    /// `Lagged` and catches up to just before the next alert it receives.
+    pub async fn follow(&self) -> (broadcast::Receiver<Arc<FreshAlert>>, i64) {
+        // No write in flight while subscribing: everything committed so far
+        // is at or before the horizon, everything later is broadcast.
+        let last_broadcast = self.order.lock().await;
+        let receiver = self.fresh.subscribe();
+        // Nothing broadcast since start: all that is stored came before.
+        (receiver, last_broadcast.unwrap_or(i64::MAX))
     }
 
     /// Unacknowledged alerts per overlay name, for the dashboard.
@@ -109,11 +157,17 @@ impl OverlayQueue {
         self.store.read(overlay_alerts::pending_counts).await
     }
 
-    /// Alerts of `overlay` not yet acknowledged, after queue position `after`.
-    pub async fn pending(&self, overlay: &str, after: i64) -> Result<Vec<QueuedAlert>, StoreError> {
+    /// Alerts of `overlay` not yet acknowledged, after queue position
+    /// `after` and up to `upto`, in queue order (a page at most).
+    pub async fn pending(
+        &self,
+        overlay: &str,
+        after: i64,
+        upto: i64,
+    ) -> Result<Vec<QueuedAlert>, StoreError> {
         let overlay = overlay.to_owned();
         self.store
-            .read(move |c| overlay_alerts::pending(c, &overlay, after, 200))
+            .read(move |c| overlay_alerts::pending(c, &overlay, after, upto, 200))
             .await
     }
 
@@ -124,11 +178,87 @@ impl OverlayQueue {
             .await
     }
 
-    /// An overlay showed the alert: it is never sent again.
+    /// An overlay showed the alert: it is never sent again. True for the
+    /// acknowledgement that recorded it; the same alert acknowledged again
+    /// (another page of the overlay, a re-send) is false, and costs no
+    /// database write while it is among the last [`RECENT_ACKS`].
     pub async fn ack(&self, overlay: &str, id: &str) -> Result<bool, StoreError> {
-        let (overlay, id) = (overlay.to_owned(), id.to_owned());
-        self.store
+        let key = (overlay.to_owned(), id.to_owned());
+        {
+            // Claimed before the write, so pages acknowledging at once
+            // make one write between them.
+            let mut recent = self.acked.lock().unwrap_or_else(|p| p.into_inner());
+            if !recent.ids.insert(key.clone()) {
+                return Ok(false);
+            }
+            recent.order.push_back(key.clone());
+            if recent.order.len() > RECENT_ACKS
+                && let Some(old) = recent.order.pop_front()
+            {
+                recent.ids.remove(&old);
+            }
+        }
+        let (overlay, id) = key.clone();
+        let result = self
+            .store
             .write(move |c| overlay_alerts::ack(c, &overlay, &id, now_ms()))
+            .await;
+        if result.is_err() {
+            // Not recorded: the next acknowledgement must try again.
+            let mut recent = self.acked.lock().unwrap_or_else(|p| p.into_inner());
+            recent.ids.remove(&key);
+            recent.order.retain(|k| k != &key);
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreOptions;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn fresh_alerts_are_broadcast_in_order_and_acknowledged_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("q.db"), StoreOptions::default()).unwrap();
+        let queue = OverlayQueue::new(store.clone());
+        let (mut fresh, horizon) = queue.follow().await;
+        assert_eq!(
+            horizon,
+            i64::MAX,
+            "nothing broadcast yet: all stored came before"
+        );
+        let a = queue
+            .enqueue("alerts", None, None, json!({"title": "A"}))
             .await
+            .unwrap();
+        let b = queue
+            .enqueue("other", None, None, json!({"title": "B"}))
+            .await
+            .unwrap();
+        let first = fresh.recv().await.unwrap();
+        let second = fresh.recv().await.unwrap();
+        assert_eq!((&first.alert.id, &second.alert.id), (&a, &b));
+        assert!(first.alert.rowid < second.alert.rowid);
+        assert!(first.first_send() && !first.first_send());
+
+        // A page following now sees neither alert fresh: both are at or
+        // before its horizon, so its catch-up covers them.
+        let (mut later, horizon) = queue.follow().await;
+        assert_eq!(horizon, second.alert.rowid);
+        assert!(later.try_recv().is_err());
+
+        // Many pages acknowledging at once: one records it.
+        let acks = futures_util::future::join_all((0..10).map(|_| queue.ack("alerts", &a))).await;
+        assert_eq!(acks.iter().filter(|r| *r.as_ref().unwrap()).count(), 1);
+        assert!(!queue.ack("alerts", &a).await.unwrap());
+        assert!(!queue.ack("alerts", "no-such-id").await.unwrap());
+        assert_eq!(
+            queue.pending_counts().await.unwrap(),
+            vec![("other".to_owned(), 1)]
+        );
+        store.close().await;
     }
 }

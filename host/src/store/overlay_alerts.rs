@@ -53,15 +53,17 @@ pub fn pending(
     conn: &Connection,
     overlay: &str,
     after: i64,
+    upto: i64,
     limit: u32,
 ) -> Result<Vec<QueuedAlert>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT rowid, id, overlay, event_id, plugin, payload, sent_count FROM overlay_alerts
-         WHERE overlay = ?1 AND rowid > ?2 AND acked_at IS NULL AND expired_at IS NULL
-         ORDER BY rowid LIMIT ?3",
+         WHERE overlay = ?1 AND rowid > ?2 AND rowid <= ?3
+           AND acked_at IS NULL AND expired_at IS NULL
+         ORDER BY rowid LIMIT ?4",
     )?;
     let rows = stmt
-        .query_map(params![overlay, after, limit], |r| {
+        .query_map(params![overlay, after, upto, limit], |r| {
             let payload: String = r.get(5)?;
             Ok(QueuedAlert {
                 rowid: r.get(0)?,
@@ -157,11 +159,14 @@ mod tests {
             from_ms(3),
         )
         .unwrap();
-        let p = pending(&conn, "alerts", 0, 10).unwrap();
+        let p = pending(&conn, "alerts", 0, i64::MAX, 10).unwrap();
         assert_eq!(
             p.iter().map(|q| q.id.as_str()).collect::<Vec<_>>(),
             vec!["a", "b"]
         );
+        let upto_a = pending(&conn, "alerts", 0, a, 10).unwrap();
+        assert_eq!(upto_a.len(), 1, "nothing after the horizon");
+        assert_eq!(upto_a[0].id, "a");
         assert_eq!(p[0].payload["title"], "A");
         mark_sent(&conn, &["a".into()], from_ms(4)).unwrap();
         assert!(ack(&conn, "alerts", "a", from_ms(5)).unwrap());
@@ -173,10 +178,15 @@ mod tests {
             !ack(&conn, "other", "b", from_ms(6)).unwrap(),
             "another overlay's key cannot ack it"
         );
-        let p = pending(&conn, "alerts", 0, 10).unwrap();
+        let p = pending(&conn, "alerts", 0, i64::MAX, 10).unwrap();
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].id, "b");
-        assert_eq!(pending(&conn, "alerts", p[0].rowid, 10).unwrap().len(), 0);
+        assert_eq!(
+            pending(&conn, "alerts", p[0].rowid, i64::MAX, 10)
+                .unwrap()
+                .len(),
+            0
+        );
         assert!(a < p[0].rowid);
         assert_eq!(
             pending_counts(&conn).unwrap(),

@@ -27,7 +27,7 @@ use super::AppState;
 use super::assets;
 use super::auth::constant_time_eq;
 use super::error::{ApiError, ApiJson};
-use crate::actions::alerts::{DEFAULT_OVERLAY, OverlayQueue, valid_overlay_name};
+use crate::actions::alerts::{DEFAULT_OVERLAY, FreshAlert, OverlayQueue, valid_overlay_name};
 use crate::live::{LiveFeed, LiveMessage};
 use crate::secrets;
 use crate::store::overlay_alerts::QueuedAlert;
@@ -36,6 +36,10 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// A page that does not take a message within this long is disconnected.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_MESSAGE: usize = 16 * 1024;
+/// Read buffer per socket. Pages send only a hello and small acks, and
+/// tungstenite zeroes the whole buffer on every read: its 128 KiB default
+/// made memset the largest cost of a 100-page fan-out.
+const READ_BUFFER: usize = 4 * 1024;
 /// WebSocket close code for a refused key (the 4xxx range is ours). The
 /// page stops reconnecting when it sees it: retrying cannot help.
 pub const CLOSE_FORBIDDEN: u16 = 4003;
@@ -250,6 +254,7 @@ pub async fn socket(
         }
     };
     ws.max_message_size(MAX_MESSAGE)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| session(state, name, socket))
 }
 
@@ -276,6 +281,10 @@ async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
     }
     let _counted = state.overlay_pages.connect(&overlay);
     tracing::info!(overlay, "overlay connected");
+    // Subscribed before the welcome and before catching up: an alert queued
+    // after the page saw its welcome reaches it by one way or the other
+    // (what both deliver is sent once: `last_sent` orders them).
+    let (mut fresh, horizon) = state.overlays.follow().await;
     if send(&mut socket, json!({"type": "welcome", "overlay": overlay}))
         .await
         .is_err()
@@ -283,11 +292,8 @@ async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
         return;
     }
 
-    // Subscribed before catching up, so nothing queued in between is missed
-    // (what both deliver is sent once: `last_sent` orders them).
-    let mut fresh = state.overlays.fresh();
     let mut last_sent = 0i64;
-    if catch_up(&state, &overlay, &mut socket, &mut last_sent)
+    if catch_up(&state, &overlay, &mut socket, &mut last_sent, horizon)
         .await
         .is_err()
     {
@@ -297,18 +303,24 @@ async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
         tokio::select! {
             alert = fresh.recv() => match alert {
                 Ok(alert) => {
-                    if alert.overlay != overlay || alert.rowid <= last_sent {
-                        continue;
-                    }
-                    if send(&mut socket, alert_message(&alert)).await.is_err() {
-                        tracing::info!(overlay, "overlay disconnected (send failed or timed out)");
+                    if send_fresh(&state, &overlay, &mut socket, &alert, &mut last_sent).await.is_err() {
                         return;
                     }
-                    last_sent = alert.rowid;
-                    record_sent(&state.overlays, vec![alert.id.clone()]);
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    if catch_up(&state, &overlay, &mut socket, &mut last_sent).await.is_err() {
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(overlay, missed, "overlay page fell behind; catching up from the database");
+                    // The oldest alert still buffered bounds the catch-up
+                    // (see `OverlayQueue::follow`).
+                    let next = loop {
+                        match fresh.recv().await {
+                            Ok(next) => break next,
+                            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                            Err(broadcast::error::RecvError::Closed) => return,
+                        }
+                    };
+                    if catch_up(&state, &overlay, &mut socket, &mut last_sent, next.alert.rowid - 1).await.is_err()
+                        || send_fresh(&state, &overlay, &mut socket, &next, &mut last_sent).await.is_err()
+                    {
                         return;
                     }
                 }
@@ -346,15 +358,43 @@ async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
     }
 }
 
-/// Sends every unacknowledged alert after `last_sent` from the database.
+/// Sends a just-queued alert if it is this overlay's and not sent yet.
+async fn send_fresh(
+    state: &AppState,
+    overlay: &str,
+    socket: &mut WebSocket,
+    fresh: &FreshAlert,
+    last_sent: &mut i64,
+) -> Result<(), ()> {
+    let alert = &fresh.alert;
+    if alert.overlay != overlay || alert.rowid <= *last_sent {
+        return Ok(());
+    }
+    let text = fresh
+        .message
+        .get_or_init(|| alert_message(alert).to_string());
+    if send_text(socket, text.clone()).await.is_err() {
+        tracing::info!(overlay, "overlay disconnected (send failed or timed out)");
+        return Err(());
+    }
+    *last_sent = alert.rowid;
+    if fresh.first_send() {
+        record_sent(&state.overlays, vec![alert.id.clone()]);
+    }
+    Ok(())
+}
+
+/// Sends every unacknowledged alert after `last_sent` and up to `upto`
+/// from the database.
 async fn catch_up(
     state: &AppState,
     overlay: &str,
     socket: &mut WebSocket,
     last_sent: &mut i64,
+    upto: i64,
 ) -> Result<(), ()> {
     loop {
-        let pending = match state.overlays.pending(overlay, *last_sent).await {
+        let pending = match state.overlays.pending(overlay, *last_sent, upto).await {
             Ok(pending) => pending,
             Err(e) => {
                 // The fresh alerts still flow; the next lag or reconnect retries.
@@ -406,7 +446,10 @@ fn alert_message(alert: &QueuedAlert) -> Value {
 }
 
 async fn send(socket: &mut WebSocket, message: Value) -> Result<(), ()> {
-    let text = message.to_string();
+    send_text(socket, message.to_string()).await
+}
+
+async fn send_text(socket: &mut WebSocket, text: String) -> Result<(), ()> {
     match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
