@@ -195,9 +195,11 @@ fn serve(mut config: Config, mode: Mode) -> Result<ExitCode> {
         } else {
             println!("Dashboard: {base}/ (API token from STAGEHAND_API_TOKEN)");
         }
+        // The key travels in the fragment: browsers never send it, so it
+        // stays out of request lines and logs.
         println!(
-            "Overlay socket: ws://{}/overlay/alerts/ws (overlay key: {})",
-            host.addr, host.overlay_key
+            "Overlay (OBS browser source): {base}/overlay/alerts#key={}",
+            host.overlay_key
         );
         wait_for_shutdown_signal().await;
         tracing::info!("shutting down");

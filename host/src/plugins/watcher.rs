@@ -11,8 +11,13 @@ use tokio::time::Instant;
 use super::PluginHost;
 
 /// Quiet time after the last change before a rescan: long enough to cover
-/// a copy or a build writing several files, short enough to feel instant.
-pub const DEBOUNCE: Duration = Duration::from_millis(40);
+/// a copy or a build writing several files (a loaded machine can pause a
+/// writer for tens of milliseconds), short enough to feel instant.
+pub const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// Longest a rescan waits while changes keep coming, so a folder that never
+/// settles (a tool rewriting a file in a loop) is still picked up.
+pub const MAX_DELAY: Duration = Duration::from_secs(2);
 
 /// Keeps the watch alive; dropping it stops watching.
 pub struct PluginWatcher {
@@ -42,10 +47,13 @@ pub fn watch(host: PluginHost) -> Result<PluginWatcher, String> {
         .map_err(|e| format!("cannot watch {}: {e}", host.dir().display()))?;
     tokio::spawn(async move {
         while rx.recv().await.is_some() {
-            // Trailing debounce: wait until no change for DEBOUNCE.
-            let mut quiet_from = Instant::now();
+            // Trailing debounce: wait until no change for DEBOUNCE (or
+            // MAX_DELAY in all).
+            let first = Instant::now();
+            let mut quiet_from = first;
             loop {
-                match tokio::time::timeout_at(quiet_from + DEBOUNCE, rx.recv()).await {
+                let until = (quiet_from + DEBOUNCE).min(first + MAX_DELAY);
+                match tokio::time::timeout_at(until, rx.recv()).await {
                     Ok(Some(())) => quiet_from = Instant::now(),
                     Ok(None) => return,
                     Err(_) => break,
