@@ -1,7 +1,8 @@
 //! End-to-end: the dashboard in headless Chromium against a real host
 //! process. The browser logs in through the printed URL (the cookie), and
 //! changes made through the API appear on the open page without a reload:
-//! a new event on the Events page, a TTS mute on the TTS page.
+//! a new event on the Events page, a TTS mute, a TTS grant, speech settings
+//! and queued speech on the TTS page.
 //!
 //! "Without a reload" is checked with a marker set on `window` before the
 //! change: a reloaded page would have lost it. The waits are well under the
@@ -211,6 +212,371 @@ async fn a_tts_mute_made_through_the_api_appears_on_the_tts_page_without_a_reloa
     assert_eq!(rules["rules"][0]["type"], "cooldown", "{rules}");
     assert_eq!(rules["rules"][0]["gap_seconds"], 45);
     assert_eq!(rules["rules"][0]["created_by"], "dashboard");
+    assert_not_reloaded(&browser).await;
+    browser.close().await;
+    host.stop();
+}
+
+/// Posts a chat message from a viewer, so the host has seen them (and may
+/// read it aloud).
+async fn chat(host: &Host, id: &str, name: &str, text: &str) {
+    let resp = client()
+        .post(host.url("/api/events/test"))
+        .json(&json!({
+            "kind": "channel.chat.message",
+            "details": {"username": name, "text": text},
+            "viewer": {"id": id, "login": name.to_lowercase(), "display_name": name}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+}
+
+/// Runs `script` (statements) in the page.
+async fn run(browser: &Browser, script: &str) {
+    browser
+        .eval(&format!("(() => {{ {script}; return true; }})()"))
+        .await;
+}
+
+/// The text of the newest error notice, once one shows.
+async fn error_notice(browser: &Browser) -> String {
+    browser
+        .wait_for(
+            "[...document.querySelectorAll('#notices .notice.error')].pop()?.textContent",
+            WAIT,
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_speech_settings_form_saves_what_the_api_then_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(dir.path(), "run", &[]);
+    let before: Value = support::get_json(&host, "/api/tts/settings").await;
+    let browser = Browser::start().await;
+    open_dashboard(&browser, &host, "tts").await;
+    // The form shows the host's settings.
+    browser
+        .wait_for(
+            &format!(
+                "document.getElementById('tts-max-chars').value === '{}'",
+                before["max_chars"]
+            ),
+            WAIT,
+        )
+        .await;
+    let shown = browser
+        .eval(
+            "({enabled: document.getElementById('tts-enabled').checked, \
+               everyone: document.getElementById('tts-access-everyone').checked, \
+               subscribers: document.getElementById('tts-access-subscribers').checked, \
+               gap: document.getElementById('tts-viewer-gap').value, \
+               reward: document.getElementById('tts-reward').value})",
+        )
+        .await;
+    assert_eq!(shown["enabled"], before["enabled"]);
+    assert_eq!(
+        shown["everyone"],
+        json!(
+            before["access"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("everyone"))
+        )
+    );
+    assert_eq!(
+        shown["subscribers"],
+        json!(
+            before["access"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("subscribers"))
+        )
+    );
+    assert_eq!(shown["gap"], before["viewer_gap_seconds"].to_string());
+    assert_eq!(shown["reward"], before["grant_reward"]);
+
+    // "Everyone" turns the groups off; saving sends it alone.
+    run(
+        &browser,
+        "document.getElementById('tts-access-everyone').click(); \
+         const set = (id, v) => { const i = document.getElementById(id); i.value = v; \
+           i.dispatchEvent(new Event('input', {bubbles: true})); }; \
+         set('tts-max-chars', '120'); set('tts-viewer-gap', '5'); set('tts-max-queue', '9'); \
+         set('tts-reward', 'Read my message'); set('tts-reward-minutes', '30'); \
+         set('tts-retention-days', '3')",
+    )
+    .await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('tts-access-vips').disabled")
+            .await,
+        true
+    );
+    run(
+        &browser,
+        "document.getElementById('tts-settings-save').click()",
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let saved = loop {
+        let now: Value = support::get_json(&host, "/api/tts/settings").await;
+        if now["max_chars"] == 120 {
+            break now;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never saved: {now}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(saved["access"], json!(["everyone"]), "{saved}");
+    assert_eq!(saved["viewer_gap_seconds"], 5);
+    assert_eq!(saved["max_queue"], 9);
+    assert_eq!(saved["grant_reward"], "Read my message");
+    assert_eq!(saved["grant_minutes"], 30);
+    assert_eq!(saved["chat_retention_days"], 3);
+    assert_eq!(saved["enabled"], before["enabled"]);
+    assert_eq!(saved["skip_prefixes"], before["skip_prefixes"]);
+    assert_eq!(saved["overlay"], before["overlay"]);
+
+    // Changed through the API: the form follows, without a reload.
+    let resp = client()
+        .put(host.url("/api/tts/settings"))
+        .json(&json!({"max_queue": 7, "access": ["vips", "grants"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    browser
+        .wait_for(
+            "document.getElementById('tts-max-queue').value === '7' \
+             && !document.getElementById('tts-access-everyone').checked \
+             && document.getElementById('tts-access-vips').checked \
+             && !document.getElementById('tts-access-vips').disabled \
+             && document.getElementById('tts-access-grants').checked \
+             && !document.getElementById('tts-access-moderators').checked",
+            WAIT,
+        )
+        .await;
+    assert_not_reloaded(&browser).await;
+
+    // A value the host refuses: its reason is shown, nothing changes, and
+    // the edit stays in the form to be fixed.
+    run(
+        &browser,
+        "const i = document.getElementById('tts-max-chars'); i.value = '100000'; \
+         i.dispatchEvent(new Event('input', {bubbles: true})); \
+         document.getElementById('tts-settings-save').click()",
+    )
+    .await;
+    let message = error_notice(&browser).await;
+    assert!(message.contains("max_chars"), "{message}");
+    let after: Value = support::get_json(&host, "/api/tts/settings").await;
+    assert_eq!(after["max_chars"], 120, "{after}");
+    assert_eq!(after["max_queue"], 7, "{after}");
+    assert_eq!(
+        browser
+            .eval("document.getElementById('tts-max-chars').value")
+            .await,
+        "100000"
+    );
+    assert_not_reloaded(&browser).await;
+    browser.close().await;
+    host.stop();
+}
+
+#[tokio::test]
+async fn a_tts_grant_made_through_the_api_appears_on_the_tts_page_without_a_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(dir.path(), "run", &[]);
+    // Grants are for viewers the host has seen.
+    chat(&host, "801", "Grant_Gwen", "hi").await;
+    chat(&host, "802", "Page_Pat", "hi").await;
+
+    let browser = Browser::start().await;
+    open_dashboard(&browser, &host, "tts").await;
+    browser
+        .wait_for(
+            "!document.querySelector('#page-tts').hidden && document.querySelector('#tts-grants td.empty') !== null",
+            WAIT,
+        )
+        .await;
+
+    let granted = client()
+        .post(host.url("/api/tts/grants"))
+        .json(&json!({"login": "grant_gwen", "minutes": 30}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(granted.status(), 201);
+    let row = "document.querySelector('#tts-grants tr[data-login=\"grant_gwen\"]')";
+    browser.wait_for(&format!("{row} !== null"), WAIT).await;
+    assert_not_reloaded(&browser).await;
+    let text = browser.eval(&format!("{row}.textContent")).await;
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains("Grant_Gwen") && text.contains("Dashboard"),
+        "{text}"
+    );
+    // The countdown runs on the host's clock: about half an hour, ticking.
+    let countdown = format!("{row}.querySelector('td.countdown').textContent");
+    let first = browser
+        .wait_for(
+            &format!("/^(29m|30m)/.test({countdown}) && {countdown}"),
+            WAIT,
+        )
+        .await;
+    browser
+        .wait_for(&format!("{countdown} !== {first}"), Duration::from_secs(5))
+        .await;
+
+    // The page's own form grants too; an unknown viewer is refused with the
+    // host's reason.
+    run(
+        &browser,
+        "document.getElementById('tts-grant-login').value = 'page_pat'; \
+         document.getElementById('tts-grant-minutes').value = '5'; \
+         document.querySelector('#tts-grant-form button[type=submit]').click()",
+    )
+    .await;
+    browser
+        .wait_for(
+            "document.querySelector('#tts-grants tr[data-login=\"page_pat\"]') !== null",
+            WAIT,
+        )
+        .await;
+    let grants: Value = support::get_json(&host, "/api/tts/grants").await;
+    let logins: Vec<&str> = grants["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["login"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        logins,
+        ["page_pat", "grant_gwen"],
+        "soonest expiry first: {grants}"
+    );
+    assert_eq!(grants["grants"][0]["source"], "dashboard");
+    run(
+        &browser,
+        "document.getElementById('tts-grant-login').value = 'never_seen'; \
+         document.getElementById('tts-grant-minutes').value = '5'; \
+         document.querySelector('#tts-grant-form button[type=submit]').click()",
+    )
+    .await;
+    let message = error_notice(&browser).await;
+    assert!(!message.is_empty());
+
+    // Revoked with its button: gone from the page and from the host.
+    run(
+        &browser,
+        "document.querySelector('#tts-grants tr[data-login=\"grant_gwen\"] button.tts-revoke').click()",
+    )
+    .await;
+    browser.wait_for(&format!("{row} === null"), WAIT).await;
+    let grants: Value = support::get_json(&host, "/api/tts/grants").await;
+    assert_eq!(grants["grants"].as_array().unwrap().len(), 1, "{grants}");
+
+    // Revoked through the API: gone from the page without a reload.
+    let revoked = client()
+        .delete(host.url("/api/tts/grants/page_pat"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    browser
+        .wait_for(
+            "document.querySelector('#tts-grants td.empty') !== null",
+            WAIT,
+        )
+        .await;
+    assert_not_reloaded(&browser).await;
+    browser.close().await;
+    host.stop();
+}
+
+#[tokio::test]
+async fn the_speech_queue_lists_queued_chat_and_its_remove_button_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(dir.path(), "run", &[]);
+    let resp = client()
+        .put(host.url("/api/tts/settings"))
+        .json(&json!({"enabled": true, "access": ["everyone"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let browser = Browser::start().await;
+    open_dashboard(&browser, &host, "tts").await;
+    browser
+        .wait_for(
+            "!document.querySelector('#page-tts').hidden && document.querySelector('#tts-queue td.empty') !== null",
+            WAIT,
+        )
+        .await;
+
+    // No overlay page is open: the speech waits in the queue.
+    chat(&host, "701", "Queued_Quinn", "read me please").await;
+    let row = "document.querySelector('#tts-queue tr.tts-queue-item')";
+    browser.wait_for(&format!("{row} !== null"), WAIT).await;
+    assert_not_reloaded(&browser).await;
+    let queue: Value = support::get_json(&host, "/api/tts/queue").await;
+    let items = queue["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{queue}");
+    let id = items[0]["id"].as_str().unwrap();
+    let shown = browser
+        .eval(&format!(
+            "({{id: {row}.dataset.id, state: {row}.dataset.state, text: {row}.textContent}})"
+        ))
+        .await;
+    assert_eq!(shown["id"], id);
+    assert_eq!(shown["state"], "waiting");
+    let text = shown["text"].as_str().unwrap();
+    assert!(
+        text.contains("read me please") && text.contains("Queued_Quinn"),
+        "{text}"
+    );
+
+    // Skip with no overlay page to hear it: said so, nothing removed.
+    run(&browser, "document.getElementById('tts-skip').click()").await;
+    browser
+        .wait_for(
+            "[...document.querySelectorAll('#notices .notice')].some((n) => n.textContent.includes('No overlay page'))",
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.querySelectorAll('#tts-queue tr.tts-queue-item').length")
+            .await,
+        1
+    );
+
+    run(
+        &browser,
+        &format!("{row}.querySelector('button.tts-remove').click()"),
+    )
+    .await;
+    browser
+        .wait_for(
+            &format!("{row} === null && document.querySelector('#tts-queue td.empty') !== null"),
+            WAIT,
+        )
+        .await;
+    let queue: Value = support::get_json(&host, "/api/tts/queue").await;
+    assert_eq!(queue["items"], json!([]), "{queue}");
+    // Removed for good: an overlay connecting now is not sent it.
+    let mut overlay = support::overlay::Overlay::connect(&host.base, "alerts").await;
+    let sent = overlay.drain(Duration::from_millis(500)).await;
+    assert!(
+        sent.iter().all(|m| m["type"] != "alert"),
+        "a removed item was sent: {sent:?}"
+    );
+    overlay.close().await;
     assert_not_reloaded(&browser).await;
     browser.close().await;
     host.stop();

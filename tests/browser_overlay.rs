@@ -4,8 +4,11 @@
 //! dashboard's overlay endpoints (`/api/overlays`, `/api/overlay/key`).
 //!
 //! The page exposes read-only test hooks: `window.__overlay` (status,
-//! connects, error, spoken texts) and `window.__shown` (alert ids shown in
-//! this tab, kept across reloads).
+//! connects, error, spoken texts, ids skipped and cancelled, acks sent) and
+//! `window.__shown` (alert ids shown in this tab, kept across reloads).
+//! Speech tests replace the browser's speech synthesis with one that holds
+//! each utterance until the test ends it ([`hold_speech`]): headless
+//! Chromium may have no voices, and then speech ends at once or never.
 
 mod support;
 
@@ -279,6 +282,272 @@ async fn custom_markup_is_sandboxed_and_a_speech_only_alert_just_speaks() {
             WAIT,
         )
         .await;
+    browser.close().await;
+    host.stop();
+}
+
+/// Replaces the page's speech synthesis with one that holds every
+/// utterance until `window.__speech.finish()` ends the oldest (as a voice
+/// finishing would); `speechSynthesis.cancel()` interrupts all of them.
+/// `window.__speech.said` lists the texts handed over. Gone after a reload.
+async fn hold_speech(browser: &Browser) {
+    browser
+        .eval(
+            "(() => { \
+               const held = []; \
+               window.__speech = { held, said: [] }; \
+               speechSynthesis.speak = (u) => { held.push(u); window.__speech.said.push(u.text); }; \
+               speechSynthesis.cancel = () => { \
+                 for (const u of held.splice(0)) if (u.onerror) u.onerror(new Event('error')); \
+               }; \
+               window.__speech.finish = () => { \
+                 const u = held.shift(); if (u && u.onend) u.onend(new Event('end')); return !!u; \
+               }; \
+               return true; })()",
+        )
+        .await;
+}
+
+/// A host with chat read aloud for everyone, with no gap between messages.
+async fn host_reading_everyone() -> (tempfile::TempDir, Host) {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(dir.path(), "run", &[]);
+    let resp = client()
+        .put(host.url("/api/tts/settings"))
+        .json(&json!({"enabled": true, "access": ["everyone"], "viewer_gap_seconds": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
+    (dir, host)
+}
+
+/// A chat message from viewer `login` (display name `name`).
+async fn chat(host: &Host, id: &str, name: &str, text: &str) {
+    post_event(
+        host,
+        json!({
+            "kind": "channel.chat.message",
+            "details": {"username": name, "text": text},
+            "viewer": {"id": id, "login": name.to_lowercase(), "display_name": name}
+        }),
+    )
+    .await;
+}
+
+/// `GET /api/tts/queue`'s items.
+async fn speech_queue(host: &Host) -> Vec<Value> {
+    let queue: Value = support::get_json(host, "/api/tts/queue").await;
+    queue["items"].as_array().expect("items").clone()
+}
+
+/// Polls the speech queue until it holds `n` items; returns them.
+async fn wait_for_speech_queue(host: &Host, n: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let items = speech_queue(host).await;
+        if items.len() == n {
+            return items;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the speech queue never held {n} items: {items:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn chat_read_aloud_shows_nothing_and_is_acknowledged_when_said() {
+    let (_dir, host) = host_reading_everyone().await;
+    let browser = Browser::start().await;
+    open_overlay(&browser, &host, OVERLAY_KEY).await;
+    hold_speech(&browser).await;
+
+    chat(&host, "901", "Alice", "hello there").await;
+    browser
+        .wait_for("window.__speech.said.length === 1", WAIT)
+        .await;
+    assert_eq!(
+        browser.eval("window.__overlay.spoken").await,
+        json!(["Alice says hello there"])
+    );
+    assert_eq!(
+        browser.eval("window.__speech.said").await,
+        json!(["Alice says hello there"])
+    );
+    // Nothing on screen at all while it is said, not even an empty box.
+    assert_eq!(
+        browser
+            .eval("document.getElementById('stage').childElementCount")
+            .await,
+        0,
+        "speech shows nothing"
+    );
+    let speaking = browser.eval("window.__overlay.current").await;
+    assert!(speaking.is_string(), "{speaking}");
+    // Not acknowledged while being said: the dashboard lists it, sent.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(browser.eval("window.__overlay.acked").await, 0);
+    let items = speech_queue(&host).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["id"], speaking);
+    assert_eq!(items[0]["login"], "alice");
+    assert_eq!(items[0]["sent"], true, "{items:?}");
+    assert!(
+        items[0]["text"].as_str().unwrap().contains("hello there"),
+        "{items:?}"
+    );
+
+    // The voice finishes: acknowledged, gone from the queue.
+    assert_eq!(browser.eval("window.__speech.finish()").await, true);
+    browser
+        .wait_for(
+            "window.__overlay.current === null && window.__overlay.acked === 1",
+            WAIT,
+        )
+        .await;
+    wait_for_speech_queue(&host, 0).await;
+    wait_for_overlay(&host, "emptied", |o| o["pending"] == 0).await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('stage').childElementCount")
+            .await,
+        0
+    );
+    assert_eq!(browser.eval("[...window.__shown]").await, json!([speaking]));
+    browser.close().await;
+    host.stop();
+}
+
+#[tokio::test]
+async fn skip_ends_the_speech_playing_and_cancel_drops_withdrawn_speech() {
+    let (_dir, host) = host_reading_everyone().await;
+    let browser = Browser::start().await;
+    open_overlay(&browser, &host, OVERLAY_KEY).await;
+    hold_speech(&browser).await;
+
+    // Long enough that its bound (1.5 s + 75 ms a character + 3 s) is far
+    // off: only the skip can end it soon.
+    let long = "this is a rather long message that would take a while to say";
+    chat(&host, "911", "Ann", long).await;
+    chat(&host, "912", "Ben", "second message").await;
+    chat(&host, "913", "Cat", "third message").await;
+    let first = format!("Ann says {long}");
+    browser
+        .wait_for(
+            "window.__speech.said.length === 1 && window.__overlay.queued === 2",
+            WAIT,
+        )
+        .await;
+    assert_eq!(browser.eval("window.__speech.said").await, json!([first]));
+    let items = wait_for_speech_queue(&host, 3).await;
+    let ids: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    let logins: Vec<&str> = items.iter().map(|i| i["login"].as_str().unwrap()).collect();
+    assert_eq!(logins, ["ann", "ben", "cat"], "in order: {items:?}");
+    assert_eq!(browser.eval("window.__overlay.current").await, ids[0]);
+
+    // Removed in the dashboard while it waits on the page: the page drops it.
+    let removed = client()
+        .delete(host.url(&format!("/api/tts/queue/{}", ids[1])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 200);
+    assert_eq!(removed.json::<Value>().await.unwrap()["removed"], true);
+    browser
+        .wait_for(
+            &format!(
+                "window.__overlay.cancelled.includes('{}') && window.__overlay.queued === 1",
+                ids[1]
+            ),
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        browser.eval("window.__overlay.current").await,
+        ids[0],
+        "the one playing goes on"
+    );
+
+    // Skip: the first ends at once (acknowledged), the third is said next.
+    let started = std::time::Instant::now();
+    let skipped = client()
+        .post(host.url("/api/tts/skip"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(skipped.status(), 200);
+    assert_eq!(skipped.json::<Value>().await.unwrap()["pages"], 1);
+    browser
+        .wait_for("window.__speech.said.length === 2", WAIT)
+        .await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "the skip ended the speech in {took:?}"
+    );
+    assert_eq!(
+        browser.eval("window.__speech.said").await,
+        json!([first, "Cat says third message"]),
+        "the removed one is never said"
+    );
+    assert_eq!(
+        browser.eval("window.__overlay.skipped").await,
+        json!([ids[0]])
+    );
+    assert_eq!(browser.eval("window.__overlay.current").await, ids[2]);
+    // The skipped one was acknowledged: only the third is left.
+    let left = wait_for_speech_queue(&host, 1).await;
+    assert_eq!(left[0]["id"], ids[2]);
+
+    // Removed while being said: it stops, and the next speech plays.
+    let removed = client()
+        .delete(host.url(&format!("/api/tts/queue/{}", ids[2])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 200);
+    browser
+        .wait_for(
+            &format!(
+                "window.__overlay.current === null && window.__overlay.cancelled.includes('{}')",
+                ids[2]
+            ),
+            WAIT,
+        )
+        .await;
+    wait_for_speech_queue(&host, 0).await;
+    chat(&host, "914", "Dan", "fourth message").await;
+    browser
+        .wait_for("window.__speech.said.length === 3", WAIT)
+        .await;
+    assert_eq!(browser.eval("window.__speech.finish()").await, true);
+    browser
+        .wait_for("window.__overlay.current === null", WAIT)
+        .await;
+    wait_for_speech_queue(&host, 0).await;
+    wait_for_overlay(&host, "emptied", |o| o["pending"] == 0).await;
+    assert_eq!(
+        browser.eval("window.__overlay.spoken").await,
+        json!([first, "Cat says third message", "Dan says fourth message"])
+    );
+    // Gone means gone: removing it again is a 404.
+    let again = client()
+        .delete(host.url(&format!("/api/tts/queue/{}", ids[1])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404);
+    // A skip with nothing playing changes nothing.
+    let idle = client()
+        .post(host.url("/api/tts/skip"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(idle.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(browser.eval("window.__overlay.skipped.length").await, 1);
     browser.close().await;
     host.stop();
 }

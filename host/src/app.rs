@@ -28,6 +28,7 @@ use crate::polling::role_sync_job::RoleSyncJob;
 use crate::polling::schedule::PollSchedule;
 use crate::secrets;
 use crate::store::{Store, StoreOptions};
+use crate::tts::SpeechService;
 use crate::twitch::auth::AuthState;
 use crate::twitch::chat_out::HelixChat;
 use crate::twitch::link::{TokenSource, TwitchLink};
@@ -156,6 +157,9 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     };
     let twitch = TwitchLink::new(twitch_http_client()?, &config.twitch, token_source(config));
     let overlays = OverlayQueue::new(store.clone());
+    let speech = SpeechService::load(store.clone(), overlays.clone(), feed.clone())
+        .await
+        .context("loading the TTS settings")?;
     let executor = Executor {
         store: store.clone(),
         plugins: plugins.clone(),
@@ -163,14 +167,26 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         webhooks: WebhookSender::new().map_err(|e| anyhow::anyhow!(e))?,
         chat: Some(Arc::new(HelixChat::new(twitch.clone()))),
         feed: feed.clone(),
+        speech: speech.clone(),
     };
     let executor_stop = CancellationToken::new();
     announce_queue_changes(&overlays, feed.clone(), executor_stop.clone());
     crate::actions::tts_expiry::spawn(store.clone(), feed.clone(), executor_stop.clone());
+    crate::tts::upkeep::spawn(
+        store.clone(),
+        speech.clone(),
+        feed.clone(),
+        executor_stop.clone(),
+    );
     let executor = tokio::spawn(executor.run(actions_rx, executor_stop.clone()));
 
     let (pipeline, events) = Pipeline::new(store.clone(), feed.clone(), PipelineOptions::default());
-    let pipeline = tokio::spawn(pipeline.with_plugins(plugins.clone()).run());
+    let pipeline = tokio::spawn(
+        pipeline
+            .with_plugins(plugins.clone())
+            .with_tap(SpeechService::wants, speech.spawn())
+            .run(),
+    );
 
     let twitch_stop = CancellationToken::new();
     let identity = twitch
@@ -223,6 +239,7 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         shutdown: shutdown.clone(),
         plugins: plugins.clone(),
         overlays,
+        speech,
         overlay_key: overlay_key.clone(),
         overlay_pages: OverlayPages::new(feed.clone()),
         twitch: twitch.clone(),

@@ -18,5 +18,6 @@ pub mod plugins;
 pub mod polling;
 pub mod secrets;
 pub mod store;
+pub mod tts;
 pub mod twitch;
 pub mod web;

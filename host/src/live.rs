@@ -17,8 +17,10 @@ pub enum LiveMessage {
     Event(Arc<StoredEvent>),
     /// A plugin was loaded, unloaded or changed status.
     PluginsChanged,
-    /// A TTS rule was set, removed or expired.
+    /// A TTS rule or grant was set, removed or expired.
     TtsRulesChanged,
+    /// The speech queue or the speech settings changed.
+    SpeechChanged,
     /// The EventSub connection changed state (connected, lost, a
     /// subscription revoked, ...).
     EventSubChanged,
@@ -35,6 +37,7 @@ impl LiveMessage {
             LiveMessage::Event(_) => "event",
             LiveMessage::PluginsChanged => "plugins",
             LiveMessage::TtsRulesChanged => "tts_rules",
+            LiveMessage::SpeechChanged => "speech",
             LiveMessage::EventSubChanged => "eventsub",
             LiveMessage::OverlaysChanged => "overlays",
         }

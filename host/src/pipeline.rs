@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::dedup::RecentIds;
-use crate::event::{Event, now_ms};
+use crate::event::{Event, EventKind, now_ms};
 use crate::live::{LiveFeed, LiveMessage};
 use crate::plugins::PluginHost;
 use crate::store::events::{self, Inserted, StoredEvent};
@@ -121,9 +121,18 @@ impl Default for PipelineOptions {
 }
 
 /// The consuming end: run it as one task.
+/// A consumer of stored events besides the plugins (the speech service):
+/// offered the kinds it wants, in order, without ever making the pipeline
+/// wait.
+struct Tap {
+    wants: fn(&EventKind) -> bool,
+    tx: mpsc::Sender<Arc<StoredEvent>>,
+}
+
 pub struct Pipeline {
     store: Store,
     plugins: Option<PluginHost>,
+    taps: Vec<Tap>,
     feed: LiveFeed,
     recent: RecentIds,
     rx: mpsc::Receiver<Submission>,
@@ -138,6 +147,7 @@ impl Pipeline {
         let pipeline = Pipeline {
             store,
             plugins: None,
+            taps: Vec::new(),
             feed,
             recent: RecentIds::new(options.recent_ids, options.recent_ttl),
             rx,
@@ -150,6 +160,18 @@ impl Pipeline {
     /// stored with the event), action plugins after.
     pub fn with_plugins(mut self, plugins: PluginHost) -> Self {
         self.plugins = Some(plugins);
+        self
+    }
+
+    /// Also offers every new event whose kind `wants` accepts to `tx`. A
+    /// full channel drops the offer with a warning: the consumer is behind,
+    /// and the pipeline (storing, plugins) must not wait for it.
+    pub fn with_tap(
+        mut self,
+        wants: fn(&EventKind) -> bool,
+        tx: mpsc::Sender<Arc<StoredEvent>>,
+    ) -> Self {
+        self.taps.push(Tap { wants, tx });
         self
     }
 
@@ -285,6 +307,14 @@ impl Pipeline {
                             self.feed.publish(LiveMessage::Event(stored.clone()));
                             if let Some(plugins) = &self.plugins {
                                 plugins.dispatch(&stored).await;
+                            }
+                            for tap in &self.taps {
+                                if (tap.wants)(&stored.event.kind)
+                                    && let Err(mpsc::error::TrySendError::Full(_)) =
+                                        tap.tx.try_send(stored.clone())
+                                {
+                                    tracing::warn!(event_id = %stored.event.id, "a consumer of events is behind; event not offered to it");
+                                }
                             }
                             Outcome::Stored(stored)
                         }

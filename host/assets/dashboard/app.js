@@ -4,7 +4,7 @@
 // safety net), and a one-second tick for countdowns and relative times.
 
 import { onLoggedOut } from './api.js';
-import { LiveFeed } from './live.js';
+import { LiveFeed, TOPICS } from './live.js';
 import { el } from './ui.js';
 import { EventsPage } from './pages/events.js';
 import { EventSubPage } from './pages/eventsub.js';
@@ -79,7 +79,7 @@ function startLive() {
     indicator.className = `live-state ${state}`;
     indicator.textContent = { live: 'live', connecting: 'connecting…', reconnecting: 'reconnecting…' }[state];
   });
-  for (const topic of ['event', 'eventsub', 'tts_rules', 'plugins', 'overlays']) {
+  for (const topic of TOPICS) {
     feed.on(topic, (data) => pages.forEach((page) => page.deliver(topic, data)));
   }
   // Something may have been missed: every page re-fetches (hidden ones when shown).

@@ -10,8 +10,16 @@
 // another and answers {"type":"ack","id":...} as each is shown. Whatever was
 // not acknowledged is sent again after a reconnect.
 //
-// Test hooks (read-only): window.__overlay (connection state and counters)
-// and window.__shown (ids shown in this tab, oldest first).
+// Chat read aloud arrives as alerts with "speech":true: nothing is shown,
+// the `tts` text is spoken, and the ack goes when the speaking ends (so the
+// dashboard's speech queue lists what is being said). The host may also send
+// {"type":"skip"} (stop what plays now, go on with the next) and
+// {"type":"cancel","ids":[...]} (withdrawn: never play these, stop the one
+// playing if it is among them; the host dropped them, so no ack).
+//
+// Test hooks (read-only): window.__overlay (connection state and counters,
+// spoken texts, ids cut short by a skip or dropped by a cancel) and
+// window.__shown (ids shown in this tab, oldest first).
 'use strict';
 
 (() => {
@@ -27,6 +35,7 @@
   // Close code the host uses for a refused key: retrying cannot help.
   const CLOSE_FORBIDDEN = 4003;
   const SHOWN_KEEP = 500;
+  const CANCELLED_KEEP = 500;
 
   const name = decodeURIComponent(location.pathname.split('/')[2] || '');
   const key = new URLSearchParams(location.hash.slice(1)).get('key') || '';
@@ -41,6 +50,9 @@
     current: null, // id of the alert on screen
     queued: 0,
     spoken: [], // texts handed to speech synthesis, newest last
+    skipped: [], // ids cut short by a skip, newest last
+    cancelled: [], // ids withdrawn by the host (dropped or stopped), newest last
+    acked: 0, // acknowledgements sent
   };
   window.__overlay = state;
 
@@ -54,7 +66,11 @@
   window.__shown = shownLog;
 
   const queue = [];
+  // Ids the host withdrew: dropped if they arrive (again) later.
+  const cancelled = new Set();
   let playing = false;
+  // Ends the alert playing now early (set while one plays).
+  let stopCurrent = null;
   let socket = null;
   let attempt = 0;
 
@@ -109,6 +125,10 @@
         state.status = 'connected';
       } else if (message.type === 'alert') {
         receive(message);
+      } else if (message.type === 'skip') {
+        skip();
+      } else if (message.type === 'cancel') {
+        cancel(message.ids);
       } else if (message.type === 'error') {
         refusal = message; // the close that follows says what to do
       }
@@ -144,6 +164,7 @@
     // acknowledged then (it is in `shown`).
     if (socket && socket.readyState === WebSocket.OPEN) {
       socket.send(JSON.stringify({ type: 'ack', id }));
+      state.acked += 1;
     }
   }
 
@@ -151,6 +172,9 @@
 
   function receive(alert) {
     if (typeof alert.id !== 'string') return;
+    if (cancelled.has(alert.id)) return; // withdrawn on its way here
+    // Re-sent after a reconnect while still speaking: acknowledged at its end.
+    if (alert.id === state.current) return;
     if (shown.has(alert.id)) {
       ack(alert.id); // shown before a reconnect or reload: confirm again
       return;
@@ -171,10 +195,39 @@
         await play(alert);
       } catch (e) {
         console.error('stagehand overlay: alert failed', alert.id, e);
+        stopCurrent = null;
         state.current = null;
       }
     }
     playing = false;
+  }
+
+  // The host's "skip": stop what plays now (it is acknowledged as done).
+  function skip() {
+    if (state.current === null || !stopCurrent) return;
+    state.skipped.push(state.current);
+    stopCurrent('skipped');
+  }
+
+  // The host withdrew these alerts: never play them; stop the one playing.
+  function cancel(ids) {
+    if (!Array.isArray(ids)) return;
+    for (const id of ids) {
+      if (typeof id !== 'string' || cancelled.has(id)) continue;
+      cancelled.add(id);
+      if (cancelled.size > CANCELLED_KEEP) {
+        cancelled.delete(cancelled.values().next().value);
+      }
+      const at = queue.findIndex((queued) => queued.id === id);
+      if (at >= 0) {
+        queue.splice(at, 1);
+        state.queued = queue.length;
+        state.cancelled.push(id);
+      } else if (state.current === id && stopCurrent) {
+        state.cancelled.push(id);
+        stopCurrent('cancelled');
+      }
+    }
   }
 
   // --- One alert --------------------------------------------------------
@@ -188,10 +241,12 @@
   }
 
   async function play(alert) {
-    // Shown from the moment it is on screen: acknowledged now, so a reload
-    // in the middle of it does not play it again.
+    // Shown from the moment it is on screen, so a reload in the middle of
+    // it does not play it again. An alert is acknowledged now; speech when
+    // it ends, so the host knows it is still being said.
+    const isSpeech = alert.speech === true;
     markShown(alert.id);
-    ack(alert.id);
+    if (!isSpeech) ack(alert.id);
     state.current = alert.id;
 
     const duration = Math.max(0, Number(alert.duration_ms) || 0);
@@ -201,8 +256,16 @@
       GRACE_MS;
     const cleanups = [];
     const endings = [sleep(duration)];
+    let stoppedBy = null;
+    const stopped = new Promise((resolve) => {
+      stopCurrent = (why) => {
+        stoppedBy = why;
+        resolve();
+      };
+    });
 
-    const card = render(alert);
+    // Speech shows nothing, whatever else the item carries.
+    const card = isSpeech ? null : render(alert);
     if (card) {
       stage.append(card);
       const video = card.querySelector('video');
@@ -213,20 +276,27 @@
       void card.offsetWidth;
       card.classList.add('in');
     }
-    const sound = text(alert.sound_url);
+    const sound = isSpeech ? '' : text(alert.sound_url);
     if (sound) endings.push(playMedia(new Audio(sound), cleanups));
     if (speech) endings.push(speak(speech, cleanups));
 
-    // Done when everything has finished, or at the bound, whichever is first.
-    await Promise.race([Promise.all(endings), sleep(bound)]);
+    // Done when everything has finished, or at the bound, or when the host
+    // says stop (skip, cancel), whichever is first.
+    await Promise.race([Promise.all(endings), sleep(bound), stopped]);
+    stopCurrent = null;
 
-    for (const cleanup of cleanups) cleanup();
-    if (card) {
-      card.classList.remove('in');
-      await sleep(FADE_MS);
-      card.remove();
+    try {
+      for (const cleanup of cleanups) cleanup();
+      if (card) {
+        card.classList.remove('in');
+        await sleep(FADE_MS);
+        card.remove();
+      }
+    } finally {
+      // Withdrawn speech is not acknowledged: the host already dropped it.
+      if (isSpeech && stoppedBy !== 'cancelled') ack(alert.id);
+      state.current = null;
     }
-    state.current = null;
   }
 
   // The visible part, or null for an alert that only makes noise.

@@ -50,6 +50,25 @@ impl FreshAlert {
     }
 }
 
+/// An instruction for the pages of one overlay, besides alerts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OverlayControl {
+    /// Stop what is playing now (the dashboard's "skip" for speech).
+    Skip { overlay: String },
+    /// Drop these queued alerts without playing them (they were withdrawn:
+    /// a muted viewer's speech, an item removed in the dashboard).
+    Cancel { overlay: String, ids: Vec<String> },
+}
+
+impl OverlayControl {
+    /// The overlay it is meant for.
+    pub fn overlay(&self) -> &str {
+        match self {
+            OverlayControl::Skip { overlay } | OverlayControl::Cancel { overlay, .. } => overlay,
+        }
+    }
+}
+
 /// Ids acknowledged lately, oldest first (bounded by [`RECENT_ACKS`]).
 #[derive(Default)]
 struct RecentAcks {
@@ -72,6 +91,7 @@ pub struct OverlayQueue {
     /// Holds the queue position of the last alert broadcast.
     order: Arc<Mutex<Option<i64>>>,
     acked: Arc<std::sync::Mutex<RecentAcks>>,
+    controls: broadcast::Sender<Arc<OverlayControl>>,
 }
 
 impl OverlayQueue {
@@ -83,6 +103,7 @@ impl OverlayQueue {
             fresh: broadcast::Sender::new(FRESH_CAPACITY),
             order: Arc::new(Mutex::new(None)),
             acked: Arc::default(),
+            controls: broadcast::Sender::new(64),
         }
     }
 
@@ -150,6 +171,43 @@ impl OverlayQueue {
         let receiver = self.fresh.subscribe();
         // Nothing broadcast since start: all that is stored came before.
         (receiver, last_broadcast.unwrap_or(i64::MAX))
+    }
+
+    /// Sends an instruction to the connected pages of its overlay; returns
+    /// how many page sessions were listening (of any overlay).
+    pub fn control(&self, control: OverlayControl) -> usize {
+        self.controls.send(Arc::new(control)).unwrap_or(0)
+    }
+
+    /// Instructions for pages, from now on.
+    pub fn controls(&self) -> broadcast::Receiver<Arc<OverlayControl>> {
+        self.controls.subscribe()
+    }
+
+    /// Withdraws pending alerts: never sent again, and the pages holding
+    /// them drop them. Returns the ids that were still pending.
+    pub async fn withdraw(&self, ids: Vec<String>) -> Result<Vec<String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let withdrawn = self
+            .store
+            .write(move |c| overlay_alerts::expire(c, &ids, now_ms()))
+            .await?;
+        let mut per_overlay: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (id, overlay) in &withdrawn {
+            per_overlay
+                .entry(overlay.clone())
+                .or_default()
+                .push(id.clone());
+        }
+        for (overlay, ids) in per_overlay {
+            self.control(OverlayControl::Cancel { overlay, ids });
+        }
+        if !withdrawn.is_empty() {
+            self.changed.send_modify(|n| *n += 1);
+        }
+        Ok(withdrawn.into_iter().map(|(id, _)| id).collect())
     }
 
     /// Unacknowledged alerts per overlay name, for the dashboard.

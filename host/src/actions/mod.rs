@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::event::now_ms;
+use crate::event::{EventKind, now_ms};
 use crate::live::{LiveFeed, LiveMessage};
 use crate::plugins::PluginHost;
 use crate::plugins::convert::alert_to_json;
@@ -22,7 +22,8 @@ use crate::plugins::manifest::Permission;
 use crate::plugins::runtime::wit;
 use crate::plugins::worker::ActionBatch;
 use crate::store::{self, Store, StoreError};
-use alerts::{DEFAULT_OVERLAY, OverlayQueue, valid_overlay_name};
+use crate::tts::{Heard, SpeechService};
+use alerts::{OverlayQueue, valid_overlay_name};
 use webhook::WebhookSender;
 
 /// Longest text accepted in an alert field or a chat message.
@@ -31,8 +32,6 @@ const MAX_TEXT: usize = 16 * 1024;
 const MAX_MARKUP: usize = 64 * 1024;
 /// Longest alert.
 const MAX_DURATION_MS: u32 = 5 * 60 * 1000;
-/// Longest text read aloud.
-const MAX_SPEECH: usize = 500;
 
 /// Sends chat messages to Twitch; present once the host is logged in.
 pub trait ChatOut: Send + Sync {
@@ -113,6 +112,9 @@ pub struct Executor {
     pub webhooks: WebhookSender,
     pub chat: Option<Arc<dyn ChatOut>>,
     pub feed: LiveFeed,
+    /// Plugins' `speak` goes through the speech queue and, for a chat
+    /// message, through the same access policy and rules as chat itself.
+    pub speech: SpeechService,
 }
 
 impl Executor {
@@ -140,7 +142,32 @@ impl Executor {
                 tracing::warn!(plugin = &*batch.plugin, event_id = %batch.event.event.id, "action refused: {why}");
                 self.plugins
                     .report(&batch.plugin, format!("action refused: {why}"));
+                self.answer_in_chat(&batch, action, &why).await;
             }
+        }
+    }
+
+    /// A TTS-rule command from chat that could not be carried out (an
+    /// unknown viewer, say) is answered in chat, so the moderator knows,
+    /// when the plugin may chat.
+    async fn answer_in_chat(&self, batch: &ActionBatch, action: &wit::Action, why: &str) {
+        let event = &batch.event.event;
+        let is_rule = required_permission(action) == Some(Permission::TtsRules);
+        if !is_rule
+            || event.kind != EventKind::ChatMessage
+            || !batch.permissions.contains(&Permission::Chat)
+        {
+            return;
+        }
+        let (Some(chat), Some(who)) = (&self.chat, &event.viewer) else {
+            return;
+        };
+        let reply: String = format!("@{} {}: {why}", who.login, action_name(action))
+            .chars()
+            .take(500)
+            .collect();
+        if let Err(e) = chat.send(reply).await {
+            tracing::warn!(error = %e, "cannot answer a refused chat command");
         }
     }
 
@@ -163,14 +190,7 @@ impl Executor {
                 self.queue(&alert.overlay.clone(), batch, alert_to_json(&alert))
                     .await
             }
-            wit::Action::Speak(text) => {
-                let text: String = text.chars().take(MAX_SPEECH).collect();
-                if text.trim().is_empty() {
-                    return Err("speak with no text".into());
-                }
-                let payload = serde_json::json!({"title": "", "message": "", "tts": text, "duration_ms": 0, "speech": true});
-                self.queue(DEFAULT_OVERLAY, batch, payload).await
-            }
+            wit::Action::Speak(text) => self.speak(batch, text).await,
             wit::Action::SendChat(text) => {
                 if text.trim().is_empty() || text.len() > 500 {
                     return Err("chat messages must be 1 to 500 characters".into());
@@ -183,11 +203,20 @@ impl Executor {
                 }
             }
             wit::Action::MuteTts(m) => {
+                if m.minutes == Some(0) {
+                    return Err("a mute needs minutes above zero (or none: until unmuted)".into());
+                }
                 let minutes = m.minutes;
                 self.tts_rule(&channel, &m.login, &batch.plugin, move |c, ch, id, by| {
                     store::tts_rules::mute(c, ch, id, minutes, Some(by), now_ms())
                 })
-                .await
+                .await?;
+                // Muted now: what they already queued is not said either.
+                self.speech
+                    .silence(&m.login)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("muted, but cannot withdraw their queued speech: {e}"))
             }
             wit::Action::CooldownTts(cd) => {
                 if cd.gap_seconds == 0 || cd.minutes == 0 {
@@ -221,6 +250,42 @@ impl Executor {
                     .spawn(batch.plugin.to_string(), url, req.body.clone());
                 Ok(())
             }
+        }
+    }
+
+    async fn speak(&self, batch: &ActionBatch, text: &str) -> Result<(), String> {
+        let event = &batch.event.event;
+        let plugin = Some(batch.plugin.to_string());
+        if event.kind == EventKind::ChatMessage
+            && let Some(viewer) = &event.viewer
+        {
+            // Reading a chatter aloud: their access, mute and gap apply.
+            let heard = self
+                .speech
+                .admit_and_queue(
+                    &event.channel_id,
+                    &viewer.id,
+                    &viewer.login,
+                    &viewer.display_name,
+                    text,
+                    Some(event.id.clone()),
+                    plugin,
+                )
+                .await
+                .map_err(|e| format!("cannot queue speech: {e}"))?;
+            if let Heard::Refused(why) = heard {
+                tracing::debug!(event_id = %event.id, reason = %why.reason(), "plugin speech for a chatter not read");
+            }
+            return Ok(());
+        }
+        match self
+            .speech
+            .queue_plain(text, Some(event.id.clone()), plugin)
+            .await
+            .map_err(|e| format!("cannot queue speech: {e}"))?
+        {
+            Ok(_) => Ok(()),
+            Err(why) => Err(format!("speech not queued: {}", why.reason())),
         }
     }
 

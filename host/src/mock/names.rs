@@ -38,6 +38,7 @@ const REWARDS: &[&str] = &[
     "Choose the next song",
     "Say hi on stream",
     "Do 10 push-ups",
+    "Unlock TTS",
 ];
 
 const CLIP_TITLES: &[&str] = &[

@@ -119,6 +119,26 @@ pub fn insert_batch(
     })
 }
 
+/// The most rows one pruning statement deletes, so a long-unpruned chat log
+/// never holds the writer (and every other write) for long.
+pub const PRUNE_BATCH: usize = 5_000;
+
+/// Deletes up to [`PRUNE_BATCH`] events of `kind` stored before `cutoff`,
+/// oldest first; returns how many (call again while it returns a full batch).
+pub fn prune_kind(
+    conn: &Connection,
+    kind: &str,
+    cutoff: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM events WHERE seq IN (
+                 SELECT seq FROM events WHERE kind = ?1 AND created_at < ?2
+                 ORDER BY seq LIMIT ?3)",
+        )?
+        .execute(params![kind, to_ms(cutoff), PRUNE_BATCH as i64])?)
+}
+
 /// Attaches a formatter's display to a stored event.
 pub fn set_display(conn: &Connection, id: &str, display: &Value) -> Result<bool, StoreError> {
     let n = conn
@@ -250,6 +270,35 @@ mod tests {
         Event::new(EventKind::Follow, Source::Eventsub, "100")
             .with_viewer(Viewer::new(id, login, login))
             .with_details(json!({"username": login, "action": "follow"}))
+    }
+
+    #[test]
+    fn pruning_deletes_only_old_events_of_the_kind() {
+        let conn = memory_db();
+        let chat = |n: u32| {
+            Event::new(EventKind::ChatMessage, Source::Eventsub, "100")
+                .with_details(json!({"username": "a", "text": format!("m{n}"), "badges": []}))
+        };
+        let old = crate::store::from_ms(1_000);
+        let new = crate::store::from_ms(9_000);
+        insert(&conn, &chat(1), old).unwrap();
+        insert(&conn, &chat(2), old).unwrap();
+        insert(&conn, &follow("alice", "1"), old).unwrap();
+        insert(&conn, &chat(3), new).unwrap();
+        let cutoff = crate::store::from_ms(5_000);
+        assert_eq!(
+            prune_kind(&conn, EventKind::ChatMessage.as_str(), cutoff).unwrap(),
+            2
+        );
+        assert_eq!(
+            prune_kind(&conn, EventKind::ChatMessage.as_str(), cutoff).unwrap(),
+            0
+        );
+        assert_eq!(
+            count(&conn).unwrap(),
+            2,
+            "the follow and the new message stay"
+        );
     }
 
     #[test]

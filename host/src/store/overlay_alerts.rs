@@ -3,10 +3,10 @@
 //! already showed.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
-use super::{StoreError, to_ms};
+use super::{StoreError, from_ms, to_ms};
 
 /// A queued alert.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +119,107 @@ pub fn ack(
     Ok(n > 0)
 }
 
+/// Speech waiting in any overlay's queue (sent or not, not acknowledged),
+/// in queue order: what the dashboard's speech queue lists.
+pub fn pending_speech(conn: &Connection) -> Result<Vec<QueuedSpeech>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, overlay, payload, created_at, sent_count FROM overlay_alerts
+         WHERE acked_at IS NULL AND expired_at IS NULL
+           AND json_extract(payload, '$.speech') = 1
+         ORDER BY rowid",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            let payload: String = r.get(2)?;
+            Ok((r.get(0)?, r.get(1)?, payload, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<Vec<(String, String, String, i64, i64)>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, overlay, payload, created, sent)| {
+            let payload: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
+            let field = |k: &str| payload[k].as_str().unwrap_or_default().to_owned();
+            QueuedSpeech {
+                id,
+                overlay,
+                login: field("viewer"),
+                display_name: field("viewer_name"),
+                text: field("tts"),
+                queued_at: from_ms(created),
+                sent: sent > 0,
+            }
+        })
+        .collect())
+}
+
+/// A speech item as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct QueuedSpeech {
+    pub id: String,
+    pub overlay: String,
+    /// The viewer whose chat it reads ("" for a plugin's own speech).
+    pub login: String,
+    /// How the viewer's name is shown ("" for a plugin's own speech).
+    pub display_name: String,
+    pub text: String,
+    pub queued_at: DateTime<Utc>,
+    /// Handed to a page at least once (it may be playing now).
+    pub sent: bool,
+}
+
+/// Pending speech of one viewer (by login), as (id, overlay).
+pub fn pending_speech_of(
+    conn: &Connection,
+    login: &str,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, overlay FROM overlay_alerts
+         WHERE acked_at IS NULL AND expired_at IS NULL
+           AND json_extract(payload, '$.speech') = 1
+           AND json_extract(payload, '$.viewer') = ?1
+         ORDER BY rowid",
+    )?;
+    let rows = stmt
+        .query_map([login], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// How many speech items wait (not acknowledged), across overlays.
+pub fn pending_speech_count(conn: &Connection) -> Result<usize, StoreError> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM overlay_alerts
+             WHERE acked_at IS NULL AND expired_at IS NULL
+               AND json_extract(payload, '$.speech') = 1",
+        )?
+        .query_row([], |r| r.get(0))?;
+    Ok(n.max(0) as usize)
+}
+
+/// Withdraws pending alerts: they are never sent again. Returns the
+/// (id, overlay) of those that were still pending.
+pub fn expire(
+    conn: &Connection,
+    ids: &[String],
+    at: DateTime<Utc>,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE overlay_alerts SET expired_at = ?2
+         WHERE id = ?1 AND acked_at IS NULL AND expired_at IS NULL RETURNING overlay",
+    )?;
+    let mut withdrawn = Vec::new();
+    for id in ids {
+        if let Some(overlay) = stmt
+            .query_row(params![id, to_ms(at)], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            withdrawn.push((id.clone(), overlay));
+        }
+    }
+    Ok(withdrawn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +292,89 @@ mod tests {
         assert_eq!(
             pending_counts(&conn).unwrap(),
             vec![("alerts".to_owned(), 1), ("other".to_owned(), 1)]
+        );
+    }
+
+    #[test]
+    fn speech_is_listed_counted_and_withdrawn_per_viewer() {
+        let conn = memory_db();
+        let speech =
+            |login: &str, text: &str| json!({"speech": true, "viewer": login, "tts": text});
+        enqueue(
+            &conn,
+            "s1",
+            "alerts",
+            None,
+            None,
+            &speech("alice", "one"),
+            from_ms(1),
+        )
+        .unwrap();
+        enqueue(
+            &conn,
+            "a1",
+            "alerts",
+            None,
+            None,
+            &json!({"title": "Follow"}),
+            from_ms(2),
+        )
+        .unwrap();
+        enqueue(
+            &conn,
+            "s2",
+            "side",
+            None,
+            None,
+            &speech("bob", "two"),
+            from_ms(3),
+        )
+        .unwrap();
+        enqueue(
+            &conn,
+            "s3",
+            "alerts",
+            None,
+            None,
+            &speech("alice", "three"),
+            from_ms(4),
+        )
+        .unwrap();
+        let listed = pending_speech(&conn).unwrap();
+        assert_eq!(
+            listed
+                .iter()
+                .map(|q| (q.id.as_str(), q.login.as_str(), q.text.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                ("s1", "alice", "one"),
+                ("s2", "bob", "two"),
+                ("s3", "alice", "three")
+            ]
+        );
+        assert_eq!(pending_speech_count(&conn).unwrap(), 3);
+        let alices = pending_speech_of(&conn, "alice").unwrap();
+        assert_eq!(
+            alices,
+            vec![
+                ("s1".into(), "alerts".into()),
+                ("s3".into(), "alerts".into())
+            ]
+        );
+        assert!(ack(&conn, "alerts", "s1", from_ms(5)).unwrap());
+        let ids = vec!["s1".to_owned(), "s3".to_owned(), "nope".to_owned()];
+        assert_eq!(
+            expire(&conn, &ids, from_ms(6)).unwrap(),
+            vec![("s3".into(), "alerts".into())],
+            "only what was pending"
+        );
+        assert_eq!(pending_speech_count(&conn).unwrap(), 1);
+        assert!(
+            pending(&conn, "alerts", 0, i64::MAX, 10)
+                .unwrap()
+                .iter()
+                .all(|a| a.id == "a1"),
+            "withdrawn is never resent"
         );
     }
 }

@@ -164,6 +164,31 @@ pub fn active(
     Ok(rows)
 }
 
+/// A viewer's rules in force at `now`: (muted, cooldown gap in seconds).
+pub fn of_viewer(
+    conn: &Connection,
+    channel_id: &str,
+    viewer_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(bool, Option<i64>), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT rule_type, gap_secs FROM viewer_tts_rules
+         WHERE channel_id = ?1 AND viewer_id = ?2 AND (expires_at IS NULL OR expires_at > ?3)",
+    )?;
+    let mut muted = false;
+    let mut gap = None;
+    let rows = stmt.query_map(params![channel_id, viewer_id, to_ms(now)], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
+    })?;
+    for row in rows {
+        match row? {
+            (kind, _) if kind == "mute" => muted = true,
+            (_, g) => gap = g,
+        }
+    }
+    Ok((muted, gap))
+}
+
 /// Deletes rules that expired before `now`; returns how many.
 pub fn remove_expired(conn: &Connection, now: DateTime<Utc>) -> Result<usize, StoreError> {
     Ok(conn

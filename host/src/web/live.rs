@@ -35,6 +35,7 @@ fn to_sse(message: &LiveMessage) -> SseEvent {
         // Change notices: the client re-fetches what it shows.
         LiveMessage::PluginsChanged
         | LiveMessage::TtsRulesChanged
+        | LiveMessage::SpeechChanged
         | LiveMessage::EventSubChanged
         | LiveMessage::OverlaysChanged => Ok("{}".to_owned()),
     };

@@ -14,6 +14,7 @@ pub mod overlay;
 pub mod plugins;
 pub mod polling;
 pub mod roles;
+pub mod speech;
 pub mod tts;
 pub mod viewers;
 
@@ -56,6 +57,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     pub plugins: PluginHost,
     pub overlays: OverlayQueue,
+    /// Chat read aloud: settings, queue, skip.
+    pub speech: crate::tts::SpeechService,
     /// The key overlay pages present in their hello (regenerable).
     pub overlay_key: overlay::OverlayKey,
     /// Overlay pages connected now, per overlay name.
@@ -90,6 +93,15 @@ pub fn router(state: AppState) -> Router {
         .route("/viewers", get(viewers::list))
         .route("/tts/rules", get(tts::list).post(tts::create))
         .route("/tts/rules/{login}", axum::routing::delete(tts::remove))
+        .route(
+            "/tts/settings",
+            get(speech::get_settings).put(speech::put_settings),
+        )
+        .route("/tts/queue", get(speech::queue))
+        .route("/tts/queue/{id}", axum::routing::delete(speech::remove))
+        .route("/tts/skip", post(speech::skip))
+        .route("/tts/grants", get(speech::grants).post(speech::grant))
+        .route("/tts/grants/{login}", axum::routing::delete(speech::revoke))
         .route("/polling", get(polling::list))
         .route("/polling/{name}", axum::routing::put(polling::update))
         .route("/roles/sync", post(roles::sync))

@@ -27,7 +27,9 @@ use super::AppState;
 use super::assets;
 use super::auth::constant_time_eq;
 use super::error::{ApiError, ApiJson};
-use crate::actions::alerts::{DEFAULT_OVERLAY, FreshAlert, OverlayQueue, valid_overlay_name};
+use crate::actions::alerts::{
+    DEFAULT_OVERLAY, FreshAlert, OverlayControl, OverlayQueue, valid_overlay_name,
+};
 use crate::live::{LiveFeed, LiveMessage};
 use crate::secrets;
 use crate::store::overlay_alerts::QueuedAlert;
@@ -285,6 +287,9 @@ async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
     // after the page saw its welcome reaches it by one way or the other
     // (what both deliver is sent once: `last_sent` orders them).
     let (mut fresh, horizon) = state.overlays.follow().await;
+    let mut controls = state.overlays.controls();
+    // Withdrawn while possibly still on their way here: never sent.
+    let mut withdrawn: std::collections::HashSet<String> = Default::default();
     if send(&mut socket, json!({"type": "welcome", "overlay": overlay}))
         .await
         .is_err()
@@ -303,6 +308,9 @@ async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
         tokio::select! {
             alert = fresh.recv() => match alert {
                 Ok(alert) => {
+                    if withdrawn.remove(&alert.alert.id) {
+                        continue;
+                    }
                     if send_fresh(&state, &overlay, &mut socket, &alert, &mut last_sent).await.is_err() {
                         return;
                     }
@@ -326,10 +334,34 @@ async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
+            control = controls.recv() => match control {
+                Ok(control) if control.overlay() == overlay => {
+                    let message = match &*control {
+                        OverlayControl::Skip { .. } => json!({"type": "skip"}),
+                        OverlayControl::Cancel { ids, .. } => {
+                            if withdrawn.len() > 1024 {
+                                withdrawn.clear();
+                            }
+                            withdrawn.extend(ids.iter().cloned());
+                            json!({"type": "cancel", "ids": ids})
+                        }
+                    };
+                    if send(&mut socket, message).await.is_err() {
+                        tracing::info!(overlay, "overlay disconnected (send failed or timed out)");
+                        return;
+                    }
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
             message = socket.recv() => match message {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<FromPage>(&text) {
                     Ok(FromPage::Ack { id }) => match state.overlays.ack(&overlay, &id).await {
-                        Ok(true) => state.feed.publish(LiveMessage::OverlaysChanged),
+                        Ok(true) => {
+                            state.feed.publish(LiveMessage::OverlaysChanged);
+                            // It may have been speech: the queue page re-reads.
+                            state.feed.publish(LiveMessage::SpeechChanged);
+                        }
                         Ok(false) => {}
                         Err(e) => tracing::warn!(overlay, error = %e, "cannot record an acknowledgement"),
                     },

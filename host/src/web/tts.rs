@@ -180,7 +180,7 @@ pub fn validate(rule: NewRule) -> Result<ValidRule, ApiError> {
     }
 }
 
-fn normalize_login(login: &str) -> Result<String, ApiError> {
+pub(super) fn normalize_login(login: &str) -> Result<String, ApiError> {
     let login = login.trim().trim_start_matches('@').to_lowercase();
     let valid = !login.is_empty()
         && login.len() <= 64
@@ -194,7 +194,7 @@ fn normalize_login(login: &str) -> Result<String, ApiError> {
     }
 }
 
-fn unknown_viewer(login: &str) -> ApiError {
+pub(super) fn unknown_viewer(login: &str) -> ApiError {
     ApiError::not_found(format!(
         "no viewer named {login:?} has been seen in this channel"
     ))
@@ -241,6 +241,11 @@ pub async fn create(
         .map_err(|e| ApiError::unavailable(format!("cannot store the TTS rule: {e}")))?;
     let viewer = found.ok_or_else(|| unknown_viewer(&login))?;
     state.feed.publish(LiveMessage::TtsRulesChanged);
+    if matches!(rule, ValidRule::Mute { .. })
+        && let Err(e) = state.speech.silence(&viewer.login).await
+    {
+        tracing::warn!(error = %e, login = %viewer.login, "muted, but cannot withdraw their queued speech");
+    }
     let (rule_type, gap_seconds, minutes) = match rule {
         ValidRule::Mute { minutes, .. } => (RuleType::Mute, None, minutes),
         ValidRule::Cooldown {
