@@ -13,6 +13,7 @@ pub mod event;
 pub mod live;
 pub mod logging;
 pub mod mock;
+pub mod periodic;
 pub mod pipeline;
 pub mod plugins;
 pub mod polling;

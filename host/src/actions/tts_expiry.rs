@@ -19,14 +19,9 @@ pub const EVERY: Duration = Duration::from_secs(15);
 
 /// Starts the job; it ends when `stop` is cancelled.
 pub fn spawn(store: Store, feed: LiveFeed, stop: CancellationToken) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tick.tick() => {}
-            }
+    crate::periodic::spawn(EVERY, stop, move || {
+        let (store, feed) = (store.clone(), feed.clone());
+        async move {
             match store
                 .write(|c| tts_rules::remove_expired(c, now_ms()))
                 .await

@@ -215,22 +215,41 @@ impl SpeechService {
         } else {
             display_name
         };
+        let said = format!("{name} says {spoken}");
+        let id = self
+            .enqueue(
+                &settings.overlay,
+                &login.to_lowercase(),
+                name,
+                said,
+                event_id,
+                plugin,
+            )
+            .await?;
+        Ok(Heard::Queued(id))
+    }
+
+    /// Puts one speech item on the overlay's queue and tells the dashboards.
+    async fn enqueue(
+        &self,
+        overlay: &str,
+        login: &str,
+        name: &str,
+        said: String,
+        event_id: Option<String>,
+        plugin: Option<String>,
+    ) -> Result<String, StoreError> {
         let payload = json!({
-            "speech": true,
-            "viewer": login.to_lowercase(),
-            "viewer_name": name,
-            "title": "",
-            "message": "",
-            "tts": format!("{name} says {spoken}"),
-            "duration_ms": 0,
+            "speech": true, "viewer": login, "viewer_name": name,
+            "title": "", "message": "", "tts": said, "duration_ms": 0,
         });
         let id = self
             .inner
             .overlays
-            .enqueue(&settings.overlay, event_id, plugin, payload)
+            .enqueue(overlay, event_id, plugin, payload)
             .await?;
         self.inner.feed.publish(LiveMessage::SpeechChanged);
-        Ok(Heard::Queued(id))
+        Ok(id)
     }
 
     /// Queues a plugin's own speech (an alert's "thanks for the follow"):
@@ -254,16 +273,9 @@ impl SpeechService {
         if queued >= settings.max_queue as usize {
             return Ok(Err(Refusal::QueueFull));
         }
-        let payload = json!({
-            "speech": true, "viewer": "", "title": "", "message": "",
-            "tts": spoken, "duration_ms": 0,
-        });
         let id = self
-            .inner
-            .overlays
-            .enqueue(&settings.overlay, event_id, plugin, payload)
+            .enqueue(&settings.overlay, "", "", spoken, event_id, plugin)
             .await?;
-        self.inner.feed.publish(LiveMessage::SpeechChanged);
         Ok(Ok(id))
     }
 

@@ -62,14 +62,9 @@ pub fn spawn(
     feed: LiveFeed,
     stop: CancellationToken,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tick.tick() => {}
-            }
+    crate::periodic::spawn(EVERY, stop, move || {
+        let (store, speech, feed) = (store.clone(), speech.clone(), feed.clone());
+        async move {
             match run_once(&store, &speech, &feed).await {
                 Ok(report) if report != UpkeepReport::default() => {
                     tracing::info!(?report, "TTS upkeep: grants expired or chat pruned");

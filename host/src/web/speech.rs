@@ -73,7 +73,12 @@ pub async fn skip(State(state): State<AppState>) -> axum::Json<Value> {
     state.speech.skip();
     // The pages of the speaking overlay, not every socket listening.
     let overlay = state.speech.settings().overlay;
-    let pages = state.overlay_pages.counts().get(&overlay).copied().unwrap_or(0);
+    let pages = state
+        .overlay_pages
+        .counts()
+        .get(&overlay)
+        .copied()
+        .unwrap_or(0);
     tracing::info!(pages, "speech skipped from the dashboard");
     axum::Json(json!({"pages": pages}))
 }
