@@ -594,6 +594,124 @@ async fn bad_tts_rules_are_refused_with_json_errors() {
     host.stop();
 }
 
+#[tokio::test]
+async fn speech_settings_grants_and_queue_refuse_bad_input_and_change_nothing() {
+    let (_dir, host) = host();
+    see_viewer(&host, "known").await;
+    let c = client();
+    let before: Value = support::get_json(&host, "/api/tts/settings").await;
+    for (body, status, code) in [
+        (json!({"max_chars": 0}), 422, "invalid_settings"),
+        (json!({"max_chars": -5}), 422, "invalid_settings"),
+        (
+            json!({"viewer_gap_seconds": 86_400}),
+            422,
+            "invalid_settings",
+        ),
+        (
+            json!({"access": ["everyone", "vips"]}),
+            422,
+            "invalid_settings",
+        ),
+        (json!({"access": ["admins"]}), 422, "invalid_settings"),
+        (json!({"overlay": "Not A Name"}), 422, "invalid_settings"),
+        (json!({"volume": 11}), 422, "invalid_settings"),
+        (json!(["not", "an", "object"]), 422, "invalid_settings"),
+    ] {
+        let resp = c
+            .put(host.url("/api/tts/settings"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(error_code(resp).await, (status, code.into()), "{body}");
+    }
+    let malformed = c
+        .put(host.url("/api/tts/settings"))
+        .header("content-type", "application/json")
+        .body("{\"max_chars\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(malformed).await, (400, "bad_json".into()));
+    let after: Value = support::get_json(&host, "/api/tts/settings").await;
+    assert_eq!(after, before, "no refused change was kept");
+
+    for (body, status, code) in [
+        (
+            json!({"login": "nobody_here", "minutes": 5}),
+            404,
+            "not_found",
+        ),
+        (json!({"login": "known", "minutes": -5}), 400, "bad_request"),
+        (json!({"login": "known", "minutes": 0}), 400, "bad_request"),
+        (
+            json!({"login": "known", "minutes": 10_000_000}),
+            400,
+            "bad_request",
+        ),
+        (
+            json!({"login": "bad login", "minutes": 5}),
+            400,
+            "bad_request",
+        ),
+        (json!({"login": "known"}), 400, "bad_json"),
+    ] {
+        let resp = post_json(&host, "/api/tts/grants", body.clone()).await;
+        assert_eq!(error_code(resp).await, (status, code.into()), "{body}");
+    }
+    let grants: Value = support::get_json(&host, "/api/tts/grants").await;
+    assert_eq!(grants["grants"], json!([]), "nothing above was stored");
+    let revoke = c
+        .delete(host.url("/api/tts/grants/known"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(revoke).await,
+        (404, "not_found".into()),
+        "no grant to revoke"
+    );
+
+    let missing = c
+        .delete(host.url("/api/tts/queue/no-such-item"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(missing).await, (404, "not_found".into()));
+    let skipped: Value = post_empty(&host, "/api/tts/skip")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(skipped["pages"], 0, "no overlay page to tell");
+    let anonymous_skip = anonymous()
+        .post(host.url("/api/tts/skip"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous_skip.status(), 401);
+
+    // A grant made here lets the viewer be heard; revoking ends it.
+    let granted = post_json(
+        &host,
+        "/api/tts/grants",
+        json!({"login": "@Known", "minutes": 30}),
+    )
+    .await;
+    assert_eq!(granted.status(), 201);
+    let grants: Value = support::get_json(&host, "/api/tts/grants").await;
+    assert_eq!(grants["grants"][0]["login"], "known");
+    assert_eq!(grants["grants"][0]["source"], "dashboard");
+    let revoked = c
+        .delete(host.url("/api/tts/grants/known"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    host.stop();
+}
+
 async fn plugin(host: &Host, name: &str) -> Value {
     let all: Vec<Value> = support::get_json(host, "/api/plugins").await;
     all.into_iter()
