@@ -128,17 +128,7 @@ async fn a_tts_mute_made_through_the_api_appears_on_the_tts_page_without_a_reloa
     let dir = tempfile::tempdir().unwrap();
     let host = Host::start(dir.path(), "run", &[]);
     // The host must have seen the viewer to mute them.
-    let seen = client()
-        .post(host.url("/api/events/test"))
-        .json(&json!({
-            "kind": "channel.chat.message",
-            "details": {"username": "Loud_Larry", "text": "HELLO"},
-            "viewer": {"id": "777", "login": "loud_larry", "display_name": "Loud_Larry"}
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(seen.status(), 201);
+    chat(&host, "777", "Loud_Larry", "HELLO").await;
 
     let browser = Browser::start().await;
     open_dashboard(&browser, &host, "tts").await;
@@ -220,17 +210,7 @@ async fn a_tts_mute_made_through_the_api_appears_on_the_tts_page_without_a_reloa
 /// Posts a chat message from a viewer, so the host has seen them (and may
 /// read it aloud).
 async fn chat(host: &Host, id: &str, name: &str, text: &str) {
-    let resp = client()
-        .post(host.url("/api/events/test"))
-        .json(&json!({
-            "kind": "channel.chat.message",
-            "details": {"username": name, "text": text},
-            "viewer": {"id": id, "login": name.to_lowercase(), "display_name": name}
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    support::post_chat(host, id, name, text).await;
 }
 
 /// Runs `script` (statements) in the page.

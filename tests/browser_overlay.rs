@@ -324,15 +324,7 @@ async fn host_reading_everyone() -> (tempfile::TempDir, Host) {
 
 /// A chat message from viewer `login` (display name `name`).
 async fn chat(host: &Host, id: &str, name: &str, text: &str) {
-    post_event(
-        host,
-        json!({
-            "kind": "channel.chat.message",
-            "details": {"username": name, "text": text},
-            "viewer": {"id": id, "login": name.to_lowercase(), "display_name": name}
-        }),
-    )
-    .await;
+    support::post_chat(host, id, name, text).await;
 }
 
 /// `GET /api/tts/queue`'s items.

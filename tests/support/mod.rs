@@ -275,3 +275,20 @@ pub async fn error_code(resp: reqwest::Response) -> (u16, String) {
     );
     (status, code)
 }
+
+/// Posts a test chat message from `name` (Twitch id `id`), so the host has
+/// seen the viewer and the speech service hears it.
+#[allow(dead_code)]
+pub async fn post_chat(host: &Host, id: &str, name: &str, text: &str) {
+    let resp = client()
+        .post(host.url("/api/events/test"))
+        .json(&serde_json::json!({
+            "kind": "channel.chat.message",
+            "details": {"username": name, "text": text},
+            "viewer": {"id": id, "login": name.to_lowercase(), "display_name": name}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+}
