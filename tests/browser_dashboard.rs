@@ -131,13 +131,7 @@ async fn a_tts_mute_made_through_the_api_appears_on_the_tts_page_without_a_reloa
     chat(&host, "777", "Loud_Larry", "HELLO").await;
 
     let browser = Browser::start().await;
-    open_dashboard(&browser, &host, "tts").await;
-    browser
-        .wait_for(
-            "!document.querySelector('#page-tts').hidden && document.querySelector('#tts-muted td.empty') !== null",
-            WAIT,
-        )
-        .await;
+    open_tts_page(&browser, &host, "tts-muted").await;
 
     let muted = client()
         .post(host.url("/api/tts/rules"))
@@ -205,6 +199,20 @@ async fn a_tts_mute_made_through_the_api_appears_on_the_tts_page_without_a_reloa
     assert_not_reloaded(&browser).await;
     browser.close().await;
     host.stop();
+}
+
+/// Opens the TTS page and waits until table `#{table}` shows it is empty.
+async fn open_tts_page(browser: &Browser, host: &Host, table: &str) {
+    open_dashboard(browser, host, "tts").await;
+    browser
+        .wait_for(
+            &format!(
+                "!document.querySelector('#page-tts').hidden && \
+                 document.querySelector('#{table} td.empty') !== null"
+            ),
+            WAIT,
+        )
+        .await;
 }
 
 /// Posts a chat message from a viewer, so the host has seen them (and may
@@ -377,13 +385,7 @@ async fn a_tts_grant_made_through_the_api_appears_on_the_tts_page_without_a_relo
     chat(&host, "802", "Page_Pat", "hi").await;
 
     let browser = Browser::start().await;
-    open_dashboard(&browser, &host, "tts").await;
-    browser
-        .wait_for(
-            "!document.querySelector('#page-tts').hidden && document.querySelector('#tts-grants td.empty') !== null",
-            WAIT,
-        )
-        .await;
+    open_tts_page(&browser, &host, "tts-grants").await;
 
     let granted = client()
         .post(host.url("/api/tts/grants"))
@@ -491,13 +493,7 @@ async fn the_speech_queue_lists_queued_chat_and_its_remove_button_removes_it() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     let browser = Browser::start().await;
-    open_dashboard(&browser, &host, "tts").await;
-    browser
-        .wait_for(
-            "!document.querySelector('#page-tts').hidden && document.querySelector('#tts-queue td.empty') !== null",
-            WAIT,
-        )
-        .await;
+    open_tts_page(&browser, &host, "tts-queue").await;
 
     // No overlay page is open: the speech waits in the queue.
     chat(&host, "701", "Queued_Quinn", "read me please").await;

@@ -232,34 +232,15 @@ async fn the_polling_api_changes_intervals_and_refuses_bad_requests() {
     assert_eq!(row["enabled"], false);
     assert_eq!(poller(&host, "followers").await["interval_secs"], 30);
 
-    assert_eq!(
-        put("nope", json!({"interval_secs": 30}))
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        404
-    );
-    assert_eq!(
-        put("followers", json!({"interval_secs": 0}))
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        400
-    );
-    assert_eq!(
-        put("followers", json!({"interval": 30}))
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        400
-    );
-    assert_eq!(
-        put("followers", json!({})).await.unwrap().status().as_u16(),
-        400
-    );
+    for (name, body, status) in [
+        ("nope", json!({"interval_secs": 30}), 404),
+        ("followers", json!({"interval_secs": 0}), 400),
+        ("followers", json!({"interval": 30}), 400),
+        ("followers", json!({}), 400),
+    ] {
+        let resp = put(name, body.clone()).await.unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{name} {body}");
+    }
     let malformed = client()
         .put(host.url("/api/polling/followers"))
         .header("content-type", "application/json")

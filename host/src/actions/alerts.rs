@@ -173,10 +173,10 @@ impl OverlayQueue {
         (receiver, last_broadcast.unwrap_or(i64::MAX))
     }
 
-    /// Sends an instruction to the connected pages of its overlay; returns
-    /// how many page sessions were listening (of any overlay).
-    pub fn control(&self, control: OverlayControl) -> usize {
-        self.controls.send(Arc::new(control)).unwrap_or(0)
+    /// Sends an instruction to the connected pages of its overlay (none
+    /// connected is fine: what is withdrawn is already out of the queue).
+    pub fn control(&self, control: OverlayControl) {
+        let _ = self.controls.send(Arc::new(control));
     }
 
     /// Instructions for pages, from now on.

@@ -386,13 +386,14 @@ impl SpeechService {
         Ok(removed)
     }
 
-    /// Stops what the speech overlay is saying now; returns how many page
-    /// sessions heard it.
-    pub fn skip(&self) -> usize {
+    /// Stops what the speech overlay is saying now; returns that overlay's
+    /// name (whose pages were told).
+    pub fn skip(&self) -> String {
         let overlay = self.settings().overlay;
-        self.inner
-            .overlays
-            .control(OverlayControl::Skip { overlay })
+        self.inner.overlays.control(OverlayControl::Skip {
+            overlay: overlay.clone(),
+        });
+        overlay
     }
 }
 
@@ -621,7 +622,7 @@ mod tests {
             panic!("not queued");
         };
         let mut controls = f.overlays.controls();
-        assert_eq!(f.speech.skip(), 1);
+        assert_eq!(f.speech.skip(), "alerts");
         assert_eq!(
             *controls.recv().await.unwrap(),
             OverlayControl::Skip {

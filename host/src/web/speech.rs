@@ -70,9 +70,8 @@ pub async fn queue(State(state): State<AppState>) -> Result<axum::Json<QueueView
 
 /// `POST /api/tts/skip`: the speech overlay stops what it says now.
 pub async fn skip(State(state): State<AppState>) -> axum::Json<Value> {
-    state.speech.skip();
+    let overlay = state.speech.skip();
     // The pages of the speaking overlay, not every socket listening.
-    let overlay = state.speech.settings().overlay;
     let pages = state
         .overlay_pages
         .counts()
