@@ -189,6 +189,11 @@ async fn through_the_host(dir: &Path) -> (Vec<Duration>, Vec<Duration>, Vec<Dura
     let lookup = |k: &str| env.get(k).cloned();
     let config = config::resolve(FileConfig::default(), &lookup, Mode::Run).unwrap();
     let host = app::start(&config).await.unwrap();
+    let ready = Instant::now() + Duration::from_secs(60);
+    while !host.plugins.loaded() {
+        assert!(Instant::now() < ready, "plugins did not load within 60 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let base = format!("http://{}", host.addr);
     let http = reqwest::Client::builder()
         .tcp_nodelay(true)

@@ -42,12 +42,16 @@ fn dispatch() {
         plugin: Arc::from("bench-plugin"),
         kv: kv.clone(),
         settings: Arc::from("{}"),
+        log: Arc::default(),
         deadline: Duration::from_millis(50),
         memory_bytes: 64 << 20,
     };
     let started = Instant::now();
     let mut instance = runtime.instantiate(&compiled, context).unwrap();
-    instance.init("{}").unwrap().unwrap();
+    instance
+        .init("{}", Duration::from_secs(2))
+        .unwrap()
+        .unwrap();
     let instantiate = started.elapsed();
     let event = wit::Event {
         id: "01a2".into(),
@@ -80,7 +84,7 @@ fn dispatch() {
     // work done (the default `format`).
     let started = Instant::now();
     for _ in 0..CALLS {
-        std::hint::black_box(instance.describe().unwrap());
+        std::hint::black_box(instance.describe(Duration::from_millis(50)).unwrap());
     }
     let empty_call = started.elapsed();
     let started = Instant::now();

@@ -41,6 +41,8 @@ const LOCK_FILE: &str = "stagehand.lock";
 /// The overlay key, when the environment does not fix it (mode 0600).
 const OVERLAY_KEY_FILE: &str = "overlay.key";
 const PLUGIN_CACHE_DIR: &str = "plugin-cache";
+/// The streamer's own media, served at `/media/` (mode 0700).
+pub const MEDIA_DIR: &str = "media";
 /// How long open requests may take to finish at shutdown.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -133,8 +135,24 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     };
 
     let feed = LiveFeed::new(1024);
+    let media_dir = config.data_dir.join(MEDIA_DIR);
+    create_private_dir(&media_dir)?;
 
-    // Plugins: loaded before any event flows, then watched for changes.
+    // Bound first, so the address is ours before anything slow happens;
+    // requests wait in the backlog until the router serves them below.
+    let listener = TcpListener::bind(config.addr).await.with_context(|| {
+        format!(
+            "cannot listen on {} (set STAGEHAND_ADDR to another address)",
+            config.addr
+        )
+    })?;
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "listening beyond this machine: anyone who can reach it and has the token can use the API");
+    }
+
+    // Plugins are loaded once the server runs (see below): nothing a plugin
+    // does at load time can delay serving.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = Runtime::new(Some(config.data_dir.join(PLUGIN_CACHE_DIR)))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -147,14 +165,6 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         actions_tx,
         config.grants.clone(),
     );
-    plugins.rescan().await;
-    let watcher = match watcher::watch(plugins.clone()) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            tracing::error!("{e}; plugins will not reload on change");
-            None
-        }
-    };
     let twitch = TwitchLink::new(twitch_http_client()?, &config.twitch, token_source(config));
     let overlays = OverlayQueue::new(store.clone());
     let speech = SpeechService::load(store.clone(), overlays.clone(), feed.clone())
@@ -172,6 +182,7 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     let executor_stop = CancellationToken::new();
     announce_queue_changes(&overlays, feed.clone(), executor_stop.clone());
     crate::actions::tts_expiry::spawn(store.clone(), feed.clone(), executor_stop.clone());
+    crate::actions::alerts::spawn_pruning(store.clone(), executor_stop.clone());
     crate::tts::upkeep::spawn(
         store.clone(),
         speech.clone(),
@@ -218,17 +229,6 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         spawn_role_sync_triggers(sync.clone(), &twitch, &feed, twitch_stop.clone());
     }
 
-    let listener = TcpListener::bind(config.addr).await.with_context(|| {
-        format!(
-            "cannot listen on {} (set STAGEHAND_ADDR to another address)",
-            config.addr
-        )
-    })?;
-    let addr = listener.local_addr()?;
-    if !addr.ip().is_loopback() {
-        tracing::warn!(%addr, "listening beyond this machine: anyone who can reach it and has the token can use the API");
-    }
-
     let shutdown = CancellationToken::new();
     let state = AppState {
         store: store.clone(),
@@ -238,13 +238,14 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         channel_id: Arc::from(channel_id.as_str()),
         shutdown: shutdown.clone(),
         plugins: plugins.clone(),
-        overlays,
+        overlays: overlays.clone(),
         speech,
         overlay_key: overlay_key.clone(),
         overlay_pages: OverlayPages::new(feed.clone()),
         twitch: twitch.clone(),
         polling,
         role_sync,
+        media_dir: Arc::from(media_dir.as_path()),
     };
     let app = web::router(state);
     let on_shutdown = shutdown.clone();
@@ -262,6 +263,21 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     });
 
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "Stagehand is serving");
+
+    // Now the plugins: loaded in the background, then watched for changes.
+    let loading = plugins.clone();
+    tokio::spawn(async move {
+        loading.rescan().await;
+        tracing::info!(plugins = loading.list().len(), "plugins loaded");
+    });
+    let watcher = match watcher::watch(plugins.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::error!("{e}; plugins will not reload on change");
+            None
+        }
+    };
+    reload_overlays_on_media_changes(&plugins, &overlays, &feed, executor_stop.clone());
     Ok(RunningHost {
         addr,
         api_token,
@@ -389,6 +405,40 @@ fn spawn_role_sync_triggers(
                 sync.sync(SyncTrigger::OauthConnect).await;
             }
             was_valid = valid;
+        }
+    });
+}
+
+/// Overlay pages carry a Content-Security-Policy listing the granted media
+/// hosts; when that list changes they are told to load again.
+fn reload_overlays_on_media_changes(
+    plugins: &PluginHost,
+    overlays: &OverlayQueue,
+    feed: &LiveFeed,
+    stop: CancellationToken,
+) {
+    let (plugins, overlays) = (plugins.clone(), overlays.clone());
+    let mut live = feed.subscribe();
+    tokio::spawn(async move {
+        let mut hosts = plugins.media_hosts();
+        loop {
+            let received = tokio::select! {
+                _ = stop.cancelled() => return,
+                received = live.recv() => received,
+            };
+            match received {
+                crate::live::Received::Message(crate::live::LiveMessage::PluginsChanged)
+                | crate::live::Received::Skipped(_) => {
+                    let now = plugins.media_hosts();
+                    if now != hosts {
+                        tracing::info!(hosts = ?now, "granted media hosts changed; overlay pages reload");
+                        hosts = now;
+                        overlays.control(crate::actions::alerts::OverlayControl::Reload);
+                    }
+                }
+                crate::live::Received::Closed => return,
+                _ => {}
+            }
         }
     });
 }

@@ -15,6 +15,12 @@ use crate::store::events::StoredEvent;
 pub enum LiveMessage {
     /// A new event was stored.
     Event(Arc<StoredEvent>),
+    /// A formatter's display came after its event was stored (the formatter
+    /// was late) and was attached to it.
+    EventDisplay {
+        id: String,
+        display: serde_json::Value,
+    },
     /// A plugin was loaded, unloaded or changed status.
     PluginsChanged,
     /// A TTS rule or grant was set, removed or expired.
@@ -35,6 +41,7 @@ impl LiveMessage {
     pub fn topic(&self) -> &'static str {
         match self {
             LiveMessage::Event(_) => "event",
+            LiveMessage::EventDisplay { .. } => "event_display",
             LiveMessage::PluginsChanged => "plugins",
             LiveMessage::TtsRulesChanged => "tts_rules",
             LiveMessage::SpeechChanged => "speech",

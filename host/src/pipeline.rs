@@ -306,7 +306,7 @@ impl Pipeline {
                             });
                             self.feed.publish(LiveMessage::Event(stored.clone()));
                             if let Some(plugins) = &self.plugins {
-                                plugins.dispatch(&stored).await;
+                                plugins.dispatch(&stored);
                             }
                             for tap in &self.taps {
                                 if (tap.wants)(&stored.event.kind)

@@ -80,8 +80,34 @@ pub struct Host {
 }
 
 impl Host {
-    /// Starts `stagehand run` (or `demo`) and waits until it listens.
+    /// Starts `stagehand run` (or `demo`), waits until it listens and its
+    /// plugins have loaded (`/healthz` says `"plugins": "ready"`).
     pub fn start(data_dir: &Path, command: &str, env: &[(&str, &str)]) -> Host {
+        let host = Host::start_serving(data_dir, command, env);
+        host.wait_plugins_ready(Duration::from_secs(60));
+        host
+    }
+
+    /// Waits until the first load of the plugins folder has finished.
+    pub fn wait_plugins_ready(&self, wait: Duration) {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            if let Some((200, body)) = raw_get(&self.base, "/healthz")
+                && body.contains("\"plugins\":\"ready\"")
+            {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "plugins did not finish loading within {wait:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts `stagehand run` (or `demo`) and waits only until it listens:
+    /// its plugins may still be loading.
+    pub fn start_serving(data_dir: &Path, command: &str, env: &[(&str, &str)]) -> Host {
         let mut cmd = stagehand(data_dir);
         cmd.arg(command);
         for (k, v) in env {
@@ -180,6 +206,25 @@ impl Drop for Host {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A plain blocking `GET` (for waits outside an async runtime): the status
+/// and body, or None if the host did not answer within 5 s.
+pub fn raw_get(base: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
 }
 
 /// reqwest is built without a default TLS provider (the host picks ring).

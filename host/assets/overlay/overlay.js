@@ -15,7 +15,9 @@
 // dashboard's speech queue lists what is being said). The host may also send
 // {"type":"skip"} (stop what plays now, go on with the next) and
 // {"type":"cancel","ids":[...]} (withdrawn: never play these, stop the one
-// playing if it is among them; the host dropped them, so no ack).
+// playing if it is among them; the host dropped them, so no ack) and
+// {"type":"reload"} (the page's media policy changed: load the page again
+// once nothing plays; unacknowledged alerts come again afterwards).
 //
 // Test hooks (read-only): window.__overlay (connection state and counters,
 // spoken texts, ids cut short by a skip or dropped by a cancel) and
@@ -73,6 +75,8 @@
   let stopCurrent = null;
   let socket = null;
   let attempt = 0;
+  // Set by a "reload" from the host: done as soon as nothing plays.
+  let reloadWhenIdle = false;
 
   function loadShown() {
     try {
@@ -129,6 +133,9 @@
         skip();
       } else if (message.type === 'cancel') {
         cancel(message.ids);
+      } else if (message.type === 'reload') {
+        reloadWhenIdle = true;
+        if (!playing) location.reload();
       } else if (message.type === 'error') {
         refusal = message; // the close that follows says what to do
       }
@@ -200,6 +207,7 @@
       }
     }
     playing = false;
+    if (reloadWhenIdle) location.reload();
   }
 
   // The host's "skip": stop what plays now (it is acknowledged as done).

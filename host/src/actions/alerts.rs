@@ -58,13 +58,20 @@ pub enum OverlayControl {
     /// Drop these queued alerts without playing them (they were withdrawn:
     /// a muted viewer's speech, an item removed in the dashboard).
     Cancel { overlay: String, ids: Vec<String> },
+    /// Every overlay page loads itself again once idle: its
+    /// Content-Security-Policy changed (media hosts were granted or
+    /// withdrawn). Unacknowledged alerts come again after the reload.
+    Reload,
 }
 
 impl OverlayControl {
-    /// The overlay it is meant for.
-    pub fn overlay(&self) -> &str {
+    /// Whether pages of `overlay` are meant.
+    pub fn applies_to(&self, overlay: &str) -> bool {
         match self {
-            OverlayControl::Skip { overlay } | OverlayControl::Cancel { overlay, .. } => overlay,
+            OverlayControl::Skip { overlay: o } | OverlayControl::Cancel { overlay: o, .. } => {
+                o == overlay
+            }
+            OverlayControl::Reload => true,
         }
     }
 }
@@ -269,6 +276,41 @@ impl OverlayQueue {
         }
         result
     }
+}
+
+/// How long a shown (acknowledged) or withdrawn alert is kept.
+pub const KEEP_FINISHED: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+const PRUNE_BATCH: usize = 5_000;
+
+/// Deletes alerts finished more than [`KEEP_FINISHED`] ago, a batch per
+/// write so other writes interleave; returns how many.
+pub async fn prune_finished(store: &Store) -> Result<usize, StoreError> {
+    let cutoff = chrono::Utc::now() - KEEP_FINISHED;
+    let mut total = 0;
+    loop {
+        let n = store
+            .write(move |c| overlay_alerts::prune_done(c, cutoff, PRUNE_BATCH))
+            .await?;
+        total += n;
+        if n < PRUNE_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// Prunes finished alerts every ten minutes until `stop`.
+pub fn spawn_pruning(store: Store, stop: tokio_util::sync::CancellationToken) {
+    crate::periodic::spawn(PRUNE_EVERY, stop, move || {
+        let store = store.clone();
+        async move {
+            match prune_finished(&store).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(pruned = n, "old overlay alerts pruned"),
+                Err(e) => tracing::warn!(error = %e, "cannot prune old overlay alerts"),
+            }
+        }
+    });
 }
 
 #[cfg(test)]

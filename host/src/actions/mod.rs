@@ -4,9 +4,11 @@
 //! store; webhooks out in the background; chat to Twitch.
 
 pub mod alerts;
+pub mod media;
 pub mod tts_expiry;
 pub mod webhook;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -19,19 +21,13 @@ use crate::live::{LiveFeed, LiveMessage};
 use crate::plugins::PluginHost;
 use crate::plugins::convert::alert_to_json;
 use crate::plugins::manifest::Permission;
+use crate::plugins::quotas;
 use crate::plugins::runtime::wit;
 use crate::plugins::worker::ActionBatch;
 use crate::store::{self, Store, StoreError};
 use crate::tts::{Heard, SpeechService};
 use alerts::{OverlayQueue, valid_overlay_name};
 use webhook::WebhookSender;
-
-/// Longest text accepted in an alert field or a chat message.
-const MAX_TEXT: usize = 16 * 1024;
-/// Longest custom HTML or CSS.
-const MAX_MARKUP: usize = 64 * 1024;
-/// Longest alert.
-const MAX_DURATION_MS: u32 = 5 * 60 * 1000;
 
 /// Sends chat messages to Twitch; present once the host is logged in.
 pub trait ChatOut: Send + Sync {
@@ -52,44 +48,44 @@ pub fn required_permission(action: &wit::Action) -> Option<Permission> {
     }
 }
 
-/// Rejects alerts no overlay could show sensibly.
-pub fn validate_alert(alert: &wit::Alert) -> Result<(), String> {
+/// Rejects alerts no overlay could show sensibly, or that would show
+/// media from a host the streamer did not allow (`media_hosts`).
+pub fn validate_alert(alert: &wit::Alert, media_hosts: &BTreeSet<String>) -> Result<(), String> {
     if !valid_overlay_name(&alert.overlay) {
         return Err(format!(
             "overlay {:?} is not a name of a-z, 0-9 and -",
             alert.overlay
         ));
     }
-    if alert.duration_ms == 0 || alert.duration_ms > MAX_DURATION_MS {
+    if alert.duration_ms == 0 || alert.duration_ms > quotas::MAX_ALERT_DURATION_MS {
         return Err(format!(
-            "duration_ms {} is outside 1 to {MAX_DURATION_MS}",
-            alert.duration_ms
+            "duration_ms {} is outside 1 to {}",
+            alert.duration_ms,
+            quotas::MAX_ALERT_DURATION_MS
         ));
     }
-    let texts = [&alert.title, &alert.message];
-    if texts.iter().any(|t| t.len() > MAX_TEXT)
-        || alert.tts.as_ref().is_some_and(|t| t.len() > MAX_TEXT)
-    {
-        return Err(format!("alert text over {MAX_TEXT} bytes"));
-    }
-    if alert.html.as_ref().is_some_and(|t| t.len() > MAX_MARKUP)
-        || alert.css.as_ref().is_some_and(|t| t.len() > MAX_MARKUP)
-    {
-        return Err(format!("alert html/css over {MAX_MARKUP} bytes"));
+    let texts = [
+        ("title", Some(&alert.title), quotas::MAX_ALERT_TITLE),
+        ("message", Some(&alert.message), quotas::MAX_ALERT_MESSAGE),
+        ("tts", alert.tts.as_ref(), quotas::MAX_ALERT_TTS),
+        ("html", alert.html.as_ref(), quotas::MAX_ALERT_MARKUP),
+        ("css", alert.css.as_ref(), quotas::MAX_ALERT_MARKUP),
+    ];
+    for (field, text, max) in texts {
+        if let Some(text) = text
+            && text.len() > max
+        {
+            return Err(format!(
+                "alert {field} of {} bytes; at most {max}",
+                text.len()
+            ));
+        }
     }
     for url in [&alert.image_url, &alert.sound_url, &alert.video_url]
         .into_iter()
         .flatten()
     {
-        let ok = url.starts_with("https://")
-            || url.starts_with("http://")
-            || url.starts_with("/")
-            || url.starts_with("data:");
-        if !ok {
-            return Err(format!(
-                "media URL {url:?} must be http(s), data: or a path on this host"
-            ));
-        }
+        media::check_url(url, media_hosts)?;
     }
     let empty = alert.title.is_empty()
         && alert.message.is_empty()
@@ -184,9 +180,10 @@ impl Executor {
         let channel = batch.event.event.channel_id.clone();
         match action {
             wit::Action::ShowAlert(alert) => {
-                validate_alert(alert)?;
-                let alert = self.plugins.render(alert.clone()).await;
-                validate_alert(&alert).map_err(|e| format!("a renderer broke the alert: {e}"))?;
+                validate_alert(alert, &media::granted_hosts(&batch.permissions))?;
+                let granted = self.plugins.media_hosts();
+                let check = |a: &wit::Alert| validate_alert(a, &granted);
+                let alert = self.plugins.render(alert.clone(), check).await;
                 self.queue(&alert.overlay.clone(), batch, alert_to_json(&alert))
                     .await
             }
@@ -401,14 +398,21 @@ mod tests {
 
     #[test]
     fn malformed_alerts_are_rejected() {
-        assert!(validate_alert(&alert()).is_ok());
+        let none = BTreeSet::new();
+        assert!(validate_alert(&alert(), &none).is_ok());
         type Mutation = Box<dyn Fn(&mut wit::Alert)>;
         let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|a| a.overlay = "Main Overlay".into()), "overlay"),
             (Box::new(|a| a.overlay = String::new()), "overlay"),
             (Box::new(|a| a.duration_ms = 0), "duration_ms"),
             (Box::new(|a| a.duration_ms = 3_600_000), "duration_ms"),
-            (Box::new(|a| a.title = "x".repeat(20_000)), "over"),
+            (Box::new(|a| a.title = "x".repeat(20_000)), "alert title"),
+            (Box::new(|a| a.message = "x".repeat(5_000)), "alert message"),
+            (Box::new(|a| a.css = Some("x".repeat(70_000))), "alert css"),
+            (
+                Box::new(|a| a.image_url = Some("https://tracker.example/x.png?ip".into())),
+                "not allowed",
+            ),
             (
                 Box::new(|a| a.image_url = Some("javascript:alert(1)".into())),
                 "media URL",
@@ -424,7 +428,7 @@ mod tests {
         for (mutate, needle) in cases {
             let mut a = alert();
             mutate(&mut a);
-            let err = validate_alert(&a).unwrap_err();
+            let err = validate_alert(&a, &none).unwrap_err();
             assert!(err.contains(needle), "{err}");
         }
     }

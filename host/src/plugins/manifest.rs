@@ -11,6 +11,12 @@ use serde::Deserialize;
 pub const DEFAULT_DEADLINE_MS: u64 = 50;
 /// Default memory cap.
 pub const DEFAULT_MEMORY_MIB: u64 = 64;
+/// The most a plugin may ask for (and the streamer grant).
+pub const MAX_DEADLINE_MS: u64 = 5_000;
+pub const MAX_MEMORY_MIB: u64 = 1_024;
+/// What `init` (and instantiation) may take at least: set-up work such as
+/// parsing settings or building tables runs once per instance.
+pub const INIT_DEADLINE: Duration = Duration::from_secs(2);
 
 /// A parsed manifest.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +34,8 @@ pub struct Manifest {
     pub settings: serde_json::Value,
 }
 
-/// An effect outside the overlay that the streamer must allow.
+/// Something the streamer must allow: an effect outside the overlay, media
+/// from another host, or more time or memory than the host's defaults.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Permission {
     /// Send chat messages.
@@ -37,28 +44,49 @@ pub enum Permission {
     TtsRules,
     /// POST webhooks to this host.
     Webhook(String),
+    /// Show images, sounds, videos and fonts from this host (https) on the
+    /// overlay; without it only the host's own media can be shown.
+    Media(String),
+    /// A per-call deadline above the default.
+    DeadlineMs(u64),
+    /// A memory cap above the default.
+    MemoryMib(u64),
 }
 
 impl Permission {
     /// The permission's name in the API and in grants: `chat`,
-    /// `tts_rules`, `webhook:discord.com`.
+    /// `tts_rules`, `webhook:discord.com`, `media:cdn.example.com`,
+    /// `deadline_ms:200`, `memory_mib:256`.
     pub fn key(&self) -> String {
         match self {
             Permission::Chat => "chat".into(),
             Permission::TtsRules => "tts_rules".into(),
             Permission::Webhook(host) => format!("webhook:{host}"),
+            Permission::Media(host) => format!("media:{host}"),
+            Permission::DeadlineMs(ms) => format!("deadline_ms:{ms}"),
+            Permission::MemoryMib(mib) => format!("memory_mib:{mib}"),
         }
     }
 
     /// Parses [`Permission::key`].
     pub fn parse(key: &str) -> Option<Permission> {
-        match key {
-            "chat" => Some(Permission::Chat),
-            "tts_rules" => Some(Permission::TtsRules),
-            other => other
-                .strip_prefix("webhook:")
-                .filter(|h| valid_host(h))
-                .map(|h| Permission::Webhook(h.to_ascii_lowercase())),
+        let (kind, value) = key.split_once(':').unwrap_or((key, ""));
+        match (kind, value) {
+            ("chat", "") => Some(Permission::Chat),
+            ("tts_rules", "") => Some(Permission::TtsRules),
+            ("webhook", h) if valid_host(h) => Some(Permission::Webhook(h.to_ascii_lowercase())),
+            ("media", h) if valid_host(h) => Some(Permission::Media(h.to_ascii_lowercase())),
+            ("deadline_ms", n) => n
+                .parse()
+                .ok()
+                .filter(|n| (1..=MAX_DEADLINE_MS).contains(n))
+                .map(Permission::DeadlineMs),
+            ("memory_mib", n) => n
+                .parse()
+                .ok()
+                .filter(|n| (1..=MAX_MEMORY_MIB).contains(n))
+                .map(Permission::MemoryMib),
+            _ => None,
         }
     }
 }
@@ -93,6 +121,8 @@ struct RawPermissions {
     tts_rules: bool,
     #[serde(default)]
     webhooks: Vec<String>,
+    #[serde(default)]
+    media: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -136,17 +166,31 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
         }
         permissions.insert(Permission::Webhook(host.to_ascii_lowercase()));
     }
+    for host in raw.permissions.media {
+        if !valid_host(&host) {
+            return Err(format!(
+                "media: {host:?} is not a host name like cdn.example.com"
+            ));
+        }
+        permissions.insert(Permission::Media(host.to_ascii_lowercase()));
+    }
     let deadline_ms = raw.limits.deadline_ms.unwrap_or(DEFAULT_DEADLINE_MS);
-    if !(1..=10_000).contains(&deadline_ms) {
+    if !(1..=MAX_DEADLINE_MS).contains(&deadline_ms) {
         return Err(format!(
-            "limits.deadline_ms {deadline_ms} is outside 1 to 10000"
+            "limits.deadline_ms {deadline_ms} is outside 1 to {MAX_DEADLINE_MS}"
         ));
     }
+    if deadline_ms > DEFAULT_DEADLINE_MS {
+        permissions.insert(Permission::DeadlineMs(deadline_ms));
+    }
     let memory_mib = raw.limits.memory_mib.unwrap_or(DEFAULT_MEMORY_MIB);
-    if !(1..=4096).contains(&memory_mib) {
+    if !(1..=MAX_MEMORY_MIB).contains(&memory_mib) {
         return Err(format!(
-            "limits.memory_mib {memory_mib} is outside 1 to 4096"
+            "limits.memory_mib {memory_mib} is outside 1 to {MAX_MEMORY_MIB}"
         ));
+    }
+    if memory_mib > DEFAULT_MEMORY_MIB {
+        permissions.insert(Permission::MemoryMib(memory_mib));
     }
     let settings = serde_json::to_value(raw.settings.unwrap_or_default())
         .map_err(|e| format!("settings: {e}"))?;
@@ -160,6 +204,22 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
         memory_bytes: (memory_mib as usize) << 20,
         settings,
     })
+}
+
+impl Manifest {
+    /// The deadline of `init` and instantiation: the call deadline, but at
+    /// least [`INIT_DEADLINE`].
+    pub fn init_deadline(&self) -> Duration {
+        self.deadline.max(INIT_DEADLINE)
+    }
+
+    /// The hosts whose media this plugin's alerts may show.
+    pub fn media_hosts(&self) -> impl Iterator<Item = &str> {
+        self.permissions.iter().filter_map(|p| match p {
+            Permission::Media(host) => Some(host.as_str()),
+            _ => None,
+        })
+    }
 }
 
 /// The manifest of a bare `.wasm` dropped into the plugins folder.
@@ -299,11 +359,52 @@ mod tests {
             Permission::Chat,
             Permission::TtsRules,
             Permission::Webhook("discord.com".into()),
+            Permission::Media("cdn.example.com".into()),
+            Permission::DeadlineMs(200),
+            Permission::MemoryMib(256),
         ] {
             assert_eq!(Permission::parse(&p.key()), Some(p));
         }
-        assert_eq!(Permission::parse("webhook:"), None);
-        assert_eq!(Permission::parse("filesystem"), None);
+        for bad in [
+            "webhook:",
+            "filesystem",
+            "chat:x",
+            "media:not a host",
+            "deadline_ms:0",
+            "deadline_ms:99999",
+            "memory_mib:4096",
+            "memory_mib:lots",
+        ] {
+            assert_eq!(Permission::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn more_than_the_default_limits_is_a_request_the_streamer_grants() {
+        let m = parse(
+            "name = \"x\"\nversion = \"1\"\n[permissions]\nmedia = [\"CDN.example.com\"]\n[limits]\ndeadline_ms = 200\nmemory_mib = 256",
+        )
+        .unwrap();
+        let keys: Vec<_> = m.permissions.iter().map(Permission::key).collect();
+        assert_eq!(
+            keys,
+            vec!["media:cdn.example.com", "deadline_ms:200", "memory_mib:256"]
+        );
+        assert_eq!(m.media_hosts().collect::<Vec<_>>(), vec!["cdn.example.com"]);
+        assert_eq!(m.init_deadline(), INIT_DEADLINE);
+        // Asking for less than the defaults needs nobody's permission.
+        let small =
+            parse("name = \"x\"\nversion = \"1\"\n[limits]\ndeadline_ms = 20\nmemory_mib = 16")
+                .unwrap();
+        assert!(small.permissions.is_empty());
+        // Nothing above the host's ceilings, granted or not.
+        for (limit, value) in [("deadline_ms", 5001), ("memory_mib", 1025)] {
+            let err = parse(&format!(
+                "name = \"x\"\nversion = \"1\"\n[limits]\n{limit} = {value}"
+            ))
+            .unwrap_err();
+            assert!(err.contains(limit) && err.contains("outside"), "{err}");
+        }
     }
 
     #[test]

@@ -1,29 +1,43 @@
-//! One thread per plugin owns its long-lived instance and takes work from a
-//! queue, so a plugin sees events one at a time and in order, and a version
-//! swap queued between two events takes effect exactly between them. A fault
-//! (trap, overrun, panic) costs only this plugin: the instance is rebuilt,
-//! and after [`QUARANTINE_AFTER`] faults in a row the plugin is quarantined.
+//! One thread per plugin owns its long-lived instance and takes work from
+//! two queues: events (bounded; offered without waiting, so a slow plugin
+//! misses events rather than slowing anyone else) and control work
+//! (formatting, rendering, swaps, stops), which is taken first, so a
+//! display or a rendered alert waits for at most the call in progress.
+//! A fault (trap, overrun, quota, panic) costs only this plugin: the
+//! instance is rebuilt, and after [`QUARANTINE_AFTER`] faults in a row the
+//! plugin is quarantined.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use tokio::sync::{mpsc, oneshot};
 
 use super::convert;
 use super::manifest::{Manifest, Permission};
-use super::runtime::{Compiled, Instance, InstanceContext, KvCache, Runtime, wit};
+use super::quotas::{self, LogBudget};
+use super::runtime::{Compiled, Fault, Instance, InstanceContext, KvCache, Runtime, wit};
 use crate::store::events::StoredEvent;
 use crate::store::{self, Store};
 
 /// Faults in a row that quarantine a plugin.
 pub const QUARANTINE_AFTER: u32 = 5;
+/// Events that may wait for one plugin; more are missed (and counted).
+pub const EVENT_QUEUE: usize = 1024;
+/// Control work that may wait (formats and renders of the moment).
+const CONTROL_QUEUE: usize = 64;
+/// Lines of the guest's stderr shown with a fault.
+const STDERR_LINES: usize = 5;
 
 /// A loaded plugin version.
 pub struct Version {
     pub manifest: Manifest,
     pub compiled: Compiled,
     pub info: wit::Info,
-    /// Hash of the manifest and the wasm: a change means a new version.
+    /// Hash of the manifest, the wasm and the streamer's settings: a change
+    /// to any of them means a new version.
     pub fingerprint: String,
 }
 
@@ -31,8 +45,10 @@ pub struct Version {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
+    /// Being compiled and started for the first time.
+    Compiling,
     Running,
-    /// Asks for permissions the streamer has not granted yet.
+    /// Asks for permissions or limits the streamer has not granted yet.
     PendingGrant,
     /// Faulted too often in a row; waits for a new file or a reset.
     Quarantined,
@@ -55,10 +71,16 @@ pub struct Status {
     pub total_faults: u64,
     pub calls: u64,
     pub reloads: u64,
+    /// Events dropped because its queue was full.
+    pub missed: u64,
     pub kinds: Vec<String>,
     pub roles: Vec<&'static str>,
+    /// Permissions and limits its manifest asks for (`chat`,
+    /// `media:cdn.example.com`, `memory_mib:256`, …) and those granted.
     pub requested_permissions: Vec<String>,
     pub granted_permissions: Vec<String>,
+    /// The deadline and memory it runs with.
+    pub limits: Limits,
     pub path: String,
     /// The manifest's one-line description, for the dashboard.
     pub description: Option<String>,
@@ -69,8 +91,57 @@ pub struct Status {
     pub settings_overridden: bool,
 }
 
+/// The limits a plugin runs under.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Limits {
+    pub deadline_ms: u64,
+    pub memory_mib: u64,
+}
+
+impl Limits {
+    pub fn of(manifest: &Manifest) -> Limits {
+        Limits {
+            deadline_ms: manifest.deadline.as_millis() as u64,
+            memory_mib: (manifest.memory_bytes >> 20) as u64,
+        }
+    }
+}
+
 /// Shared, updated by the worker and the registry.
 pub type SharedStatus = Arc<Mutex<Status>>;
+
+/// Announces a changed status (the dashboard's live feed).
+pub type OnStatus = Arc<dyn Fn(&Status) + Send + Sync>;
+
+/// Counts a fault against `status` (quarantining at the limit) and
+/// announces the change; true if the plugin is now quarantined.
+pub fn record_fault(
+    status: &SharedStatus,
+    on_status: &OnStatus,
+    name: &str,
+    message: &str,
+) -> bool {
+    tracing::warn!(plugin = name, "plugin fault: {message}");
+    let (quarantined, snapshot) = {
+        let mut s = status.lock().unwrap_or_else(|p| p.into_inner());
+        s.faults += 1;
+        s.total_faults += 1;
+        s.last_error = Some(message.to_owned());
+        let newly = s.state == State::Running && s.faults >= QUARANTINE_AFTER;
+        if newly {
+            s.state = State::Quarantined;
+        }
+        (newly, s.clone())
+    };
+    on_status(&snapshot);
+    if quarantined {
+        tracing::error!(
+            plugin = name,
+            "plugin quarantined after {QUARANTINE_AFTER} faults in a row; replace its file or reset it"
+        );
+    }
+    quarantined
+}
 
 /// What the worker sends out: a plugin's actions for an event.
 pub struct ActionBatch {
@@ -81,26 +152,31 @@ pub struct ActionBatch {
     pub actions: Vec<wit::Action>,
 }
 
-/// Work for a plugin.
-pub enum Job {
-    /// Display for each event (formatter role).
+/// Work that goes ahead of queued events.
+pub enum Control {
+    /// Display for each event (formatter role); events not reached within
+    /// `budget` get none.
     Format {
         events: Arc<Vec<wit::Event>>,
+        budget: Duration,
         reply: oneshot::Sender<Vec<Option<wit::Display>>>,
     },
-    /// Actions for a stored event.
-    Event(Arc<StoredEvent>),
     /// Restyle an alert (renderer role).
     Render {
         alert: Box<wit::Alert>,
         reply: oneshot::Sender<Option<wit::Alert>>,
     },
-    /// Replace the running version with this one, keeping queue order.
+    /// Replace the running version with this one: the events still queued
+    /// go to the new version.
     Swap(Box<Swap>),
     /// Leave quarantine and start from a fresh instance.
     Reset,
-    /// Finish queued work, save, and stop; `done` hears when it has.
-    Stop(Option<oneshot::Sender<()>>),
+    /// Finish queued events until `drain_until` (the rest are dropped),
+    /// save, and stop; `done` hears when it has.
+    Stop {
+        drain_until: Instant,
+        done: Option<oneshot::Sender<()>>,
+    },
 }
 
 /// A new version with an instance already created and initialised.
@@ -111,10 +187,88 @@ pub struct Swap {
     pub done: Option<oneshot::Sender<()>>,
 }
 
-/// The queue end the registry keeps.
+/// What became of an event offered to a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    Queued,
+    /// Its queue is full: the event is missed. `first` when the queue was
+    /// not full at the previous offer.
+    Full {
+        first: bool,
+    },
+    Stopped,
+}
+
+/// When the worker's current call started (µs since [`origin`]), 0 when
+/// idle, and the deadline of its calls.
+pub struct Busy {
+    since_us: AtomicU64,
+    deadline_ms: AtomicU64,
+}
+
+fn origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+fn now_us() -> u64 {
+    (origin().elapsed().as_micros() as u64).max(1)
+}
+
+impl Busy {
+    fn start(&self) {
+        self.since_us.store(now_us(), Ordering::Release);
+    }
+    fn end(&self) {
+        self.since_us.store(0, Ordering::Release);
+    }
+
+    /// The most the call in progress can still take.
+    pub fn remaining(&self) -> Duration {
+        let since = self.since_us.load(Ordering::Acquire);
+        if since == 0 {
+            return Duration::ZERO;
+        }
+        let deadline = Duration::from_millis(self.deadline_ms.load(Ordering::Relaxed));
+        let elapsed = Duration::from_micros(now_us().saturating_sub(since));
+        deadline.saturating_sub(elapsed)
+    }
+
+    /// The deadline of one call.
+    pub fn deadline(&self) -> Duration {
+        Duration::from_millis(self.deadline_ms.load(Ordering::Relaxed))
+    }
+}
+
+/// The queue ends the registry keeps. Cloning is cheap.
 #[derive(Clone)]
 pub struct WorkerHandle {
-    pub tx: mpsc::Sender<Job>,
+    events: Sender<Arc<StoredEvent>>,
+    control: Sender<Control>,
+    overflowing: Arc<AtomicBool>,
+    pub busy: Arc<Busy>,
+}
+
+impl WorkerHandle {
+    /// Queues an event without waiting.
+    pub fn offer(&self, event: Arc<StoredEvent>) -> Offer {
+        match self.events.try_send(event) {
+            Ok(()) => {
+                self.overflowing.store(false, Ordering::Relaxed);
+                Offer::Queued
+            }
+            Err(TrySendError::Full(_)) => Offer::Full {
+                first: !self.overflowing.swap(true, Ordering::Relaxed),
+            },
+            Err(TrySendError::Disconnected(_)) => Offer::Stopped,
+        }
+    }
+
+    /// Hands over control work without waiting; gives it back if the
+    /// worker has too much of it already (or has stopped).
+    pub fn control(&self, work: Control) -> Result<(), Control> {
+        self.control.try_send(work).map_err(|e| e.into_inner())
+    }
 }
 
 struct Worker {
@@ -122,12 +276,14 @@ struct Worker {
     runtime: Arc<Runtime>,
     store: Store,
     kv: Arc<KvCache>,
+    log: Arc<LogBudget>,
     version: Arc<Version>,
     permissions: Arc<BTreeSet<Permission>>,
     instance: Option<Instance>,
     status: SharedStatus,
     actions: mpsc::Sender<ActionBatch>,
-    on_status: Arc<dyn Fn(&Status) + Send + Sync>,
+    on_status: OnStatus,
+    busy: Arc<Busy>,
 }
 
 /// Everything a worker needs to start.
@@ -136,60 +292,112 @@ pub struct Start {
     pub runtime: Arc<Runtime>,
     pub store: Store,
     pub kv: Arc<KvCache>,
+    pub log: Arc<LogBudget>,
     pub version: Arc<Version>,
     pub instance: Instance,
     pub permissions: Arc<BTreeSet<Permission>>,
     pub status: SharedStatus,
     pub actions: mpsc::Sender<ActionBatch>,
-    pub on_status: Arc<dyn Fn(&Status) + Send + Sync>,
-    pub queue: usize,
+    pub on_status: OnStatus,
 }
 
 /// Starts the worker thread.
 pub fn spawn(start: Start) -> std::io::Result<WorkerHandle> {
-    let (tx, rx) = mpsc::channel(start.queue.max(1));
+    let (events_tx, events_rx) = crossbeam_channel::bounded(EVENT_QUEUE);
+    let (control_tx, control_rx) = crossbeam_channel::bounded(CONTROL_QUEUE);
+    let busy = Arc::new(Busy {
+        since_us: AtomicU64::new(0),
+        deadline_ms: AtomicU64::new(start.version.manifest.deadline.as_millis() as u64),
+    });
     let worker = Worker {
         name: start.name.clone(),
         runtime: start.runtime,
         store: start.store,
         kv: start.kv,
+        log: start.log,
         version: start.version,
         permissions: start.permissions,
         instance: Some(start.instance),
         status: start.status,
         actions: start.actions,
         on_status: start.on_status,
+        busy: busy.clone(),
     };
     std::thread::Builder::new()
         .name(format!("plugin-{}", start.name))
-        .spawn(move || worker.run(rx))?;
-    Ok(WorkerHandle { tx })
+        .spawn(move || worker.run(control_rx, events_rx))?;
+    Ok(WorkerHandle {
+        events: events_tx,
+        control: control_tx,
+        overflowing: Arc::new(AtomicBool::new(false)),
+        busy,
+    })
+}
+
+enum Next {
+    Control(Control),
+    Event(Arc<StoredEvent>),
+    Done,
+}
+
+/// Control work first; then whichever comes.
+fn next(control: &Receiver<Control>, events: &Receiver<Arc<StoredEvent>>) -> Next {
+    match control.try_recv() {
+        Ok(c) => return Next::Control(c),
+        Err(TryRecvError::Disconnected) => {
+            return events.recv().map(Next::Event).unwrap_or(Next::Done);
+        }
+        Err(TryRecvError::Empty) => {}
+    }
+    crossbeam_channel::select_biased! {
+        recv(control) -> c => match c {
+            Ok(c) => Next::Control(c),
+            Err(_) => events.recv().map(Next::Event).unwrap_or(Next::Done),
+        },
+        recv(events) -> e => match e {
+            Ok(e) => Next::Event(e),
+            Err(_) => control.recv().map(Next::Control).unwrap_or(Next::Done),
+        },
+    }
 }
 
 impl Worker {
-    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+    fn run(mut self, control: Receiver<Control>, events: Receiver<Arc<StoredEvent>>) {
         let mut stopped = None;
-        while let Some(job) = rx.blocking_recv() {
-            match job {
-                Job::Stop(done) => {
+        loop {
+            let next = next(&control, &events);
+            if matches!(next, Next::Done) {
+                break;
+            }
+            // A panic in host code (a bug, never the guest's: its traps are
+            // errors) must not end this thread and leave the plugin looking
+            // alive: it faults the plugin and the worker goes on.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.handle(next, &events)
+            }));
+            match outcome {
+                Ok(Some(done)) => {
                     stopped = done;
                     break;
                 }
-                Job::Event(event) => self.on_event(event),
-                Job::Format { events, reply } => {
-                    let out = events
-                        .iter()
-                        .map(|e| self.call(|i| i.format(e)).flatten())
-                        .collect();
-                    let _ = reply.send(out);
+                Ok(None) => {}
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<String>()
+                        .map(String::as_str)
+                        .or_else(|| panic.downcast_ref::<&str>().copied())
+                        .unwrap_or("unknown");
+                    tracing::error!(
+                        plugin = &*self.name,
+                        "host error while running the plugin: {what}"
+                    );
+                    self.busy.end();
+                    self.instance = None;
+                    self.fault(format!("host error while running the plugin: {what}"));
                 }
-                Job::Render { alert, reply } => {
-                    let _ = reply.send(self.call(|i| i.render(&alert)).flatten());
-                }
-                Job::Swap(swap) => self.swap(*swap),
-                Job::Reset => self.reset(),
             }
             self.flush_kv();
+            self.report_dropped_logs();
         }
         self.flush_kv();
         tracing::debug!(plugin = &*self.name, "plugin worker stopped");
@@ -198,10 +406,77 @@ impl Worker {
         }
     }
 
+    /// Does one piece of work; `Some` when told to stop (with whom to tell).
+    fn handle(
+        &mut self,
+        next: Next,
+        events: &Receiver<Arc<StoredEvent>>,
+    ) -> Option<Option<oneshot::Sender<()>>> {
+        match next {
+            Next::Done => return Some(None),
+            Next::Event(event) => self.on_event(event),
+            Next::Control(Control::Stop { drain_until, done }) => {
+                let mut dropped = 0usize;
+                while let Ok(event) = events.try_recv() {
+                    if Instant::now() < drain_until {
+                        self.on_event(event);
+                    } else {
+                        dropped += 1;
+                    }
+                }
+                if dropped > 0 {
+                    tracing::warn!(
+                        plugin = &*self.name,
+                        dropped,
+                        "plugin stopped before it got through its queue"
+                    );
+                }
+                return Some(done);
+            }
+            Next::Control(Control::Format {
+                events,
+                budget,
+                reply,
+            }) => {
+                let started = Instant::now();
+                let mut out = Vec::with_capacity(events.len());
+                for e in events.iter() {
+                    if started.elapsed() >= budget || reply.is_closed() {
+                        out.push(None);
+                        continue;
+                    }
+                    let display = self.call(|i| i.format(e)).flatten();
+                    out.push(display.and_then(|d| self.checked_display(d)));
+                }
+                let _ = reply.send(out);
+            }
+            Next::Control(Control::Render { alert, reply }) => {
+                let _ = reply.send(self.call(|i| i.render(&alert)).flatten());
+            }
+            Next::Control(Control::Swap(swap)) => self.swap(*swap),
+            Next::Control(Control::Reset) => self.reset(),
+        }
+        None
+    }
+
+    fn checked_display(&mut self, display: wit::Display) -> Option<wit::Display> {
+        match quotas::check_display(&display) {
+            Ok(()) => Some(display),
+            Err(why) => {
+                self.fault(format!("format: {why}"));
+                None
+            }
+        }
+    }
+
     fn on_event(&mut self, event: Arc<StoredEvent>) {
         let wit_event = convert::event_to_wit(&event.event);
         match self.call(|i| i.on_event(&wit_event)) {
             Some(Ok(actions)) if !actions.is_empty() => {
+                if let Err(why) = quotas::check_action_count(actions.len()) {
+                    self.fault(why);
+                    return;
+                }
                 let batch = ActionBatch {
                     plugin: self.name.clone(),
                     permissions: self.permissions.clone(),
@@ -224,16 +499,16 @@ impl Worker {
     }
 
     /// Runs `f` on the instance (rebuilding it first if a fault dropped it);
-    /// None when quarantined or when the call faulted.
-    fn call<T>(
-        &mut self,
-        f: impl FnOnce(&mut Instance) -> Result<T, super::runtime::Fault>,
-    ) -> Option<T> {
-        if self.status().state != State::Running {
+    /// None when not running or when the call faulted.
+    fn call<T>(&mut self, f: impl FnOnce(&mut Instance) -> Result<T, Fault>) -> Option<T> {
+        if self.state() != State::Running {
             return None;
         }
         if self.instance.is_none() {
-            match self.instantiate() {
+            self.busy.start();
+            let fresh = self.instantiate();
+            self.busy.end();
+            match fresh {
                 Ok(i) => self.instance = Some(i),
                 Err(fault) => {
                     self.fault(fault.0);
@@ -242,7 +517,10 @@ impl Worker {
             }
         }
         let instance = self.instance.as_mut()?;
-        match f(instance) {
+        self.busy.start();
+        let result = f(instance);
+        self.busy.end();
+        match result {
             Ok(value) => {
                 self.update(|s| {
                     s.calls += 1;
@@ -251,43 +529,31 @@ impl Worker {
                 Some(value)
             }
             Err(fault) => {
-                // The instance is unusable after a trap: drop it.
+                // The instance is unusable after a trap: drop it, keeping
+                // what the guest last printed.
+                let tail = instance.stderr_tail(STDERR_LINES);
                 self.instance = None;
-                self.fault(fault.0);
+                self.fault(with_stderr(fault.0, &tail));
                 None
             }
         }
     }
 
-    fn instantiate(&self) -> Result<Instance, super::runtime::Fault> {
+    fn instantiate(&self) -> Result<Instance, Fault> {
         let mut instance = self.runtime.instantiate(
             &self.version.compiled,
-            context(&self.name, &self.kv, &self.version.manifest),
+            context(&self.name, &self.kv, &self.log, &self.version.manifest),
         )?;
         let settings = self.version.manifest.settings.to_string();
-        match instance.init(&settings)? {
+        match instance.init(&settings, self.version.manifest.init_deadline())? {
             Ok(()) => Ok(instance),
-            Err(message) => Err(super::runtime::Fault(format!("init failed: {message}"))),
+            Err(message) => Err(Fault(format!("init failed: {message}"))),
         }
     }
 
     fn fault(&mut self, message: String) {
-        tracing::warn!(plugin = &*self.name, "plugin fault: {message}");
-        let quarantined = self.update(|s| {
-            s.faults += 1;
-            s.total_faults += 1;
-            s.last_error = Some(message.clone());
-            if s.faults >= QUARANTINE_AFTER {
-                s.state = State::Quarantined;
-            }
-            s.state == State::Quarantined
-        });
-        if quarantined {
+        if record_fault(&self.status, &self.on_status, &self.name, &message) {
             self.instance = None;
-            tracing::error!(
-                plugin = &*self.name,
-                "plugin quarantined after {QUARANTINE_AFTER} faults in a row; replace its file or reset it"
-            );
         }
     }
 
@@ -296,6 +562,10 @@ impl Worker {
         self.version = swap.version;
         self.permissions = swap.permissions;
         self.instance = Some(swap.instance);
+        self.busy.deadline_ms.store(
+            self.version.manifest.deadline.as_millis() as u64,
+            Ordering::Relaxed,
+        );
         let info = &self.version.info;
         let manifest = &self.version.manifest;
         self.update(|s| {
@@ -306,6 +576,7 @@ impl Worker {
             s.reloads += 1;
             s.kinds = info.kinds.clone();
             s.roles = info.roles.iter().map(|r| convert::role_name(*r)).collect();
+            s.limits = Limits::of(manifest);
         });
         tracing::info!(plugin = &*self.name, version = %manifest.version, "plugin reloaded");
         if let Some(done) = swap.done {
@@ -321,6 +592,17 @@ impl Worker {
         });
     }
 
+    fn report_dropped_logs(&self) {
+        if let Some(dropped) = self.log.take_summary(Instant::now()) {
+            tracing::warn!(
+                plugin = &*self.name,
+                dropped,
+                "plugin log lines dropped: over {} lines per second",
+                quotas::LOG_LINES_PER_SECOND
+            );
+        }
+    }
+
     fn flush_kv(&self) {
         let changes = self.kv.take_dirty();
         if changes.is_empty() {
@@ -334,35 +616,89 @@ impl Worker {
             });
     }
 
-    fn status(&self) -> Status {
-        self.status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    fn state(&self) -> State {
+        self.status.lock().unwrap_or_else(|p| p.into_inner()).state
     }
 
     fn update<T>(&self, f: impl FnOnce(&mut Status) -> T) -> T {
-        let (out, snapshot, changed) = {
+        let (out, snapshot) = {
             let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
             let before = (s.state, s.last_error.clone(), s.version.clone());
             let out = f(&mut s);
             let changed = before != (s.state, s.last_error.clone(), s.version.clone());
-            (out, changed.then(|| s.clone()), changed)
+            (out, changed.then(|| s.clone()))
         };
-        if changed && let Some(snapshot) = snapshot {
+        if let Some(snapshot) = snapshot {
             (self.on_status)(&snapshot);
         }
         out
     }
 }
 
+/// A fault message with the guest's last stderr lines (unless the message
+/// already quotes its panic line).
+fn with_stderr(message: String, tail: &[String]) -> String {
+    let shown: Vec<&String> = tail
+        .iter()
+        .filter(|l| !message.contains(l.as_str()))
+        .collect();
+    if shown.is_empty() {
+        return message;
+    }
+    let joined = shown
+        .iter()
+        .map(|l| l.as_str())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    quotas::truncate(
+        &format!("{message}; its last output: {joined}"),
+        quotas::MAX_ERROR,
+    )
+}
+
 /// What a new instance of `manifest`'s plugin gets.
-pub fn context(name: &Arc<str>, kv: &Arc<KvCache>, manifest: &Manifest) -> InstanceContext {
+pub fn context(
+    name: &Arc<str>,
+    kv: &Arc<KvCache>,
+    log: &Arc<LogBudget>,
+    manifest: &Manifest,
+) -> InstanceContext {
     InstanceContext {
         plugin: name.clone(),
         kv: kv.clone(),
         settings: Arc::from(manifest.settings.to_string()),
+        log: log.clone(),
         deadline: manifest.deadline,
         memory_bytes: manifest.memory_bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_quotes_the_guests_last_output_once() {
+        let tail = vec!["starting".to_owned(), "panicked at boom".to_owned()];
+        let m = with_stderr("trapped: unreachable (panicked at boom)".into(), &tail);
+        assert_eq!(
+            m,
+            "trapped: unreachable (panicked at boom); its last output: starting"
+        );
+        assert_eq!(with_stderr("x".into(), &[]), "x");
+    }
+
+    #[test]
+    fn busy_tells_how_long_the_current_call_may_still_take() {
+        let busy = Busy {
+            since_us: AtomicU64::new(0),
+            deadline_ms: AtomicU64::new(50),
+        };
+        assert_eq!(busy.remaining(), Duration::ZERO);
+        busy.start();
+        let left = busy.remaining();
+        assert!(left > Duration::from_millis(40) && left <= Duration::from_millis(50));
+        busy.end();
+        assert_eq!(busy.remaining(), Duration::ZERO);
     }
 }

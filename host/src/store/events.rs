@@ -139,10 +139,11 @@ pub fn prune_kind(
         .execute(params![kind, to_ms(cutoff), PRUNE_BATCH as i64])?)
 }
 
-/// Attaches a formatter's display to a stored event.
-pub fn set_display(conn: &Connection, id: &str, display: &Value) -> Result<bool, StoreError> {
+/// Attaches a formatter's late display to a stored event that was stored
+/// without one; false if there is no such event or it has one already.
+pub fn fill_display(conn: &Connection, id: &str, display: &Value) -> Result<bool, StoreError> {
     let n = conn
-        .prepare_cached("UPDATE events SET display = ?2 WHERE id = ?1")?
+        .prepare_cached("UPDATE events SET display = ?2 WHERE id = ?1 AND display IS NULL")?
         .execute(params![id, serde_json::to_string(display)?])?;
     Ok(n > 0)
 }
@@ -480,13 +481,18 @@ mod tests {
     }
 
     #[test]
-    fn display_is_attached() {
+    fn a_late_display_fills_in_only_a_missing_one() {
         let conn = memory_db();
         let e = follow("a", "1");
         insert(&conn, &e, crate::event::now_ms()).unwrap();
         let d = json!({"label": "Follow", "icon": "👥", "color": "#0066cc", "text": "a followed"});
-        assert!(set_display(&conn, &e.id, &d).unwrap());
+        assert!(fill_display(&conn, &e.id, &d).unwrap());
+        assert_eq!(
+            by_id(&conn, &e.id).unwrap().unwrap().display,
+            Some(d.clone())
+        );
+        assert!(!fill_display(&conn, &e.id, &json!({"label": "other"})).unwrap());
         assert_eq!(by_id(&conn, &e.id).unwrap().unwrap().display, Some(d));
-        assert!(!set_display(&conn, "missing", &json!({})).unwrap());
+        assert!(!fill_display(&conn, "missing", &json!({})).unwrap());
     }
 }

@@ -220,12 +220,71 @@ pub fn expire(
     Ok(withdrawn)
 }
 
+/// Deletes up to `batch` alerts acknowledged or withdrawn before `before`:
+/// they will never be sent again, and the table must not grow forever.
+/// Returns how many were deleted.
+pub fn prune_done(
+    conn: &Connection,
+    before: DateTime<Utc>,
+    batch: usize,
+) -> Result<usize, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM overlay_alerts WHERE rowid IN (
+                SELECT rowid FROM overlay_alerts
+                WHERE COALESCE(acked_at, expired_at) < ?1
+                LIMIT ?2)",
+        )?
+        .execute(params![to_ms(before), batch as i64])?;
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::from_ms;
     use crate::store::testing::memory_db;
     use serde_json::json;
+
+    #[test]
+    fn old_finished_alerts_are_pruned_and_pending_ones_kept() {
+        let conn = memory_db();
+        for (id, at) in [
+            ("old-acked", 1),
+            ("old-expired", 2),
+            ("new-acked", 3),
+            ("pending", 4),
+        ] {
+            enqueue(
+                &conn,
+                id,
+                "alerts",
+                None,
+                None,
+                &json!({"title": id}),
+                from_ms(at),
+            )
+            .unwrap();
+        }
+        ack(&conn, "alerts", "old-acked", from_ms(10)).unwrap();
+        expire(&conn, &["old-expired".into()], from_ms(20)).unwrap();
+        ack(&conn, "alerts", "new-acked", from_ms(1_000)).unwrap();
+        assert_eq!(
+            prune_done(&conn, from_ms(500), 1).unwrap(),
+            1,
+            "one batch at a time"
+        );
+        assert_eq!(prune_done(&conn, from_ms(500), 100).unwrap(), 1);
+        assert_eq!(prune_done(&conn, from_ms(500), 100).unwrap(), 0);
+        let left: Vec<String> = conn
+            .prepare("SELECT id FROM overlay_alerts ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(left, vec!["new-acked", "pending"]);
+    }
 
     #[test]
     fn pending_alerts_are_those_not_acknowledged_in_queue_order() {

@@ -23,15 +23,17 @@ use super::error::ApiError;
 #[folder = "assets/"]
 struct Assets;
 
-/// The overlay page: its own scripts and styles only; images, sounds and
-/// videos from anywhere (plugins point at media hosted elsewhere); inline
-/// styles and fonts from https (plugins' custom CSS, which renders inside a
-/// sandboxed `srcdoc` iframe that inherits this policy and runs no script);
-/// sockets back to this host only; framable by this host (a dashboard
-/// preview) and nothing else.
+/// The overlay folder's files. The overlay page itself is served with a
+/// policy that also lists the media hosts the streamer granted (see
+/// `actions::media::overlay_csp`); without grants it is this one: its own
+/// scripts and styles; images, sounds, videos and fonts from this host or
+/// inline (`data:`/`blob:`) only, so neither an alert's media URLs nor a
+/// plugin's custom CSS (rendered in a sandboxed `srcdoc` iframe that
+/// inherits the policy and runs no script) can reach another host; sockets
+/// back to this host only; framable by this host (a dashboard preview).
 pub const OVERLAY_CSP: &str = "default-src 'none'; script-src 'self'; \
-    style-src 'self' 'unsafe-inline' https:; font-src 'self' data: https:; \
-    img-src 'self' data: blob: http: https:; media-src 'self' data: blob: http: https:; \
+    style-src 'self' 'unsafe-inline'; font-src 'self' data:; \
+    img-src 'self' data: blob:; media-src 'self' data: blob:; \
     connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; \
     frame-ancestors 'self'";
 
@@ -67,10 +69,23 @@ pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
 /// such file. For routes that serve a page under another URL (`/overlay/
 /// {name}`, the dashboard at `/`). `request` supplies `If-None-Match`.
 pub fn serve(path: &str, request: &HeaderMap) -> Response {
+    serve_with_policy(path, request, policy_for(path))
+}
+
+/// [`serve`] with another Content-Security-Policy (the overlay page's
+/// depends on what the streamer granted); the ETag covers the policy, so a
+/// changed policy is never answered with "not modified".
+pub fn serve_with_policy(path: &str, request: &HeaderMap, policy: &str) -> Response {
     let Some(file) = safe_path(path).and_then(Assets::get) else {
         return ApiError::not_found(format!("no asset {path:?}")).into_response();
     };
-    let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..16]));
+    let etag = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(file.metadata.sha256_hash());
+        h.update(policy.as_bytes());
+        format!("\"{}\"", hex::encode(&h.finalize()[..16]))
+    };
     let mut response = if request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -92,7 +107,7 @@ pub fn serve(path: &str, request: &HeaderMap) -> Response {
         (header::CACHE_CONTROL, "no-cache"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
-        (header::CONTENT_SECURITY_POLICY, policy_for(path)),
+        (header::CONTENT_SECURITY_POLICY, policy),
         (header::ETAG, etag.as_str()),
     ] {
         if let Ok(value) = HeaderValue::from_str(value) {

@@ -32,6 +32,9 @@ fn to_sse(message: &LiveMessage) -> SseEvent {
     let base = SseEvent::default().event(message.topic());
     let data = match message {
         LiveMessage::Event(stored) => serde_json::to_string(&EventView::from(stored.as_ref())),
+        LiveMessage::EventDisplay { id, display } => {
+            serde_json::to_string(&serde_json::json!({"id": id, "display": display}))
+        }
         // Change notices: the client re-fetches what it shows.
         LiveMessage::PluginsChanged
         | LiveMessage::TtsRulesChanged

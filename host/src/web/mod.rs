@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod eventsub;
 pub mod live;
+pub mod media;
 pub mod overlay;
 pub mod plugins;
 pub mod polling;
@@ -20,7 +21,7 @@ pub mod viewers;
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -69,6 +70,8 @@ pub struct AppState {
     pub polling: PollSchedule,
     /// The role sync, once logged in.
     pub role_sync: Option<RoleSync>,
+    /// The streamer's media files (`GET /media/{file}`).
+    pub media_dir: Arc<std::path::Path>,
 }
 
 /// The whole HTTP surface.
@@ -121,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(dashboard::index))
         .route("/overlay/{name}", get(overlay::page))
         .route("/overlay/{name}/ws", get(overlay::socket))
+        .route("/media/{file}", get(media::serve))
         .route("/assets/{*path}", get(assets::asset))
         .nest("/api", api)
         .fallback(not_found)
@@ -141,8 +145,15 @@ fn request_span(request: &Request) -> tracing::Span {
     )
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+/// Liveness, answered whatever the plugins do; `plugins` says whether the
+/// first load of the plugins folder has finished (`loading`, `ready`).
+async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let plugins = if state.plugins.loaded() {
+        "ready"
+    } else {
+        "loading"
+    };
+    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "plugins": plugins}))
 }
 
 async fn not_found(request: Request) -> ApiError {

@@ -222,11 +222,18 @@ pub fn announce_queue_changes(
 
 /// `GET /overlay/{name}`: the overlay page. The key is not part of the
 /// request (it sits in the URL fragment, read by the page's script).
-pub async fn page(Path(name): Path<String>, headers: HeaderMap) -> Response {
+/// Its Content-Security-Policy lets media load from the hosts the streamer
+/// granted to the running plugins and nowhere else.
+pub async fn page(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     if !valid_overlay_name(&name) {
         return unknown_overlay(&name).into_response();
     }
-    assets::serve(PAGE, &headers)
+    let policy = crate::actions::media::overlay_csp(&state.plugins.media_hosts());
+    assets::serve_with_policy(PAGE, &headers, &policy)
 }
 
 fn unknown_overlay(name: &str) -> ApiError {
@@ -335,9 +342,10 @@ async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             control = controls.recv() => match control {
-                Ok(control) if control.overlay() == overlay => {
+                Ok(control) if control.applies_to(&overlay) => {
                     let message = match &*control {
                         OverlayControl::Skip { .. } => json!({"type": "skip"}),
+                        OverlayControl::Reload => json!({"type": "reload"}),
                         OverlayControl::Cancel { ids, .. } => {
                             if withdrawn.len() > 1024 {
                                 withdrawn.clear();

