@@ -60,14 +60,26 @@ duration_ms = 300
     )
 }
 
-/// Installs alert-box with [`alert_box_settings`] (its own settings cut).
+/// Installs alert-box with [`alert_box_settings`] (its own settings cut),
+/// asking for media from the test's media server on 127.0.0.1, granted in
+/// the host's config file.
 fn install_alert_box(data_dir: &Path, follow_ms: u32) {
     let folder = install_plugin(data_dir, "alert-box");
     let manifest = std::fs::read_to_string(folder.join("plugin.toml")).unwrap();
     let head = manifest.split("\n[settings").next().unwrap();
     std::fs::write(
         folder.join("plugin.toml"),
-        format!("{head}\n{}", alert_box_settings(follow_ms)),
+        format!(
+            "{head}\n[permissions]\nmedia = [\"127.0.0.1\"]\n{}",
+            alert_box_settings(follow_ms)
+        ),
+    )
+    .unwrap();
+    let config = data_dir.join("xdg-config/stagehand");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("stagehand.toml"),
+        "[grants]\nalert-box = [\"media:127.0.0.1\"]\n",
     )
     .unwrap();
 }

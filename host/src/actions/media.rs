@@ -3,7 +3,9 @@
 //! tells that host the streamer's address. So an alert may only name media
 //! the host serves itself (its `media/` folder and built-in assets), inline
 //! `data:` media (which contact nobody), or https media on a host the
-//! streamer granted the plugin (`media:<host>`). The overlay page's
+//! streamer granted the plugin (`media:<host>`; plain http is accepted for
+//! a granted loopback host, a media server on the streamer's own machine).
+//! The overlay page's
 //! Content-Security-Policy is built from the same list, so custom HTML and
 //! CSS cannot reach anywhere else either.
 
@@ -57,7 +59,8 @@ pub fn check_url(url: &str, hosts: &BTreeSet<String>) -> Result<(), String> {
         return Ok(());
     }
     let parsed = url::Url::parse(url).map_err(|e| format!("media URL {url:?}: {e}"))?;
-    if parsed.scheme() != "https" {
+    let host_is_loopback = parsed.host_str().is_some_and(is_loopback);
+    if !(parsed.scheme() == "https" || parsed.scheme() == "http" && host_is_loopback) {
         return Err(format!(
             "media URL {url:?} must be https, a data: URL or a path on this host"
         ));
@@ -75,11 +78,29 @@ pub fn check_url(url: &str, hosts: &BTreeSet<String>) -> Result<(), String> {
     }
 }
 
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The overlay page's Content-Security-Policy: its own scripts; styles,
 /// fonts, images and media from this host, `data:`/`blob:` and the granted
-/// `hosts` only; sockets back to this host; framable by this host only.
+/// `hosts` only (any port; http too for a loopback host); sockets back to
+/// this host; framable by this host only.
 pub fn overlay_csp(hosts: &BTreeSet<String>) -> String {
-    let granted: String = hosts.iter().map(|h| format!(" https://{h}")).collect();
+    let granted: String = hosts
+        .iter()
+        .map(|h| {
+            if is_loopback(h) {
+                format!(" https://{h}:* http://{h}:*")
+            } else {
+                format!(" https://{h}:*")
+            }
+        })
+        .collect();
     format!(
         "default-src 'none'; script-src 'self'; \
          style-src 'self' 'unsafe-inline'{granted}; font-src 'self' data:{granted}; \
@@ -113,12 +134,16 @@ mod tests {
 
     #[test]
     fn other_hosts_need_a_grant_and_https() {
-        let granted = hosts(&["cdn.example.com"]);
+        let granted = hosts(&["cdn.example.com", "127.0.0.1"]);
         assert_eq!(check_url("https://cdn.example.com/a.gif", &granted), Ok(()));
         assert_eq!(
             check_url("https://CDN.example.com:8443/a.gif", &granted),
             Ok(())
         );
+        // A media server on the streamer's own machine may be plain http.
+        assert_eq!(check_url("http://127.0.0.1:8000/a.gif", &granted), Ok(()));
+        let err = check_url("http://localhost/a.gif", &granted).unwrap_err();
+        assert!(err.contains("not allowed"), "{err}");
         for (url, needle) in [
             ("https://evil.example/x.png?viewer=alice", "not allowed"),
             ("http://cdn.example.com/a.gif", "must be https"),
@@ -138,12 +163,18 @@ mod tests {
     fn the_overlay_policy_lists_exactly_the_granted_hosts() {
         let csp = overlay_csp(&hosts(&["cdn.example.com"]));
         assert!(
-            csp.contains("img-src 'self' data: blob: https://cdn.example.com;"),
+            csp.contains("img-src 'self' data: blob: https://cdn.example.com:*;"),
             "{csp}"
+        );
+        let local = overlay_csp(&hosts(&["127.0.0.1"]));
+        assert!(
+            local.contains("media-src 'self' data: blob: https://127.0.0.1:* http://127.0.0.1:*;"),
+            "{local}"
         );
         assert!(!csp.contains("https:;") && !csp.contains(" http:"), "{csp}");
         let bare = overlay_csp(&hosts(&[]));
         assert!(bare.contains("img-src 'self' data: blob:;"), "{bare}");
         assert!(bare.contains("style-src 'self' 'unsafe-inline';"), "{bare}");
+        assert_eq!(bare, crate::web::assets::OVERLAY_CSP);
     }
 }

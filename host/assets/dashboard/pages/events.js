@@ -51,7 +51,7 @@ const NOBODY = new Set(['stream.online', 'stream.offline']);
 
 export class EventsPage extends Page {
   constructor() {
-    super('events', 'Events', ['event']);
+    super('events', 'Events', ['event', 'event_display']);
     this.events = [];
     this.kind = '';
     this.seenKinds = new Set(Object.keys(KINDS));
@@ -152,9 +152,20 @@ export class EventsPage extends Page {
   }
 
   /** A new event from the live feed: on top, if it passes the filter. */
-  onLive(_topic, event) {
+  onLive(topic, event) {
     if (!event || !event.id) {
       this.refresh();
+      return;
+    }
+    if (topic === 'event_display') {
+      // A formatter answered late: its display replaces the plain row.
+      const at = this.events.findIndex((known) => known.id === event.id);
+      if (at >= 0) {
+        const updated = { ...this.events[at], display: event.display };
+        this.events[at] = updated;
+        const old = this.list.querySelector(`[data-event-id="${CSS.escape(event.id)}"]`);
+        if (old) old.replaceWith(this.row(updated, false));
+      }
       return;
     }
     this.noteKind(event.kind);

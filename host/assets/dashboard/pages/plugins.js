@@ -9,7 +9,35 @@ import { del, get, post, put } from '../api.js';
 import { Page } from '../page.js';
 import { badge, debounce, el, fill, notify, withBusy } from '../ui.js';
 
-const STATUS_TONES = { running: 'ok', pending_grant: 'warn', quarantined: 'bad', failed: 'bad', disabled: 'neutral' };
+const STATUS_TONES = {
+  running: 'ok',
+  compiling: 'neutral',
+  pending_grant: 'warn',
+  quarantined: 'bad',
+  failed: 'bad',
+  disabled: 'neutral',
+};
+
+/** What a permission or limit request means, for the streamer. */
+function describePermission(key) {
+  const [kind, value] = key.split(/:(.*)/s);
+  switch (kind) {
+    case 'chat':
+      return 'send chat messages';
+    case 'tts_rules':
+      return "mute viewers' TTS";
+    case 'webhook':
+      return `send webhooks to ${value}`;
+    case 'media':
+      return `show media from ${value}`;
+    case 'deadline_ms':
+      return `${value} ms per call (default 50)`;
+    case 'memory_mib':
+      return `${value} MiB of memory (default 64)`;
+    default:
+      return key;
+  }
+}
 
 export class PluginsPage extends Page {
   constructor() {
@@ -84,12 +112,14 @@ export class PluginsPage extends Page {
     card.error.textContent = p.last_error ? `Last error: ${p.last_error}` : '';
     card.error.hidden = !p.last_error;
     const missing = p.requested_permissions.filter((perm) => !p.granted_permissions.includes(perm));
+    const described = (list) => list.map(describePermission).join(', ');
     const facts = [
       ['Roles', p.roles.join(', ') || '—'],
       ['Kinds', p.kinds.includes('*') ? 'all' : p.kinds.join(', ') || '—'],
-      ['Asks for', p.requested_permissions.join(', ') || 'nothing beyond alerts'],
-      ['Granted', p.granted_permissions.join(', ') || '—'],
-      ['Calls', `${p.calls} (faults ${p.total_faults}, reloads ${p.reloads})`],
+      ['Asks for', described(p.requested_permissions) || 'nothing beyond alerts'],
+      ['Granted', described(p.granted_permissions) || '—'],
+      ['Limits', p.limits && p.limits.deadline_ms ? `${p.limits.deadline_ms} ms per call, ${p.limits.memory_mib} MiB` : '—'],
+      ['Calls', `${p.calls} (faults ${p.total_faults}, reloads ${p.reloads}${p.missed ? `, missed ${p.missed} events` : ''})`],
       ['Settings', p.settings_overridden ? 'set from the dashboard' : 'from plugin.toml'],
       ['Path', el('span', { class: 'mono' }, p.path)],
     ];
@@ -99,7 +129,7 @@ export class PluginsPage extends Page {
       el('button', { type: 'button', title, dataset: { action: path }, onclick: (e) => this.act(p.name, path, e.currentTarget) }, label);
     fill(
       card.actions,
-      missing.length && p.enabled ? action(`Allow: ${missing.join(', ')}`, 'grant', 'Allow what its plugin.toml asks for') : null,
+      missing.length && p.enabled ? action(`Allow: ${described(missing)}`, 'grant', 'Allow what its plugin.toml asks for') : null,
       ['quarantined', 'failed'].includes(p.status) && p.enabled ? action('Reset', 'reset', 'Take it out of quarantine / try loading again') : null,
       p.enabled
         ? action('Disable', 'disable', 'Stop giving it events (kept across restarts)')
