@@ -45,6 +45,9 @@ pub struct TwitchConfig {
     pub access_token: Option<String>,
     pub eventsub_url: String,
     pub api_url: String,
+    /// The base of `eventsub/subscriptions`: `api_url` unless set (the
+    /// Twitch CLI serves it apart from its Helix mock).
+    pub eventsub_api_url: String,
     pub auth_url: String,
 }
 
@@ -99,6 +102,7 @@ pub struct FileTwitch {
     pub access_token: Option<String>,
     pub eventsub_url: Option<String>,
     pub api_url: Option<String>,
+    pub eventsub_api_url: Option<String>,
     pub auth_url: Option<String>,
 }
 
@@ -214,17 +218,23 @@ pub fn resolve(
         }
     }
 
+    let api_url = trim_slash(
+        var("TWITCH_API_URL")
+            .or(file.twitch.api_url)
+            .unwrap_or_else(|| "https://api.twitch.tv/helix".into()),
+    );
     let twitch = TwitchConfig {
         client_id: var("TWITCH_CLIENT_ID").or(file.twitch.client_id),
         access_token: var("TWITCH_ACCESS_TOKEN").or(file.twitch.access_token),
         eventsub_url: var("TWITCH_EVENTSUB_URL")
             .or(file.twitch.eventsub_url)
             .unwrap_or_else(|| "wss://eventsub.wss.twitch.tv/ws".into()),
-        api_url: trim_slash(
-            var("TWITCH_API_URL")
-                .or(file.twitch.api_url)
-                .unwrap_or_else(|| "https://api.twitch.tv/helix".into()),
+        eventsub_api_url: trim_slash(
+            var("TWITCH_EVENTSUB_API_URL")
+                .or(file.twitch.eventsub_api_url)
+                .unwrap_or_else(|| api_url.clone()),
         ),
+        api_url,
         auth_url: trim_slash(
             var("TWITCH_AUTH_URL")
                 .or(file.twitch.auth_url)
@@ -330,6 +340,7 @@ mod tests {
         assert_eq!(c.plugins_dir, PathBuf::from("/d/plugins"));
         assert_eq!(c.twitch.eventsub_url, "wss://eventsub.wss.twitch.tv/ws");
         assert_eq!(c.twitch.api_url, "https://api.twitch.tv/helix");
+        assert_eq!(c.twitch.eventsub_api_url, c.twitch.api_url);
         assert_eq!(c.twitch.auth_url, "https://id.twitch.tv/oauth2");
         assert_eq!(c.api_token, None);
         assert_eq!(c.log_format, LogFormat::Human);
@@ -383,6 +394,10 @@ mod tests {
         assert_eq!(c.poll_secs["bans"], 45);
         assert_eq!(c.twitch.api_url, "http://127.0.0.1:1/helix");
         assert_eq!(c.twitch.eventsub_url, "ws://127.0.0.1:2/ws");
+        assert_eq!(
+            c.twitch.eventsub_api_url, "http://127.0.0.1:1/helix",
+            "the subscriptions endpoint follows TWITCH_API_URL unless set"
+        );
         assert_eq!(c.log_format, LogFormat::Json);
     }
 

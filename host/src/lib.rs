@@ -18,6 +18,7 @@ pub mod pipeline;
 pub mod plugins;
 pub mod polling;
 pub mod secrets;
+pub mod settle;
 pub mod store;
 pub mod tts;
 pub mod twitch;

@@ -13,6 +13,7 @@ use crate::dedup::RecentIds;
 use crate::event::{Event, EventKind, now_ms};
 use crate::live::{LiveFeed, LiveMessage};
 use crate::plugins::PluginHost;
+use crate::settle::{self, Settled};
 use crate::store::events::{self, Inserted, StoredEvent};
 use crate::store::{PendingWrite, Store, StoreError, savepoint};
 use rusqlite::Connection;
@@ -120,15 +121,16 @@ impl Default for PipelineOptions {
     }
 }
 
-/// The consuming end: run it as one task.
 /// A consumer of stored events besides the plugins (the speech service):
 /// offered the kinds it wants, in order, without ever making the pipeline
-/// wait.
+/// wait, each with a [`Settled`] that resolves once the plugins' actions on
+/// it (and on every earlier event) are carried out.
 struct Tap {
     wants: fn(&EventKind) -> bool,
-    tx: mpsc::Sender<Arc<StoredEvent>>,
+    tx: mpsc::Sender<(Arc<StoredEvent>, Settled)>,
 }
 
+/// The consuming end: run it as one task.
 pub struct Pipeline {
     store: Store,
     plugins: Option<PluginHost>,
@@ -169,7 +171,7 @@ impl Pipeline {
     pub fn with_tap(
         mut self,
         wants: fn(&EventKind) -> bool,
-        tx: mpsc::Sender<Arc<StoredEvent>>,
+        tx: mpsc::Sender<(Arc<StoredEvent>, Settled)>,
     ) -> Self {
         self.taps.push(Tap { wants, tx });
         self
@@ -305,13 +307,20 @@ impl Pipeline {
                                 display,
                             });
                             self.feed.publish(LiveMessage::Event(stored.clone()));
+                            let tapped: Vec<&Tap> = self
+                                .taps
+                                .iter()
+                                .filter(|t| (t.wants)(&stored.event.kind))
+                                .collect();
+                            let (guard, settled) = settle::new();
                             if let Some(plugins) = &self.plugins {
-                                plugins.dispatch(&stored);
+                                let settle = (!tapped.is_empty()).then_some(&guard);
+                                plugins.dispatch(&stored, settle);
                             }
-                            for tap in &self.taps {
-                                if (tap.wants)(&stored.event.kind)
-                                    && let Err(mpsc::error::TrySendError::Full(_)) =
-                                        tap.tx.try_send(stored.clone())
+                            drop(guard);
+                            for tap in tapped {
+                                if let Err(mpsc::error::TrySendError::Full(_)) =
+                                    tap.tx.try_send((stored.clone(), settled.clone()))
                                 {
                                     tracing::warn!(event_id = %stored.event.id, "a consumer of events is behind; event not offered to it");
                                 }

@@ -12,10 +12,11 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::runtime::wit;
-use super::worker::{self, Control, Offer, WorkerHandle};
+use super::worker::{self, Control, Dispatched, Offer, WorkerHandle};
 use super::{PluginHost, convert};
 use crate::event::Event;
 use crate::live::LiveMessage;
+use crate::settle::SettleGuard;
 use crate::store::events::StoredEvent;
 
 /// Added to a plugin's deadline when waiting for its answer: the hand-over
@@ -193,7 +194,10 @@ impl PluginHost {
     /// never waiting; returns how many took it (the dashboard's replay
     /// reports it). A plugin whose queue is full misses the event, which
     /// is counted, and is faulted when its queue first fills.
-    pub fn dispatch(&self, event: &Arc<StoredEvent>) -> usize {
+    ///
+    /// `settle`, if given, goes along with the event and is let go once the
+    /// plugin's actions for it are carried out (see [`crate::settle`]).
+    pub fn dispatch(&self, event: &Arc<StoredEvent>, settle: Option<&Arc<SettleGuard>>) -> usize {
         let routes = self.routes();
         let mut queued = 0;
         for route in routes
@@ -201,7 +205,11 @@ impl PluginHost {
             .iter()
             .filter(|r| r.kinds.wants(event.event.kind.as_str()))
         {
-            match route.worker.offer(event.clone()) {
+            let dispatched = Dispatched {
+                event: event.clone(),
+                settle: settle.cloned(),
+            };
+            match route.worker.offer(dispatched) {
                 Offer::Queued => queued += 1,
                 Offer::Full { first } => self.missed(&route.plugin, first),
                 Offer::Stopped => {}

@@ -19,6 +19,7 @@ use super::convert;
 use super::manifest::{Manifest, Permission};
 use super::quotas::{self, LogBudget};
 use super::runtime::{Compiled, Fault, Instance, InstanceContext, KvCache, Runtime, wit};
+use crate::settle::SettleGuard;
 use crate::store::events::StoredEvent;
 use crate::store::{self, Store};
 
@@ -150,6 +151,15 @@ pub struct ActionBatch {
     pub permissions: Arc<BTreeSet<Permission>>,
     pub event: Arc<StoredEvent>,
     pub actions: Vec<wit::Action>,
+    /// Dropped by the executor once the actions are carried out (see
+    /// [`crate::settle`]); a batch may carry only this.
+    pub settle: Option<Arc<SettleGuard>>,
+}
+
+/// An event for a plugin, with the guard of whoever waits for it to settle.
+pub struct Dispatched {
+    pub event: Arc<StoredEvent>,
+    pub settle: Option<Arc<SettleGuard>>,
 }
 
 /// Work that goes ahead of queued events.
@@ -243,7 +253,7 @@ impl Busy {
 /// The queue ends the registry keeps. Cloning is cheap.
 #[derive(Clone)]
 pub struct WorkerHandle {
-    events: Sender<Arc<StoredEvent>>,
+    events: Sender<Dispatched>,
     control: Sender<Control>,
     overflowing: Arc<AtomicBool>,
     pub busy: Arc<Busy>,
@@ -251,7 +261,7 @@ pub struct WorkerHandle {
 
 impl WorkerHandle {
     /// Queues an event without waiting.
-    pub fn offer(&self, event: Arc<StoredEvent>) -> Offer {
+    pub fn offer(&self, event: Dispatched) -> Offer {
         match self.events.try_send(event) {
             Ok(()) => {
                 self.overflowing.store(false, Ordering::Relaxed);
@@ -336,12 +346,12 @@ pub fn spawn(start: Start) -> std::io::Result<WorkerHandle> {
 
 enum Next {
     Control(Control),
-    Event(Arc<StoredEvent>),
+    Event(Dispatched),
     Done,
 }
 
 /// Control work first; then whichever comes.
-fn next(control: &Receiver<Control>, events: &Receiver<Arc<StoredEvent>>) -> Next {
+fn next(control: &Receiver<Control>, events: &Receiver<Dispatched>) -> Next {
     match control.try_recv() {
         Ok(c) => return Next::Control(c),
         Err(TryRecvError::Disconnected) => {
@@ -362,7 +372,7 @@ fn next(control: &Receiver<Control>, events: &Receiver<Arc<StoredEvent>>) -> Nex
 }
 
 impl Worker {
-    fn run(mut self, control: Receiver<Control>, events: Receiver<Arc<StoredEvent>>) {
+    fn run(mut self, control: Receiver<Control>, events: Receiver<Dispatched>) {
         let mut stopped = None;
         loop {
             let next = next(&control, &events);
@@ -410,7 +420,7 @@ impl Worker {
     fn handle(
         &mut self,
         next: Next,
-        events: &Receiver<Arc<StoredEvent>>,
+        events: &Receiver<Dispatched>,
     ) -> Option<Option<oneshot::Sender<()>>> {
         match next {
             Next::Done => return Some(None),
@@ -469,32 +479,42 @@ impl Worker {
         }
     }
 
-    fn on_event(&mut self, event: Arc<StoredEvent>) {
+    fn on_event(&mut self, dispatched: Dispatched) {
+        let Dispatched { event, settle } = dispatched;
         let wit_event = convert::event_to_wit(&event.event);
-        match self.call(|i| i.on_event(&wit_event)) {
-            Some(Ok(actions)) if !actions.is_empty() => {
-                if let Err(why) = quotas::check_action_count(actions.len()) {
+        let actions = match self.call(|i| i.on_event(&wit_event)) {
+            Some(Ok(actions)) => match quotas::check_action_count(actions.len()) {
+                Ok(()) => actions,
+                Err(why) => {
                     self.fault(why);
-                    return;
+                    Vec::new()
                 }
-                let batch = ActionBatch {
-                    plugin: self.name.clone(),
-                    permissions: self.permissions.clone(),
-                    event,
-                    actions,
-                };
-                if self.actions.blocking_send(batch).is_err() {
-                    tracing::warn!(
-                        plugin = &*self.name,
-                        "action executor stopped; actions dropped"
-                    );
-                }
-            }
-            Some(Ok(_)) | None => {}
+            },
+            None => Vec::new(),
             Some(Err(message)) => {
                 tracing::warn!(plugin = &*self.name, event_id = %event.event.id, "on-event returned an error: {message}");
                 self.update(|s| s.last_error = Some(format!("on-event: {message}")));
+                Vec::new()
             }
+        };
+        // Through the executor even without actions when someone waits for
+        // the event to settle: it then settles after this plugin's earlier
+        // actions were carried out.
+        if actions.is_empty() && settle.is_none() {
+            return;
+        }
+        let batch = ActionBatch {
+            plugin: self.name.clone(),
+            permissions: self.permissions.clone(),
+            event,
+            actions,
+            settle,
+        };
+        if self.actions.blocking_send(batch).is_err() {
+            tracing::warn!(
+                plugin = &*self.name,
+                "action executor stopped; actions dropped"
+            );
         }
     }
 

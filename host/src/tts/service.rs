@@ -17,6 +17,7 @@ use super::settings::TtsSettings;
 use crate::actions::alerts::{OverlayControl, OverlayQueue};
 use crate::event::{EventKind, now_ms};
 use crate::live::{LiveFeed, LiveMessage};
+use crate::settle::Settled;
 use crate::store::events::StoredEvent;
 use crate::store::overlay_alerts::{self, QueuedSpeech};
 use crate::store::tts_grants::{self, GrantSource};
@@ -25,6 +26,9 @@ use crate::store::{Store, StoreError, access, tts_rules, tts_settings, viewers};
 /// How many stored events may wait for the service before new chat is not
 /// read (the pipeline never waits for speech).
 pub const INBOX: usize = 1024;
+/// The longest a chat message waits for the plugins to have acted on it
+/// (and on the messages before it) before it is decided on.
+const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What became of one chat message, for logs and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,11 +114,14 @@ impl SpeechService {
 
     /// Hands stored events to the service in order; returns the sender the
     /// pipeline offers events to.
-    pub fn spawn(&self) -> mpsc::Sender<Arc<StoredEvent>> {
-        let (tx, mut rx) = mpsc::channel::<Arc<StoredEvent>>(INBOX);
+    pub fn spawn(&self) -> mpsc::Sender<(Arc<StoredEvent>, Settled)> {
+        let (tx, mut rx) = mpsc::channel::<(Arc<StoredEvent>, Settled)>(INBOX);
         let service = self.clone();
         tokio::spawn(async move {
-            while let Some(stored) = rx.recv().await {
+            while let Some((stored, settled)) = rx.recv().await {
+                // What plugins did about earlier chat (a moderator's mute)
+                // applies to this message.
+                settled.wait(SETTLE_LIMIT).await;
                 match service.hear(&stored).await {
                     Ok(Heard::Refused(why)) => {
                         tracing::debug!(event_id = %stored.event.id, reason = %why.reason(), "chat not read aloud");

@@ -43,6 +43,9 @@ pub struct TwitchLink {
 struct Inner {
     auth: TwitchAuth,
     helix: HelixClient,
+    /// Helix for `eventsub/subscriptions` (another base URL with the Twitch
+    /// CLI's mock server; the same as `helix` against Twitch).
+    eventsub_api: HelixClient,
     session: OnceLock<EventSubHandle>,
     identity: OnceLock<Identity>,
 }
@@ -59,6 +62,11 @@ impl SubscriptionApi for HelixSubscriptions {
             .map_err(|e| match e {
                 HelixError::Conflict { .. } => CreateError::Conflict,
                 HelixError::MissingScope { scope, .. } => CreateError::MissingScope(scope),
+                HelixError::Status {
+                    status: 400,
+                    message,
+                    ..
+                } if message.contains(session::NOT_VALID_TYPE) => CreateError::Unsupported(message),
                 other => CreateError::Failed(other.to_string()),
             })
     }
@@ -101,11 +109,17 @@ impl TwitchLink {
             file,
             fixed,
         );
-        let helix = HelixClient::new(http, &config.api_url, auth.clone());
+        let helix = HelixClient::new(http.clone(), &config.api_url, auth.clone());
+        let eventsub_api = if config.eventsub_api_url == config.api_url {
+            helix.clone()
+        } else {
+            HelixClient::new(http, &config.eventsub_api_url, auth.clone())
+        };
         TwitchLink {
             inner: Arc::new(Inner {
                 auth,
                 helix,
+                eventsub_api,
                 session: OnceLock::new(),
                 identity: OnceLock::new(),
             }),
@@ -153,7 +167,7 @@ impl TwitchLink {
         );
         let (handle, _task) = session::spawn(
             config,
-            HelixSubscriptions(self.inner.helix.clone()),
+            HelixSubscriptions(self.inner.eventsub_api.clone()),
             events,
             true,
             cancel,

@@ -132,7 +132,7 @@ pub async fn replay(
         })?
         .ok_or_else(|| ApiError::not_found(format!("no event has id {id:?}")))?;
     let stored = std::sync::Arc::new(stored);
-    let plugins = state.plugins.dispatch(&stored);
+    let plugins = state.plugins.dispatch(&stored, None);
     tracing::info!(event_id = %id, plugins, "event replayed");
     Ok((
         StatusCode::ACCEPTED,

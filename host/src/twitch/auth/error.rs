@@ -40,14 +40,18 @@ pub enum AuthError {
     /// The token belongs to another application than the configured one;
     /// Helix refuses such a pair.
     #[error(
-        "the saved Twitch token was issued to client id {token}, but the configured client id is \
-         {configured}; run `stagehand login` again (or fix TWITCH_CLIENT_ID)"
+        "the Twitch token from {origin} was issued to client id {token}, but the configured client \
+         id is {configured}; {fix}"
     )]
     ClientIdMismatch {
+        /// Where the token came from: `TWITCH_ACCESS_TOKEN` or the saved login.
+        origin: &'static str,
         /// The client id Twitch reports for the token.
         token: String,
         /// The client id from the configuration.
         configured: String,
+        /// What to do about it, for that source.
+        fix: &'static str,
     },
     /// Twitch could not be reached (network, DNS, TLS, timeout).
     #[error("could not reach Twitch's login service: {0}; check the network and try again")]

@@ -323,9 +323,22 @@ impl TwitchAuth {
             && !identity.client_id.is_empty()
             && identity.client_id != *configured
         {
+            let (origin, fix) = if self.inner.env_token.is_some() {
+                (
+                    "TWITCH_ACCESS_TOKEN",
+                    "set TWITCH_ACCESS_TOKEN to a token of that application (or fix TWITCH_CLIENT_ID)",
+                )
+            } else {
+                (
+                    "the saved login (`stagehand login`)",
+                    "run `stagehand login` again (or fix TWITCH_CLIENT_ID)",
+                )
+            };
             return Err(AuthError::ClientIdMismatch {
+                origin,
                 token: identity.client_id,
                 configured: configured.clone(),
+                fix,
             });
         }
         let changed = {

@@ -279,3 +279,32 @@ async fn device_flow_without_a_client_id_says_so() {
     assert!(matches!(err, AuthError::NoClientId));
     assert!(err.to_string().contains("TWITCH_CLIENT_ID"));
 }
+
+#[tokio::test]
+async fn a_client_id_mismatch_names_where_the_token_came_from() {
+    let (_fake, auth, _dir, file) = setup().await;
+    let base = auth.inner.auth_url.clone();
+    let saved = TwitchAuth::new(http(), &base, Some("other-app".into()), Some(file), None);
+    let err = saved.start().await.unwrap_err().to_string();
+    assert!(
+        err.contains("from the saved login") && err.contains("run `stagehand login` again"),
+        "{err}"
+    );
+    assert!(
+        err.contains(CLIENT_ID) && err.contains("other-app"),
+        "{err}"
+    );
+
+    let env = TwitchAuth::new(
+        http(),
+        &base,
+        Some("other-app".into()),
+        None,
+        Some("access-0".into()),
+    );
+    let err = env.start().await.unwrap_err().to_string();
+    assert!(
+        err.contains("from TWITCH_ACCESS_TOKEN") && err.contains("set TWITCH_ACCESS_TOKEN"),
+        "{err}"
+    );
+}

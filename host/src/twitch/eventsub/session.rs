@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
@@ -49,9 +49,17 @@ pub enum CreateError {
     Conflict,
     /// The token lacks this scope.
     MissingScope(String),
+    /// The server does not offer this type and version (400 "The
+    /// combination of values in the type and version fields is not valid":
+    /// the Twitch CLI's mock has no VIP or chat types). Not retried.
+    Unsupported(String),
     /// Anything else, with Twitch's message.
     Failed(String),
 }
+
+/// Twitch's message for a type and version it does not offer.
+pub const NOT_VALID_TYPE: &str =
+    "The combination of values in the type and version fields is not valid";
 
 /// The Helix calls the session needs, as a seam so the session is tested
 /// against any implementation and the Helix client stays unaware of it.
@@ -176,6 +184,8 @@ pub fn spawn<A: SubscriptionApi>(
             protocol::MAX_MESSAGE_AGE.to_std().unwrap_or_default(),
         ),
         logged_skips: false,
+        unsupported: Default::default(),
+        subscribed: Default::default(),
     };
     let task = tokio::spawn(session.run(enabled));
     let handle = EventSubHandle {
@@ -231,6 +241,12 @@ struct EventSubSession<A> {
     cancel: CancellationToken,
     recent: RecentIds,
     logged_skips: bool,
+    /// Types the server refused as not offered: not asked for again while
+    /// this host runs.
+    unsupported: std::collections::HashSet<String>,
+    /// Types enabled on the current session (they carry over a
+    /// `session_reconnect`): notifications of any other type are ignored.
+    subscribed: std::collections::HashSet<String>,
 }
 
 impl<A: SubscriptionApi> EventSubSession<A> {
@@ -398,20 +414,27 @@ impl<A: SubscriptionApi> EventSubSession<A> {
             });
         }
         self.logged_skips = true;
+        let wanted: Vec<_> = wanted
+            .into_iter()
+            .filter(|w| !self.unsupported.contains(w.kind))
+            .collect();
         let creating = wanted
             .iter()
             .map(|w| self.create(w, &session.id))
             .collect::<Vec<_>>();
         let results = futures_util::future::join_all(creating).await;
         let mut enabled = 0;
+        self.subscribed.clear();
         for (w, result) in wanted.iter().zip(results) {
             let (status, id, detail) = match result {
                 Ok(sub) => {
                     enabled += 1;
+                    self.subscribed.insert(w.kind.to_owned());
                     ("enabled", Some(sub.id), None)
                 }
                 Err(CreateError::Conflict) => {
                     enabled += 1;
+                    self.subscribed.insert(w.kind.to_owned());
                     (
                         "enabled",
                         None,
@@ -421,6 +444,21 @@ impl<A: SubscriptionApi> EventSubSession<A> {
                 Err(CreateError::MissingScope(scope)) => {
                     tracing::warn!(kind = w.kind, %scope, "EventSub: skipping {}: the token lacks {scope}", w.kind);
                     ("skipped", None, Some(format!("the token lacks {scope}")))
+                }
+                Err(CreateError::Unsupported(why)) => {
+                    tracing::warn!(
+                        kind = w.kind,
+                        version = w.version,
+                        "EventSub: the server does not offer {} version {}; not asked for again ({why})",
+                        w.kind,
+                        w.version
+                    );
+                    self.unsupported.insert(w.kind.to_owned());
+                    (
+                        "unsupported",
+                        None,
+                        Some(format!("the server does not offer this type: {why}")),
+                    )
                 }
                 Err(CreateError::Failed(why)) => {
                     tracing::error!(kind = w.kind, error = %why, "cannot create EventSub subscription");
@@ -502,6 +540,10 @@ impl<A: SubscriptionApi> EventSubSession<A> {
                         }
                     }
                     Some(Ok(WsMessage::Close(frame))) => {
+                        // Answer the close handshake before dropping the
+                        // socket (tungstenite queued our reply; flushing
+                        // sends it).
+                        let _ = tokio::time::timeout(Duration::from_secs(1), current.flush()).await;
                         return SessionEnd::Lost(describe_close(frame.as_ref()));
                     }
                     Some(Ok(WsMessage::Binary(_))) => {
@@ -614,6 +656,15 @@ impl<A: SubscriptionApi> EventSubSession<A> {
             Message::Keepalive => Reaction::Continue,
             Message::Welcome(session) => {
                 tracing::warn!(session_id = %session.id, "unexpected second welcome on an open session; ignored");
+                Reaction::Continue
+            }
+            Message::Notification {
+                subscription,
+                event,
+            } if !self.subscribed.contains(&subscription.kind) => {
+                tracing::debug!(kind = %subscription.kind, message_id = %frame.metadata.message_id, "notification of a type this session did not subscribe to; ignored");
+                self.status.send_modify(|s| s.dropped.unsubscribed += 1);
+                let _ = event;
                 Reaction::Continue
             }
             Message::Notification {

@@ -52,6 +52,9 @@ pub struct Dropped {
     pub stale: u64,
     /// A `message_type` this host does not know.
     pub unknown_type: u64,
+    /// A notification of a type this session did not subscribe to (a mock
+    /// server sending every event to every client).
+    pub unsubscribed: u64,
 }
 
 /// The whole status.
