@@ -9,10 +9,10 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use stagehand::mock::{MockTwitch, Trigger};
 use support::overlay::Overlay;
 use support::twitch::*;
 use support::{Host, TOKEN, client, get_json, install_plugin};
+use twitch_lookalike::{MockTwitch, Trigger};
 
 /// A host connected to the look-alike with the `chat-commands` plugin
 /// allowed, reading everyone's chat with no gap.

@@ -7,9 +7,9 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use stagehand::mock::Trigger;
 use support::twitch::*;
 use support::{Host, client, get_json};
+use twitch_lookalike::Trigger;
 
 async fn polling(host: &Host) -> Vec<Value> {
     get_json::<Value>(host, "/api/polling")
@@ -28,7 +28,7 @@ async fn poller(host: &Host, name: &str) -> Value {
 }
 
 /// A host with fast pollers (1 s) against `mock`.
-fn fast_env(mock: &stagehand::mock::MockTwitch) -> Vec<(String, String)> {
+fn fast_env(mock: &twitch_lookalike::MockTwitch) -> Vec<(String, String)> {
     let mut env = twitch_env(mock, 10, false);
     for name in [
         "FOLLOWERS",
@@ -146,14 +146,14 @@ async fn a_change_both_sources_see_is_stored_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_poll_sets_a_baseline_and_emits_nothing() {
-    let mock = stagehand::mock::MockTwitch::start(stagehand::mock::MockOptions {
+    let mock = twitch_lookalike::MockTwitch::start(twitch_lookalike::MockOptions {
         followers: 300,
         vips: 5,
         moderators: 3,
         subscribers: 20,
         bans: 4,
         clips: 6,
-        ..stagehand::mock::MockOptions::fast()
+        ..twitch_lookalike::MockOptions::fast()
     })
     .await
     .unwrap();
@@ -266,11 +266,11 @@ async fn an_interval_from_the_environment_is_applied_at_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_role_sync_runs_on_request_once_per_window_and_on_stream_start() {
-    let mock = stagehand::mock::MockTwitch::start(stagehand::mock::MockOptions {
+    let mock = twitch_lookalike::MockTwitch::start(twitch_lookalike::MockOptions {
         subscribers: 4,
         vips: 2,
         moderators: 1,
-        ..stagehand::mock::MockOptions::fast()
+        ..twitch_lookalike::MockOptions::fast()
     })
     .await
     .unwrap();

@@ -7,11 +7,11 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
-use stagehand::mock::{MockTwitch, Trigger};
 use stagehand::twitch::auth;
 use stagehand::twitch::eventsub::subscriptions::WANTED;
 use support::twitch::*;
 use support::{Host, client, get_json};
+use twitch_lookalike::{MockTwitch, Trigger};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_become_events_and_domain_rows() {

@@ -23,9 +23,9 @@ use serde_json::json;
 use stagehand::app;
 use stagehand::config::{self, FileConfig, Mode};
 use stagehand::live::{LiveMessage, Received};
-use stagehand::mock::{MockControl, MockOptions, MockTwitch};
-use stagehand::twitch::eventsub::protocol::{Subscription, notification_frame};
 use stagehand::twitch::eventsub::subscriptions::WANTED;
+use twitch_lookalike::wire::{Subscription, notification_frame};
+use twitch_lookalike::{MockControl, MockOptions, MockTwitch};
 
 const STEADY_RATE: u64 = 1_000;
 const STEADY_EVENTS: usize = 5_000;

@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use stagehand::live::LiveFeed;
-use stagehand::mock::{MockOptions, MockTwitch};
 use stagehand::pipeline::{Pipeline, PipelineOptions};
 use stagehand::polling::diff::follower_set::{self, FollowerSet};
 use stagehand::polling::pollers::FollowersPoller;
 use stagehand::polling::{PollContext, Poller};
 use stagehand::store::{Store, StoreOptions};
+use twitch_lookalike::{MockOptions, MockTwitch};
 
 const FOLLOWERS: usize = 1_000_000;
 /// Every 200th known follower unfollowed: 0.5%.
@@ -223,7 +223,7 @@ fn requests_per_cycle() -> (u64, u64, usize) {
         })
         .await
         .unwrap();
-        let helix = mock.helix_client(None).await.unwrap();
+        let helix = stagehand::demo::lookalike_helix(&mock, None).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("bench.db"), StoreOptions::default()).unwrap();
         let (pipeline, events) = Pipeline::new(

@@ -264,7 +264,11 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
 
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "Stagehand is serving");
 
-    // Now the plugins: loaded in the background, then watched for changes.
+    // Now the plugins: loaded in the background, and watched for changes
+    // from the start (so the folder must exist before the first scan).
+    if let Err(e) = std::fs::create_dir_all(&config.plugins_dir) {
+        tracing::error!(dir = %config.plugins_dir.display(), error = %e, "cannot create the plugins folder");
+    }
     let loading = plugins.clone();
     tokio::spawn(async move {
         loading.rescan().await;

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::mock::demo::DemoStream;
-use crate::mock::{MockOptions, MockTwitch};
 use crate::secrets;
+use twitch_lookalike::demo::DemoStream;
+use twitch_lookalike::{MockOptions, MockTwitch};
 
 /// Where a running demo tells `stagehand trigger` how to reach its
 /// look-alike (mode 0600: it holds the control secret).
@@ -98,4 +98,27 @@ pub fn read_endpoint(data_dir: &Path) -> Result<DemoEndpoint> {
     })?;
     serde_json::from_str(&text)
         .with_context(|| format!("{} is not a demo endpoint", file.display()))
+}
+
+/// A Helix client logged in to `mock` with its pre-issued token (`retry`:
+/// quicker retries for tests; `None` keeps the defaults): how tests and
+/// benchmarks talk to the look-alike through the host's own client.
+pub async fn lookalike_helix(
+    mock: &MockTwitch,
+    retry: Option<crate::twitch::helix::RetryPolicy>,
+) -> Result<crate::twitch::helix::HelixClient> {
+    let http = crate::app::twitch_http_client()?;
+    let auth = crate::twitch::auth::TwitchAuth::new(
+        http.clone(),
+        &mock.auth_url(),
+        Some(mock.client_id().to_owned()),
+        None,
+        Some(mock.access_token().to_owned()),
+    );
+    auth.start().await.context("the look-alike's token")?;
+    let helix = crate::twitch::helix::HelixClient::new(http, &mock.api_url(), auth);
+    Ok(match retry {
+        Some(policy) => helix.with_retry(policy),
+        None => helix,
+    })
 }

@@ -12,7 +12,6 @@ pub mod demo;
 pub mod event;
 pub mod live;
 pub mod logging;
-pub mod mock;
 pub mod periodic;
 pub mod pipeline;
 pub mod plugins;

@@ -4,9 +4,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
-use stagehand::mock::{MockOptions, MockTwitch, Trigger};
 use stagehand::twitch::auth::{self, StoredToken};
 use stagehand::twitch::eventsub::subscriptions::WANTED;
+use twitch_lookalike::{MockOptions, MockTwitch, Trigger};
 
 use super::{Host, get_json};
 

@@ -16,13 +16,13 @@ use super::pollers::{
 use super::{PollContext, PollError, PollReport, Poller};
 use crate::event::{Event, EventKind, Source, now_ms};
 use crate::live::LiveFeed;
-use crate::mock::{HelixFault, MockOptions, MockTwitch, Trigger, UserInfo, payloads};
 use crate::pipeline::{Outcome, Pipeline, PipelineOptions};
 use crate::store::events::{self, EventQuery};
 use crate::store::{Store, StoreOptions, followers, viewers};
 use crate::twitch::domain;
 use crate::twitch::helix::{HelixError, RetryPolicy};
 use crate::twitch::normalize::normalize;
+use twitch_lookalike::{HelixFault, MockOptions, MockTwitch, Trigger, UserInfo, payloads};
 
 /// A look-alike channel, a store, a running pipeline and the context the
 /// pollers get.
@@ -36,15 +36,17 @@ struct Env {
 
 async fn env(options: MockOptions) -> Env {
     let mock = MockTwitch::start(options).await.expect("mock starts");
-    let helix = mock
-        .helix_client(Some(RetryPolicy {
+    let helix = crate::demo::lookalike_helix(
+        &mock,
+        Some(RetryPolicy {
             base: Duration::from_millis(1),
             cap: Duration::from_millis(5),
             jitter: Duration::from_millis(5),
             ..RetryPolicy::default()
-        }))
-        .await
-        .expect("the mock's token is valid");
+        }),
+    )
+    .await
+    .expect("the mock's token is valid");
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("poll.db"), StoreOptions::default()).unwrap();
     let (pipeline, events) = Pipeline::new(
@@ -74,7 +76,7 @@ fn seeded(f: impl FnOnce(&mut MockOptions)) -> MockOptions {
 }
 
 impl Env {
-    fn control(&self) -> crate::mock::MockControl {
+    fn control(&self) -> twitch_lookalike::MockControl {
         self.mock.control()
     }
 

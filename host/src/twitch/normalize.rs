@@ -742,6 +742,105 @@ fn timestamp(value: &Value) -> Option<DateTime<Utc>> {
     value.as_str().and_then(parse_timestamp)
 }
 
+/// Every payload the Twitch look-alike sends (its builders follow Twitch's
+/// reference) normalizes without a warning: the host reads what Twitch
+/// documents, and the demo and tests exercise exactly that.
+#[cfg(test)]
+mod lookalike_payloads {
+    use chrono::{TimeZone, Utc};
+    use serde_json::Value;
+    use twitch_lookalike::payloads::{self as p, Badge, Reward};
+    use twitch_lookalike::state::UserInfo;
+
+    use super::normalize;
+
+    #[test]
+    fn every_payload_normalizes_cleanly() {
+        let at = Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap();
+        let b = UserInfo::new("100000001", "stagehand_demo");
+        let v = UserInfo::new("1234", "cool_user");
+        let m = UserInfo::new("77", "a_mod");
+        let reward = Reward {
+            id: "r1".into(),
+            title: "Hydrate".into(),
+            cost: 100,
+            prompt: String::new(),
+        };
+        let badges = [Badge::parse("subscriber/12/14"), Badge::parse("vip")];
+        let cases: Vec<(&str, Value)> = vec![
+            ("channel.follow", p::follow(&b, &v, at)),
+            ("channel.subscribe", p::subscribe(&b, &v, "1000", false)),
+            (
+                "channel.subscription.end",
+                p::subscription_end(&b, &v, "1000", true),
+            ),
+            (
+                "channel.subscription.gift",
+                p::subscription_gift(&b, Some(&v), 5, "1000", Some(9)),
+            ),
+            (
+                "channel.subscription.gift",
+                p::subscription_gift(&b, None, 1, "2000", None),
+            ),
+            (
+                "channel.subscription.message",
+                p::subscription_message(&b, &v, "1000", "hi", 12, Some(3), 1),
+            ),
+            ("channel.cheer", p::cheer(&b, Some(&v), 100, "Cheer100")),
+            ("channel.cheer", p::cheer(&b, None, 1, "Cheer1")),
+            ("channel.raid", p::raid(&v, &b, 42)),
+            ("channel.moderator.add", p::moderator_change(&b, &v)),
+            ("channel.moderator.remove", p::moderator_change(&b, &v)),
+            ("channel.vip.add", p::vip_change(&b, &v)),
+            ("channel.vip.remove", p::vip_change(&b, &v)),
+            ("channel.ban", p::ban(&b, &v, &m, "spam", at, None)),
+            (
+                "channel.ban",
+                p::ban(
+                    &b,
+                    &v,
+                    &m,
+                    "",
+                    at,
+                    Some(at + chrono::TimeDelta::seconds(600)),
+                ),
+            ),
+            ("channel.unban", p::unban(&b, &v, &m)),
+            (
+                "channel.chat.message",
+                p::chat_message(&b, &v, "abc", "Hi chat", &badges, "#FF0000"),
+            ),
+            ("stream.online", p::stream_online(&b, "s1", at)),
+            ("stream.offline", p::stream_offline(&b)),
+            (
+                "channel.channel_points_custom_reward_redemption.add",
+                p::redemption(&b, &v, "red-1", "", &reward, at),
+            ),
+        ];
+        for (kind, event) in cases {
+            let normalized = normalize(kind, "m-1", &event, at);
+            assert!(
+                normalized.warnings.is_empty(),
+                "{kind}: {:?}",
+                normalized.warnings
+            );
+            assert_eq!(normalized.event.channel_id, "100000001", "{kind}");
+            assert!(normalized.event.kind.is_known(), "{kind}");
+        }
+        // A timeout's length comes from its end time.
+        let timeout = p::ban(
+            &b,
+            &v,
+            &m,
+            "",
+            at,
+            Some(at + chrono::TimeDelta::seconds(600)),
+        );
+        let normalized = normalize("channel.ban", "m", &timeout, at);
+        assert_eq!(normalized.event.details["duration_seconds"], 600);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,9 +9,9 @@ use serde_json::Value;
 use tracing_subscriber::fmt::MakeWriter;
 
 use super::*;
-use crate::mock::{HelixFault, MockOptions, MockTwitch};
 use crate::store::{StoreOptions, access, bans};
 use crate::twitch::helix::RetryPolicy;
+use twitch_lookalike::{HelixFault, MockOptions, MockTwitch};
 
 struct Env {
     mock: MockTwitch,
@@ -32,16 +32,18 @@ fn seeded(subscribers: usize, vips: usize, moderators: usize) -> MockOptions {
 
 async fn env(options: MockOptions) -> Env {
     let mock = MockTwitch::start(options).await.expect("mock starts");
-    let helix = mock
-        .helix_client(Some(RetryPolicy {
+    let helix = crate::demo::lookalike_helix(
+        &mock,
+        Some(RetryPolicy {
             base: Duration::from_millis(10),
             cap: Duration::from_millis(50),
             max_attempts: 3,
             max_rate_limited: 3,
             jitter: Duration::from_millis(5),
-        }))
-        .await
-        .expect("the mock's token is valid");
+        }),
+    )
+    .await
+    .expect("the mock's token is valid");
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("roles.db"), StoreOptions::default()).unwrap();
     let (channel_id, _) = mock.broadcaster();

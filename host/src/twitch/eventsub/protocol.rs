@@ -1,6 +1,7 @@
 //! EventSub WebSocket frames, exactly as Twitch documents them ("WebSocket
-//! Messages"): parsing what the server sends, plus builders that produce the
-//! same shapes for tests and the mock server.
+//! Messages"): parsing what the server sends. (The frames themselves are
+//! built by the `twitch-lookalike` crate, written apart from this parser;
+//! the tests here run its frames through it.)
 //!
 //! Pure: no sockets, no clocks. Parsing is tolerant, because Twitch adds
 //! fields without notice (strict parsing is a pitfall other clients hit):
@@ -552,147 +553,6 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
         .map(|at| at.with_timezone(&Utc))
 }
 
-/// A `session_welcome` frame, as Twitch sends it.
-pub fn welcome_frame(
-    message_id: &str,
-    session_id: &str,
-    keepalive_secs: u32,
-    timestamp: DateTime<Utc>,
-) -> String {
-    let session = Session {
-        id: session_id.to_owned(),
-        status: "connected".to_owned(),
-        keepalive_timeout_seconds: Some(keepalive_secs),
-        reconnect_url: None,
-        connected_at: Some(timestamp),
-        recovery_url: None,
-    };
-    let metadata = metadata(message_id, message_type::WELCOME, timestamp, None);
-    to_json(&OutFrame {
-        metadata: &metadata,
-        payload: SessionPayload { session: &session },
-    })
-}
-
-/// A `session_keepalive` frame (payload `{}`).
-pub fn keepalive_frame(message_id: &str, timestamp: DateTime<Utc>) -> String {
-    let metadata = metadata(message_id, message_type::KEEPALIVE, timestamp, None);
-    to_json(&OutFrame {
-        metadata: &metadata,
-        payload: Map::new(),
-    })
-}
-
-/// A `notification` frame for `subscription` carrying `event`; the metadata
-/// names the subscription's type and version, as Twitch's does.
-pub fn notification_frame(
-    message_id: &str,
-    subscription: &Subscription,
-    event: &Value,
-    timestamp: DateTime<Utc>,
-) -> String {
-    let metadata = metadata(
-        message_id,
-        message_type::NOTIFICATION,
-        timestamp,
-        Some(subscription),
-    );
-    to_json(&OutFrame {
-        metadata: &metadata,
-        payload: NotificationPayload {
-            subscription,
-            event,
-        },
-    })
-}
-
-/// A `session_reconnect` frame: status `reconnecting`, the URL to move to,
-/// and a null keepalive window. `connected_at` is set to `timestamp`.
-pub fn reconnect_frame(
-    message_id: &str,
-    session_id: &str,
-    reconnect_url: &str,
-    timestamp: DateTime<Utc>,
-) -> String {
-    let session = Session {
-        id: session_id.to_owned(),
-        status: "reconnecting".to_owned(),
-        keepalive_timeout_seconds: None,
-        reconnect_url: Some(reconnect_url.to_owned()),
-        connected_at: Some(timestamp),
-        recovery_url: None,
-    };
-    let metadata = metadata(message_id, message_type::RECONNECT, timestamp, None);
-    to_json(&OutFrame {
-        metadata: &metadata,
-        payload: SessionPayload { session: &session },
-    })
-}
-
-/// A `revocation` frame for `subscription`, whose `status` carries the
-/// reason (`user_removed`, `authorization_revoked`, `version_removed`).
-pub fn revocation_frame(
-    message_id: &str,
-    subscription: &Subscription,
-    timestamp: DateTime<Utc>,
-) -> String {
-    let metadata = metadata(
-        message_id,
-        message_type::REVOCATION,
-        timestamp,
-        Some(subscription),
-    );
-    to_json(&OutFrame {
-        metadata: &metadata,
-        payload: SubscriptionPayload { subscription },
-    })
-}
-
-fn metadata(
-    message_id: &str,
-    message_type: &str,
-    timestamp: DateTime<Utc>,
-    subscription: Option<&Subscription>,
-) -> Metadata {
-    Metadata {
-        message_id: message_id.to_owned(),
-        message_type: message_type.to_owned(),
-        message_timestamp: timestamp,
-        subscription_type: subscription.map(|s| s.kind.clone()),
-        subscription_version: subscription.map(|s| s.version.clone()),
-    }
-}
-
-/// Serializes a frame. These are plain structs with string keys, so
-/// serialization cannot fail; the fallback only keeps builders panic-free.
-fn to_json(frame: &impl Serialize) -> String {
-    serde_json::to_string(frame)
-        .unwrap_or_else(|error| Value::from(format!("unserializable frame: {error}")).to_string())
-}
-
-/// Field order follows Twitch's documentation.
-#[derive(Serialize)]
-struct OutFrame<'a, P: Serialize> {
-    metadata: &'a Metadata,
-    payload: P,
-}
-
-#[derive(Serialize)]
-struct SessionPayload<'a> {
-    session: &'a Session,
-}
-
-#[derive(Serialize)]
-struct NotificationPayload<'a> {
-    subscription: &'a Subscription,
-    event: &'a Value,
-}
-
-#[derive(Serialize)]
-struct SubscriptionPayload<'a> {
-    subscription: &'a Subscription,
-}
-
 /// Treats an explicit `null` like an absent field, so a null where Twitch
 /// usually sends a value does not reject the whole frame.
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -747,6 +607,23 @@ mod lenient_timestamp {
 mod tests {
     use super::*;
     use serde_json::json;
+    use twitch_lookalike::wire::{
+        keepalive_frame, reconnect_frame, revocation_frame, welcome_frame,
+    };
+
+    /// The look-alike's frames carry its own subscription type.
+    fn wire(subscription: &Subscription) -> twitch_lookalike::wire::Subscription {
+        serde_json::from_value(serde_json::to_value(subscription).unwrap()).unwrap()
+    }
+
+    fn notification_frame(
+        message_id: &str,
+        subscription: &Subscription,
+        event: &Value,
+        at: DateTime<Utc>,
+    ) -> String {
+        twitch_lookalike::wire::notification_frame(message_id, &wire(subscription), event, at)
+    }
 
     fn at(text: &str) -> DateTime<Utc> {
         parse_timestamp(text).unwrap()
@@ -1353,117 +1230,12 @@ mod tests {
         let now = at("2022-11-16T10:11:12.464757833Z");
         let mut subscription = follow_subscription();
         subscription.status = "user_removed".to_owned();
-        let frame = parse_frame(&revocation_frame("m5", &subscription, now)).unwrap();
+        let frame = parse_frame(&revocation_frame("m5", &wire(&subscription), now)).unwrap();
         assert_eq!(
             frame.metadata.subscription_type.as_deref(),
             Some("channel.follow")
         );
         assert_eq!(frame.message, Message::Revocation(subscription));
-    }
-
-    #[test]
-    fn builders_produce_twitchs_exact_shapes() {
-        let now = at("2023-07-19T14:56:51.634234626Z");
-        let welcome: Value = serde_json::from_str(&welcome_frame("m1", "AQoQ", 10, now)).unwrap();
-        assert_eq!(
-            welcome,
-            json!({
-                "metadata": {
-                    "message_id": "m1",
-                    "message_type": "session_welcome",
-                    "message_timestamp": "2023-07-19T14:56:51.634234626Z"
-                },
-                "payload": {"session": {
-                    "id": "AQoQ",
-                    "status": "connected",
-                    "keepalive_timeout_seconds": 10,
-                    "reconnect_url": null,
-                    "connected_at": "2023-07-19T14:56:51.634234626Z"
-                }}
-            })
-        );
-
-        let keepalive: Value = serde_json::from_str(&keepalive_frame("m2", now)).unwrap();
-        assert_eq!(keepalive["payload"], json!({}));
-        assert_eq!(
-            keepalive["metadata"].as_object().unwrap().len(),
-            3,
-            "no subscription fields on a keepalive"
-        );
-
-        let reconnect: Value =
-            serde_json::from_str(&reconnect_frame("m3", "AQoQ", "wss://x/ws", now)).unwrap();
-        assert_eq!(
-            reconnect["payload"]["session"],
-            json!({
-                "id": "AQoQ",
-                "status": "reconnecting",
-                "keepalive_timeout_seconds": null,
-                "reconnect_url": "wss://x/ws",
-                "connected_at": "2023-07-19T14:56:51.634234626Z"
-            })
-        );
-
-        let subscription = follow_subscription();
-        let notification: Value = serde_json::from_str(&notification_frame(
-            "m4",
-            &subscription,
-            &follow_event(),
-            now,
-        ))
-        .unwrap();
-        assert_eq!(
-            notification,
-            json!({
-                "metadata": {
-                    "message_id": "m4",
-                    "message_type": "notification",
-                    "message_timestamp": "2023-07-19T14:56:51.634234626Z",
-                    "subscription_type": "channel.follow",
-                    "subscription_version": "2"
-                },
-                "payload": {
-                    "subscription": {
-                        "id": "f1c2a387-161a-49f9-a165-0f21d7a4e1c4",
-                        "status": "enabled",
-                        "type": "channel.follow",
-                        "version": "2",
-                        "cost": 0,
-                        "condition": {
-                            "broadcaster_user_id": "12826",
-                            "moderator_user_id": "12826"
-                        },
-                        "transport": {
-                            "method": "websocket",
-                            "session_id": "AQoQexAWVYKSTIu4ec_2VAxyuhAB"
-                        },
-                        "created_at": "2023-07-15T17:16:03.171067130Z"
-                    },
-                    "event": follow_event()
-                }
-            })
-        );
-
-        let mut revoked = subscription;
-        revoked.status = "version_removed".to_owned();
-        let revocation: Value =
-            serde_json::from_str(&revocation_frame("m5", &revoked, now)).unwrap();
-        assert_eq!(revocation["metadata"]["message_type"], json!("revocation"));
-        assert_eq!(
-            revocation["payload"]["subscription"]["status"],
-            json!("version_removed")
-        );
-        assert!(revocation["payload"].get("event").is_none());
-    }
-
-    #[test]
-    fn builder_output_is_field_ordered_like_the_docs() {
-        let now = at("2023-07-19T14:56:51.634234626Z");
-        let text = welcome_frame("m1", "s", 10, now);
-        assert!(
-            text.starts_with(r#"{"metadata":{"message_id":"m1","message_type":"session_welcome""#),
-            "{text}"
-        );
     }
 
     #[test]

@@ -492,7 +492,7 @@ fn parse_time(params: &Params, key: &str) -> Result<Option<DateTime<Utc>>, ApiEr
     params
         .get(key)
         .map(|text| {
-            crate::twitch::eventsub::protocol::parse_timestamp(text).ok_or_else(|| {
+            crate::wire::parse_timestamp(text).ok_or_else(|| {
                 bad_request(format!(
                     "The parameter \"{key}\" was malformed: the value must be an RFC3339 timestamp"
                 ))

@@ -16,6 +16,7 @@
 //! faults, [`control`] the handle and control API, [`demo`] the demo
 //! audience.
 
+pub mod catalog;
 pub mod control;
 pub mod demo;
 mod eventsub;
@@ -32,6 +33,7 @@ pub mod state;
 pub mod tokens;
 pub mod traffic;
 pub mod triggers;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;
@@ -125,7 +127,7 @@ pub struct MockOptions {
 
 impl Default for MockOptions {
     fn default() -> Self {
-        let mut scopes: Vec<String> = crate::twitch::eventsub::subscriptions::login_scopes()
+        let mut scopes: Vec<String> = crate::catalog::all_scopes()
             .into_iter()
             .map(str::to_owned)
             .collect();
@@ -342,7 +344,7 @@ impl MockTwitch {
         let shared = Arc::new(Shared {
             http_base: format!("http://{addr}"),
             ws_url: format!("ws://{addr}/ws"),
-            control_secret: crate::secrets::generate(),
+            control_secret: ids::secret(),
             channel: Mutex::new(channel),
             tokens: Mutex::new(tokens),
             hub: Mutex::new(Hub::new()),
@@ -438,30 +440,6 @@ impl MockTwitch {
         let channel = lock(&self.shared.channel);
         let broadcaster = channel.broadcaster();
         (broadcaster.id.clone(), broadcaster.login.clone())
-    }
-
-    /// A Helix client logged in with the pre-issued token and quick retries
-    /// (`retry`; `None` keeps the client's defaults): what tests and
-    /// benchmarks talk to the look-alike with.
-    pub async fn helix_client(
-        &self,
-        retry: Option<crate::twitch::helix::RetryPolicy>,
-    ) -> anyhow::Result<crate::twitch::helix::HelixClient> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::new();
-        let auth = crate::twitch::auth::TwitchAuth::new(
-            http.clone(),
-            &self.auth_url(),
-            Some(self.client_id().to_owned()),
-            None,
-            Some(self.access_token().to_owned()),
-        );
-        auth.start().await.context("the look-alike's token")?;
-        let helix = crate::twitch::helix::HelixClient::new(http, &self.api_url(), auth);
-        Ok(match retry {
-            Some(policy) => helix.with_retry(policy),
-            None => helix,
-        })
     }
 
     /// A handle for triggers, faults and inspection.

@@ -202,7 +202,7 @@ impl DemoStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::triggers::TriggerKind;
+    use crate::triggers::TriggerKind;
 
     #[test]
     fn a_seed_makes_the_script_reproducible() {

@@ -21,7 +21,7 @@ use super::hub::Outgoing;
 use super::ids;
 use super::params::Params;
 use super::{Shared, lock};
-use crate::twitch::eventsub::protocol::{CloseCode, keepalive_frame, welcome_frame};
+use crate::wire::{CloseCode, keepalive_frame, welcome_frame};
 
 /// Default keepalive window when the client asks for none.
 const DEFAULT_KEEPALIVE_SECS: u32 = 10;

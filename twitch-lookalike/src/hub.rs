@@ -19,10 +19,8 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::ids;
-use crate::twitch::eventsub::protocol::{
-    Subscription, Transport, notification_frame, reconnect_frame, revocation_frame,
-};
-use crate::twitch::eventsub::subscriptions::{ConditionShape, WANTED};
+use crate::catalog::{self, ConditionShape};
+use crate::wire::{Subscription, Transport, notification_frame, reconnect_frame, revocation_frame};
 
 /// What the hub asks a socket task to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -660,13 +658,9 @@ impl Hub {
         limits: Limits,
         now: DateTime<Utc>,
     ) -> Result<(Subscription, Totals), ApiError> {
-        let spec = WANTED
-            .iter()
-            .find(|s| s.kind == request.kind)
-            .ok_or_else(|| ApiError::new(400, "invalid subscription type"))?;
-        if spec.version != request.version {
-            return Err(ApiError::new(400, "invalid subscription version"));
-        }
+        let spec = catalog::find(&request.kind)
+            .filter(|s| s.version == request.version)
+            .ok_or_else(|| ApiError::new(400, catalog::NOT_VALID))?;
         let condition = request.condition;
         let field = |key: &str| {
             condition
@@ -939,7 +933,7 @@ mod tests {
         Caller {
             client_id: "c".into(),
             user_id: BROADCASTER.into(),
-            scopes: crate::twitch::eventsub::subscriptions::login_scopes()
+            scopes: crate::catalog::all_scopes()
                 .into_iter()
                 .map(str::to_owned)
                 .collect(),
@@ -1217,10 +1211,9 @@ mod tests {
             got[2]["metadata"]["message_id"],
             got[0]["metadata"]["message_id"]
         );
-        let stale = crate::twitch::eventsub::protocol::parse_timestamp(
-            got[2]["metadata"]["message_timestamp"].as_str().unwrap(),
-        )
-        .unwrap();
+        let stale =
+            crate::wire::parse_timestamp(got[2]["metadata"]["message_timestamp"].as_str().unwrap())
+                .unwrap();
         assert!(Utc::now() - stale > TimeDelta::minutes(10));
     }
 

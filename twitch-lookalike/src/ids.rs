@@ -19,6 +19,12 @@ pub fn session_id() -> String {
     format!("AgoQ{}", base64url_encode(&bytes))
 }
 
+/// A secret for the control API: 32 random bytes as hex.
+pub fn secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A random token: 30 lowercase letters and digits, like Twitch's access
 /// and refresh tokens.
 pub fn token() -> String {

@@ -15,7 +15,7 @@ use super::ids::{self, derived_user_id};
 use super::names;
 use super::payloads::{self, Badge, Reward};
 use super::state::{BanInfo, ChannelState, ClipInfo, LiveStream, UserInfo};
-use crate::twitch::eventsub::subscriptions::WANTED;
+use crate::catalog::TYPES;
 
 /// The gifter Helix names for anonymous gifts (Twitch's own account).
 pub const ANONYMOUS_GIFTER_ID: &str = "274598607";
@@ -260,7 +260,7 @@ impl PlannedEvent {
 /// The version Stagehand subscribes to for `subscription_type` (`1` for
 /// types outside the table).
 pub fn version_of(subscription_type: &str) -> &'static str {
-    WANTED
+    TYPES
         .iter()
         .find(|spec| spec.kind == subscription_type)
         .map_or("1", |spec| spec.version)
@@ -656,7 +656,7 @@ fn reward_id(title: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::state::Seed;
+    use crate::state::Seed;
     use chrono::TimeZone;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
@@ -896,7 +896,7 @@ mod tests {
 
     #[test]
     fn every_wanted_type_can_be_triggered() {
-        for spec in WANTED {
+        for spec in TYPES {
             let mut state = channel();
             let trigger = Trigger::new(spec.kind).user("someone");
             let events = apply(&mut state, &trigger, now(), &mut StdRng::seed_from_u64(3))

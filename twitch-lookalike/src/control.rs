@@ -23,7 +23,7 @@ use super::state::UserInfo;
 use super::traffic::{HelixFault, SentChatMessage};
 use super::triggers::{Trigger, TriggerError};
 use super::{Shared, lock};
-use crate::twitch::eventsub::protocol::Subscription;
+use crate::wire::Subscription;
 
 /// One EventSub event a trigger produced, and where it went.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -304,8 +304,8 @@ impl MockControl {
     /// Closes every connection with `code` (4000–4007, or any other);
     /// their subscriptions are disabled.
     pub async fn close_with(&self, code: u16) -> usize {
-        let reason = crate::twitch::eventsub::protocol::CloseCode::from_code(code)
-            .map_or("closed by the mock", |c| c.describe());
+        let reason =
+            crate::wire::CloseCode::from_code(code).map_or("closed by the mock", |c| c.reason());
         lock(&self.shared.hub).close_all(Some(code), reason, Utc::now())
     }
 
