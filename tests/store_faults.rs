@@ -135,6 +135,43 @@ fn db_check_reports_integrity_and_schema_version() {
     let (ok, _, err) = run_cli(dir.path(), &["db", "check", "--db", "/nonexistent/x.db"]);
     assert!(!ok);
     assert!(err.contains("/nonexistent/x.db"), "{err}");
+
+    // A new data directory: no database yet, and that is fine.
+    let fresh = tempfile::tempdir().unwrap();
+    let (ok, out, err) = run_cli(fresh.path(), &["db", "check"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("no database yet"), "{out}");
+    assert!(!err.contains("Invalid path"), "{err}");
+    let (ok, out, _) = run_cli(fresh.path(), &["db", "check", "--json"]);
+    assert!(ok);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["exists"], false);
+}
+
+#[test]
+fn the_data_dir_and_database_are_private_whichever_command_made_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for command in ["run", "demo"] {
+        let parent = tempfile::tempdir().unwrap();
+        let data = parent.path().join("data");
+        let host = Host::start(&data, command, &[("STAGEHAND_DEMO_INTERVAL_MS", "0")]);
+        host.stop();
+        assert_eq!(mode(&data), 0o700, "{command}: data dir");
+        assert_eq!(
+            mode(&data.join("stagehand.db")),
+            0o600,
+            "{command}: database"
+        );
+    }
+    // A data dir someone made world-readable is tightened.
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("loose");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let host = Host::start(&data, "run", &[]);
+    host.stop();
+    assert_eq!(mode(&data), 0o700);
 }
 
 #[test]
@@ -214,5 +251,102 @@ fn sigkill_mid_burst_loses_no_committed_event() {
     );
     drop(stmt);
     drop(conn);
+    host.stop();
+}
+
+/// Posts a test follow; the status and body.
+async fn post_follow(host: &Host, name: &str) -> (u16, serde_json::Value) {
+    let resp = client()
+        .post(host.url("/api/events/test"))
+        .json(&json!({"kind": "channel.follow", "details": {"username": name}}))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+async fn health(host: &Host) -> (u16, serde_json::Value) {
+    let resp = client().get(host.url("/healthz")).send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+async fn stored_names(host: &Host) -> Vec<String> {
+    let events: Vec<serde_json::Value> = support::get_json(host, "/api/events?limit=500").await;
+    let mut names: Vec<String> = events
+        .iter()
+        .map(|e| e["details"]["username"].as_str().unwrap_or("").to_owned())
+        .collect();
+    names.reverse();
+    names
+}
+
+/// The full-disk story against a host: events wait in memory while the
+/// disk is full, `/healthz` says so, and all of them are stored, in order,
+/// once space returns.
+async fn survive_a_full_disk(host: &Host, disk: &support::tmpfs::TmpFs) {
+    for name in ["before1", "before2"] {
+        assert_eq!(post_follow(host, name).await.0, 201);
+    }
+    disk.fill();
+    let mut buffered = Vec::new();
+    for n in 0..5 {
+        let name = format!("during{n}");
+        let (status, body) = post_follow(host, &name).await;
+        assert!(status == 202 || status == 201, "{status} {body}");
+        if status == 202 {
+            assert_eq!(body["status"], "buffered", "{body}");
+        }
+        buffered.push((name, status));
+    }
+    assert!(
+        buffered.iter().any(|(_, s)| *s == 202),
+        "a full disk made no write wait: {buffered:?}"
+    );
+    let (status, body) = health(host).await;
+    assert_eq!(status, 503, "{body}");
+    let problem = body["problems"]["store"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(problem.contains("events wait in memory"), "{body}");
+    disk.free();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = health(host).await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never recovered: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let expected: Vec<String> = ["before1", "before2"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain((0..5).map(|n| format!("during{n}")))
+        .collect();
+    assert_eq!(
+        stored_names(host).await,
+        expected,
+        "every event, once, in order"
+    );
+    assert_eq!(post_follow(host, "after").await.0, 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_keeps_events_in_memory_until_space_returns() {
+    let disk = support::tmpfs::TmpFs::mount(8);
+    let host = Host::start(disk.path(), "run", &[]);
+    survive_a_full_disk(&host, &disk).await;
+    host.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stderr_and_a_full_disk_do_not_stop_the_host() {
+    let disk = support::tmpfs::TmpFs::mount(8);
+    let host = Host::start_without_stderr(disk.path(), &[]);
+    survive_a_full_disk(&host, &disk).await;
     host.stop();
 }

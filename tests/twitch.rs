@@ -606,3 +606,178 @@ async fn the_demo_streams_events_and_takes_triggers() {
     assert!(!ok, "no demo running any more");
     assert!(err.contains("stagehand demo"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removals_of_things_never_seen_are_stored_and_announced() {
+    use twitch_lookalike::payloads as p;
+    use twitch_lookalike::state::UserInfo;
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path(), &twitch_env(&mock, 10, false));
+    connected(&host).await;
+    let (id, login) = mock.broadcaster();
+    let b = UserInfo::new(id, login);
+    let m = UserInfo::new("990000", "a_mod");
+    // Viewers the host never saw (a ban from before Stagehand, the Twitch
+    // CLI's random user ids).
+    let ghost = |n: u32| UserInfo::new(format!("99{n:04}"), format!("ghost{n}"));
+    let removals = [
+        ("channel.unban", p::unban(&b, &ghost(1), &m), "ban"),
+        (
+            "channel.moderator.remove",
+            p::moderator_change(&b, &ghost(2)),
+            "role:moderator",
+        ),
+        (
+            "channel.vip.remove",
+            p::vip_change(&b, &ghost(3)),
+            "role:vip",
+        ),
+        (
+            "channel.subscription.end",
+            p::subscription_end(&b, &ghost(4), "1000", false),
+            "sub",
+        ),
+    ];
+    let control = mock.control();
+    for (kind, payload, _) in &removals {
+        control.send_notification(kind, "1", payload.clone()).await;
+    }
+    for (n, (kind, _, _)) in removals.iter().enumerate() {
+        let stored = wait_for_events(&host, kind, 1).await;
+        assert_eq!(
+            stored[0]["viewer"]["login"],
+            format!("ghost{}", n + 1),
+            "{kind}"
+        );
+        assert_eq!(stored[0]["source"], "eventsub");
+    }
+    host.stop();
+    for (n, (kind, _, subject)) in removals.iter().enumerate() {
+        let subject = format!("{subject}:99{:04}", n + 1);
+        let (present, source): (bool, String) = db(dir.path())
+            .query_row(
+                "SELECT present, source FROM domain_announcements WHERE subject = ?1",
+                [&subject],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap_or_else(|e| panic!("{kind}: no announcement of {subject}: {e}"));
+        assert!(!present, "{kind}");
+        assert_eq!(source, "eventsub");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_polled_first_is_stored_once_when_eventsub_brings_it_too() {
+    let mock = mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = twitch_env(&mock, 10, false);
+    env.push(("STAGEHAND_POLL_BANS_SECS".into(), "1".into()));
+    let host = start_host(dir.path(), &env);
+    connected(&host).await;
+    trigger(&mock, Trigger::new("channel.ban").user("late_troll")).await;
+    wait_for_events(&host, "channel.ban", 1).await;
+    // EventSub goes away; the unban happens; the poller finds it.
+    let resp = client()
+        .post(host.url("/api/eventsub/disconnect"))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    eventually("EventSub down", || async {
+        eventsub(&host).await["connected"] == false
+    })
+    .await;
+    let control = mock.control();
+    control.unban("late_troll").await.unwrap();
+    let polled = wait_for_events(&host, "channel.unban", 1).await;
+    assert_eq!(polled[0]["source"], "poll");
+    // EventSub is back and delivers the same unban late.
+    let resp = client()
+        .post(host.url("/api/eventsub/connect"))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    connected(&host).await;
+    let troll = control.user("late_troll").await.unwrap();
+    let (id, login) = mock.broadcaster();
+    let payload = twitch_lookalike::payloads::unban(
+        &twitch_lookalike::state::UserInfo::new(id, login),
+        &troll,
+        &twitch_lookalike::state::UserInfo::new("990000", "a_mod"),
+    );
+    control
+        .send_notification("channel.unban", "1", payload)
+        .await;
+    // A marker after it: once it is stored, the unban was handled.
+    trigger(&mock, Trigger::new("channel.follow").user("marker")).await;
+    wait_for_events(&host, "channel.follow", 1).await;
+    let unbans = events(&host, "channel.unban").await;
+    assert_eq!(unbans.len(), 1, "stored once: {unbans:#?}");
+    assert_eq!(unbans[0]["source"], "poll");
+    host.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_type_the_server_does_not_offer_is_marked_unsupported_once() {
+    let unsupported = [
+        "channel.vip.add",
+        "channel.vip.remove",
+        "channel.chat.message",
+    ];
+    let mock = twitch_lookalike::MockTwitch::start(twitch_lookalike::MockOptions {
+        unsupported_types: unsupported.iter().map(|s| s.to_string()).collect(),
+        ..twitch_lookalike::MockOptions::fast()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_host(dir.path(), &twitch_env(&mock, 10, false));
+    let settled = |s: &Value| {
+        s["connected"] == true
+            && s["subscriptions"].as_array().is_some_and(|subs| {
+                subs.len() == WANTED.len()
+                    && subs.iter().all(|x| {
+                        let refused = unsupported.contains(&x["type"].as_str().unwrap_or(""));
+                        x["status"] == if refused { "unsupported" } else { "enabled" }
+                    })
+            })
+    };
+    eventually("subscribed, three types unsupported", || async {
+        settled(&eventsub(&host).await)
+    })
+    .await;
+    let status = eventsub(&host).await;
+    let vip = status["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == "channel.vip.add")
+        .unwrap()
+        .clone();
+    assert!(
+        vip["detail"].as_str().unwrap().contains("not valid"),
+        "{vip}"
+    );
+    // A drop and a new session: the refused types are not asked for again.
+    let session = status["session_id"].as_str().unwrap().to_owned();
+    mock.control().drop_connections().await;
+    eventually("a new session", || async {
+        let s = eventsub(&host).await;
+        s["session_id"].as_str().is_some_and(|id| id != session) && settled(&s)
+    })
+    .await;
+    let log = host.stop();
+    for kind in unsupported {
+        let warnings = log
+            .lines()
+            .filter(|l| l.contains("WARN") && l.contains("does not offer") && l.contains(kind))
+            .count();
+        assert_eq!(warnings, 1, "{kind}: one WARN line in all:\n{log}");
+    }
+    assert!(
+        !log.contains("cannot create EventSub subscription"),
+        "no ERROR per reconnect:\n{log}"
+    );
+}

@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +16,7 @@ use crate::actions::Executor;
 use crate::actions::alerts::OverlayQueue;
 use crate::actions::webhook::WebhookSender;
 use crate::config::Config;
+use crate::health::Health;
 use crate::live::LiveFeed;
 use crate::pipeline::{EventSender, Pipeline, PipelineOptions};
 use crate::plugins::PluginHost;
@@ -61,11 +61,15 @@ pub struct RunningHost {
     pub plugins: PluginHost,
     /// The Twitch connection.
     pub twitch: TwitchLink,
+    /// What `/healthz` reports, and what stops the host.
+    pub health: Health,
     shutdown: CancellationToken,
     twitch_stop: CancellationToken,
     pollers: Vec<JoinHandle<()>>,
     executor: JoinHandle<()>,
     executor_stop: CancellationToken,
+    /// Stops the watch on the writer before the writer is closed.
+    watch_stop: CancellationToken,
     _watcher: Option<PluginWatcher>,
     server: JoinHandle<std::io::Result<()>>,
     pipeline: JoinHandle<()>,
@@ -73,9 +77,17 @@ pub struct RunningHost {
 }
 
 impl RunningHost {
+    /// Resolves when the host cannot go on (the database writer stopped):
+    /// the reason. The binary then stops and exits non-zero, so a service
+    /// manager starts it again.
+    pub async fn fatal(&self) -> String {
+        self.health.wait_fatal().await
+    }
+
     /// Stops accepting requests, drains the pipeline, commits every pending
     /// write and closes the database.
     pub async fn stop(self) -> Result<()> {
+        self.watch_stop.cancel();
         // Sources first, so nothing new arrives while the rest drains.
         self.twitch_stop.cancel();
         self.shutdown.cancel();
@@ -120,6 +132,9 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     let lock = lock_data_dir(&config.data_dir)?;
 
     let store = Store::open(config.data_dir.join(DB_FILE), StoreOptions::default())?;
+    let health = Health::default();
+    let watch_stop = CancellationToken::new();
+    watch_writer(&store, &health, watch_stop.clone());
     let overlay_key = match &config.overlay_key {
         Some(k) => OverlayKey::fixed(k),
         None => {
@@ -195,6 +210,7 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     let pipeline = tokio::spawn(
         pipeline
             .with_plugins(plugins.clone())
+            .with_health(health.clone())
             .with_tap(SpeechService::wants, speech.spawn())
             .run(),
     );
@@ -246,21 +262,11 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         polling,
         role_sync,
         media_dir: Arc::from(media_dir.as_path()),
+        health: health.clone(),
+        auth_failures: Arc::default(),
     };
     let app = web::router(state);
-    let on_shutdown = shutdown.clone();
-    let server = tokio::spawn(async move {
-        // Nagle off: overlay alerts and live updates are small messages that
-        // must not wait for the previous one's ACK.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot disable Nagle on a connection");
-            }
-        });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(on_shutdown.cancelled_owned())
-            .await
-    });
+    let server = tokio::spawn(web::server::serve(listener, app, shutdown.clone()));
 
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "Stagehand is serving");
 
@@ -292,11 +298,13 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         feed,
         plugins,
         twitch,
+        health,
         shutdown,
         twitch_stop,
         pollers,
         executor,
         executor_stop,
+        watch_stop,
         _watcher: watcher,
         server,
         pipeline,
@@ -413,6 +421,21 @@ fn spawn_role_sync_triggers(
     });
 }
 
+/// The database writer cannot be restarted in process (it owns the only
+/// writing connection): if its thread ends while the host runs, the host
+/// stops with that reason.
+fn watch_writer(store: &Store, health: &Health, stop: CancellationToken) {
+    let (store, health) = (store.clone(), health.clone());
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            _ = store.writer().stopped() => {
+                health.fatal("the database writer stopped; nothing can be stored");
+            }
+        }
+    });
+}
+
 /// Overlay pages carry a Content-Security-Policy listing the granted media
 /// hosts; when that list changes they are told to load again.
 fn reload_overlays_on_media_changes(
@@ -461,11 +484,7 @@ fn publish_eventsub_changes(twitch: &TwitchLink, feed: LiveFeed) {
 }
 
 fn create_private_dir(dir: &std::path::Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    secrets::private_dir(dir)
         .with_context(|| format!("cannot create data directory {}", dir.display()))
 }
 

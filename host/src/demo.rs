@@ -50,11 +50,12 @@ impl DemoTwitch {
             .context("cannot start the Twitch look-alike")?;
         config.twitch.eventsub_url = mock.eventsub_url();
         config.twitch.api_url = mock.api_url();
+        config.twitch.eventsub_api_url = mock.api_url();
         config.twitch.auth_url = mock.auth_url();
         config.twitch.client_id = Some(mock.client_id().to_owned());
         config.twitch.access_token = Some(mock.access_token().to_owned());
         let file = config.data_dir.join(DEMO_FILE);
-        std::fs::create_dir_all(&config.data_dir)
+        crate::secrets::private_dir(&config.data_dir)
             .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
         let endpoint = DemoEndpoint {
             control_url: mock.control_url(),

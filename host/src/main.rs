@@ -131,7 +131,7 @@ fn main() -> ExitCode {
     let config = match load_config(&cli, mode) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("stagehand: {e:#}");
+            complain(&format!("stagehand: {e:#}"));
             return ExitCode::from(2);
         }
     };
@@ -152,7 +152,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("stagehand: {e:#}");
+            complain(&format!("stagehand: {e:#}"));
             ExitCode::FAILURE
         }
     }
@@ -170,45 +170,84 @@ fn load_config(cli: &Cli, mode: Mode) -> Result<Config> {
 fn serve(mut config: Config, mode: Mode) -> Result<ExitCode> {
     let runtime = runtime()?;
     runtime.block_on(async move {
-        let demo = match mode {
-            Mode::Demo => Some(DemoTwitch::start(&mut config).await?),
-            Mode::Run => None,
+        // Before anything is bound or printed: a SIGTERM at any moment from
+        // here on is a clean shutdown, never the default kill.
+        let mut signals = ShutdownSignals::install()?;
+        let starting = async {
+            let demo = match mode {
+                Mode::Demo => Some(DemoTwitch::start(&mut config).await?),
+                Mode::Run => None,
+            };
+            let host = app::start(&config).await?;
+            anyhow::Ok((demo, host))
         };
-        let host = app::start(&config).await?;
+        let (demo, host) = tokio::select! {
+            started = starting => started?,
+            _ = signals.recv() => {
+                tracing::info!("asked to stop while starting; stopped");
+                return Ok(ExitCode::SUCCESS);
+            }
+        };
         if let Some(demo) = &demo {
             demo.generate(demo_interval()?);
         }
         let base = format!("http://{}", host.addr);
-        println!(
+        say(&format!(
             "Stagehand {} is listening on {base}",
             env!("CARGO_PKG_VERSION")
-        );
+        ));
         if mode == Mode::Demo {
-            println!("Demo mode: data in {}", config.data_dir.display());
+            say(&format!("Demo mode: data in {}", config.data_dir.display()));
         }
         if host.api_token_generated {
-            println!("Dashboard: {base}/?token={}", host.api_token);
-            println!(
+            say(&format!("Dashboard: {base}/?token={}", host.api_token));
+            say(&format!(
                 "API token (send as Authorization: Bearer <token>): {}",
                 host.api_token
-            );
+            ));
         } else {
-            println!("Dashboard: {base}/ (API token from STAGEHAND_API_TOKEN)");
+            say(&format!(
+                "Dashboard: {base}/ (API token from STAGEHAND_API_TOKEN)"
+            ));
         }
         // The key travels in the fragment: browsers never send it, so it
         // stays out of request lines and logs.
-        println!(
+        say(&format!(
             "Overlay (OBS browser source): {base}/overlay/alerts#key={}",
             host.overlay_key
-        );
-        wait_for_shutdown_signal().await;
-        tracing::info!("shutting down");
+        ));
+        let fatal = tokio::select! {
+            _ = signals.recv() => None,
+            reason = host.fatal() => Some(reason),
+        };
+        match &fatal {
+            None => tracing::info!("shutting down"),
+            Some(reason) => tracing::error!("stopping: {reason}"),
+        }
         host.stop().await?;
         if let Some(demo) = demo {
             demo.stop().await;
         }
-        Ok(ExitCode::SUCCESS)
+        match fatal {
+            None => Ok(ExitCode::SUCCESS),
+            Some(reason) => {
+                complain(&format!("stagehand: stopped: {reason}"));
+                Ok(ExitCode::FAILURE)
+            }
+        }
     })
+}
+
+/// A line on stdout; a closed stdout is no reason to panic.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+/// A line on stderr; a closed stderr is no reason to panic.
+fn complain(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -230,17 +269,26 @@ fn demo_interval() -> Result<std::time::Duration> {
     Ok(std::time::Duration::from_millis(ms))
 }
 
-async fn wait_for_shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).ok();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = async {
-            match term.as_mut() {
-                Some(t) => { t.recv().await; }
-                None => std::future::pending::<()>().await,
-            }
-        } => {}
+/// SIGTERM and SIGINT, caught from the moment they are installed.
+struct ShutdownSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> Result<ShutdownSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(ShutdownSignals {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
     }
 }
 
@@ -258,7 +306,22 @@ fn plugin_new(parent: &std::path::Path, name: &str) -> Result<ExitCode> {
 }
 
 fn db_check(config: &Config, db: Option<PathBuf>, json: bool) -> Result<ExitCode> {
+    let named = db.is_some();
     let path = db.unwrap_or_else(|| config.data_dir.join(app::DB_FILE));
+    // A new data directory has no database yet: nothing is wrong. A file
+    // named on the command line that is not there is a mistake.
+    if !named && !path.exists() {
+        if json {
+            let none = serde_json::json!({"database": path, "exists": false});
+            say(&serde_json::to_string_pretty(&none)?);
+        } else {
+            say(&format!(
+                "no database yet at {}: Stagehand creates it when it first starts",
+                path.display()
+            ));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = check::check(&path)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

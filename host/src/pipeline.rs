@@ -3,7 +3,13 @@
 //! order received. Events that arrive together are stored in one
 //! transaction. A storage failure is logged and reported to the sender; the
 //! pipeline itself never stops on one.
+//!
+//! When the database cannot be written at all (the disk is full), nothing
+//! is thrown away: the events wait in memory (up to
+//! [`PipelineOptions::max_buffered`]), in order, and are written again with
+//! a growing pause until the disk takes them; `/healthz` says so meanwhile.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::dedup::RecentIds;
 use crate::event::{Event, EventKind, now_ms};
+use crate::health::Health;
 use crate::live::{LiveFeed, LiveMessage};
 use crate::plugins::PluginHost;
 use crate::settle::{self, Settled};
@@ -25,6 +32,9 @@ pub enum Outcome {
     Stored(Arc<StoredEvent>),
     /// An event with the same id was already handled; nothing was done.
     Duplicate,
+    /// The database cannot be written now (disk full): the event waits in
+    /// memory and is stored (and published) once it can be.
+    Buffered,
     /// Storing failed; the reason was logged.
     Failed(String),
 }
@@ -32,10 +42,11 @@ pub enum Outcome {
 /// A write that belongs with an event: it runs in the transaction that
 /// stores the event, just before the insert and only if the event id is new,
 /// so an event and the domain tables it updates commit together. It answers
-/// whether the change was news: `false` (the tables already showed it,
-/// because another source delivered it first) drops the event as a
-/// duplicate. An error is logged and undone alone; the event is kept.
-pub type StoreHook = Box<dyn FnOnce(&Connection) -> Result<bool, StoreError> + Send>;
+/// whether the change was news: `false` (another source already delivered
+/// it) drops the event as a duplicate. An error is logged and undone alone;
+/// the event is kept. It may run more than once (a write that failed on a
+/// full disk is tried again), each time in a fresh transaction.
+pub type StoreHook = Arc<dyn Fn(&Connection) -> Result<bool, StoreError> + Send + Sync>;
 
 struct Submission {
     event: Event,
@@ -67,7 +78,8 @@ impl EventSender {
             .map_err(|_| PipelineClosed)
     }
 
-    /// Queues an event and waits until it is stored (or found a duplicate).
+    /// Queues an event and waits until it is stored (or found a duplicate,
+    /// or buffered because the disk is full).
     pub async fn submit(&self, event: Event) -> Result<Outcome, PipelineClosed> {
         self.enqueue(event, None)
             .await?
@@ -108,7 +120,16 @@ pub struct PipelineOptions {
     /// id is the final word).
     pub recent_ids: usize,
     pub recent_ttl: Duration,
+    /// Events kept in memory while the database cannot be written; beyond
+    /// it new events are refused (and logged).
+    pub max_buffered: usize,
+    /// The first pause before writing buffered events again (it doubles up
+    /// to [`MAX_RETRY_PAUSE`]).
+    pub retry_pause: Duration,
 }
+
+/// The longest pause between attempts to write buffered events.
+pub const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
 
 impl Default for PipelineOptions {
     fn default() -> Self {
@@ -117,6 +138,8 @@ impl Default for PipelineOptions {
             max_batch: 2048,
             recent_ids: 100_000,
             recent_ttl: Duration::from_secs(15 * 60),
+            max_buffered: 10_000,
+            retry_pause: Duration::from_secs(1),
         }
     }
 }
@@ -130,15 +153,33 @@ struct Tap {
     tx: mpsc::Sender<(Arc<StoredEvent>, Settled)>,
 }
 
+/// Events waiting for the database to take writes again.
+struct Stall {
+    /// In order: what failed first comes first.
+    waiting: VecDeque<Submission>,
+    /// Where the next failed in-flight batch goes back (after the batches
+    /// that failed before it, before what arrived since).
+    front: usize,
+    pause: Duration,
+    next_try: Instant,
+    reason: String,
+    /// Events refused because the buffer was full.
+    refused: u64,
+}
+
 /// The consuming end: run it as one task.
 pub struct Pipeline {
     store: Store,
     plugins: Option<PluginHost>,
     taps: Vec<Tap>,
     feed: LiveFeed,
+    health: Health,
     recent: RecentIds,
     rx: mpsc::Receiver<Submission>,
     max_batch: usize,
+    max_buffered: usize,
+    retry_pause: Duration,
+    stall: Option<Stall>,
 }
 
 impl Pipeline {
@@ -151,9 +192,13 @@ impl Pipeline {
             plugins: None,
             taps: Vec::new(),
             feed,
+            health: Health::default(),
             recent: RecentIds::new(options.recent_ids, options.recent_ttl),
             rx,
             max_batch: options.max_batch.max(1),
+            max_buffered: options.max_buffered,
+            retry_pause: options.retry_pause,
+            stall: None,
         };
         (pipeline, EventSender { tx })
     }
@@ -162,6 +207,12 @@ impl Pipeline {
     /// stored with the event), action plugins after.
     pub fn with_plugins(mut self, plugins: PluginHost) -> Self {
         self.plugins = Some(plugins);
+        self
+    }
+
+    /// Reports a database that cannot be written (`store`) in `health`.
+    pub fn with_health(mut self, health: Health) -> Self {
+        self.health = health;
         self
     }
 
@@ -179,18 +230,22 @@ impl Pipeline {
 
     /// Processes submissions until every sender is dropped and the queue is
     /// drained. While one batch commits, the next is received, de-duplicated
-    /// and queued behind it; outcomes are still published in order.
+    /// and queued behind it; outcomes are still published in order. While
+    /// the database cannot be written, arrivals wait behind the buffered
+    /// events and the buffer is written again after each pause.
     pub async fn run(mut self) {
         let mut batch = Vec::with_capacity(self.max_batch);
         let mut in_flight: Option<InFlight> = None;
         loop {
-            let step = match in_flight.as_mut() {
-                Some(current) => tokio::select! {
-                    biased;
-                    n = self.rx.recv_many(&mut batch, self.max_batch) => Step::Received(n),
-                    done = &mut current.write => Step::Committed(done),
-                },
-                None => Step::Received(self.rx.recv_many(&mut batch, self.max_batch).await),
+            let retry_at = match (&self.stall, &in_flight) {
+                (Some(stall), None) => Some(stall.next_try),
+                _ => None,
+            };
+            let step = tokio::select! {
+                biased;
+                n = self.rx.recv_many(&mut batch, self.max_batch) => Step::Received(n),
+                done = committed(&mut in_flight) => Step::Committed(done),
+                _ = retry_after(retry_at) => Step::Retry,
             };
             match step {
                 Step::Committed(done) => {
@@ -200,24 +255,45 @@ impl Pipeline {
                 }
                 Step::Received(0) => break,
                 Step::Received(_) => {
-                    let next = self.start(std::mem::take(&mut batch)).await;
+                    let fresh = self.dedup(std::mem::take(&mut batch));
+                    if self.stall.is_some() {
+                        self.wait_behind(fresh);
+                        continue;
+                    }
+                    let next = self.start(fresh).await;
                     if let Some(mut previous) = in_flight.take() {
                         let done = (&mut previous.write).await;
                         self.complete(previous.batch, done).await;
                     }
                     in_flight = next;
                 }
+                Step::Retry => {
+                    let Some(stall) = self.stall.as_mut() else {
+                        continue;
+                    };
+                    stall.front = 0;
+                    let n = stall.waiting.len().min(self.max_batch);
+                    let retry: Vec<Submission> = stall.waiting.drain(..n).collect();
+                    in_flight = self.start(retry).await;
+                }
             }
         }
-        if let Some(mut last) = in_flight.take() {
+        while let Some(mut last) = in_flight.take() {
             let done = (&mut last.write).await;
             self.complete(last.batch, done).await;
+        }
+        if let Some(stall) = &self.stall {
+            tracing::error!(
+                waiting = stall.waiting.len(),
+                reason = %stall.reason,
+                "shutting down with events the database would not take; they are lost"
+            );
         }
         tracing::debug!("event pipeline drained");
     }
 
-    /// De-duplicates a batch and queues the new events for storing.
-    async fn start(&mut self, batch: Vec<Submission>) -> Option<InFlight> {
+    /// Drops the submissions whose id was handled lately.
+    fn dedup(&mut self, batch: Vec<Submission>) -> Vec<Submission> {
         let now = Instant::now();
         let mut fresh = Vec::with_capacity(batch.len());
         for submission in batch {
@@ -228,6 +304,45 @@ impl Pipeline {
                 reply(submission.reply, Outcome::Duplicate);
             }
         }
+        fresh
+    }
+
+    /// Queues arrivals behind the buffered events (the database is not
+    /// taking writes); beyond the buffer's bound they are refused.
+    fn wait_behind(&mut self, fresh: Vec<Submission>) {
+        let Some(stall) = self.stall.as_mut() else {
+            return;
+        };
+        for mut submission in fresh {
+            if stall.waiting.len() >= self.max_buffered {
+                stall.refused += 1;
+                if stall.refused == 1 || stall.refused.is_multiple_of(1000) {
+                    tracing::error!(
+                        refused = stall.refused,
+                        "the database cannot be written and {} events already wait in memory; newer events are refused",
+                        self.max_buffered
+                    );
+                }
+                self.recent.remove(&submission.event.id);
+                reply(
+                    submission.reply.take(),
+                    Outcome::Failed(format!(
+                        "the database cannot be written ({}) and {} events already wait; this one was refused",
+                        stall.reason, self.max_buffered
+                    )),
+                );
+                continue;
+            }
+            reply(submission.reply.take(), Outcome::Buffered);
+            stall.waiting.push_back(submission);
+        }
+        let waiting = stall.waiting.len();
+        let reason = stall.reason.clone();
+        self.report_stall(&reason, waiting);
+    }
+
+    /// Formats a batch and queues it for storing.
+    async fn start(&mut self, fresh: Vec<Submission>) -> Option<InFlight> {
         if fresh.is_empty() {
             return None;
         }
@@ -239,116 +354,205 @@ impl Pipeline {
             hooks.push(submission.hook);
             replies.push(submission.reply);
         }
-        let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
         let displays = match &self.plugins {
             Some(plugins) => plugins.format(&events).await,
             None => Vec::new(),
         };
         let stored_at = now_ms();
+        let (events, displays) = (Arc::new(events), Arc::new(displays));
+        let (written, shown, run_hooks) = (events.clone(), displays.clone(), hooks.clone());
         let write = self
             .store
             .writer()
-            .enqueue(move |conn| {
-                let results = store_batch(conn, &events, &displays, hooks, stored_at)?;
-                Ok((events, displays, results))
-            })
+            .enqueue(move |conn| store_batch(conn, &written, &shown, &run_hooks, stored_at))
             .await;
+        let batch = Unconfirmed {
+            events,
+            displays,
+            hooks,
+            replies,
+            stored_at,
+        };
         match write {
-            Ok(write) => Some(InFlight {
-                write,
-                batch: Unconfirmed {
-                    ids,
-                    replies,
-                    stored_at,
-                },
-            }),
+            Ok(write) => Some(InFlight { write, batch }),
             Err(e) => {
-                self.complete(
-                    Unconfirmed {
-                        ids,
-                        replies,
-                        stored_at,
-                    },
-                    Err(e),
-                )
-                .await;
+                self.complete(batch, Err(e)).await;
                 None
             }
         }
     }
 
-    /// Publishes what a committed batch stored and answers its senders.
+    /// Publishes what a committed batch stored and answers its senders; a
+    /// batch the database would not take goes back to wait.
     async fn complete(&mut self, batch: Unconfirmed, done: Result<BatchResult, StoreError>) {
         let Unconfirmed {
-            ids,
+            events,
+            displays,
+            hooks,
             replies,
             stored_at,
         } = batch;
-        match done {
+        let results = match done {
+            Err(e) if e.is_unwritable() => {
+                self.stall_on(e, events, hooks, replies);
+                return;
+            }
             Err(e) => {
                 let why = e.to_string();
                 tracing::error!(error = %why, count = replies.len(), "could not store events; continuing");
                 // None of the ids were stored: let a retry through.
-                for (id, reply_to) in ids.iter().zip(replies) {
-                    self.recent.remove(id);
+                for (event, reply_to) in events.iter().zip(replies) {
+                    self.recent.remove(&event.id);
                     reply(reply_to, Outcome::Failed(why.clone()));
                 }
+                return;
             }
-            Ok((events, mut displays, results)) => {
-                displays.resize(events.len(), None);
-                let stored_events = events.into_iter().zip(displays).zip(results).zip(replies);
-                for (((event, display), result), reply_to) in stored_events {
-                    let outcome = match result {
-                        Ok(Inserted::New(seq)) => {
-                            let stored = Arc::new(StoredEvent {
-                                seq,
-                                event,
-                                created_at: stored_at,
-                                display,
-                            });
-                            self.feed.publish(LiveMessage::Event(stored.clone()));
-                            let tapped: Vec<&Tap> = self
-                                .taps
-                                .iter()
-                                .filter(|t| (t.wants)(&stored.event.kind))
-                                .collect();
-                            let (guard, settled) = settle::new();
-                            if let Some(plugins) = &self.plugins {
-                                let settle = (!tapped.is_empty()).then_some(&guard);
-                                plugins.dispatch(&stored, settle);
-                            }
-                            drop(guard);
-                            for tap in tapped {
-                                if let Err(mpsc::error::TrySendError::Full(_)) =
-                                    tap.tx.try_send((stored.clone(), settled.clone()))
-                                {
-                                    tracing::warn!(event_id = %stored.event.id, "a consumer of events is behind; event not offered to it");
-                                }
-                            }
-                            Outcome::Stored(stored)
-                        }
-                        Ok(Inserted::Duplicate) => Outcome::Duplicate,
-                        Err(e) => {
-                            tracing::error!(
-                                event_id = %event.id, kind = %event.kind, error = %e,
-                                "could not store event; continuing"
-                            );
-                            self.recent.remove(&event.id);
-                            Outcome::Failed(e.to_string())
-                        }
-                    };
-                    reply(reply_to, outcome);
+            Ok(results) => results,
+        };
+        self.unstall_after_success();
+        // The writer let go of its copies when the job ran.
+        let events = Arc::try_unwrap(events).unwrap_or_else(|shared| (*shared).clone());
+        let mut displays = Arc::try_unwrap(displays).unwrap_or_else(|shared| (*shared).clone());
+        displays.resize(events.len(), None);
+        let stored_events = events.into_iter().zip(displays).zip(results).zip(replies);
+        for (((event, display), result), reply_to) in stored_events {
+            let outcome = match result {
+                Ok(Inserted::New(seq)) => {
+                    let stored = Arc::new(StoredEvent {
+                        seq,
+                        event,
+                        created_at: stored_at,
+                        display,
+                    });
+                    self.publish(&stored);
+                    Outcome::Stored(stored)
                 }
+                Ok(Inserted::Duplicate) => Outcome::Duplicate,
+                Err(e) => {
+                    tracing::error!(
+                        event_id = %event.id, kind = %event.kind, error = %e,
+                        "could not store event; continuing"
+                    );
+                    self.recent.remove(&event.id);
+                    Outcome::Failed(e.to_string())
+                }
+            };
+            reply(reply_to, outcome);
+        }
+    }
+
+    /// Hands a newly stored event to the live feed, the plugins and the taps.
+    fn publish(&self, stored: &Arc<StoredEvent>) {
+        self.feed.publish(LiveMessage::Event(stored.clone()));
+        let tapped: Vec<&Tap> = self
+            .taps
+            .iter()
+            .filter(|t| (t.wants)(&stored.event.kind))
+            .collect();
+        let (guard, settled) = settle::new();
+        if let Some(plugins) = &self.plugins {
+            let settle = (!tapped.is_empty()).then_some(&guard);
+            plugins.dispatch(stored, settle);
+        }
+        drop(guard);
+        for tap in tapped {
+            if let Err(mpsc::error::TrySendError::Full(_)) =
+                tap.tx.try_send((stored.clone(), settled.clone()))
+            {
+                tracing::warn!(event_id = %stored.event.id, "a consumer of events is behind; event not offered to it");
             }
         }
     }
+
+    /// A batch the database would not take: it waits (ahead of anything
+    /// that arrived after it) and is tried again after a pause.
+    fn stall_on(
+        &mut self,
+        error: StoreError,
+        events: Arc<Vec<Event>>,
+        hooks: Vec<Option<StoreHook>>,
+        replies: Vec<Option<oneshot::Sender<Outcome>>>,
+    ) {
+        let reason = error.to_string();
+        let first_pause = self.retry_pause;
+        let stall = self.stall.get_or_insert_with(|| {
+            tracing::error!(error = %reason, "the database cannot be written; events wait in memory until it can");
+            Stall {
+                waiting: VecDeque::new(),
+                front: 0,
+                pause: first_pause,
+                next_try: Instant::now(),
+                reason: reason.clone(),
+                refused: 0,
+            }
+        });
+        let events = Arc::try_unwrap(events).unwrap_or_else(|shared| (*shared).clone());
+        for ((event, hook), reply_to) in events.into_iter().zip(hooks).zip(replies) {
+            reply(reply_to, Outcome::Buffered);
+            let at = stall.front;
+            stall.waiting.insert(
+                at,
+                Submission {
+                    event,
+                    hook,
+                    reply: None,
+                },
+            );
+            stall.front += 1;
+        }
+        stall.reason = reason.clone();
+        stall.next_try = Instant::now() + stall.pause;
+        stall.pause = (stall.pause * 2).min(MAX_RETRY_PAUSE);
+        let waiting = stall.waiting.len();
+        self.report_stall(&reason, waiting);
+    }
+
+    /// After a successful write: while events still wait, write the next
+    /// of them at once; when none is left, the database is healthy again.
+    fn unstall_after_success(&mut self) {
+        let Some(stall) = self.stall.as_mut() else {
+            return;
+        };
+        if stall.waiting.is_empty() {
+            tracing::info!(
+                refused = stall.refused,
+                "the database takes writes again; every waiting event was stored"
+            );
+            self.stall = None;
+            self.health.up("store");
+        } else {
+            stall.pause = self.retry_pause;
+            stall.next_try = Instant::now();
+            let (reason, waiting) = (stall.reason.clone(), stall.waiting.len());
+            self.report_stall(&reason, waiting);
+        }
+    }
+
+    fn report_stall(&self, reason: &str, waiting: usize) {
+        self.health.down(
+            "store",
+            format!("{reason}; {waiting} events wait in memory to be stored"),
+        );
+    }
 }
 
-type BatchResult = (
-    Vec<Event>,
-    Vec<Option<serde_json::Value>>,
-    Vec<Result<Inserted, StoreError>>,
-);
+/// Resolves when the batch in flight (if any) committed; never otherwise.
+async fn committed(in_flight: &mut Option<InFlight>) -> Result<BatchResult, StoreError> {
+    match in_flight {
+        Some(current) => (&mut current.write).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves at `at`; never without one.
+async fn retry_after(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+type BatchResult = Vec<Result<Inserted, StoreError>>;
 
 /// A batch queued at the writer, not yet committed.
 struct InFlight {
@@ -356,9 +560,12 @@ struct InFlight {
     batch: Unconfirmed,
 }
 
-/// The senders of a batch waiting to hear what became of their events.
+/// A batch waiting to hear whether it was stored: what it holds (to publish
+/// it, or to keep it when the database would not take it) and who waits.
 struct Unconfirmed {
-    ids: Vec<String>,
+    events: Arc<Vec<Event>>,
+    displays: Arc<Vec<Option<serde_json::Value>>>,
+    hooks: Vec<Option<StoreHook>>,
     replies: Vec<Option<oneshot::Sender<Outcome>>>,
     stored_at: chrono::DateTime<chrono::Utc>,
 }
@@ -366,6 +573,7 @@ struct Unconfirmed {
 enum Step {
     Received(usize),
     Committed(Result<BatchResult, StoreError>),
+    Retry,
 }
 
 /// Stores a batch in one savepoint. Events without a hook go in as they
@@ -375,7 +583,7 @@ fn store_batch(
     conn: &Connection,
     events: &[Event],
     displays: &[Option<serde_json::Value>],
-    hooks: Vec<Option<StoreHook>>,
+    hooks: &[Option<StoreHook>],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
     savepoint(conn, |c| {
@@ -386,6 +594,13 @@ fn store_batch(
                 None => events::insert_with_display(c, event, display, now),
                 Some(hook) => store_with_hook(c, event, display, hook, now),
             };
+            // A full disk fails the whole batch, so it can wait and be tried
+            // again as a whole.
+            if let Err(e) = &result
+                && e.is_unwritable()
+            {
+                return Err(StoreError::Unwritable(e.to_string()));
+            }
             results.push(result);
         }
         Ok(results)
@@ -396,7 +611,7 @@ fn store_with_hook(
     conn: &Connection,
     event: &Event,
     display: Option<&serde_json::Value>,
-    hook: StoreHook,
+    hook: &StoreHook,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Inserted, StoreError> {
     if events::exists(conn, &event.id)? {
@@ -404,12 +619,13 @@ fn store_with_hook(
     }
     // The hook and the insert stand or fall together.
     savepoint(conn, |c| {
-        match savepoint(c, hook) {
+        match savepoint(c, |c| hook(c)) {
             Ok(true) => {}
             Ok(false) => {
                 tracing::debug!(event_id = %event.id, kind = %event.kind, "change already known (another source delivered it); event dropped");
                 return Ok(Inserted::Duplicate);
             }
+            Err(e) if e.is_unwritable() => return Err(e),
             Err(e) => tracing::error!(
                 event_id = %event.id, kind = %event.kind, error = %e,
                 "could not update the domain tables for this event; storing the event anyway"
@@ -531,7 +747,7 @@ mod tests {
 
     /// A hook that records the event's viewer as a VIP.
     fn vip_hook(login: &'static str) -> StoreHook {
-        Box::new(move |c: &Connection| {
+        Arc::new(move |c: &Connection| {
             let id = crate::store::viewers::get_or_create(
                 c,
                 &Viewer::new(login, login, login),
@@ -580,7 +796,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_hook_is_undone_alone_and_the_event_stays() {
         let (_dir, store, _feed, sender, _task) = setup().await;
-        let failing: StoreHook = Box::new(|c: &Connection| {
+        let failing: StoreHook = Arc::new(|c: &Connection| {
             c.execute_batch("INSERT INTO viewers (twitch_id, login, display_name, created_at, updated_at) VALUES ('x', 'x', 'x', 0, 0)")?;
             Err(StoreError::Commit("hook refused".into()))
         });

@@ -6,6 +6,23 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
+/// Creates `dir` (and its parents) readable by this user only (0700), and
+/// takes group and other access away from it if it already existed: the
+/// data directory holds the database, tokens and keys, whichever command
+/// (`run`, `demo`, `login`) made it first.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o700))?;
+    }
+    Ok(())
+}
+
 /// A fresh random secret: 32 bytes as 64 hex characters.
 pub fn generate() -> String {
     let bytes: [u8; 32] = rand::random();

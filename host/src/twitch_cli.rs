@@ -45,7 +45,7 @@ pub fn login(config: &Config) -> Result<ExitCode> {
             },
         )
         .await?;
-        std::fs::create_dir_all(&config.data_dir)
+        stagehand::secrets::private_dir(&config.data_dir)
             .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
         let path = auth::token_path(&config.data_dir);
         auth::save_token(&path, &token)?;

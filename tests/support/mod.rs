@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod overlay;
+pub mod tmpfs;
 pub mod twitch;
 
 use std::io::{BufRead, BufReader};
@@ -108,12 +109,34 @@ impl Host {
     /// Starts `stagehand run` (or `demo`) and waits only until it listens:
     /// its plugins may still be loading.
     pub fn start_serving(data_dir: &Path, command: &str, env: &[(&str, &str)]) -> Host {
+        Host::spawn(data_dir, command, env, false)
+    }
+
+    /// Starts `stagehand run` with its stderr closed (every log write
+    /// fails) and waits until it listens and its plugins have loaded.
+    pub fn start_without_stderr(data_dir: &Path, env: &[(&str, &str)]) -> Host {
+        let host = Host::spawn(data_dir, "run", env, true);
+        host.wait_plugins_ready(Duration::from_secs(60));
+        host
+    }
+
+    fn spawn(data_dir: &Path, command: &str, env: &[(&str, &str)], close_stderr: bool) -> Host {
         let mut cmd = stagehand(data_dir);
         cmd.arg(command);
         for (k, v) in env {
             cmd.env(k, v);
         }
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        if close_stderr {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: close(2) is async-signal-safe; fd 2 is the child's own.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::close(2);
+                    Ok(())
+                });
+            }
+        }
         let mut child = cmd.spawn().expect("spawn stagehand");
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();

@@ -644,6 +644,11 @@ fn create_subscription(
 ) -> Result<Answer, ApiError> {
     let request: CreateRequest = serde_json::from_slice(body)
         .map_err(|e| bad_request(format!("The request body is invalid: {e}")))?;
+    // A server without this type (the Twitch CLI has no VIP or chat types)
+    // answers as Twitch does for a type and version it does not offer.
+    if shared.options.unsupported_types.contains(&request.kind) {
+        return Err(ApiError::new(400, crate::catalog::NOT_VALID));
+    }
     // Which ids in the condition are users the mock knows (checked before
     // taking the hub's lock, so the locks are never nested).
     let known: HashSet<String> = {

@@ -123,6 +123,9 @@ pub struct MockOptions {
     pub max_websocket_connections: usize,
     /// Seed for the made-up names and numbers triggers pick.
     pub seed: Option<u64>,
+    /// Subscription types this server refuses as not offered (400, as the
+    /// Twitch CLI's mock does for `channel.vip.*` and `channel.chat.message`).
+    pub unsupported_types: Vec<String>,
 }
 
 impl Default for MockOptions {
@@ -158,6 +161,7 @@ impl Default for MockOptions {
             max_total_cost: 10,
             max_websocket_connections: 3,
             seed: None,
+            unsupported_types: Vec::new(),
         }
     }
 }

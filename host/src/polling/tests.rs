@@ -137,15 +137,12 @@ impl Env {
         let at = Utc::now();
         let normalized = normalize(subscription_type, &crate::event::new_event_id(), event, at);
         assert!(normalized.warnings.is_empty(), "{:?}", normalized.warnings);
-        let hook = domain::hook(
-            &normalized.event.kind,
-            self.ctx.channel_id.clone(),
-            normalized.change,
-            at,
-        );
+        let mut event = normalized.event;
+        event.channel_id = self.ctx.channel_id.clone();
+        let hook = domain::hook(&event, normalized.change);
         self.ctx
             .events
-            .enqueue(normalized.event, hook)
+            .enqueue(event, hook)
             .await
             .unwrap()
             .await

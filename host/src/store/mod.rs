@@ -5,6 +5,7 @@
 //! composed into a single write job when several must commit together.
 
 pub mod access;
+pub mod announcements;
 pub mod bans;
 pub mod baselines;
 pub mod check;
@@ -80,6 +81,10 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("the transaction holding this write failed to commit: {0}")]
     Commit(String),
+    /// The database cannot be written now (the disk is full, an I/O error,
+    /// the file became read-only): worth retrying once that is fixed.
+    #[error("cannot write the database: {0} (is the disk full?)")]
+    Unwritable(String),
     #[error("the database writer has stopped")]
     WriterStopped,
     #[error("a database read task failed: {0}")]
@@ -97,7 +102,30 @@ impl StoreError {
                     message: e.to_string(),
                 }
             }
+            Some(
+                rusqlite::ErrorCode::DiskFull
+                | rusqlite::ErrorCode::SystemIoFailure
+                | rusqlite::ErrorCode::ReadOnly,
+            ) => StoreError::Unwritable(e.to_string()),
             _ => StoreError::Sqlite(e),
+        }
+    }
+
+    /// Whether the write failed because the database cannot be written
+    /// right now (disk full, I/O error), not because of what was written:
+    /// the same write may succeed later.
+    pub fn is_unwritable(&self) -> bool {
+        match self {
+            StoreError::Unwritable(_) => true,
+            StoreError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(
+                    rusqlite::ErrorCode::DiskFull
+                        | rusqlite::ErrorCode::SystemIoFailure
+                        | rusqlite::ErrorCode::ReadOnly
+                )
+            ),
+            _ => false,
         }
     }
 }

@@ -39,6 +39,10 @@ pub fn open_for_writing(path: &Path, busy_timeout: Duration) -> Result<Connectio
         }
     }
 
+    make_private(path).map_err(|e| StoreError::Open {
+        path: path.to_path_buf(),
+        source: rusqlite::Error::InvalidPath(format!("{}: {e}", path.display()).into()),
+    })?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -65,6 +69,29 @@ pub fn open_for_writing(path: &Path, busy_timeout: Duration) -> Result<Connectio
         source,
     })?;
     Ok(conn)
+}
+
+/// The database file readable by this user only (0600): created so if new
+/// (SQLite gives its WAL and shared-memory files the same mode), tightened
+/// if it exists with looser permissions.
+fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o600))?;
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::File::options()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map(drop),
+        Err(e) => Err(e),
+    }
 }
 
 /// Opens an existing database read-only (for `stagehand db check` and the

@@ -18,7 +18,7 @@ use super::{StoreError, StoreOptions};
 /// then tell it whether the transaction committed.
 trait Job: Send {
     fn run(&mut self, conn: &Connection, busy_timeout: Duration);
-    fn finish(self: Box<Self>, committed: Result<(), &str>);
+    fn finish(self: Box<Self>, committed: Result<(), &StoreError>);
 }
 
 struct Pending<T, F> {
@@ -42,11 +42,12 @@ where
         }));
     }
 
-    fn finish(self: Box<Self>, committed: Result<(), &str>) {
+    fn finish(self: Box<Self>, committed: Result<(), &StoreError>) {
         let out = match (committed, self.result) {
             (Ok(()), Some(result)) => result,
             (Ok(()), None) => Err(StoreError::Commit("the write job never ran".into())),
-            (Err(why), _) => Err(StoreError::Commit(why.to_owned())),
+            (Err(e), _) if e.is_unwritable() => Err(StoreError::Unwritable(e.to_string())),
+            (Err(e), _) => Err(StoreError::Commit(e.to_string())),
         };
         let _ = self.reply.send(out);
     }
@@ -79,6 +80,17 @@ enum Msg {
 pub struct WriteHandle {
     tx: mpsc::Sender<Msg>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// True while the writer thread runs.
+    alive: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Marks the writer stopped however its thread ends (a panic included).
+struct AliveGuard(tokio::sync::watch::Sender<bool>);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.send_replace(false);
+    }
 }
 
 impl WriteHandle {
@@ -86,14 +98,25 @@ impl WriteHandle {
         let (tx, rx) = mpsc::channel(options.queue.max(1));
         let max_batch = options.max_batch.max(1);
         let busy_timeout = options.busy_timeout;
+        let (alive_tx, alive) = tokio::sync::watch::channel(true);
         let thread = std::thread::Builder::new()
             .name("stagehand-db-writer".into())
-            .spawn(move || run(conn, rx, max_batch, busy_timeout))
+            .spawn(move || {
+                let _alive = AliveGuard(alive_tx);
+                run(conn, rx, max_batch, busy_timeout)
+            })
             .map_err(|e| StoreError::Commit(format!("cannot start the writer thread: {e}")))?;
         Ok(WriteHandle {
             tx,
             thread: Mutex::new(Some(thread)),
+            alive,
         })
+    }
+
+    /// Resolves when the writer thread has ended (closed, or died).
+    pub async fn stopped(&self) {
+        let mut alive = self.alive.clone();
+        let _ = alive.wait_for(|running| !running).await;
     }
 
     /// Runs `job` in the writer's transaction; resolves after the commit.
@@ -214,7 +237,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Msg>, max_batch: usize, busy_tim
 
 fn commit_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>, busy_timeout: Duration) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        let why = StoreError::from_sqlite(e, busy_timeout).to_string();
+        let why = StoreError::from_sqlite(e, busy_timeout);
         tracing::error!(error = %why, jobs = batch.len(), "cannot start a write transaction");
         for job in batch {
             job.finish(Err(&why));
@@ -231,7 +254,7 @@ fn commit_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>, busy_timeout: D
             }
         }
         Err(e) => {
-            let why = StoreError::from_sqlite(e, busy_timeout).to_string();
+            let why = StoreError::from_sqlite(e, busy_timeout);
             tracing::error!(error = %why, jobs = batch.len(), "write transaction failed to commit");
             let _ = conn.execute_batch("ROLLBACK");
             for job in batch {

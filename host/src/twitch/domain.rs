@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::normalize::DomainChange;
-use crate::event::EventKind;
+use crate::event::{Event, EventKind, Source};
 use crate::pipeline::StoreHook;
+use crate::store::announcements::{self, Announcement};
 use crate::store::bans::{self, BanUpsert};
 use crate::store::followers::{self, FollowAction};
 use crate::store::subscriptions::{self, SubscriptionTerms, Upserted};
@@ -131,36 +132,165 @@ fn follow(
     }
 }
 
-/// The change as a [`StoreHook`] for the pipeline, for an event of `kind`:
-/// the event is kept only if the change is new, so a change both EventSub
-/// and a poller saw is stored once, whichever came first. A resub message
-/// is an event in its own right: it updates the tables and is always kept.
-/// `None` when there is nothing to write.
-pub fn hook(
-    kind: &EventKind,
-    channel_id: String,
-    change: DomainChange,
+/// The fact a change is about, as `domain_announcements` names it, and
+/// whether the change makes it hold. None for changes that announce no fact
+/// (a gift's own event, nothing at all).
+pub fn subject(change: &DomainChange) -> Option<(String, bool)> {
+    Some(match change {
+        DomainChange::None | DomainChange::Gifted { .. } => return None,
+        DomainChange::Follow { viewer, .. } => (format!("follow:{}", viewer.id), true),
+        DomainChange::Unfollowed { viewer } => (format!("follow:{}", viewer.id), false),
+        DomainChange::RoleGranted { viewer, role } => {
+            (format!("role:{}:{}", role.as_str(), viewer.id), true)
+        }
+        DomainChange::RoleRevoked { viewer, role } => {
+            (format!("role:{}:{}", role.as_str(), viewer.id), false)
+        }
+        DomainChange::Subscribed { viewer, .. } => (format!("sub:{}", viewer.id), true),
+        DomainChange::SubscriptionEnded { viewer } => (format!("sub:{}", viewer.id), false),
+        DomainChange::Banned { viewer, .. } => (format!("ban:{}", viewer.id), true),
+        DomainChange::Unbanned { viewer } | DomainChange::TimeoutEnded { viewer, .. } => {
+            (format!("ban:{}", viewer.id), false)
+        }
+    })
+}
+
+/// Applies `change` for the event `event_id` (from `source`) and decides
+/// whether the event is news. It is a duplicate only when the tables
+/// already showed the change *and* that state was announced by a stored
+/// event (from either source): a removal of something never seen (a ban
+/// made before Stagehand first polled, a baseline taken silently) is still
+/// news, and is recorded as announced by this event.
+pub fn announce(
+    conn: &Connection,
+    channel_id: &str,
+    change: &DomainChange,
+    event_id: &str,
+    source: Source,
     at: DateTime<Utc>,
-) -> Option<StoreHook> {
+) -> Result<bool, StoreError> {
+    let changed = apply(conn, channel_id, change, at)?;
+    let Some((subject, present)) = subject(change) else {
+        return Ok(changed);
+    };
+    let announced = announcements::last(conn, channel_id, &subject)?;
+    let already = !changed && announced.is_some_and(|a| a.present == present);
+    if already {
+        return Ok(false);
+    }
+    let announcement = Announcement {
+        present,
+        event_id: event_id.to_owned(),
+        source: source.as_str().to_owned(),
+    };
+    announcements::record(conn, channel_id, &subject, &announcement, at)?;
+    Ok(true)
+}
+
+/// The change as a [`StoreHook`] for the pipeline, for `event`: the event
+/// is kept only if the change is news (see [`announce`]), so a change both
+/// EventSub and a poller saw is stored once, whichever came first. A resub
+/// message is an event in its own right: it updates the tables and is
+/// always kept. `None` when there is nothing to write.
+pub fn hook(event: &Event, change: DomainChange) -> Option<StoreHook> {
     if matches!(change, DomainChange::None | DomainChange::Gifted { .. }) {
         return None;
     }
-    let always_keep = *kind == EventKind::SubscriptionMessage;
-    Some(Box::new(move |conn: &Connection| {
-        let changed = apply(conn, &channel_id, &change, at)?;
-        Ok(changed || always_keep)
+    let always_keep = event.kind == EventKind::SubscriptionMessage;
+    let (channel_id, event_id, source, at) = (
+        event.channel_id.clone(),
+        event.id.clone(),
+        event.source,
+        event.occurred_at,
+    );
+    Some(std::sync::Arc::new(move |conn: &Connection| {
+        let news = announce(conn, &channel_id, &change, &event_id, source, at)?;
+        Ok(news || always_keep)
     }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Viewer;
+    use crate::event::{Event, Viewer};
     use crate::store::roles::Role;
     use crate::store::testing::memory_db;
 
     fn alice() -> Viewer {
         Viewer::new("42", "alice", "Alice")
+    }
+
+    /// An event of `kind` from `source` in channel 1.
+    fn event(kind: EventKind, source: Source) -> Event {
+        Event::new(kind, source, "1")
+    }
+
+    fn announce_as(conn: &Connection, change: &DomainChange, source: Source) -> bool {
+        let id = crate::event::new_event_id();
+        announce(conn, "1", change, &id, source, Utc::now()).unwrap()
+    }
+
+    #[test]
+    fn a_removal_of_something_never_seen_is_news_and_announced_once() {
+        let conn = memory_db();
+        for removal in [
+            DomainChange::Unbanned { viewer: alice() },
+            DomainChange::RoleRevoked {
+                viewer: alice(),
+                role: Role::Vip,
+            },
+            DomainChange::RoleRevoked {
+                viewer: alice(),
+                role: Role::Moderator,
+            },
+            DomainChange::SubscriptionEnded { viewer: alice() },
+        ] {
+            assert!(
+                announce_as(&conn, &removal, Source::Eventsub),
+                "{removal:?}: never seen, still news"
+            );
+            let (subject, present) = subject(&removal).unwrap();
+            let announced = announcements::last(&conn, "1", &subject).unwrap().unwrap();
+            assert!(!announced.present && !present);
+            assert_eq!(announced.source, "eventsub");
+            // The same removal from the poller: already announced.
+            assert!(!announce_as(&conn, &removal, Source::Poll), "{removal:?}");
+        }
+    }
+
+    #[test]
+    fn a_change_seen_first_by_polling_is_dropped_when_eventsub_brings_it() {
+        let conn = memory_db();
+        let ban = DomainChange::Banned {
+            viewer: alice(),
+            banned_at: None,
+            expires_at: None,
+            reason: None,
+            moderator_login: None,
+        };
+        assert!(announce_as(&conn, &ban, Source::Eventsub));
+        let unban = DomainChange::Unbanned { viewer: alice() };
+        assert!(
+            announce_as(&conn, &unban, Source::Poll),
+            "the poller saw it first"
+        );
+        assert!(!announce_as(&conn, &unban, Source::Eventsub), "stored once");
+    }
+
+    #[test]
+    fn a_state_applied_silently_is_not_an_announcement() {
+        let conn = memory_db();
+        // A baseline (or the role sync) records the VIP without an event.
+        let grant = DomainChange::RoleGranted {
+            viewer: alice(),
+            role: Role::Vip,
+        };
+        assert!(apply(&conn, "1", &grant, Utc::now()).unwrap());
+        assert!(
+            announce_as(&conn, &grant, Source::Eventsub),
+            "EventSub's event for it was never stored: news"
+        );
+        assert!(!announce_as(&conn, &grant, Source::Poll));
     }
 
     fn viewer_id(conn: &Connection) -> i64 {
@@ -243,10 +373,8 @@ mod tests {
     fn gifts_and_plain_events_need_no_hook() {
         assert!(
             hook(
-                &EventKind::Cheer,
-                "1".into(),
-                DomainChange::None,
-                Utc::now()
+                &event(EventKind::Cheer, Source::Eventsub),
+                DomainChange::None
             )
             .is_none()
         );
@@ -255,7 +383,8 @@ mod tests {
             tier: "1000".into(),
             total: 5,
         };
-        assert!(hook(&EventKind::SubscriptionGift, "1".into(), gift, Utc::now()).is_none());
+        let gifted = event(EventKind::SubscriptionGift, Source::Eventsub);
+        assert!(hook(&gifted, gift).is_none());
     }
 
     #[test]
@@ -290,9 +419,9 @@ mod tests {
             viewer: alice(),
             role: Role::Moderator,
         };
-        let h = hook(&EventKind::ModeratorAdd, "1".into(), grant(), Utc::now()).unwrap();
+        let h = hook(&event(EventKind::ModeratorAdd, Source::Eventsub), grant()).unwrap();
         assert!(h(&conn).unwrap());
-        let h = hook(&EventKind::ModeratorAdd, "1".into(), grant(), Utc::now()).unwrap();
+        let h = hook(&event(EventKind::ModeratorAdd, Source::Poll), grant()).unwrap();
         assert!(!h(&conn).unwrap(), "a second source's copy is dropped");
         let resub = || DomainChange::Subscribed {
             viewer: alice(),
@@ -300,21 +429,10 @@ mod tests {
             is_gift: None,
             cumulative_months: Some(3),
         };
-        let h = hook(
-            &EventKind::SubscriptionMessage,
-            "1".into(),
-            resub(),
-            Utc::now(),
-        )
-        .unwrap();
+        let resub_event = || event(EventKind::SubscriptionMessage, Source::Eventsub);
+        let h = hook(&resub_event(), resub()).unwrap();
         assert!(h(&conn).unwrap());
-        let h = hook(
-            &EventKind::SubscriptionMessage,
-            "1".into(),
-            resub(),
-            Utc::now(),
-        )
-        .unwrap();
+        let h = hook(&resub_event(), resub()).unwrap();
         assert!(h(&conn).unwrap(), "a resub message is always an event");
     }
 
@@ -334,10 +452,14 @@ mod tests {
         assert!(apply(&conn, "1", &unfollow, Utc::now()).unwrap());
         assert!(!apply(&conn, "1", &unfollow, Utc::now()).unwrap());
         assert!(!followers::is_following(&conn, "1", viewer_id(&conn)).unwrap());
-        let h = hook(&EventKind::Unfollow, "1".into(), unfollow, Utc::now()).unwrap();
+        // Recorded by `apply` alone, the unfollow was never announced: the
+        // first event about it is news, a second one is not.
+        let h = hook(&event(EventKind::Unfollow, Source::Poll), unfollow.clone()).unwrap();
+        assert!(h(&conn).unwrap(), "never announced: news");
+        let h = hook(&event(EventKind::Unfollow, Source::Poll), unfollow).unwrap();
         assert!(
             !h(&conn).unwrap(),
-            "an unfollow already recorded is dropped"
+            "an unfollow already announced is dropped"
         );
     }
 

@@ -714,9 +714,15 @@ impl<'a> Reader<'a> {
     /// name is filled from the other one.
     fn user(&mut self, prefix: &str, required: bool) -> Option<Viewer> {
         let id_field = format!("{prefix}_id");
+        // Empty strings stand for "nobody" too (the Twitch CLI's anonymous
+        // cheers send them instead of null).
         let id = self.opt_str(&id_field).filter(|s| !s.is_empty());
-        let login = self.opt_str(&format!("{prefix}_login"));
-        let name = self.opt_str(&format!("{prefix}_name"));
+        let login = self
+            .opt_str(&format!("{prefix}_login"))
+            .filter(|s| !s.is_empty());
+        let name = self
+            .opt_str(&format!("{prefix}_name"))
+            .filter(|s| !s.is_empty());
         let Some(id) = id else {
             if required || login.is_some() || name.is_some() {
                 self.warn(format!("`{id_field}` is missing; no viewer"));
@@ -729,10 +735,9 @@ impl<'a> Reader<'a> {
         if name.is_none() {
             self.warn(format!("`{prefix}_name` is missing"));
         }
-        let login = login
-            .map(str::to_owned)
-            .or_else(|| name.map(str::to_lowercase))
-            .unwrap_or_default();
+        // Logins are lowercase on Twitch; a mixed-case one (the Twitch
+        // CLI's `testFromUser`) would be a second viewer.
+        let login = login.or(name).map(str::to_lowercase).unwrap_or_default();
         let display_name = name.map_or_else(|| login.clone(), str::to_owned);
         Some(Viewer::new(id, login, display_name))
     }
@@ -1564,6 +1569,35 @@ mod tests {
         assert_eq!(details(&n)["total"], json!(0));
         assert_eq!(n.change, DomainChange::None);
         assert!(n.warnings[0].contains("`total` should be a whole number"));
+    }
+
+    #[test]
+    fn the_twitch_clis_quirks_are_read_as_twitch_means_them() {
+        // Mixed-case logins are one viewer with the lowercase login.
+        let n = clean(
+            "channel.follow",
+            json!({
+                "user_id": "42", "user_login": "testFromUser", "user_name": "testFromUser",
+                "broadcaster_user_id": "1337", "broadcaster_user_login": "testBroadcaster",
+                "broadcaster_user_name": "testBroadcaster",
+                "followed_at": "2024-05-01T12:00:00Z"
+            }),
+        );
+        let viewer = n.event.viewer.unwrap();
+        assert_eq!(
+            (viewer.login.as_str(), viewer.display_name.as_str()),
+            ("testfromuser", "testFromUser")
+        );
+        // An anonymous cheer with empty strings instead of nulls.
+        let n = clean(
+            "channel.cheer",
+            json!({
+                "is_anonymous": true, "user_id": "", "user_login": "", "user_name": "",
+                "broadcaster_user_id": "1337", "broadcaster_user_login": "testBroadcaster",
+                "broadcaster_user_name": "testBroadcaster", "message": "Cheer1", "bits": 1
+            }),
+        );
+        assert_eq!(n.event.viewer, None);
     }
 
     #[test]

@@ -112,11 +112,19 @@ pub fn authenticate(headers: &HeaderMap, api_token: &str) -> Option<Credential> 
 /// Lets the request through with the bearer token, or with the dashboard's
 /// cookie when the request comes from the dashboard's own origin (or is a
 /// read, which another origin could send but never read the answer of).
+///
+/// An address that sent too many wrong credentials lately is refused
+/// without its credentials being checked (see [`super::guard::AuthFailures`]).
 pub async fn require_api_token(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
+    let ip = super::server::peer(&request).map(|peer| peer.ip());
+    let now = std::time::Instant::now();
+    if let Some(wait) = ip.and_then(|ip| state.auth_failures.blocked(ip, now)) {
+        return super::guard::too_many_failures(wait);
+    }
     match authenticate(request.headers(), &state.api_token) {
         Some(Credential::Bearer) => next.run(request).await,
         Some(Credential::Cookie) => {
@@ -135,7 +143,12 @@ pub async fn require_api_token(
             }
             next.run(request).await
         }
-        None => ApiError::unauthorized().into_response(),
+        None => {
+            if let Some(ip) = ip {
+                state.auth_failures.record(ip, now);
+            }
+            ApiError::unauthorized().into_response()
+        }
     }
 }
 

@@ -104,6 +104,15 @@ pub async fn post_test(
             "duplicate_event",
             format!("an event with id {id:?} was already handled"),
         )),
+        Ok(Outcome::Buffered) => Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(serde_json::json!({
+                "id": id,
+                "status": "buffered",
+                "message": "the database cannot be written now (is the disk full?); the event waits in memory and is stored as soon as it can be",
+            })),
+        )
+            .into_response()),
         Ok(Outcome::Failed(why)) => Err(ApiError::unavailable(format!(
             "the event was not stored: {why}"
         ))),

@@ -9,12 +9,14 @@ pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod eventsub;
+pub mod guard;
 pub mod live;
 pub mod media;
 pub mod overlay;
 pub mod plugins;
 pub mod polling;
 pub mod roles;
+pub mod server;
 pub mod speech;
 pub mod tts;
 pub mod viewers;
@@ -72,6 +74,10 @@ pub struct AppState {
     pub role_sync: Option<RoleSync>,
     /// The streamer's media files (`GET /media/{file}`).
     pub media_dir: Arc<std::path::Path>,
+    /// What `/healthz` reports.
+    pub health: crate::health::Health,
+    /// Addresses presenting wrong credentials lately.
+    pub auth_failures: Arc<guard::AuthFailures>,
 }
 
 /// The whole HTTP surface.
@@ -130,6 +136,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(|request, next| {
+            guard::limit_body(request, next, MAX_BODY_BYTES)
+        }))
         .layer(CatchPanicLayer::custom(panicked))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
@@ -145,15 +154,29 @@ fn request_span(request: &Request) -> tracing::Span {
     )
 }
 
-/// Liveness, answered whatever the plugins do; `plugins` says whether the
-/// first load of the plugins folder has finished (`loading`, `ready`).
-async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
+/// Health, answered whatever the plugins do: 200 `ok`, or 503 `degraded`
+/// with each part that is not doing its job and why (the database refusing
+/// writes, a background task restarting). `plugins` says whether the first
+/// load of the plugins folder has finished (`loading`, `ready`).
+async fn healthz(State(state): State<AppState>) -> Response {
     let plugins = if state.plugins.loaded() {
         "ready"
     } else {
         "loading"
     };
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION"), "plugins": plugins}))
+    let problems = state.health.problems();
+    let (status, word) = if problems.is_empty() {
+        (axum::http::StatusCode::OK, "ok")
+    } else {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "degraded")
+    };
+    let body = json!({
+        "status": word,
+        "version": env!("CARGO_PKG_VERSION"),
+        "plugins": plugins,
+        "problems": problems,
+    });
+    (status, Json(body)).into_response()
 }
 
 async fn not_found(request: Request) -> ApiError {

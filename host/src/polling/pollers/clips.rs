@@ -99,7 +99,7 @@ impl Poller for ClipsPoller {
 /// Marks the clip seen; the event is news only if it was not.
 fn seen_hook(channel: String, clip: &Clip) -> StoreHook {
     let (id, created_at) = (clip.id.clone(), clip.created_at);
-    Box::new(move |c: &Connection| clips::mark_seen(c, &channel, &id, created_at))
+    std::sync::Arc::new(move |c: &Connection| clips::mark_seen(c, &channel, &id, created_at))
 }
 
 /// The `channel.clip.created` event (clip_title, clip_url,

@@ -38,6 +38,8 @@ pub(super) struct Sent {
     pub duplicates: usize,
     /// Not stored (the pipeline logged why).
     pub failed: usize,
+    /// Waiting in memory for the database to take writes again.
+    pub buffered: usize,
 }
 
 impl<'a> Cycle<'a> {
@@ -162,7 +164,7 @@ impl<'a> Cycle<'a> {
         change: DomainChange,
         at: DateTime<Utc>,
     ) -> Result<(), PollError> {
-        let hook = change_hook(self.ctx.channel_id.clone(), change, at);
+        let hook = change_hook(&event, change, at);
         self.send(event, hook).await
     }
 
@@ -185,12 +187,14 @@ impl<'a> Cycle<'a> {
                 Outcome::Stored(_) => sent.stored += 1,
                 Outcome::Duplicate => sent.duplicates += 1,
                 Outcome::Failed(_) => sent.failed += 1,
+                Outcome::Buffered => sent.buffered += 1,
             }
         }
         if sent.changes > 0 {
             tracing::info!(
                 poller = self.name, channel = %self.ctx.channel_id, found = sent.changes,
                 stored = sent.stored, already_delivered = sent.duplicates, failed = sent.failed,
+                buffered = sent.buffered,
                 "poll found changes"
             );
         }
@@ -210,12 +214,15 @@ impl<'a> Cycle<'a> {
     }
 }
 
-/// A hook applying `change` to the domain tables for `channel`: true (keep
-/// the event) only when it changed something. Unlike
+/// A hook applying `change` (detected at `at`) for `event`: true (keep
+/// the event) only when it is news (see [`domain::announce`]). Unlike
 /// [`domain::hook`], a polled resub is dropped when EventSub already
 /// recorded the new terms.
-pub(super) fn change_hook(channel: String, change: DomainChange, at: DateTime<Utc>) -> StoreHook {
-    Box::new(move |c: &Connection| domain::apply(c, &channel, &change, at))
+pub(super) fn change_hook(event: &Event, change: DomainChange, at: DateTime<Utc>) -> StoreHook {
+    let (channel, event_id, source) = (event.channel_id.clone(), event.id.clone(), event.source);
+    std::sync::Arc::new(move |c: &Connection| {
+        domain::announce(c, &channel, &change, &event_id, source, at)
+    })
 }
 
 fn apply_all(

@@ -92,7 +92,7 @@ pub fn save_token(path: &Path, token: &StoredToken) -> Result<(), AuthError> {
         source,
     };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(file_err)?;
+        crate::secrets::private_dir(dir).map_err(file_err)?;
     }
     let text = serde_json::to_string_pretty(token)
         .map_err(|e| AuthError::Protocol(format!("cannot encode the token: {e}")))?;

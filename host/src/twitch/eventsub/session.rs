@@ -737,12 +737,7 @@ impl<A: SubscriptionApi> EventSubSession<A> {
                 "notification of a subscription type this host does not know; kept as an unknown event"
             );
         }
-        let hook = domain::hook(
-            &normalized.event.kind,
-            normalized.event.channel_id.clone(),
-            normalized.change,
-            normalized.event.occurred_at,
-        );
+        let hook = domain::hook(&normalized.event, normalized.change);
         self.events.enqueue(normalized.event, hook).await?;
         self.status.send_if_modified(|s| {
             s.notifications += 1;

@@ -29,7 +29,8 @@ pub struct SubscriptionStatus {
     #[serde(rename = "type")]
     pub kind: String,
     pub version: String,
-    /// `enabled`, `pending`, `skipped` (scope missing), `failed` or a
+    /// `enabled`, `pending`, `skipped` (scope missing), `unsupported` (the
+    /// server does not offer the type), `failed` or a
     /// revocation status (`authorization_revoked`, `user_removed`,
     /// `version_removed`).
     pub status: String,
