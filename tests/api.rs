@@ -384,3 +384,143 @@ async fn json_logs_and_a_config_file_are_honoured() {
         assert!(v.get("level").is_some(), "{line}");
     }
 }
+
+/// Sends raw bytes on a fresh connection and reads until the host closes
+/// it (or `wait` passes): what came back, and whether it closed.
+fn raw_exchange(host: &Host, request: &[u8], wait: std::time::Duration) -> (String, bool) {
+    use std::io::{Read, Write};
+    let addr = host.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(request).unwrap();
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let closed = loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => break false,
+        }
+    };
+    (String::from_utf8_lossy(&got).into_owned(), closed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_slow_to_send_its_headers_is_cut_off() {
+    let (_dir, host) = host();
+    let started = std::time::Instant::now();
+    // Headers that never end.
+    let (answer, closed) = tokio::task::block_in_place(|| {
+        raw_exchange(
+            &host,
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+            std::time::Duration::from_secs(20),
+        )
+    });
+    assert!(closed, "the host closed the connection (got {answer:?})");
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_secs(9) && took < std::time::Duration::from_secs(15),
+        "cut off after {took:?}"
+    );
+    // Everyone else was served meanwhile and still is.
+    let resp = anonymous().get(host.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    host.stop();
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(dir.path(), "run", &[("STAGEHAND_MAX_CONNECTIONS", "4")]);
+    let addr = host.base.trim_start_matches("http://").to_owned();
+    // Four idle connections take every slot.
+    let mut idle: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let waiting = tokio::spawn({
+        let url = host.url("/healthz");
+        async move { anonymous().get(url).send().await.map(|r| r.status()) }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a fifth connection was served while four were open"
+    );
+    idle.pop();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+        .await
+        .expect("served once a slot was free")
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 200);
+    drop(idle);
+    host.stop();
+}
+
+#[tokio::test]
+async fn an_oversized_body_gets_a_413_the_sender_can_read() {
+    let (_dir, host) = host();
+    // With a length: the host reads (and drops) what is sent, then answers.
+    let big = "x".repeat(600 * 1024);
+    let resp = client()
+        .post(host.url("/api/events/test"))
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .expect("an answer, not a reset");
+    assert_eq!(error_code(resp).await, (413, "too_large".into()));
+    // Without one (chunked): the same.
+    let chunks: Vec<Result<String, std::io::Error>> =
+        (0..40).map(|_| Ok("y".repeat(16 * 1024))).collect();
+    let resp = client()
+        .post(host.url("/api/events/test"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .expect("an answer, not a reset");
+    assert_eq!(error_code(resp).await, (413, "too_large".into()));
+    // A small body still goes through.
+    let ok = post_test(
+        &host,
+        json!({"kind": "channel.follow", "details": {"username": "small"}}),
+    )
+    .await;
+    assert_eq!(ok.status(), 201);
+    host.stop();
+}
+
+#[tokio::test]
+async fn an_address_guessing_tokens_is_refused_for_a_while() {
+    let (_dir, host) = host();
+    let wrong = reqwest::Client::new();
+    for _ in 0..20 {
+        let resp = wrong
+            .get(host.url("/api/events"))
+            .bearer_auth("wrong-token-wrong-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+    }
+    let resp = wrong
+        .get(host.url("/api/events"))
+        .bearer_auth("wrong-token-wrong-token")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().contains_key("retry-after"));
+    assert_eq!(error_code(resp).await, (429, "too_many_failures".into()));
+    // Its guesses are not checked any more: even the right token waits.
+    let resp = client().get(host.url("/api/events")).send().await.unwrap();
+    assert_eq!(resp.status(), 429);
+    // Health and the overlay page need no token and are not affected.
+    let resp = anonymous().get(host.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    host.stop();
+}

@@ -796,3 +796,94 @@ async fn a_formatter_fault_loses_neither_the_event_nor_its_actions() {
     assert_eq!(speech["speech"], true);
     host.stop();
 }
+
+/// Every connected overlay page gets every alert even when the machine is
+/// busy: every page connects before the host's first alert (the pages whose
+/// catch-up once overtook alerts on their way, see
+/// `a_slow_page_catching_up_never_overtakes_an_alert_on_its_way`), alerts go
+/// out in quick succession while the fast pages acknowledge them, the host
+/// runs on a single worker thread and two threads burn the CPU.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_connected_page_gets_every_alert_on_a_busy_machine() {
+    const PAGES: usize = 40;
+    const ALERTS: usize = 15;
+    let dir = tempfile::tempdir().unwrap();
+    install_plugin(dir.path(), "follow-alert");
+    let host = tokio::task::block_in_place(|| {
+        Host::start(dir.path(), "run", &[("TOKIO_WORKER_THREADS", "1")])
+    });
+    let burning = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let burners: Vec<_> = (0..2)
+        .map(|_| {
+            let burning = burning.clone();
+            std::thread::spawn(move || {
+                let mut x = 0u64;
+                while burning.load(std::sync::atomic::Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                }
+            })
+        })
+        .collect();
+    // Pages connect and read (acknowledging each alert) on their own tasks.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, String)>();
+    let (ready_tx, mut ready) = tokio::sync::mpsc::unbounded_channel::<()>();
+    for page in 0..PAGES {
+        let (base, tx, ready_tx) = (host.base.clone(), tx.clone(), ready_tx.clone());
+        tokio::spawn(async move {
+            let mut overlay = Overlay::connect(&base, "alerts").await;
+            let _ = ready_tx.send(());
+            while let Some(message) = overlay.next(Duration::from_secs(60)).await {
+                if message["type"] == "alert" {
+                    overlay.ack(&message).await;
+                    let _ = tx.send((page, message["message"].as_str().unwrap_or("").to_owned()));
+                }
+            }
+        });
+    }
+    for _ in 0..PAGES {
+        ready.recv().await.unwrap();
+    }
+    let poster = tokio::spawn({
+        let url = host.url("/api/events/test");
+        async move {
+            for n in 0..ALERTS {
+                let resp = client()
+                    .post(&url)
+                    .json(&json!({"kind": "channel.follow", "details": {"username": format!("f{n}")}}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 201);
+            }
+        }
+    });
+    poster.await.unwrap();
+    let mut seen = vec![std::collections::BTreeSet::new(); PAGES];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while seen.iter().any(|s| s.len() < ALERTS) {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some((page, message))) => {
+                assert!(
+                    seen[page].insert(message.clone()),
+                    "page {page} got {message} twice"
+                );
+            }
+            _ => break,
+        }
+    }
+    burning.store(false, std::sync::atomic::Ordering::Relaxed);
+    for b in burners {
+        b.join().unwrap();
+    }
+    let short: Vec<(usize, usize)> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.len() < ALERTS)
+        .map(|(page, s)| (page, s.len()))
+        .collect();
+    assert!(
+        short.is_empty(),
+        "pages missing alerts (page, got): {short:?}"
+    );
+    host.stop();
+}

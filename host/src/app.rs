@@ -207,13 +207,24 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     let executor = tokio::spawn(executor.run(actions_rx, executor_stop.clone()));
 
     let (pipeline, events) = Pipeline::new(store.clone(), feed.clone(), PipelineOptions::default());
-    let pipeline = tokio::spawn(
-        pipeline
+    let pipeline = {
+        let pipeline = pipeline
             .with_plugins(plugins.clone())
             .with_health(health.clone())
-            .with_tap(SpeechService::wants, speech.spawn())
-            .run(),
-    );
+            .with_tap(SpeechService::wants, speech.spawn());
+        let health = health.clone();
+        // Every event goes through the pipeline: if it crashes (a bug), the
+        // host stops with the reason rather than serve without storing.
+        tokio::spawn(async move {
+            let run = std::panic::AssertUnwindSafe(pipeline.run());
+            if let Err(panic) = futures_util::FutureExt::catch_unwind(run).await {
+                health.fatal(format!(
+                    "the event pipeline crashed: {}",
+                    crate::health::panic_message(&*panic)
+                ));
+            }
+        })
+    };
 
     let twitch_stop = CancellationToken::new();
     let identity = twitch
@@ -266,7 +277,12 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         auth_failures: Arc::default(),
     };
     let app = web::router(state);
-    let server = tokio::spawn(web::server::serve(listener, app, shutdown.clone()));
+    let server = tokio::spawn(web::server::serve(
+        listener,
+        app,
+        config.max_connections,
+        shutdown.clone(),
+    ));
 
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "Stagehand is serving");
 
@@ -507,5 +523,40 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<File> {
         Err(std::fs::TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("cannot lock {}", path.display()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_that_stops_while_serving_stops_the_host_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("w.db"), StoreOptions::default()).unwrap();
+        let health = Health::default();
+        let stop = CancellationToken::new();
+        watch_writer(&store, &health, stop.clone());
+        // The writer thread ends without the host stopping first.
+        store.close().await;
+        let reason = tokio::time::timeout(std::time::Duration::from_secs(10), health.wait_fatal())
+            .await
+            .expect("the host is told to stop");
+        assert!(reason.contains("database writer stopped"), "{reason}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_clean_shutdown_is_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("w.db"), StoreOptions::default()).unwrap();
+        let health = Health::default();
+        let stop = CancellationToken::new();
+        watch_writer(&store, &health, stop.clone());
+        stop.cancel();
+        tokio::task::yield_now().await;
+        store.close().await;
+        let fatal =
+            tokio::time::timeout(std::time::Duration::from_millis(300), health.wait_fatal()).await;
+        assert!(fatal.is_err(), "no fatal reason: {fatal:?}");
     }
 }

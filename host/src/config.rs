@@ -58,6 +58,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub plugins_dir: PathBuf,
     pub addr: SocketAddr,
+    /// HTTP connections served at once (more wait in the listen backlog).
+    pub max_connections: usize,
     /// Bearer token for `/api/*`; generated per run when absent.
     pub api_token: Option<String>,
     /// Overlay key; generated once and kept in the data dir when absent.
@@ -82,6 +84,7 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub plugins_dir: Option<PathBuf>,
     pub addr: Option<String>,
+    pub max_connections: Option<usize>,
     pub api_token: Option<String>,
     pub overlay_key: Option<String>,
     pub channel_id: Option<String>,
@@ -187,6 +190,23 @@ pub fn resolve(
         message: format!("{addr_text:?} is not an address like 127.0.0.1:7878"),
     })?;
 
+    let max_connections = match var("STAGEHAND_MAX_CONNECTIONS") {
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .map_err(|_| ConfigError::Invalid {
+                origin: "STAGEHAND_MAX_CONNECTIONS".into(),
+                message: format!("{v:?} is not a number of connections"),
+            })?,
+        None => file.max_connections.unwrap_or(512),
+    };
+    if !(1..=65_536).contains(&max_connections) {
+        return Err(ConfigError::Invalid {
+            origin: "STAGEHAND_MAX_CONNECTIONS".into(),
+            message: format!("{max_connections} is outside 1 to 65536"),
+        });
+    }
+
     let api_token = var("STAGEHAND_API_TOKEN").or(file.api_token);
     if let Some(t) = &api_token {
         check_secret("STAGEHAND_API_TOKEN", t)?;
@@ -278,6 +298,7 @@ pub fn resolve(
         data_dir,
         plugins_dir,
         addr,
+        max_connections,
         api_token,
         overlay_key,
         channel_id,

@@ -1,20 +1,18 @@
-//! What `/healthz` reports: each long-lived part of the host that is not
-//! doing its job right now, with the reason (the database refusing writes,
-//! a background task restarting after a crash), and the one condition that
-//! stops the host: a part that cannot be restarted in process (the
-//! database writer) has stopped, so the host exits non-zero and a service
-//! manager starts it again.
+//! What `/healthz` reports: each part of the host that is not doing its
+//! job right now, with the reason (the database refusing writes), and the
+//! one condition that stops the host: a part that cannot be restarted in
+//! process (the database writer, the event pipeline) has stopped, so the
+//! host exits non-zero and a service manager starts it again.
+//!
+//! The other long-lived parts survive their own bugs where they run: a
+//! panic costs one poll (pollers), one session (EventSub, which reconnects
+//! with backoff), one batch (the executor, a database write) or one call (a
+//! plugin, which is faulted), and is logged with its message.
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use futures_util::FutureExt;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// The host's health. Cloning is cheap.
 #[derive(Clone)]
@@ -98,101 +96,17 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
-/// Runs the task `start` makes as `part`: if it panics (or ends before
-/// `stop`), the problem is logged and shown in `/healthz`, and the task is
-/// started again after a backoff (1 s, doubling to a minute), until `stop`.
-pub fn supervise<F, Fut>(
-    health: Health,
-    part: &'static str,
-    stop: CancellationToken,
-    start: F,
-) -> JoinHandle<()>
-where
-    F: FnMut() -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    supervise_with_backoff(health, part, stop, Duration::from_secs(1), start)
-}
-
-fn supervise_with_backoff<F, Fut>(
-    health: Health,
-    part: &'static str,
-    stop: CancellationToken,
-    first_backoff: Duration,
-    mut start: F,
-) -> JoinHandle<()>
-where
-    F: FnMut() -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    tokio::spawn(async move {
-        let mut backoff = first_backoff;
-        loop {
-            let ended = AssertUnwindSafe(start()).catch_unwind().await;
-            if stop.is_cancelled() {
-                health.up(part);
-                return;
-            }
-            let reason = match ended {
-                Ok(()) => "ended by itself".to_owned(),
-                Err(panic) => format!("crashed: {}", panic_message(&*panic)),
-            };
-            tracing::error!(part, "{reason}; restarting in {backoff:?}");
-            health.down(part, format!("{reason}; restarting"));
-            tokio::select! {
-                _ = stop.cancelled() => {
-                    health.up(part);
-                    return;
-                }
-                _ = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(60));
-            health.up(part);
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    #[tokio::test]
-    async fn a_crashing_task_is_reported_and_restarted_until_stopped() {
+    #[test]
+    fn problems_come_and_go_per_part() {
         let health = Health::default();
-        let stop = CancellationToken::new();
-        let runs = Arc::new(AtomicUsize::new(0));
-        let counted = runs.clone();
-        let first = Duration::from_millis(200);
-        let task =
-            supervise_with_backoff(health.clone(), "poller", stop.clone(), first, move || {
-                let n = counted.fetch_add(1, Ordering::SeqCst);
-                async move {
-                    if n < 2 {
-                        panic!("boom {n}");
-                    }
-                    std::future::pending::<()>().await;
-                }
-            });
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(runs.load(Ordering::SeqCst), 1, "waits before restarting");
-        let problems = health.problems();
-        assert!(
-            problems["poller"].contains("crashed: boom 0"),
-            "{problems:?}"
-        );
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while runs.load(Ordering::SeqCst) < 3 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "restarted with backoff"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(health.problems().is_empty(), "running again");
-        stop.cancel();
-        task.abort();
+        health.down("store", "disk full");
+        assert_eq!(health.problems()["store"], "disk full");
+        health.up("store");
+        assert!(health.problems().is_empty());
     }
 
     #[tokio::test]

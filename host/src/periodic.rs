@@ -22,7 +22,14 @@ where
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            pass().await;
+            // A panic in one pass (a bug) is logged; the job goes on.
+            let run = std::panic::AssertUnwindSafe(pass());
+            if let Err(panic) = futures_util::FutureExt::catch_unwind(run).await {
+                tracing::error!(
+                    "a periodic job crashed: {}; it runs again next period",
+                    crate::health::panic_message(&*panic)
+                );
+            }
         }
     })
 }

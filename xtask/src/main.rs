@@ -2,7 +2,9 @@
 //! `wasm32-wasip2` before the host (or its tests) loads them.
 //!
 //! cargo xtask demo     build the plugins, then run `stagehand demo`
-//! cargo xtask test     build the plugins, check formatting, run every test
+//! cargo xtask test     install what the tests need (the wasm target,
+//!                      rustfmt, Chromium and ChromeDriver), build the
+//!                      plugins, check formatting, run every test
 //! cargo xtask plugins  build the plugins only
 
 use std::path::{Path, PathBuf};
@@ -22,7 +24,9 @@ fn main() -> ExitCode {
     };
     let result = match task {
         "demo" => plugins().and_then(|_| demo(rest)),
-        "test" => plugins().and_then(|_| test(rest)),
+        "test" => test_tools()
+            .and_then(|_| plugins())
+            .and_then(|_| test(rest)),
         "plugins" => plugins(),
         _ => {
             eprintln!("usage: cargo xtask <demo|test|plugins> [args for the underlying command]");
@@ -123,6 +127,78 @@ fn plugins() -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// What the tests need besides Rust: rustfmt (the format check) and, for
+/// the browser tests, Debian's `chromium` and `chromium-driver`, installed
+/// with apt-get as root or through sudo. Where they cannot be installed,
+/// this stops before anything is built, with the command that fixes it.
+fn test_tools() -> Result<(), String> {
+    let mut fmt = Command::new("rustup");
+    fmt.args(["component", "add", "rustfmt"]);
+    if let Err(e) = run(fmt) {
+        eprintln!("xtask: {e}; assuming rustfmt is installed");
+    }
+    if on_path("chromium") && on_path("chromedriver") {
+        return Ok(());
+    }
+    const FIX: &str = "sudo apt-get install -y --no-install-recommends chromium chromium-driver";
+    let as_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let sudo = !as_root
+        && Command::new("sudo")
+            .args(["-n", "true"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !on_path("apt-get") || !(as_root || sudo) {
+        return Err(format!(
+            "the browser tests need Chromium and ChromeDriver, which are not installed \
+             and cannot be installed from here; run\n\n    {FIX}\n\nand then `cargo xtask test` again"
+        ));
+    }
+    eprintln!("xtask: installing Chromium and ChromeDriver for the browser tests");
+    for args in [
+        vec!["apt-get", "update"],
+        vec![
+            "apt-get",
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "chromium",
+            "chromium-driver",
+        ],
+    ] {
+        let mut cmd = if as_root {
+            Command::new(args[0])
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg(args[0]);
+            c
+        };
+        cmd.args(&args[1..])
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        run(cmd).map_err(|e| format!("{e}; install them yourself with:\n\n    {FIX}"))?;
+    }
+    if on_path("chromium") && on_path("chromedriver") {
+        Ok(())
+    } else {
+        Err(format!(
+            "Chromium was installed but `chromium` or `chromedriver` is still not on PATH; run\n\n    {FIX}"
+        ))
+    }
+}
+
+/// Whether `program` is an executable on PATH.
+fn on_path(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| {
+            std::fs::metadata(dir.join(program))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
 }
 
 fn target_dir() -> PathBuf {

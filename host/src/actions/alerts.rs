@@ -174,10 +174,26 @@ impl OverlayQueue {
     pub async fn follow(&self) -> (broadcast::Receiver<Arc<FreshAlert>>, i64) {
         // No write in flight while subscribing: everything committed so far
         // is at or before the horizon, everything later is broadcast.
-        let last_broadcast = self.order.lock().await;
+        let mut last_broadcast = self.order.lock().await;
         let receiver = self.fresh.subscribe();
-        // Nothing broadcast since start: all that is stored came before.
-        (receiver, last_broadcast.unwrap_or(i64::MAX))
+        // Nothing broadcast since start: the horizon is the last alert
+        // stored before. (Not "everything": a catch-up reaching past it could
+        // send a later alert before an earlier one still on its way through
+        // the broadcast, which the page would then skip as already passed.)
+        let horizon = match *last_broadcast {
+            Some(rowid) => rowid,
+            None => match self.store.read(overlay_alerts::last_position).await {
+                Ok(rowid) => {
+                    *last_broadcast = Some(rowid);
+                    rowid
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the overlay queue's last position");
+                    0
+                }
+            },
+        };
+        (receiver, horizon)
     }
 
     /// Sends an instruction to the connected pages of its overlay (none
@@ -233,6 +249,21 @@ impl OverlayQueue {
         let overlay = overlay.to_owned();
         self.store
             .read(move |c| overlay_alerts::pending(c, &overlay, after, upto, 200))
+            .await
+    }
+
+    /// Alerts of `overlay` after `after` and up to `upto` that a connected
+    /// page missed because it fell behind: acknowledged by other pages or
+    /// not (it was owed them all), but not withdrawn (a page at most).
+    pub async fn missed(
+        &self,
+        overlay: &str,
+        after: i64,
+        upto: i64,
+    ) -> Result<Vec<QueuedAlert>, StoreError> {
+        let overlay = overlay.to_owned();
+        self.store
+            .read(move |c| overlay_alerts::between(c, &overlay, after, upto, 200, true))
             .await
     }
 
@@ -325,11 +356,7 @@ mod tests {
         let store = Store::open(dir.path().join("q.db"), StoreOptions::default()).unwrap();
         let queue = OverlayQueue::new(store.clone());
         let (mut fresh, horizon) = queue.follow().await;
-        assert_eq!(
-            horizon,
-            i64::MAX,
-            "nothing broadcast yet: all stored came before"
-        );
+        assert_eq!(horizon, 0, "nothing stored yet");
         let a = queue
             .enqueue("alerts", None, None, json!({"title": "A"}))
             .await
@@ -358,6 +385,56 @@ mod tests {
         assert_eq!(
             queue.pending_counts().await.unwrap(),
             vec![("other".to_owned(), 1)]
+        );
+        store.close().await;
+    }
+
+    /// The race that lost alerts under load: a page subscribed before any
+    /// alert was broadcast, then was slow to catch up while two alerts went
+    /// out and the first was acknowledged by the other pages. Its catch-up
+    /// must stop at what was stored before it subscribed, or it sends the
+    /// second alert first and then skips the first as already passed.
+    #[tokio::test]
+    async fn a_slow_page_catching_up_never_overtakes_an_alert_on_its_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("q.db"), StoreOptions::default()).unwrap();
+        // An alert from an earlier run, still pending: catch-up covers it.
+        OverlayQueue::new(store.clone())
+            .enqueue("alerts", None, None, json!({"title": "old"}))
+            .await
+            .unwrap();
+        let queue = OverlayQueue::new(store.clone());
+        let (mut fresh, horizon) = queue.follow().await;
+        let a = queue
+            .enqueue("alerts", None, None, json!({"title": "A"}))
+            .await
+            .unwrap();
+        let b = queue
+            .enqueue("alerts", None, None, json!({"title": "B"}))
+            .await
+            .unwrap();
+        assert!(
+            queue.ack("alerts", &a).await.unwrap(),
+            "the fast pages saw A"
+        );
+        // The slow page catches up now, as the overlay socket does.
+        let mut last_sent = 0;
+        let mut sent = Vec::new();
+        for alert in queue.pending("alerts", last_sent, horizon).await.unwrap() {
+            last_sent = alert.rowid;
+            sent.push(alert.payload["title"].as_str().unwrap().to_owned());
+        }
+        // Then what the broadcast brought.
+        while let Ok(alert) = fresh.try_recv() {
+            if alert.alert.rowid > last_sent {
+                last_sent = alert.alert.rowid;
+                sent.push(alert.alert.payload["title"].as_str().unwrap().to_owned());
+            }
+        }
+        assert_eq!(
+            sent,
+            vec!["old", "A", "B"],
+            "every alert, once, in order ({b})"
         );
         store.close().await;
     }

@@ -123,12 +123,30 @@ impl Executor {
                 _ = stop.cancelled() => break,
             };
             match batch {
-                Some(batch) => self.execute_batch(batch).await,
+                Some(batch) => self.execute_guarded(batch).await,
                 None => return,
             }
         }
         while let Ok(batch) = rx.try_recv() {
-            self.execute_batch(batch).await;
+            self.execute_guarded(batch).await;
+        }
+    }
+
+    /// Carries out a batch; a panic in that (a bug) costs the batch, not
+    /// the executor.
+    async fn execute_guarded(&self, batch: ActionBatch) {
+        let plugin = batch.plugin.clone();
+        let run = std::panic::AssertUnwindSafe(self.execute_batch(batch));
+        if let Err(panic) = futures_util::FutureExt::catch_unwind(run).await {
+            let why = crate::health::panic_message(&*panic);
+            tracing::error!(
+                plugin = &*plugin,
+                "carrying out a plugin's actions crashed: {why}"
+            );
+            self.plugins.report(
+                &plugin,
+                format!("its actions could not be carried out (host error: {why})"),
+            );
         }
     }
 

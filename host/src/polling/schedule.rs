@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -246,7 +247,18 @@ impl Runner {
     async fn run_once(&self, name: &'static str) {
         self.update(name, |s| s.running = true);
         let started = Utc::now();
-        let outcome = self.poller.poll().await;
+        // A panic in a poller (a bug) is this cycle's error, not the end of
+        // its schedule: it runs again next cycle.
+        let outcome = match std::panic::AssertUnwindSafe(self.poller.poll())
+            .catch_unwind()
+            .await
+        {
+            Ok(outcome) => outcome,
+            Err(panic) => Err(super::PollError::Failed(format!(
+                "the poller crashed: {}",
+                crate::health::panic_message(&*panic)
+            ))),
+        };
         let error = match &outcome {
             Ok(report) => {
                 if report.baseline {

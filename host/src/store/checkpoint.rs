@@ -89,7 +89,14 @@ fn run(path: &Path, every: Duration, stop: &AtomicBool) {
         };
         // (busy, wal pages, checkpointed pages); busy is normal under load.
         let pragma = format!("PRAGMA wal_checkpoint({mode})");
-        match conn.query_row(&pragma, [], |r| r.get::<_, i64>(0)) {
+        let checkpoint = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            conn.query_row(&pragma, [], |r| r.get::<_, i64>(0))
+        }));
+        let Ok(checkpoint) = checkpoint else {
+            tracing::error!("a WAL checkpoint crashed; trying again next tick");
+            continue;
+        };
+        match checkpoint {
             Ok(0) if mode == "TRUNCATE" => {
                 tracing::debug!(bytes = size, "idle: WAL truncated");
                 last_size = 0;

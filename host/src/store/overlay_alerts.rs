@@ -56,14 +56,28 @@ pub fn pending(
     upto: i64,
     limit: u32,
 ) -> Result<Vec<QueuedAlert>, StoreError> {
+    between(conn, overlay, after, upto, limit, false)
+}
+
+/// Alerts of `overlay` after `after` up to `upto`, oldest first, not
+/// withdrawn; with `acknowledged`, also those another page already showed
+/// (what a page that fell behind missed while connected).
+pub fn between(
+    conn: &Connection,
+    overlay: &str,
+    after: i64,
+    upto: i64,
+    limit: u32,
+    acknowledged: bool,
+) -> Result<Vec<QueuedAlert>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT rowid, id, overlay, event_id, plugin, payload, sent_count FROM overlay_alerts
          WHERE overlay = ?1 AND rowid > ?2 AND rowid <= ?3
-           AND acked_at IS NULL AND expired_at IS NULL
+           AND (?5 OR acked_at IS NULL) AND expired_at IS NULL
          ORDER BY rowid LIMIT ?4",
     )?;
     let rows = stmt
-        .query_map(params![overlay, after, upto, limit], |r| {
+        .query_map(params![overlay, after, upto, limit, acknowledged], |r| {
             let payload: String = r.get(5)?;
             Ok(QueuedAlert {
                 rowid: r.get(0)?,
@@ -220,6 +234,13 @@ pub fn expire(
     Ok(withdrawn)
 }
 
+/// The queue position of the last alert stored (0 for none).
+pub fn last_position(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT COALESCE(MAX(rowid), 0) FROM overlay_alerts")?
+        .query_row([], |r| r.get(0))?)
+}
+
 /// Deletes up to `batch` alerts acknowledged or withdrawn before `before`:
 /// they will never be sent again, and the table must not grow forever.
 /// Returns how many were deleted.
@@ -245,6 +266,34 @@ mod tests {
     use crate::store::from_ms;
     use crate::store::testing::memory_db;
     use serde_json::json;
+
+    #[test]
+    fn a_page_that_fell_behind_gets_acknowledged_alerts_too_but_never_withdrawn_ones() {
+        let conn = memory_db();
+        for id in ["a", "b", "c"] {
+            enqueue(
+                &conn,
+                id,
+                "alerts",
+                None,
+                None,
+                &json!({"title": id}),
+                from_ms(1),
+            )
+            .unwrap();
+        }
+        ack(&conn, "alerts", "a", from_ms(2)).unwrap();
+        expire(&conn, &["c".into()], from_ms(2)).unwrap();
+        let ids = |alerts: Vec<QueuedAlert>| alerts.into_iter().map(|a| a.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(pending(&conn, "alerts", 0, i64::MAX, 10).unwrap()),
+            vec!["b"]
+        );
+        assert_eq!(
+            ids(between(&conn, "alerts", 0, i64::MAX, 10, true).unwrap()),
+            vec!["a", "b"]
+        );
+    }
 
     #[test]
     fn old_finished_alerts_are_pruned_and_pending_ones_kept() {

@@ -61,7 +61,7 @@ pub async fn limit_body(request: Request, next: Next, limit: usize) -> Response 
 fn too_large(limit: usize) -> Response {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
+        "too_large",
         format!("request bodies are at most {limit} bytes"),
     )
     .into_response()

@@ -305,9 +305,16 @@ async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
     }
 
     let mut last_sent = 0i64;
-    if catch_up(&state, &overlay, &mut socket, &mut last_sent, horizon)
-        .await
-        .is_err()
+    if catch_up(
+        &state,
+        &overlay,
+        &mut socket,
+        &mut last_sent,
+        horizon,
+        false,
+    )
+    .await
+    .is_err()
     {
         return;
     }
@@ -333,7 +340,9 @@ async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
                             Err(broadcast::error::RecvError::Closed) => return,
                         }
                     };
-                    if catch_up(&state, &overlay, &mut socket, &mut last_sent, next.alert.rowid - 1).await.is_err()
+                    // Everything in between was on its way here: acknowledged
+                    // by other pages or not, this page is owed it.
+                    if catch_up(&state, &overlay, &mut socket, &mut last_sent, next.alert.rowid - 1, true).await.is_err()
                         || send_fresh(&state, &overlay, &mut socket, &next, &mut last_sent).await.is_err()
                     {
                         return;
@@ -424,17 +433,24 @@ async fn send_fresh(
     Ok(())
 }
 
-/// Sends every unacknowledged alert after `last_sent` and up to `upto`
-/// from the database.
+/// Sends every alert after `last_sent` and up to `upto` from the database:
+/// the unacknowledged ones at connect, all of them (`missed`) after the
+/// page fell behind while connected.
 async fn catch_up(
     state: &AppState,
     overlay: &str,
     socket: &mut WebSocket,
     last_sent: &mut i64,
     upto: i64,
+    missed: bool,
 ) -> Result<(), ()> {
     loop {
-        let pending = match state.overlays.pending(overlay, *last_sent, upto).await {
+        let read = if missed {
+            state.overlays.missed(overlay, *last_sent, upto).await
+        } else {
+            state.overlays.pending(overlay, *last_sent, upto).await
+        };
+        let pending = match read {
             Ok(pending) => pending,
             Err(e) => {
                 // The fresh alerts still flow; the next lag or reconnect retries.

@@ -2,8 +2,8 @@
 //! serves the router on each, with the limits a host reachable by any
 //! program on the machine needs. A client must send its request headers
 //! within [`HEADER_READ_TIMEOUT`] (a slow-headers client cannot hold a
-//! connection open), at most [`MAX_CONNECTIONS`] connections are served at
-//! once (more wait in the listen backlog), Nagle is off (overlay alerts and
+//! connection open), at most so many connections are served at once
+//! ([`MAX_CONNECTIONS`] by default; more wait in the listen backlog), Nagle is off (overlay alerts and
 //! live updates are small messages), and each request knows its peer's
 //! address (for the failed-login limit).
 
@@ -23,8 +23,8 @@ use tower::ServiceExt;
 
 /// How long a client has to send a request's headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections served at once (overlay pages and the dashboard's live feed
-/// each hold one).
+/// Connections served at once by default (overlay pages and the
+/// dashboard's live feed each hold one); `STAGEHAND_MAX_CONNECTIONS`.
 pub const MAX_CONNECTIONS: usize = 512;
 /// How long open connections may take to finish at shutdown.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -34,9 +34,10 @@ const DRAIN: Duration = Duration::from_secs(5);
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    max_connections: usize,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(Semaphore::new(max_connections));
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -79,7 +80,7 @@ pub async fn serve(
         });
     }
     // Every slot back: every connection has finished.
-    let all = MAX_CONNECTIONS as u32;
+    let all = max_connections as u32;
     if tokio::time::timeout(DRAIN, slots.acquire_many(all))
         .await
         .is_err()

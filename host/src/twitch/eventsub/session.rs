@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
@@ -274,7 +274,18 @@ impl<A: SubscriptionApi> EventSubSession<A> {
                     if subscribed {
                         failures = 0;
                     }
-                    self.serve(opened).await
+                    // A panic here (a bug) ends this session like a
+                    // drop: the session reconnects with backoff.
+                    match std::panic::AssertUnwindSafe(self.serve(opened))
+                        .catch_unwind()
+                        .await
+                    {
+                        Ok(end) => end,
+                        Err(panic) => SessionEnd::Lost(format!(
+                            "internal error in the EventSub session: {}",
+                            crate::health::panic_message(&*panic)
+                        )),
+                    }
                 }
                 Err(why) => SessionEnd::Lost(why),
             };
