@@ -30,16 +30,18 @@ use twitch_lookalike::{MockControl, MockOptions, MockTwitch};
 const STEADY_RATE: u64 = 1_000;
 const STEADY_EVENTS: usize = 5_000;
 const BURST_EVENTS: usize = 50_000;
-const VIEWERS: usize = 10_000;
+/// The longest any one phase may wait for its events to be stored.
+const PHASE_LIMIT: Duration = Duration::from_secs(120);
 
-/// A follow notification frame with a fresh id and timestamp.
+/// A follow notification frame with a fresh id and timestamp, from viewer
+/// `n`: every frame is a new follow (the same viewer following at the same
+/// time again would rightly be dropped as already known).
 fn follow_frame(sub: &Subscription, n: usize) -> (String, String) {
-    let v = n % VIEWERS;
     let id = uuid::Uuid::now_v7().to_string();
     let event = json!({
-        "user_id": format!("{}", 5_000_000 + v),
-        "user_login": format!("viewer{v}"),
-        "user_name": format!("Viewer{v}"),
+        "user_id": format!("{}", 5_000_000 + n),
+        "user_login": format!("viewer{n}"),
+        "user_name": format!("Viewer{n}"),
         "broadcaster_user_id": "100000001",
         "broadcaster_user_login": "stagehand_demo",
         "broadcaster_user_name": "Stagehand_Demo",
@@ -49,16 +51,21 @@ fn follow_frame(sub: &Subscription, n: usize) -> (String, String) {
 }
 
 /// Collects (event id, commit time) from the live feed until `n` events
-/// were seen (skipped ones count, without a time).
+/// were seen (skipped ones count, without a time) or [`PHASE_LIMIT`]
+/// passed: whatever was seen by then.
 fn collect(
     mut feed: stagehand::live::LiveSubscription,
     n: usize,
-) -> tokio::task::JoinHandle<Vec<(String, Instant)>> {
+) -> tokio::task::JoinHandle<(Vec<(String, Instant)>, usize)> {
     tokio::spawn(async move {
         let mut seen = Vec::with_capacity(n);
         let mut count = 0;
+        let deadline = tokio::time::Instant::now() + PHASE_LIMIT;
         while count < n {
-            match feed.recv().await {
+            let Ok(received) = tokio::time::timeout_at(deadline, feed.recv()).await else {
+                break;
+            };
+            match received {
                 Received::Message(LiveMessage::Event(stored)) => {
                     seen.push((stored.event.id.clone(), Instant::now()));
                     count += 1;
@@ -68,8 +75,18 @@ fn collect(
                 Received::Closed => break,
             }
         }
-        seen
+        (seen, count)
     })
+}
+
+/// Stops the bench when a phase saw fewer events than it sent, saying so.
+fn require(phase: &str, seen: usize, sent: usize) {
+    if seen < sent {
+        println!(
+            "eventsub_latency: FAILED: {phase}: {seen} of {sent} events stored within {PHASE_LIMIT:?}"
+        );
+        std::process::exit(1);
+    }
 }
 
 /// Commit time minus send time per event, sorted.
@@ -101,7 +118,9 @@ async fn steady(
         sent.insert(id, Instant::now());
         control.send_raw(&frame).await;
     }
-    latencies(&done.await.unwrap(), &sent)
+    let (seen, count) = done.await.unwrap();
+    require("steady", count, STEADY_EVENTS);
+    latencies(&seen, &sent)
 }
 
 /// The same steady load handed straight to the pipeline (no socket, no
@@ -113,19 +132,20 @@ async fn steady_pipeline_only(host: &app::RunningHost) -> Vec<Duration> {
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / STEADY_RATE));
     for n in 0..STEADY_EVENTS {
         tick.tick().await;
-        let v = n % VIEWERS;
         let event = Event::new(EventKind::Follow, Source::Eventsub, "100000001")
             .with_viewer(Viewer::new(
-                (7_000_000 + v).to_string(),
-                format!("p{v}"),
-                format!("P{v}"),
+                (7_000_000 + n).to_string(),
+                format!("p{n}"),
+                format!("P{n}"),
             ))
-            .with_details(json!({"username": format!("P{v}")}));
+            .with_details(json!({"username": format!("P{n}")}));
         sent.insert(event.id.clone(), Instant::now());
         // The outcome arrives on the live feed; the receiver is not needed.
         drop(host.events.enqueue(event, None).await.unwrap());
     }
-    latencies(&done.await.unwrap(), &sent)
+    let (seen, count) = done.await.unwrap();
+    require("pipeline only", count, STEADY_EVENTS);
+    latencies(&seen, &sent)
 }
 
 async fn burst(control: &MockControl, host: &app::RunningHost, sub: &Subscription) -> Duration {
@@ -140,7 +160,8 @@ async fn burst(control: &MockControl, host: &app::RunningHost, sub: &Subscriptio
             tokio::task::yield_now().await;
         }
     }
-    done.await.unwrap();
+    let (_, count) = done.await.unwrap();
+    require("burst", count, BURST_EVENTS);
     start.elapsed()
 }
 
