@@ -608,3 +608,55 @@ async fn the_dashboard_reconnects_after_the_host_restarts_and_catches_up() {
     browser.close().await;
     host.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_shows_on_every_page_until_space_returns() {
+    let disk = support::tmpfs::TmpFs::mount(8);
+    let host = tokio::task::block_in_place(|| Host::start(disk.path(), "run", &[]));
+    let browser = Browser::start().await;
+    open_dashboard(&browser, &host, "plugins").await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('health').hidden")
+            .await,
+        json!(true)
+    );
+    disk.fill();
+    // The WAL may still hold room for a write or two; then writes wait.
+    let mut statuses = Vec::new();
+    for n in 0..20 {
+        let resp = client()
+            .post(host.url("/api/events/test"))
+            .json(
+                &json!({"kind": "channel.follow", "details": {"username": format!("Waiting{n}")}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        statuses.push(resp.status().as_u16());
+        if resp.status() == 202 {
+            break;
+        }
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&202),
+        "a full disk made no write wait: {statuses:?}"
+    );
+    browser
+        .wait_for(
+            "(() => { const b = document.getElementById('health'); return !b.hidden && b.textContent.includes('store:') && b.textContent.includes('wait in memory'); })()",
+            WAIT,
+        )
+        .await;
+    disk.free();
+    // Written again after the pipeline's next pause, then the next check.
+    browser
+        .wait_for(
+            "document.getElementById('health').hidden",
+            Duration::from_secs(45),
+        )
+        .await;
+    browser.close().await;
+    host.stop();
+}

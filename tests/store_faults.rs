@@ -350,3 +350,40 @@ async fn a_closed_stderr_and_a_full_disk_do_not_stop_the_host() {
     survive_a_full_disk(&host, &disk).await;
     host.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_waiting_for_disk_space_are_written_at_shutdown_when_space_is_back() {
+    let disk = support::tmpfs::TmpFs::mount(8);
+    let host = Host::start(disk.path(), "run", &[]);
+    assert_eq!(post_follow(&host, "before").await.0, 201);
+    disk.fill();
+    for n in 0..3 {
+        let (status, body) = post_follow(&host, &format!("waiting{n}")).await;
+        assert!(status == 202 || status == 201, "{status} {body}");
+    }
+    assert_eq!(health(&host).await.0, 503);
+    // Retries come after 1, 2 and 4 s: after 4 s the next is due 4 s later,
+    // so only shutdown itself can write the events in time.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        health(&host).await.0,
+        503,
+        "still stalled before space returns"
+    );
+    disk.free();
+    let log = host.stop();
+    assert!(
+        !log.contains("they are lost"),
+        "events were given up at shutdown:\n{log}"
+    );
+    let conn = rusqlite::Connection::open(disk.path().join("stagehand.db")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT json_extract(details, '$.username') FROM events ORDER BY seq")
+        .unwrap();
+    let names: Vec<String> = stmt
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(names, ["before", "waiting0", "waiting1", "waiting2"]);
+}

@@ -129,7 +129,7 @@ pub struct PipelineOptions {
 }
 
 /// The longest pause between attempts to write buffered events.
-pub const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
+pub const MAX_RETRY_PAUSE: Duration = Duration::from_secs(10);
 
 impl Default for PipelineOptions {
     fn default() -> Self {
@@ -282,6 +282,7 @@ impl Pipeline {
             let done = (&mut last.write).await;
             self.complete(last.batch, done).await;
         }
+        self.last_try().await;
         if let Some(stall) = &self.stall {
             tracing::error!(
                 waiting = stall.waiting.len(),
@@ -290,6 +291,28 @@ impl Pipeline {
             );
         }
         tracing::debug!("event pipeline drained");
+    }
+
+    /// At shutdown, the buffered events get one more try without waiting
+    /// out the pause: space may have come back since the last one.
+    async fn last_try(&mut self) {
+        while let Some(stall) = self.stall.as_mut() {
+            if stall.waiting.is_empty() {
+                break;
+            }
+            stall.front = 0;
+            let n = stall.waiting.len().min(self.max_batch);
+            let retry: Vec<Submission> = stall.waiting.drain(..n).collect();
+            let Some(mut flight) = self.start(retry).await else {
+                break;
+            };
+            let done = (&mut flight.write).await;
+            let unwritable = matches!(&done, Err(e) if e.is_unwritable());
+            self.complete(flight.batch, done).await;
+            if unwritable {
+                break;
+            }
+        }
     }
 
     /// Drops the submissions whose id was handled lately.

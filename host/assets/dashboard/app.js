@@ -16,6 +16,8 @@ import { PollingPage } from './pages/polling.js';
 
 /** The safety net: how often the visible page re-fetches anyway. */
 const SAFETY_NET_MS = 30000;
+/** How often the host's health is checked (a full disk, a crashed part). */
+const HEALTH_MS = 5000;
 
 const pages = [
   new EventsPage(),
@@ -88,8 +90,30 @@ function startLive() {
   return feed;
 }
 
+/**
+ * Shows what `/healthz` reports as not working (the database refusing
+ * writes on a full disk, ...) in a banner above every page, and hides it
+ * once all is well again.
+ */
+async function checkHealth() {
+  const banner = document.getElementById('health');
+  try {
+    const response = await fetch('/healthz', { cache: 'no-store' });
+    const body = await response.json();
+    const problems = Object.entries(body.problems || {});
+    banner.hidden = problems.length === 0;
+    banner.replaceChildren(
+      ...problems.map(([part, reason]) => el('p', { dataset: { part } }, `${part}: ${reason}`)),
+    );
+  } catch {
+    // Unreachable host: the live indicator already says so.
+  }
+}
+
 function main() {
   buildTabs();
+  checkHealth();
+  setInterval(checkHealth, HEALTH_MS);
   const feed = startLive();
   onLoggedOut(() => {
     document.getElementById('logged-out').hidden = false;
