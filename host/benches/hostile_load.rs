@@ -104,6 +104,9 @@ struct Run {
     /// POST answered (event stored), sorted.
     stored: Vec<Duration>,
     attacks: usize,
+    /// The slowest event → overlay among the events sent right after each
+    /// kind of attack.
+    worst_after: Vec<(String, Duration)>,
     hostile: Option<Value>,
     rss_mib: u64,
 }
@@ -180,30 +183,42 @@ async fn run(dir: &Path, hostile: bool) -> Result<Run, String> {
     };
 
     let mut starts: HashMap<String, Instant> = HashMap::new();
+    let mut after: HashMap<String, &str> = HashMap::new();
     let mut stored = Vec::with_capacity(EVENTS);
     let mut attacks = 0;
     let mut tick = tokio::time::interval(GAP);
     for n in 0..WARM_UP + EVENTS {
         tick.tick().await;
+        let mut attacked = None;
         if hostile && n >= WARM_UP && n % ATTACK_EVERY == 0 {
             let mode = ATTACKS[attacks % ATTACKS.len()];
             post(json!({"kind": "test.hostile", "details": {"mode": mode}})).await?;
             attacks += 1;
+            attacked = Some(mode);
         }
         let start = Instant::now();
         let id = post(normal(n)).await?;
         if n >= WARM_UP {
             stored.push(start.elapsed());
+            if let Some(mode) = attacked {
+                after.insert(id.clone(), mode);
+            }
             starts.insert(id, start);
         }
     }
 
     let mut latencies = Vec::with_capacity(EVENTS);
+    let mut worst_after: HashMap<&str, Duration> = HashMap::new();
     while latencies.len() < starts.len() {
         match tokio::time::timeout(ALERT_TIMEOUT, rx.recv()).await {
             Ok(Some((id, at))) => {
                 if let Some(start) = starts.get(&id) {
-                    latencies.push(at.saturating_duration_since(*start));
+                    let took = at.saturating_duration_since(*start);
+                    latencies.push(took);
+                    if let Some(mode) = after.get(&id) {
+                        let worst = worst_after.entry(mode).or_default();
+                        *worst = (*worst).max(took);
+                    }
                 }
             }
             _ => {
@@ -223,10 +238,16 @@ async fn run(dir: &Path, hostile: bool) -> Result<Run, String> {
     host.stop().await.map_err(|e| format!("{e:#}"))?;
     latencies.sort_unstable();
     stored.sort_unstable();
+    let mut worst_after: Vec<(String, Duration)> = worst_after
+        .into_iter()
+        .map(|(mode, d)| (mode.to_owned(), d))
+        .collect();
+    worst_after.sort();
     Ok(Run {
         latencies,
         stored,
         attacks,
+        worst_after,
         hostile,
         rss_mib: rss,
     })
@@ -287,6 +308,15 @@ fn main() {
             println!(
                 "  p99 with attacks / baseline: {ratio:.2}x (target within 2x: {})",
                 if ratio <= 2.0 { "met" } else { "NOT met" }
+            );
+            let worst: Vec<String> = attacked
+                .worst_after
+                .iter()
+                .map(|(mode, d)| format!("{mode} {:.1}", ms(*d)))
+                .collect();
+            println!(
+                "  slowest event right after each attack (ms): {}",
+                worst.join(", ")
             );
             if let Some(h) = attacked.hostile {
                 println!(

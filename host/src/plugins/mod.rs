@@ -20,6 +20,7 @@ pub mod convert;
 pub mod discovery;
 pub mod lifecycle;
 pub mod manifest;
+pub mod priority;
 pub mod quotas;
 pub mod routing;
 pub mod runtime;

@@ -14,6 +14,10 @@ pub const MAX_KV_BYTES: usize = 16 << 20;
 pub const MAX_KV_KEYS: usize = 10_000;
 pub const MAX_KV_KEY_BYTES: usize = 256;
 pub const MAX_KV_VALUE_BYTES: usize = 64 << 10;
+/// Keys and values one call may write: they are saved to the database when
+/// the call returns, on the same writer as the events, so a bigger burst
+/// would hold up events behind it.
+pub const MAX_KV_WRITE_PER_CALL: usize = 256 << 10;
 
 /// Actions one `on-event` call may return. More is refused whole and
 /// faults the plugin: a flood of alerts would sit ahead of every real one.

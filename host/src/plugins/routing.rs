@@ -2,7 +2,8 @@
 //! events are offered to action plugins' queues (a full queue misses the
 //! event, counts it and faults the plugin), displays are awaited for at
 //! most the formatter's deadline (a late one is filled in afterwards), and
-//! an alert waits for a renderer only as long as its own call may take.
+//! an alert waits for a renderer only as long as its own call may take. A
+//! plugin busy with another call is not waited for at all.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -97,8 +98,9 @@ impl PluginHost {
 
     /// Displays for `events` from the formatter plugins: all are asked at
     /// once and the first formatter by name that answers wins. Waits at
-    /// most each formatter's deadline; an answer that comes later is
-    /// stored afterwards and announced on the live feed.
+    /// most each formatter's deadline, and not at all for one in another
+    /// call (see [`worker::PICKUP`]); an answer that comes later is stored
+    /// afterwards and announced on the live feed.
     pub async fn format(&self, events: &[Event]) -> Vec<Option<Value>> {
         let mut out = vec![None; events.len()];
         let routes = self.routes();
@@ -116,11 +118,16 @@ impl PluginHost {
                     .map(|&i| convert::event_to_wit(&events[i]))
                     .collect(),
             );
+            // The event's commit never waits behind another call: the
+            // display is filled in when the plugin gets to it.
+            let stuck = route.worker.busy.in_call();
             let budget = route.worker.busy.deadline();
+            let (picked_up, picked) = oneshot::channel();
             let (reply, rx) = oneshot::channel();
             let job = Control::Format {
                 events: batch,
                 budget,
+                picked_up,
                 reply,
             };
             if route.worker.control(job).is_err() {
@@ -130,13 +137,22 @@ impl PluginHost {
                 );
                 continue;
             }
-            asked.push((route, wanted, budget, rx));
+            if stuck {
+                let ids = wanted.iter().map(|&i| events[i].id.clone()).collect();
+                self.fill_in_later(route.plugin.clone(), ids, rx);
+                continue;
+            }
+            asked.push((route, wanted, budget, picked, rx));
         }
         let waits = asked
             .into_iter()
-            .map(|(route, wanted, budget, mut rx)| async move {
-                let answer = tokio::time::timeout(budget + MARGIN, &mut rx).await;
-                (route, wanted, answer.map_err(|_| rx))
+            .map(|(route, wanted, budget, picked, mut rx)| async move {
+                let answer = match tokio::time::timeout(worker::PICKUP, picked).await {
+                    Ok(Ok(())) => tokio::time::timeout(budget + MARGIN, &mut rx).await.ok(),
+                    // Busy with another call, or stopped: no waiting.
+                    _ => None,
+                };
+                (route, wanted, answer.ok_or(rx))
             });
         for (route, wanted, answer) in futures_util::future::join_all(waits).await {
             match answer {
@@ -246,8 +262,9 @@ impl PluginHost {
     }
 
     /// Lets every renderer plugin restyle `alert`, in name order. Each gets
-    /// as long as its call in progress and then its own call may take; a
-    /// renderer that does not answer in that time is skipped for this alert.
+    /// its own call's deadline, once it is free to start (see
+    /// [`worker::PICKUP`]); a renderer still in another call by then, or
+    /// that does not answer in time, is skipped for this alert.
     /// A restyled alert that fails `check` (an alert rule, or media from a
     /// host nobody granted) is discarded and faults that renderer: a
     /// renderer cannot break or suppress other plugins' alerts.
@@ -258,16 +275,36 @@ impl PluginHost {
     ) -> wit::Alert {
         let routes = self.routes();
         for route in &routes.renderers {
+            if route.worker.busy.stuck() {
+                tracing::debug!(
+                    plugin = &*route.plugin,
+                    "a renderer plugin is in a long call; alert shown without it"
+                );
+                continue;
+            }
+            let (picked_up, picked) = oneshot::channel();
             let (reply, rx) = oneshot::channel();
             let job = Control::Render {
                 alert: Box::new(alert.clone()),
+                picked_up,
                 reply,
             };
-            let wait = route.worker.busy.remaining() + route.worker.busy.deadline() + MARGIN;
+            let wait = route.worker.busy.deadline() + MARGIN;
             if route.worker.control(job).is_err() {
                 tracing::warn!(
                     plugin = &*route.plugin,
                     "a renderer plugin is busy; alert shown without it"
+                );
+                continue;
+            }
+            if !matches!(
+                tokio::time::timeout(worker::PICKUP, picked).await,
+                Ok(Ok(()))
+            ) {
+                // Dropping `rx` tells the worker not to render it at all.
+                tracing::debug!(
+                    plugin = &*route.plugin,
+                    "a renderer plugin is in another call; alert shown without it"
                 );
                 continue;
             }

@@ -17,12 +17,20 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::convert;
 use super::manifest::{Manifest, Permission};
+use super::priority;
 use super::quotas::{self, LogBudget};
 use super::runtime::{Compiled, Fault, Instance, InstanceContext, KvCache, Runtime, wit};
 use crate::settle::SettleGuard;
 use crate::store::events::StoredEvent;
 use crate::store::{self, Store};
 
+/// How long a format or render call may wait for the plugin to start it.
+/// A plugin is one instance running one call at a time; one busy with
+/// another call is not waited for (a display is filled in later; an alert
+/// waits for a renderer only if its call has run less than this), instead
+/// of every event and alert queueing behind a plugin that spends its whole
+/// deadline. Ordinary calls take microseconds.
+pub const PICKUP: Duration = Duration::from_millis(1);
 /// Faults in a row that quarantine a plugin.
 pub const QUARANTINE_AFTER: u32 = 5;
 /// Events that may wait for one plugin; more are missed (and counted).
@@ -169,11 +177,13 @@ pub enum Control {
     Format {
         events: Arc<Vec<wit::Event>>,
         budget: Duration,
+        picked_up: oneshot::Sender<()>,
         reply: oneshot::Sender<Vec<Option<wit::Display>>>,
     },
-    /// Restyle an alert (renderer role).
+    /// Restyle an alert (renderer role); skipped if nobody waits any more.
     Render {
         alert: Box<wit::Alert>,
+        picked_up: oneshot::Sender<()>,
         reply: oneshot::Sender<Option<wit::Alert>>,
     },
     /// Replace the running version with this one: the events still queued
@@ -244,6 +254,18 @@ impl Busy {
         deadline.saturating_sub(elapsed)
     }
 
+    /// Whether the plugin is in a call right now.
+    pub fn in_call(&self) -> bool {
+        self.since_us.load(Ordering::Acquire) != 0
+    }
+
+    /// Whether the call in progress has already run [`PICKUP`]: waiting
+    /// for the plugin to become free is pointless.
+    pub fn stuck(&self) -> bool {
+        let since = self.since_us.load(Ordering::Acquire);
+        since != 0 && Duration::from_micros(now_us().saturating_sub(since)) > PICKUP
+    }
+
     /// The deadline of one call.
     pub fn deadline(&self) -> Duration {
         Duration::from_millis(self.deadline_ms.load(Ordering::Relaxed))
@@ -312,7 +334,9 @@ pub struct Start {
 }
 
 /// Starts the worker thread.
+/// Starts a plugin's worker thread; the handle queues work to it.
 pub fn spawn(start: Start) -> std::io::Result<WorkerHandle> {
+    priority::prepare();
     let (events_tx, events_rx) = crossbeam_channel::bounded(EVENT_QUEUE);
     let (control_tx, control_rx) = crossbeam_channel::bounded(CONTROL_QUEUE);
     let busy = Arc::new(Busy {
@@ -335,7 +359,10 @@ pub fn spawn(start: Start) -> std::io::Result<WorkerHandle> {
     };
     std::thread::Builder::new()
         .name(format!("plugin-{}", start.name))
-        .spawn(move || worker.run(control_rx, events_rx))?;
+        .spawn(move || {
+            priority::mark_plugin_thread();
+            worker.run(control_rx, events_rx)
+        })?;
     Ok(WorkerHandle {
         events: events_tx,
         control: control_tx,
@@ -408,6 +435,13 @@ impl Worker {
             }
             self.flush_kv();
             self.report_dropped_logs();
+            if priority::demoted() {
+                // A long call ended at idle priority: the next one starts
+                // at normal priority again, on a fresh thread.
+                let name = format!("plugin-{}", self.name);
+                priority::continue_at_normal_priority(name, move || self.run(control, events));
+                return;
+            }
         }
         self.flush_kv();
         tracing::debug!(plugin = &*self.name, "plugin worker stopped");
@@ -446,8 +480,10 @@ impl Worker {
             Next::Control(Control::Format {
                 events,
                 budget,
+                picked_up,
                 reply,
             }) => {
+                let _ = picked_up.send(());
                 let started = Instant::now();
                 let mut out = Vec::with_capacity(events.len());
                 for e in events.iter() {
@@ -460,8 +496,14 @@ impl Worker {
                 }
                 let _ = reply.send(out);
             }
-            Next::Control(Control::Render { alert, reply }) => {
-                let _ = reply.send(self.call(|i| i.render(&alert)).flatten());
+            Next::Control(Control::Render {
+                alert,
+                picked_up,
+                reply,
+            }) => {
+                if picked_up.send(()).is_ok() && !reply.is_closed() {
+                    let _ = reply.send(self.call(|i| i.render(&alert)).flatten());
+                }
             }
             Next::Control(Control::Swap(swap)) => self.swap(*swap),
             Next::Control(Control::Reset) => self.reset(),

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::super::quotas::{MAX_KV_BYTES, MAX_KV_KEY_BYTES, MAX_KV_KEYS, MAX_KV_VALUE_BYTES};
+use super::super::quotas::{
+    MAX_KV_BYTES, MAX_KV_KEY_BYTES, MAX_KV_KEYS, MAX_KV_VALUE_BYTES, MAX_KV_WRITE_PER_CALL,
+};
 
 /// Why a write was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,6 +20,10 @@ pub enum KvQuotaError {
         "kv quota exceeded: {keys} keys and {bytes} bytes after this write; a plugin keeps at most {MAX_KV_KEYS} keys and {MAX_KV_BYTES} bytes"
     )]
     Full { keys: usize, bytes: usize },
+    #[error(
+        "kv writes of {0} bytes in one call; a call writes at most {MAX_KV_WRITE_PER_CALL} bytes (spread bigger data over several calls)"
+    )]
+    TooMuchAtOnce(usize),
 }
 
 /// The storage of one plugin, shared by its instances.
@@ -33,6 +39,8 @@ struct KvInner {
     bytes: usize,
     /// Changes since the last flush, latest per key (`None` = deleted).
     dirty: HashMap<String, Option<String>>,
+    /// Bytes of keys and values written since the last flush (one call).
+    written: usize,
 }
 
 impl KvCache {
@@ -44,6 +52,7 @@ impl KvCache {
                 values,
                 bytes,
                 dirty: HashMap::new(),
+                written: 0,
             }),
         }
     }
@@ -77,6 +86,14 @@ impl KvCache {
             }
         }
         let mut inner = self.lock();
+        let written = inner.written
+            + changes
+                .iter()
+                .map(|(k, v)| k.len() + v.as_ref().map_or(0, String::len))
+                .sum::<usize>();
+        if written > MAX_KV_WRITE_PER_CALL {
+            return Err(KvQuotaError::TooMuchAtOnce(written));
+        }
         // Sizes as they would be after the changes so far (None: absent).
         let mut after: HashMap<&str, Option<usize>> = HashMap::new();
         let (mut bytes, mut keys) = (inner.bytes, inner.values.len());
@@ -97,6 +114,7 @@ impl KvCache {
         }
         drop(after);
         inner.bytes = bytes;
+        inner.written = written;
         for (key, value) in changes {
             match &value {
                 Some(v) => inner.values.insert(key.clone(), v.clone()),
@@ -109,7 +127,9 @@ impl KvCache {
 
     /// Changes since the last call (`None` = deleted).
     pub fn take_dirty(&self) -> Vec<(String, Option<String>)> {
-        std::mem::take(&mut self.lock().dirty).into_iter().collect()
+        let mut inner = self.lock();
+        inner.written = 0;
+        std::mem::take(&mut inner.dirty).into_iter().collect()
     }
 
     /// (keys, bytes) held now.
@@ -130,6 +150,7 @@ mod tests {
         let fits = MAX_KV_BYTES / (MAX_KV_VALUE_BYTES + 8);
         for i in 0..fits {
             kv.set(format!("k{i:06}"), Some(big.clone())).unwrap();
+            kv.take_dirty(); // one write per call
         }
         let err = kv.set("one-more".into(), Some(big.clone())).unwrap_err();
         assert!(matches!(err, KvQuotaError::Full { .. }), "{err}");
@@ -175,17 +196,51 @@ mod tests {
         kv.set("keep".into(), Some("1".into())).unwrap();
         kv.take_dirty();
         let value = "x".repeat(MAX_KV_VALUE_BYTES);
-        let flood: Vec<_> = (0..MAX_KV_BYTES / MAX_KV_VALUE_BYTES + 2)
+        // Nearly full, over many calls.
+        let mut n = 0;
+        while kv.usage().1 + 2 * (MAX_KV_VALUE_BYTES + 16) < MAX_KV_BYTES {
+            kv.set(format!("fill{n}"), Some(value.clone())).unwrap();
+            kv.take_dirty();
+            n += 1;
+        }
+        let before = kv.usage();
+        let flood: Vec<_> = (0..3)
             .map(|i| (format!("junk{i}"), Some(value.clone())))
             .collect();
         assert!(matches!(kv.apply(flood), Err(KvQuotaError::Full { .. })));
-        assert_eq!(kv.usage().0, 1, "nothing of the batch was kept");
+        assert_eq!(kv.usage(), before, "nothing of the batch was kept");
         assert!(kv.take_dirty().is_empty(), "and nothing is written back");
         // A batch that frees room first and then fills it fits.
         kv.apply(vec![("keep".into(), None), ("a".into(), Some("b".into()))])
             .unwrap();
         assert_eq!(kv.get("a").as_deref(), Some("b"));
         assert_eq!(kv.get("keep"), None);
+    }
+
+    #[test]
+    fn one_call_writes_at_most_its_share_and_the_next_call_starts_afresh() {
+        let kv = KvCache::default();
+        let value = "x".repeat(60 << 10);
+        let burst: Vec<_> = (0..20)
+            .map(|i| (format!("burst{i}"), Some(value.clone())))
+            .collect();
+        let err = kv.apply(burst.clone()).unwrap_err();
+        assert!(matches!(err, KvQuotaError::TooMuchAtOnce(_)), "{err}");
+        assert!(err.to_string().contains("in one call"), "{err}");
+        assert_eq!(kv.usage(), (0, 0), "refused whole");
+        // Within the share, one write at a time, until the share is used.
+        let share = MAX_KV_WRITE_PER_CALL / ((60 << 10) + "burstNN".len());
+        for (i, change) in burst.iter().take(share).enumerate() {
+            kv.apply(vec![change.clone()])
+                .unwrap_or_else(|e| panic!("write {i}: {e}"));
+        }
+        assert!(matches!(
+            kv.apply(vec![burst[share].clone()]),
+            Err(KvQuotaError::TooMuchAtOnce(_))
+        ));
+        // The call returned: its writes were saved, a new share begins.
+        assert_eq!(kv.take_dirty().len(), share);
+        kv.apply(vec![burst[share].clone()]).unwrap();
     }
 
     #[test]

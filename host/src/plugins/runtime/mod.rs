@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, Trap};
+use wasmtime::{Config, Engine, Store, Trap, UpdateDeadline};
 
 pub use host_api::HostState;
 pub use kv::KvCache;
@@ -37,10 +37,16 @@ pub use bindings::stagehand::plugin::types as wit;
 use bindings::{Plugin as PluginWorld, PluginPre};
 
 use super::manifest::INIT_DEADLINE;
+use super::priority;
 use super::quotas::{self, LogBudget};
 
-/// How often the epoch advances; deadlines are whole ticks.
-const TICK: Duration = Duration::from_millis(5);
+/// How often the epoch advances; deadlines are whole ticks. Fine enough to
+/// catch a spinning call within 2 ms (see [`DEMOTE_AFTER_TICKS`]), at the
+/// cost of a thread waking a thousand times a second.
+const TICK: Duration = Duration::from_millis(1);
+/// A call still running after this many ticks (1 to 2 ms; calls normally
+/// take microseconds) finishes at idle priority (see `priority`).
+const DEMOTE_AFTER_TICKS: u64 = 2;
 /// Guest stderr kept per instance (panic messages end up here).
 const STDERR_TAIL: usize = 16 * 1024;
 /// Stack a guest may use; deeper recursion traps.
@@ -162,13 +168,24 @@ impl Runtime {
             table: ResourceTable::new(),
             limiter: PluginLimiter::new(context.memory_bytes),
             quota: None,
+            ticks_after_demotion: 0,
         };
         let deadline_ticks = ticks(context.deadline);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         // Start-up code runs under the longer set-up deadline.
         store.set_epoch_deadline(ticks(context.deadline.max(INIT_DEADLINE)));
-        store.epoch_deadline_trap();
+        // The first deadline of a long call only demotes its thread (see
+        // `priority`); the last one stops it.
+        store.epoch_deadline_callback(|mut cx| {
+            match std::mem::take(&mut cx.data_mut().ticks_after_demotion) {
+                0 => Err(Trap::Interrupt.into()),
+                left => {
+                    priority::demote_this_thread();
+                    Ok(UpdateDeadline::Continue(left))
+                }
+            }
+        });
         let bindings = match compiled.pre.instantiate(&mut store) {
             Ok(b) => b,
             Err(e) => return Err(fault(e, store.data(), &stderr, context.deadline)),
@@ -270,7 +287,13 @@ impl Instance {
         } else {
             ticks(deadline)
         };
-        self.store.set_epoch_deadline(ticks);
+        if ticks > DEMOTE_AFTER_TICKS && priority::may_demote() {
+            self.store.data_mut().ticks_after_demotion = ticks - DEMOTE_AFTER_TICKS;
+            self.store.set_epoch_deadline(DEMOTE_AFTER_TICKS);
+        } else {
+            self.store.data_mut().ticks_after_demotion = 0;
+            self.store.set_epoch_deadline(ticks);
+        }
         f(&self.bindings, &mut self.store)
             .map_err(|e| fault(e, self.store.data(), &self.stderr, deadline))
     }
