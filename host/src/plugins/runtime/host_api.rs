@@ -27,9 +27,8 @@ pub struct HostState {
     pub(super) limiter: PluginLimiter,
     /// The quota a host call refused, for the fault message.
     pub(super) quota: Option<String>,
-    /// Epoch ticks the call still has once its thread has been demoted
-    /// (0: the next deadline is the call's last; see `priority`).
-    pub(super) ticks_after_demotion: u64,
+    /// The running call's time budget.
+    pub(super) budget: super::budget::CallBudget,
 }
 
 impl WasiView for HostState {

@@ -4,10 +4,11 @@
 //! ([`cache`]), and instances whose every call runs under a deadline and a
 //! memory budget ([`limiter`]) with the host functions of [`host_api`].
 
+pub mod budget;
 pub mod cache;
 pub mod host_api;
 pub mod kv;
-pub mod limiter;
+mod limiter;
 pub mod wasi;
 
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, Trap, UpdateDeadline};
 
+use budget::{CallBudget, TICK, ticks};
 pub use host_api::HostState;
 pub use kv::KvCache;
 use limiter::PluginLimiter;
@@ -37,16 +39,8 @@ pub use bindings::stagehand::plugin::types as wit;
 use bindings::{Plugin as PluginWorld, PluginPre};
 
 use super::manifest::INIT_DEADLINE;
-use super::priority;
 use super::quotas::{self, LogBudget};
 
-/// How often the epoch advances; deadlines are whole ticks. Fine enough to
-/// catch a spinning call within 2 ms (see [`DEMOTE_AFTER_TICKS`]), at the
-/// cost of a thread waking a thousand times a second.
-const TICK: Duration = Duration::from_millis(1);
-/// A call still running after this many ticks (1 to 2 ms; calls normally
-/// take microseconds) finishes at idle priority (see `priority`).
-const DEMOTE_AFTER_TICKS: u64 = 2;
 /// Guest stderr kept per instance (panic messages end up here).
 const STDERR_TAIL: usize = 16 * 1024;
 /// Stack a guest may use; deeper recursion traps.
@@ -168,23 +162,16 @@ impl Runtime {
             table: ResourceTable::new(),
             limiter: PluginLimiter::new(context.memory_bytes),
             quota: None,
-            ticks_after_demotion: 0,
+            budget: CallBudget::default(),
         };
         let deadline_ticks = ticks(context.deadline);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         // Start-up code runs under the longer set-up deadline.
         store.set_epoch_deadline(ticks(context.deadline.max(INIT_DEADLINE)));
-        // The first deadline of a long call only demotes its thread (see
-        // `priority`); the last one stops it.
-        store.epoch_deadline_callback(|mut cx| {
-            match std::mem::take(&mut cx.data_mut().ticks_after_demotion) {
-                0 => Err(Trap::Interrupt.into()),
-                left => {
-                    priority::demote_this_thread();
-                    Ok(UpdateDeadline::Continue(left))
-                }
-            }
+        store.epoch_deadline_callback(|mut cx| match cx.data_mut().budget.on_deadline() {
+            Some(more) => Ok(UpdateDeadline::Continue(more)),
+            None => Err(Trap::Interrupt.into()),
         });
         let bindings = match compiled.pre.instantiate(&mut store) {
             Ok(b) => b,
@@ -229,11 +216,6 @@ impl Runtime {
             cache.prune(in_use);
         }
     }
-}
-
-/// Whole epoch ticks covering `deadline`, plus the tick in progress.
-fn ticks(deadline: Duration) -> u64 {
-    (deadline.as_millis() as u64).div_ceil(TICK.as_millis() as u64) + 1
 }
 
 struct HashWriter<'a>(&'a mut Sha256);
@@ -287,13 +269,8 @@ impl Instance {
         } else {
             ticks(deadline)
         };
-        if ticks > DEMOTE_AFTER_TICKS && priority::may_demote() {
-            self.store.data_mut().ticks_after_demotion = ticks - DEMOTE_AFTER_TICKS;
-            self.store.set_epoch_deadline(DEMOTE_AFTER_TICKS);
-        } else {
-            self.store.data_mut().ticks_after_demotion = 0;
-            self.store.set_epoch_deadline(ticks);
-        }
+        let first = self.store.data_mut().budget.start(deadline, ticks);
+        self.store.set_epoch_deadline(first);
         f(&self.bindings, &mut self.store)
             .map_err(|e| fault(e, self.store.data(), &self.stderr, deadline))
     }
