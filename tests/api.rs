@@ -1,5 +1,5 @@
-//! End-to-end: the HTTP contract of ARCHITECTURE.md against a real host
-//! process on 127.0.0.1 with a real SQLite file.
+//! End-to-end: the HTTP API's contract against a real host process on
+//! 127.0.0.1 with a real SQLite file.
 
 mod support;
 
@@ -104,16 +104,12 @@ async fn listing_is_newest_first_with_kind_filter_limit_and_before_cursor() {
     let (_dir, host) = host();
     let mut ids = Vec::new();
     for i in 0..7 {
-        let kind = if i % 2 == 0 {
-            "channel.follow"
+        let body = if i % 2 == 0 {
+            json!({"kind": "channel.follow", "details": {"username": format!("f{i}")}})
         } else {
-            "channel.raid"
+            json!({"kind": "channel.raid", "details": {"viewers": i}})
         };
-        let created: Value = post_test(&host, json!({"kind": kind, "details": {"n": i}}))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let created: Value = post_test(&host, body).await.json().await.unwrap();
         ids.push(created["id"].as_str().unwrap().to_owned());
     }
     let get = |q: String| {
@@ -168,7 +164,7 @@ async fn a_duplicate_id_is_refused_and_stored_once() {
 }
 
 #[tokio::test]
-async fn unknown_kinds_are_kept_and_seed_names_normalized() {
+async fn unknown_kinds_are_kept_and_legacy_names_normalized() {
     let (_dir, host) = host();
     let unknown: Value = post_test(
         &host,
@@ -216,6 +212,34 @@ async fn bad_requests_get_json_errors() {
 
     let not_object = post_test(&host, json!({"kind": "channel.follow", "details": [1, 2]})).await;
     assert_eq!(error_code(not_object).await, (400, "bad_request".into()));
+
+    // A field the kind does not have, or of the wrong type, is named.
+    for (details, field) in [
+        (json!({"username": "a", "bitz": 100}), "details.bitz"),
+        (json!({"username": "a", "bits": "lots"}), "details.bits"),
+        (json!({"bits": -5}), "details.bits"),
+    ] {
+        let resp = post_test(&host, json!({"kind": "channel.cheer", "details": details})).await;
+        assert_eq!(resp.status(), 400);
+        let body: Value = resp.json().await.unwrap();
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(field), "{details}: {message}");
+    }
+    let resp = post_test(
+        &host,
+        json!({"kind": "channel.subscribe", "details": {"tier": "prime"}}),
+    )
+    .await;
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("details.tier"),
+        "{body}"
+    );
+    let stored: Vec<Value> = support::get_json(&host, "/api/events").await;
+    assert!(stored.is_empty(), "nothing refused was stored: {stored:?}");
 
     let no_type = c
         .post(host.url("/api/events/test"))

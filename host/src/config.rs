@@ -1,7 +1,7 @@
 //! Configuration: defaults, then a TOML file, then environment variables
-//! (the names of the external contract in ARCHITECTURE.md), then command-line
-//! flags. Resolution is a pure function of its inputs so it is tested
-//! without touching the process environment.
+//! (`STAGEHAND_*`, whose names are a stable external contract), then
+//! command-line flags. Resolution is a pure function of its inputs so it is
+//! tested without touching the process environment.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;

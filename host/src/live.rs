@@ -118,7 +118,7 @@ pub struct EventView<'a> {
     pub viewer: Option<&'a crate::event::Viewer>,
     pub occurred_at: String,
     pub received_at: String,
-    pub details: &'a crate::event::Details,
+    pub details: crate::event::Details,
     pub display: Option<&'a serde_json::Value>,
 }
 
@@ -137,7 +137,7 @@ impl<'a> From<&'a StoredEvent> for EventView<'a> {
                 .occurred_at
                 .to_rfc3339_opts(SecondsFormat::Millis, true),
             received_at: s.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            details: &s.event.details,
+            details: s.event.data.to_details(),
             display: s.display.as_ref(),
         }
     }

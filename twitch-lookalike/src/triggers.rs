@@ -22,7 +22,7 @@ pub const ANONYMOUS_GIFTER_ID: &str = "274598607";
 /// Login of the anonymous gifter.
 pub const ANONYMOUS_GIFTER_LOGIN: &str = "ananonymousgifter";
 
-/// What happened. `kind` is an EventSub type from the notes' table
+/// What happened. `kind` is an EventSub type from the catalog
 /// (`channel.follow`, `channel.ban`, ...), a short alias (`follow`,
 /// `resub`, `gift`, `timeout`, `chat`, ...), or a change EventSub does not
 /// announce (`unfollow`, `clip`, `timeout.end`, `rename`). The other fields

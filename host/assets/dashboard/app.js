@@ -1,7 +1,7 @@
-// The dashboard: one page per tab, kept current by three layers (seed 004):
-// live messages from `/api/live` (instant), a re-fetch of the visible page
-// every 30 s and whenever the feed reconnects or says we fell behind (the
-// safety net), and a one-second tick for countdowns and relative times.
+// The dashboard: one page per tab, kept current by three layers: live
+// messages from `/api/live` (instant), a re-fetch of the visible page every
+// 30 s and whenever the feed reconnects or says we fell behind (the safety
+// net), and a one-second tick for countdowns and relative times.
 
 import { onLoggedOut } from './api.js';
 import { LiveFeed, TOPICS } from './live.js';

@@ -1,9 +1,9 @@
 // The live feed (`GET /api/live`, server-sent events): the first of the
-// three layers that keep the pages current (seed 004). The host pushes a
-// message per change; this module hands each to the pages, reconnects with
-// backoff when the connection drops, and asks the pages to re-fetch
-// (`resync`) after a reconnect or when the host says we fell behind
-// (`skipped`), since messages may have been missed in between.
+// three layers that keep the pages current. The host pushes a message per
+// change; this module hands each to the pages, reconnects with backoff when
+// the connection drops, and asks the pages to re-fetch (`resync`) after a
+// reconnect or when the host says we fell behind (`skipped`), since
+// messages may have been missed in between.
 
 /** The topics the host sends (the SSE `event:` names). */
 export const TOPICS = ['event', 'event_display', 'eventsub', 'tts_rules', 'speech', 'plugins', 'overlays'];

@@ -76,7 +76,7 @@ pub fn bare_rusqlite(path: &std::path::Path, events: &[Event]) -> Duration {
                     v.display_name,
                     e.occurred_at.timestamp_millis(),
                     now,
-                    serde_json::to_string(&e.details).unwrap(),
+                    serde_json::to_string(&e.details()).unwrap(),
                 ])
                 .unwrap();
         }

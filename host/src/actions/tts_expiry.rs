@@ -1,9 +1,8 @@
-//! The TTS rules' cleanup job (seed 004, scenario C): deletes mutes and
-//! cooldowns whose time is up and, when it deleted any, says so on the live
-//! feed, so every open dashboard drops them without waiting for its 30 s
-//! safety-net re-fetch. Expired rules never count even before this runs
-//! (the store's queries skip them); this keeps the table small and the
-//! screens in step.
+//! The TTS rules' cleanup job: deletes mutes and cooldowns whose time is up
+//! and, when it deleted any, says so on the live feed, so every open
+//! dashboard drops them without waiting for its 30 s safety-net re-fetch.
+//! Expired rules never count even before this runs (the store's queries
+//! skip them); this keeps the table small and the screens in step.
 
 use std::time::Duration;
 

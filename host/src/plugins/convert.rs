@@ -24,7 +24,7 @@ pub fn event_to_wit(event: &Event) -> wit::Event {
             display_name: v.display_name.clone(),
         }),
         occurred_at_ms: event.occurred_at.timestamp_millis().max(0) as u64,
-        details: serde_json::to_string(&event.details).unwrap_or_else(|_| "{}".into()),
+        details: serde_json::to_string(&event.data.to_details()).unwrap_or_else(|_| "{}".into()),
     }
 }
 

@@ -1,9 +1,9 @@
-//! Polling: the safety net behind EventSub (seed 000). Each poller fetches
-//! one family of channel state from Helix, diffs it against what the store
-//! knows (pure functions in `diff`), and sends the differences as events
-//! (`source = poll`) whose store hooks update the same tables EventSub's do,
-//! so a change both sources see is stored once. The scheduler runs them at
-//! their intervals, stretched while EventSub is healthy.
+//! Polling: the safety net behind EventSub. Each poller fetches one family
+//! of channel state from Helix, diffs it against what the store knows (pure
+//! functions in `diff`), and sends the differences as events
+//! (`source = poll`) whose store hooks update the same tables EventSub's
+//! do, so a change both sources see is stored once. The scheduler runs them
+//! at their intervals, stretched while EventSub is healthy.
 
 pub mod diff;
 pub mod pollers;

@@ -1,5 +1,5 @@
 //! When each poller runs. The fast interval comes from `polling_config`
-//! (seed defaults, `STAGEHAND_POLL_<NAME>_SECS`, or the API at run time).
+//! (built-in defaults, `STAGEHAND_POLL_<NAME>_SECS`, or the API at run time).
 //! While EventSub is healthy the pollers whose changes EventSub also
 //! delivers stretch to 2–4 hours; when it drops they return to their fast
 //! interval at once (a run that is already overdue starts immediately), so

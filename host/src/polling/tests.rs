@@ -168,7 +168,7 @@ fn kinds(events: &[Event]) -> Vec<&str> {
 }
 
 fn details(event: &Event) -> Value {
-    Value::Object(event.details.clone())
+    Value::Object(event.details())
 }
 
 fn assert_polled(events: &[Event]) {
@@ -519,10 +519,10 @@ async fn subscriptions_new_gifted_renewed_and_ended() {
     );
     let gifted: Vec<&Event> = events
         .iter()
-        .filter(|e| e.details["is_gift"] == json!(true))
+        .filter(|e| e.details()["is_gift"] == json!(true))
         .collect();
     assert_eq!(gifted.len(), 2);
-    assert!(gifted.iter().all(|e| e.details["tier"] == json!("2000")));
+    assert!(gifted.iter().all(|e| e.details()["tier"] == json!("2000")));
 
     env.control().subscribe("fan", "3000").await.unwrap();
     assert_eq!(poll(&poller).await.changes, 1);
@@ -538,7 +538,7 @@ async fn subscriptions_new_gifted_renewed_and_ended() {
     assert_eq!(poll(&poller).await.changes, 1);
     let events = env.new_events().await;
     assert_eq!(kinds(&events), ["channel.subscription.end"]);
-    assert_eq!(events[0].details["tier"], json!("3000"));
+    assert_eq!(events[0].details()["tier"], json!("3000"));
     assert_eq!(poll(&poller).await.changes, 0);
 }
 
@@ -679,7 +679,7 @@ async fn bans_timeouts_unbans_and_a_ban_replacing_a_timeout() {
     let events = env.new_events().await;
     assert_eq!(kinds(&events), ["channel.ban", "channel.unban"]);
     assert_eq!(
-        events[0].details["is_permanent"],
+        events[0].details()["is_permanent"],
         json!(true),
         "a ban replaced the timeout"
     );
@@ -850,7 +850,7 @@ async fn a_change_polled_first_drops_the_eventsub_copy() {
     // The EventSub copies of the same changes, arriving late.
     let broadcaster = env.broadcaster();
     let bird = env.user("early_bird").await;
-    let followed_at: DateTime<Utc> = polled[0].details["followed_at"]
+    let followed_at: DateTime<Utc> = polled[0].details()["followed_at"]
         .as_str()
         .unwrap()
         .parse()

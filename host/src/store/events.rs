@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
 
 use super::{StoreError, from_ms, savepoint, to_ms, viewers};
-use crate::event::{Details, Event, EventKind, Viewer};
+use crate::event::{Details, Event, EventData, EventKind, Viewer};
 
 /// An event as stored, with what the store added.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +51,7 @@ pub fn insert_with_display(
         Some(viewer) => link_viewer(conn, viewer, now, &event.id),
         None => None,
     };
-    let details = serde_json::to_string(&event.details)?;
+    let details = serde_json::to_string(&event.data.to_details())?;
     let display = display.map(serde_json::to_string).transpose()?;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO events (id, kind, source, channel_id, viewer_id, viewer_twitch_id,
@@ -235,6 +235,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
     let details: Details = serde_json::from_str(&details).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(10, rusqlite::types::Type::Text, Box::new(e))
     })?;
+    let kind = EventKind::from(row.get::<_, String>(2)?);
+    let data = EventData::from_stored(&kind, details);
     let display = row
         .get::<_, Option<String>>(11)?
         .and_then(|s| serde_json::from_str(&s).ok());
@@ -242,7 +244,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
         seq: row.get(0)?,
         event: Event {
             id: row.get(1)?,
-            kind: EventKind::from(row.get::<_, String>(2)?),
+            kind,
             source: source.parse().map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(
                     3,
@@ -253,7 +255,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredEvent> {
             channel_id: row.get(4)?,
             viewer,
             occurred_at: from_ms(row.get(8)?),
-            details,
+            data,
         },
         created_at: from_ms(row.get(9)?),
         display,

@@ -99,7 +99,7 @@ mod tests {
     use crate::store::testing::memory_db;
 
     #[test]
-    fn the_seed_defaults_are_there_and_can_be_changed() {
+    fn the_default_intervals_are_there_and_can_be_changed() {
         let conn = memory_db();
         let rows = all(&conn).unwrap();
         let followers = rows.iter().find(|r| r.name == "followers").unwrap();

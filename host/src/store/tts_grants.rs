@@ -1,8 +1,8 @@
-//! Time-limited TTS access for one viewer (seed 002): a channel-points
-//! redemption, or a grant made in the dashboard. A grant counts until its
-//! `expires_at`; the cleanup job marks it expired afterwards and deletes it
-//! 7 days later, so a question like "why was she read aloud yesterday?" can
-//! still be answered for a week.
+//! Time-limited TTS access for one viewer: a channel-points redemption, or
+//! a grant made in the dashboard. A grant counts until its `expires_at`;
+//! the cleanup job marks it expired afterwards and deletes it 7 days later,
+//! so a question like "why was she read aloud yesterday?" can still be
+//! answered for a week.
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};

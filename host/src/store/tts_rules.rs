@@ -1,7 +1,7 @@
-//! TTS restrictions per viewer (seed 004): a mute (for some minutes or for
-//! good) and a cooldown (a minimum gap between messages, for some minutes).
-//! Setting a rule again replaces it; expired rules are removed by a
-//! background job and never count.
+//! TTS restrictions per viewer: a mute (for some minutes or for good) and a
+//! cooldown (a minimum gap between messages, for some minutes). Setting a
+//! rule again replaces it; expired rules are removed by a background job
+//! and never count.
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, params};

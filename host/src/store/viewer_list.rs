@@ -1,6 +1,6 @@
-//! The dashboard's viewer list (seed 002's Viewers screen): everyone who
-//! holds a role or an active subscription in a channel, with what they hold,
-//! and how many hold each. Only active rows count, as in [`super::access`].
+//! The dashboard's viewer list (the Viewers screen): everyone who holds a
+//! role or an active subscription in a channel, with what they hold, and
+//! how many hold each. Only active rows count, as in [`super::access`].
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};

@@ -1,6 +1,6 @@
-//! Chat read aloud (issue 7, seeds 002 and 004): who may be heard
-//! ([`settings`], [`gate`]), the speech queue on the overlay ([`service`]),
-//! and the upkeep jobs (grant cleanup, chat retention: [`upkeep`]).
+//! Chat read aloud (issue 7): who may be heard ([`settings`], [`gate`]),
+//! the speech queue on the overlay ([`service`]), and the upkeep jobs
+//! (grant cleanup, chat retention: [`upkeep`]).
 
 pub mod gate;
 pub mod service;

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::gate::{self, Chatter, Refusal};
 use super::settings::TtsSettings;
 use crate::actions::alerts::{OverlayControl, OverlayQueue};
-use crate::event::{EventKind, now_ms};
+use crate::event::{EventData, EventKind, now_ms};
 use crate::live::{LiveFeed, LiveMessage};
 use crate::settle::Settled;
 use crate::store::events::StoredEvent;
@@ -155,12 +155,10 @@ impl SpeechService {
         let Some(viewer) = event.viewer.clone() else {
             return Ok(Heard::Ignored);
         };
-        let text = event
-            .details
-            .get("text")
-            .and_then(|t| t.as_str())
-            .unwrap_or_default()
-            .to_owned();
+        let text = match &event.data {
+            EventData::ChatMessage(chat) => chat.text.clone(),
+            _ => String::new(),
+        };
         self.admit_and_queue(
             &event.channel_id,
             &viewer.id,
@@ -317,12 +315,10 @@ impl SpeechService {
     async fn hear_redemption(&self, stored: &StoredEvent) -> Result<Heard, StoreError> {
         let settings = self.settings();
         let event = &stored.event;
-        let title = event
-            .details
-            .get("reward")
-            .and_then(|r| r.get("title"))
-            .and_then(|t| t.as_str())
-            .unwrap_or_default();
+        let title = match &event.data {
+            EventData::Redemption(r) => r.reward.title.as_str(),
+            _ => "",
+        };
         let wanted = settings.grant_reward.trim();
         if wanted.is_empty() || !title.trim().eq_ignore_ascii_case(wanted) {
             return Ok(Heard::Ignored);

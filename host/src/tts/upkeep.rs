@@ -1,8 +1,8 @@
-//! Background upkeep every 5 minutes (seed 002's cleanup task): grants whose
-//! time ran out are marked expired (and the dashboards told), expired grants
-//! older than 7 days are deleted, and chat messages older than the retention
-//! setting leave the event log. Expired grants never count even before this
-//! runs: the access check compares `expires_at` with the clock.
+//! Background upkeep every 5 minutes: grants whose time ran out are marked
+//! expired (and the dashboards told), expired grants older than 7 days are
+//! deleted, and chat messages older than the retention setting leave the
+//! event log. Expired grants never count even before this runs: the access
+//! check compares `expires_at` with the clock.
 
 use std::time::Duration;
 

@@ -1,8 +1,8 @@
 //! Applies a [`DomainChange`] (from an EventSub notification or a poller's
 //! diff) to the domain tables (follower_history, viewer_roles,
-//! viewer_subscriptions, viewer_bans; seed 001). Plain
-//! functions on a connection: the pipeline runs them in the transaction that
-//! stores the event, so an event and its domain update commit together.
+//! viewer_subscriptions, viewer_bans). Plain functions on a connection: the
+//! pipeline runs them in the transaction that stores the event, so an event
+//! and its domain update commit together.
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;

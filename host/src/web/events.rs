@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, ApiJson, ApiQuery};
-use crate::event::{Details, Event, EventKind, Source, Viewer, json_type};
+use crate::event::{Details, Event, EventData, EventKind, Source, Strictness, Viewer, json_type};
 use crate::live::EventView;
 use crate::pipeline::Outcome;
 use crate::store::events::{self, EventQuery};
@@ -169,12 +169,13 @@ pub fn build_test_event(body: TestEvent, default_channel: &str) -> Result<Event,
         }
     };
     let kind = EventKind::normalize(kind_name, &mut details);
+    let data = EventData::from_details(&kind, &details, Strictness::Strict)
+        .map_err(|e| ApiError::bad_request(format!("{e}")))?;
     let channel_id = body
         .channel_id
         .filter(|c| !c.is_empty())
         .unwrap_or_else(|| default_channel.to_owned());
-    let mut event = Event::new(kind, Source::Test, channel_id);
-    event.details = details;
+    let mut event = Event::new(kind, Source::Test, channel_id).with_data(data);
     if let Some(id) = body.id {
         if id.is_empty() || id.len() > 128 {
             return Err(ApiError::bad_request("id must be 1 to 128 characters"));
@@ -219,14 +220,14 @@ mod tests {
         assert_eq!(e.kind, EventKind::Follow);
         assert_eq!(e.source, Source::Test);
         assert_eq!(e.channel_id, "42");
-        assert_eq!(e.details["username"], json!("a"));
+        assert_eq!(e.details()["username"], json!("a"));
     }
 
     #[test]
-    fn seed_names_are_normalized() {
+    fn legacy_names_are_normalized() {
         let e = build_test_event(body(json!({"kind": "channel.user.timed_out"})), "1").unwrap();
         assert_eq!(e.kind, EventKind::Ban);
-        assert_eq!(e.details["is_permanent"], json!(false));
+        assert_eq!(e.details()["is_permanent"], json!(false));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `GET /api/eventsub` and `POST /api/eventsub/{connect,disconnect}`: the
-//! EventSub connection's status (seed 001's status panel) and its controls.
+//! EventSub connection's status (the dashboard's EventSub panel) and its
+//! controls.
 
 use axum::Json;
 use axum::extract::State;

@@ -1,5 +1,4 @@
-//! `POST /api/roles/sync`: the dashboard's "Sync from Twitch" button
-//! (seed 002).
+//! `POST /api/roles/sync`: the dashboard's "Sync from Twitch" button.
 
 use axum::Json;
 use axum::extract::State;

@@ -1,8 +1,8 @@
-//! The TTS restrictions screen (seed 004): `GET /api/tts/rules` lists the
-//! muted and cooled-down viewers, `POST /api/tts/rules` mutes or cools one
-//! down, `DELETE /api/tts/rules/{login}` lifts a restriction. Every change
-//! is pushed on the live feed (`tts_rules`), the same notice chat commands
-//! and plugins cause, so every open dashboard updates at once.
+//! The TTS restrictions screen: `GET /api/tts/rules` lists the muted and
+//! cooled-down viewers, `POST /api/tts/rules` mutes or cools one down,
+//! `DELETE /api/tts/rules/{login}` lifts a restriction. Every change is
+//! pushed on the live feed (`tts_rules`), the same notice chat commands and
+//! plugins cause, so every open dashboard updates at once.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -1,5 +1,5 @@
-//! `GET /api/viewers`: the Viewers screen (seed 002): who holds a role or a
-//! subscription in the channel now, with counts per role, so the streamer
+//! `GET /api/viewers`: the dashboard's Viewers screen: who holds a role or
+//! a subscription in the channel now, with counts per role, so the streamer
 //! can see what the role sync ("Sync from Twitch") found.
 
 use axum::Json;

@@ -1,4 +1,4 @@
-//! Moderator chat commands for viewer TTS rules, as in the older app:
+//! Moderator chat commands for viewer TTS rules:
 //!
 //! ```text
 //! ~mutevoice @user [minutes]         mute their TTS (no minutes: until unmuted)

@@ -12,8 +12,9 @@ const PAGE_SIZE = 50;
 const MAX_ROWS = 300;
 
 /**
- * Every kind of ARCHITECTURE.md's table, with believable details for a
- * test alert (the alert plugins fill their templates from these).
+ * Every kind in the kinds table of docs/event-kinds.md, with believable
+ * details for a test alert (the alert plugins fill their templates from
+ * these).
  */
 const KINDS = {
   'channel.follow': { action: 'follow' },

@@ -1,6 +1,6 @@
-// EventSub (seed 001's status panel): whether the real-time connection to
-// Twitch is up, its session, every subscription with its status, counters,
-// and Connect / Disconnect. Updates live on the `eventsub` topic.
+// EventSub status: whether the real-time connection to Twitch is up, its
+// session, every subscription with its status, counters, and Connect /
+// Disconnect. Updates live on the `eventsub` topic.
 
 import { get, post } from '../api.js';
 import { Page } from '../page.js';

@@ -1,6 +1,6 @@
-// Polling: the safety net under EventSub (seed 001). Each poller's interval
-// (editable), whether it runs, the interval in force now (stretched while
-// EventSub is healthy), its last and next run, and its last error or report.
+// Polling: the safety net under EventSub. Each poller's interval (editable),
+// whether it runs, the interval in force now (stretched while EventSub is
+// healthy), its last and next run, and its last error or report.
 
 import { get, put } from '../api.js';
 import { Page } from '../page.js';

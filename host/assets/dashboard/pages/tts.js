@@ -1,4 +1,4 @@
-// Text to speech (issue 7, seeds 002 and 004), four sections:
+// Text to speech (issue 7), four sections:
 // - the speech queue: what the overlay is saying and what waits, with
 //   "Skip current" and a remove button per item (live on `speech`, and on
 //   `overlays`, which an overlay page's acknowledgement changes);

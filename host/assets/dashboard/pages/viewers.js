@@ -1,7 +1,7 @@
-// Viewers (seed 002): who holds VIP, moderator, broadcaster or an active
-// subscription now, with counts, a role filter and a login search, and the
-// "Sync from Twitch" button that shows what the role sync found. Role and
-// subscription events re-fetch the list live.
+// Viewers: who holds VIP, moderator, broadcaster or an active subscription
+// now, with counts, a role filter and a login search, and the "Sync from
+// Twitch" button that shows what the role sync found. Role and subscription
+// events re-fetch the list live.
 
 import { get, post, query } from '../api.js';
 import { Page } from '../page.js';

@@ -1,5 +1,5 @@
 //! Bans and timeouts: banned, timed out (with duration and expiry),
-//! unbanned, timeout ended (seed 000's moderation events).
+//! unbanned, timeout ended.
 //!
 //! Helix lists the bans and timeouts in force; a timeout drops off the list
 //! when it runs out. So a user gone from the list was unbanned if they left

@@ -1,4 +1,4 @@
-//! Clips: the ones made since the last poll (seed 000's clip events).
+//! Clips: the ones made since the last poll.
 //! Clips have no EventSub event, so polling is their only source; seen
 //! clip ids are remembered per channel.
 

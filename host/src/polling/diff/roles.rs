@@ -1,5 +1,5 @@
 //! VIPs and moderators: who gained and who lost the role since the store
-//! last knew (seed 000's role sync events).
+//! last knew.
 
 use std::collections::{HashMap, HashSet};
 

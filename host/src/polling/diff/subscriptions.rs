@@ -1,13 +1,12 @@
-//! Subscriptions: new, renewed with other terms, ended (seed 000's
-//! subscribe / resub / unsubscribe).
+//! Subscriptions: new, renewed with other terms, ended.
 //!
 //! Helix lists who is subscribed, at which tier, and whether it was a
 //! gift; it never says when a subscription renews or for how many months.
 //! A change of tier or gift flag on a known subscription can only happen
 //! at a renewal (Twitch applies a tier change at the next billing, and a
 //! gifted sub becomes a paid one when the viewer renews it), so it is
-//! reported as a resub (`channel.subscription.message`), seed 000's
-//! "existing subscriber renewed", not as a new `channel.subscribe`.
+//! reported as a resub (`channel.subscription.message`: an existing
+//! subscriber renewed), not as a new `channel.subscribe`.
 
 use std::collections::{HashMap, HashSet};
 

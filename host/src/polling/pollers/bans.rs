@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::cycle::{Cycle, username};
-use crate::event::{Event, EventKind, Source, Viewer, details, now_ms};
+use crate::event::data::{Ban, Named};
+use crate::event::{Event, EventData, Source, Viewer, now_ms};
 use crate::polling::diff::bans::{BanChange, CurrentBan, KnownBan, diff};
 use crate::polling::{PollContext, PollError, PollFuture, PollReport, Poller};
 use crate::store::{bans, viewers};
@@ -121,9 +122,9 @@ fn ban_event(
     change: BanChange,
     detected_at: DateTime<Utc>,
 ) -> (Event, DomainChange) {
-    let (kind, viewer, details, change) = match change {
+    let (viewer, data, change) = match change {
         BanChange::Banned(ban) => {
-            let details = serde_json::to_value(details::Ban {
+            let data = EventData::Ban(Ban {
                 username: username(&ban.viewer),
                 moderator_username: ban.moderator.as_ref().map(username),
                 moderator_id: ban.moderator.as_ref().map(|m| m.id.clone()),
@@ -132,31 +133,26 @@ fn ban_event(
                 duration_seconds: ban.duration_seconds(),
                 expires_at: ban.expires_at,
             });
-            (EventKind::Ban, ban.viewer.clone(), details, ban_change(ban))
+            (ban.viewer.clone(), data, ban_change(ban))
         }
         BanChange::Unbanned(viewer) => {
-            let details = serde_json::to_value(details::UserOnly {
-                username: username(&viewer),
-            });
+            let data = EventData::Unban(Named::new(username(&viewer)));
             let change = DomainChange::Unbanned {
                 viewer: viewer.clone(),
             };
-            (EventKind::Unban, viewer, details, change)
+            (viewer, data, change)
         }
         BanChange::TimeoutEnded { viewer, expires_at } => {
-            let details = serde_json::to_value(details::UserOnly {
-                username: username(&viewer),
-            });
+            let data = EventData::TimeoutEnd(Named::new(username(&viewer)));
             let change = DomainChange::TimeoutEnded {
                 viewer: viewer.clone(),
                 expires_at,
             };
-            (EventKind::TimeoutEnd, viewer, details, change)
+            (viewer, data, change)
         }
     };
-    let event = Event::new(kind, Source::Poll, channel)
+    let event = Event::of(data, Source::Poll, channel)
         .with_viewer(viewer)
-        .with_details(details.unwrap_or_default())
         .at(detected_at);
     (event, change)
 }
@@ -167,9 +163,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::event::EventKind;
 
     fn details(event: &Event) -> serde_json::Value {
-        serde_json::Value::Object(event.details.clone())
+        serde_json::Value::Object(event.details())
     }
 
     #[test]

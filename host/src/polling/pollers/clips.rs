@@ -7,7 +7,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::Connection;
 
 use super::cycle::Cycle;
-use crate::event::{Event, EventKind, Source, details, now_ms};
+use crate::event::data::ClipCreated;
+use crate::event::{Event, EventData, Source, now_ms};
 use crate::pipeline::StoreHook;
 use crate::polling::diff::clips::{MAX_LOOK_BACK, new_clips, window_start};
 use crate::polling::{PollContext, PollError, PollFuture, PollReport, Poller};
@@ -107,14 +108,13 @@ fn seen_hook(channel: String, clip: &Clip) -> StoreHook {
 /// creator's id and display name but not their login, and a guessed login
 /// would rename a known viewer.
 fn clip_event(channel: &str, clip: &Clip, detected_at: DateTime<Utc>) -> Event {
-    Event::new(EventKind::ClipCreated, Source::Poll, channel)
-        .with_details(details::ClipCreated {
-            clip_title: clip.title.clone(),
-            clip_url: clip.url.clone(),
-            creator_username: clip.creator_name.clone(),
-            view_count: clip.view_count,
-        })
-        .at(detected_at)
+    let data = ClipCreated {
+        clip_title: clip.title.clone(),
+        clip_url: clip.url.clone(),
+        creator_username: clip.creator_name.clone(),
+        view_count: clip.view_count,
+    };
+    Event::of(EventData::ClipCreated(data), Source::Poll, channel).at(detected_at)
 }
 
 #[cfg(test)]
@@ -122,6 +122,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::event::EventKind;
 
     #[test]
     fn a_clip_event_has_the_table_details() {
@@ -138,7 +139,7 @@ mod tests {
         assert_eq!(event.viewer, None);
         assert_eq!(event.occurred_at, at);
         assert_eq!(
-            serde_json::Value::Object(event.details),
+            serde_json::Value::Object(event.details()),
             json!({"clip_title": "wow", "clip_url": "https://clips.twitch.tv/FunnySlug",
                    "creator_username": "Clipper", "view_count": 12})
         );

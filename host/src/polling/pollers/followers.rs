@@ -16,7 +16,8 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use super::cycle::{Cycle, username};
-use crate::event::{Event, EventKind, Source, details, now_ms};
+use crate::event::data::Follow;
+use crate::event::{Event, EventData, Source, now_ms};
 use crate::polling::diff::followers::{Walk, viewer};
 use crate::polling::{PollContext, PollError, PollFuture, PollReport, Poller};
 use crate::store::followers::{self, KnownFollower};
@@ -195,11 +196,8 @@ pub(super) fn follow_event(
     detected_at: DateTime<Utc>,
 ) -> (Event, DomainChange) {
     let viewer = viewer(follower);
-    let event = Event::new(EventKind::Follow, Source::Poll, channel)
-        .with_details(details::Follow::new(
-            username(&viewer),
-            follower.followed_at,
-        ))
+    let data = Follow::new(username(&viewer), follower.followed_at);
+    let event = Event::of(EventData::Follow(data), Source::Poll, channel)
         .with_viewer(viewer.clone())
         .at(detected_at);
     let change = DomainChange::Follow {
@@ -214,6 +212,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::event::EventKind;
 
     #[test]
     fn a_follow_event_has_the_table_details_and_the_detection_time() {
@@ -232,7 +231,7 @@ mod tests {
         assert_eq!(event.occurred_at, detected);
         assert_eq!(event.viewer.as_ref().unwrap().login, "janedoe");
         assert_eq!(
-            serde_json::Value::Object(event.details),
+            serde_json::Value::Object(event.details()),
             json!({"username": "JaneDoe", "action": "follow", "followed_at": "2025-01-15T14:32:00Z"})
         );
         assert!(

@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 
 use super::cycle::{Cycle, username};
 use super::followers::{ENDPOINT, follow_event, repeated_cursor};
-use crate::event::{Event, EventKind, Source, details, now_ms};
+use crate::event::data::Named;
+use crate::event::{Event, EventData, Source, now_ms};
 use crate::polling::diff::follower_set::{self, FollowerSet};
 use crate::polling::{PollContext, PollError, PollFuture, PollReport, Poller};
 use crate::store::followers;
@@ -213,8 +214,8 @@ fn unfollow_event(
     detected_at: DateTime<Utc>,
 ) -> (Event, DomainChange) {
     let viewer = known.viewer(i);
-    let event = Event::new(EventKind::Unfollow, Source::Poll, channel)
-        .with_details(details::Unfollow::new(username(&viewer)))
+    let data = EventData::Unfollow(Named::new(username(&viewer)));
+    let event = Event::of(data, Source::Poll, channel)
         .with_viewer(viewer.clone())
         .at(detected_at);
     (event, DomainChange::Unfollowed { viewer })
@@ -226,6 +227,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::event::EventKind;
 
     fn t(secs: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap() + chrono::TimeDelta::seconds(secs)
@@ -253,7 +255,7 @@ mod tests {
         assert_eq!(event.source, Source::Poll);
         assert_eq!(event.occurred_at, t(60));
         assert_eq!(
-            serde_json::Value::Object(event.details),
+            serde_json::Value::Object(event.details()),
             json!({"username": "JaneDoe", "action": "unfollow"})
         );
         assert!(matches!(change, DomainChange::Unfollowed { viewer } if viewer.id == "7"));

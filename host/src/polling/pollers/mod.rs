@@ -1,9 +1,9 @@
-//! The pollers, one per family of channel state (seed 000): each reads what
-//! the store knows, fetches Helix, runs its pure diff
-//! ([`crate::polling::diff`]) and sends every change as a `source = poll`
-//! event whose store hook applies it to the tables EventSub updates too,
-//! so a change both sources see is stored once. The first poll of a
-//! channel records the state silently (its baseline).
+//! The pollers, one per family of channel state: each reads what the store
+//! knows, fetches Helix, runs its pure diff ([`crate::polling::diff`]) and
+//! sends every change as a `source = poll` event whose store hook applies
+//! it to the tables EventSub updates too, so a change both sources see is
+//! stored once. The first poll of a channel records the state silently (its
+//! baseline).
 
 mod bans;
 mod clips;

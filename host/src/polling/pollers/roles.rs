@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::cycle::{Cycle, username};
-use crate::event::details::{RoleChange, RoleType};
-use crate::event::{Event, EventKind, Source, Viewer, now_ms};
+use crate::event::data::Named;
+use crate::event::{Event, EventData, Source, Viewer, now_ms};
 use crate::polling::diff::roles::diff;
 use crate::polling::{PollContext, PollError, PollFuture, PollReport, Poller};
 use crate::store::roles::{self, Role};
@@ -105,19 +105,14 @@ fn role_event(
     granted: bool,
     detected_at: DateTime<Utc>,
 ) -> (Event, DomainChange) {
-    let (kind, role_type) = match (role, granted) {
-        (Role::Vip, true) => (EventKind::VipAdd, RoleType::Vip),
-        (Role::Vip, false) => (EventKind::VipRemove, RoleType::Vip),
-        (_, true) => (EventKind::ModeratorAdd, RoleType::Moderator),
-        (_, false) => (EventKind::ModeratorRemove, RoleType::Moderator),
+    let named = Named::new(username(&viewer));
+    let data = match (role, granted) {
+        (Role::Vip, true) => EventData::VipAdd(named),
+        (Role::Vip, false) => EventData::VipRemove(named),
+        (_, true) => EventData::ModeratorAdd(named),
+        (_, false) => EventData::ModeratorRemove(named),
     };
-    let details = if granted {
-        RoleChange::granted(username(&viewer), role_type)
-    } else {
-        RoleChange::revoked(username(&viewer), role_type)
-    };
-    let event = Event::new(kind, Source::Poll, channel)
-        .with_details(details)
+    let event = Event::of(data, Source::Poll, channel)
         .with_viewer(viewer.clone())
         .at(detected_at);
     let change = if granted {
@@ -161,7 +156,7 @@ mod tests {
             assert_eq!(event.kind.as_str(), kind);
             assert_eq!(event.source, Source::Poll);
             assert_eq!(
-                serde_json::Value::Object(event.details),
+                serde_json::Value::Object(event.details()),
                 json!({"username": "Helper", "action": action, "role_type": role_type})
             );
             assert_eq!(

@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::cycle::{Cycle, username};
-use crate::event::{Event, EventKind, Source, Viewer, details, now_ms};
+use crate::event::data::{Resub, Subscribe, SubscriptionEnd, Tier};
+use crate::event::{Event, EventData, Source, Viewer, now_ms};
 use crate::polling::diff::subscriptions::{SubChange, Subscription, diff};
 use crate::polling::{PollContext, PollError, PollFuture, PollReport, Poller};
 use crate::store::subscriptions;
@@ -119,40 +120,40 @@ fn sub_event(
     change: SubChange,
     detected_at: DateTime<Utc>,
 ) -> (Event, DomainChange) {
-    let (kind, viewer, details, change) = match change {
+    let tier = |t: &str| Tier::parse(t).unwrap_or_default();
+    let (viewer, data, change) = match change {
         SubChange::New(sub) => {
-            let details = serde_json::to_value(details::Subscribe {
+            let data = EventData::Subscribe(Subscribe {
                 username: username(&sub.viewer),
-                tier: sub.tier.clone(),
+                tier: tier(&sub.tier),
                 is_gift: sub.is_gift,
             });
             let change = subscribed(sub.viewer.clone(), &sub.tier, sub.is_gift);
-            (EventKind::Subscribe, sub.viewer, details, change)
+            (sub.viewer, data, change)
         }
         SubChange::Renewed { current: sub, .. } => {
-            let details = serde_json::to_value(details::Resub {
+            let data = EventData::Resub(Resub {
                 username: username(&sub.viewer),
-                tier: sub.tier.clone(),
+                tier: tier(&sub.tier),
                 cumulative_months: sub.cumulative_months.unwrap_or(0),
                 message: String::new(),
             });
             let change = subscribed(sub.viewer.clone(), &sub.tier, sub.is_gift);
-            (EventKind::SubscriptionMessage, sub.viewer, details, change)
+            (sub.viewer, data, change)
         }
         SubChange::Ended(sub) => {
-            let details = serde_json::to_value(details::SubscriptionEnd {
+            let data = EventData::SubscriptionEnd(SubscriptionEnd {
                 username: username(&sub.viewer),
-                tier: sub.tier.clone(),
+                tier: tier(&sub.tier),
             });
             let change = DomainChange::SubscriptionEnded {
                 viewer: sub.viewer.clone(),
             };
-            (EventKind::SubscriptionEnd, sub.viewer, details, change)
+            (sub.viewer, data, change)
         }
     };
-    let event = Event::new(kind, Source::Poll, channel)
+    let event = Event::of(data, Source::Poll, channel)
         .with_viewer(viewer)
-        .with_details(details.unwrap_or_default())
         .at(detected_at);
     (event, change)
 }
@@ -162,6 +163,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::event::EventKind;
 
     fn sub(tier: &str, is_gift: bool, months: Option<u32>) -> Subscription {
         Subscription {
@@ -173,7 +175,7 @@ mod tests {
     }
 
     fn details(event: &Event) -> serde_json::Value {
-        serde_json::Value::Object(event.details.clone())
+        serde_json::Value::Object(event.details())
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The role sync service (seed 002): brings the channel's subscribers, VIPs
-//! and moderators in the store up to date with Twitch, so access checks
+//! The role sync service: brings the channel's subscribers, VIPs and
+//! moderators in the store up to date with Twitch, so access checks
 //! ([`crate::store::access`]) answer from the database instead of asking
 //! Helix per chat message.
 //!
@@ -38,8 +38,8 @@ pub use gate::SkipReason;
 pub use outcome::{SyncOutcome, SyncReport, TypeReport};
 pub use trigger::{SyncTrigger, UnknownTrigger};
 
-/// How often the same trigger may run (seed 002: "don't sync more than once
-/// per 5 minutes from the same trigger"), to spare the Helix rate limit.
+/// How often the same trigger may run (at most once per 5 minutes), to
+/// spare the Helix rate limit.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(5 * 60);
 
 /// Syncs one channel's roles from Helix into the store. Cheap to clone;

@@ -1,9 +1,8 @@
-//! What a role sync answers: the JSON `POST /api/roles/sync` returns and the
-//! start-up / background / EventSub callers log. It keeps seed 002's
-//! partial-success shape (`success`, one count per type, `errors`) and adds
-//! per-type details (granted / updated / revoked / unchanged, the error and
-//! the missing scope) so the UI can say exactly what changed and what to
-//! fix.
+//! What a role sync answers: the JSON `POST /api/roles/sync` returns and
+//! the start-up / background / EventSub callers log. It has a partial-success
+//! shape (`success`, one count per type, `errors`) and adds per-type
+//! details (granted / updated / revoked / unchanged, the error and the
+//! missing scope) so the UI can say exactly what changed and what to fix.
 //!
 //! A completed sync, with VIPs failing for a missing scope:
 //!
@@ -85,7 +84,7 @@ impl SyncOutcome {
     }
 }
 
-/// One completed sync: seed 002's `success` / counts / `errors`, plus the
+/// One completed sync: `success` / counts / `errors`, plus the
 /// details of each role type.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SyncReport {
@@ -116,8 +115,8 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
-    /// The report of a sync from `started_at`, seed 002's summary fields
-    /// derived from the three type reports.
+    /// The report of a sync from `started_at`, its summary fields derived
+    /// from the three type reports.
     pub(super) fn new(
         trigger: SyncTrigger,
         channel_id: String,
@@ -235,8 +234,7 @@ impl RoleType {
         }
     }
 
-    /// The prefix of its lines in [`SyncReport::errors`], as seed 002
-    /// words them.
+    /// The prefix of its lines in [`SyncReport::errors`] (`VIPs: ...`).
     pub(super) fn label(self) -> &'static str {
         match self {
             RoleType::Subscribers => "Subscribers",
@@ -271,7 +269,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn a_report_sums_up_its_types_like_seed_002() {
+    fn a_report_sums_up_its_types() {
         let ok = TypeReport::from_roles(&RoleSetChange {
             granted: vec![1],
             revoked: vec![2, 3],

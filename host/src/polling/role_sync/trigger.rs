@@ -1,7 +1,7 @@
 //! What asked for a role sync. Each trigger has its own 5-minute window
-//! (seed 002: "don't sync more than once per 5 minutes from the same
-//! trigger"), and every log line of a sync names it so the streamer can
-//! tell a start-up sync from a button press.
+//! (at most one sync per 5 minutes from the same trigger), and every log
+//! line of a sync names it so the streamer can tell a start-up sync from a
+//! button press.
 
 use std::fmt;
 use std::str::FromStr;

@@ -4,7 +4,7 @@
 //! when the socket dies. The frame parsing and the subscription plan are pure
 //! modules next to this one; this is the I/O shell around them.
 //!
-//! The rules other clients learned the hard way (notes/twitch.md):
+//! The rules other clients learned the hard way:
 //! - the wanted subscriptions live apart from the session: a fresh session
 //!   (after a drop or a close code) subscribes again; one reached through
 //!   `session_reconnect` does not (Twitch answers 409, they carried over);

@@ -98,9 +98,10 @@ const VIPS_READ: &[&str] = &["channel:read:vips", "channel:manage:vips"];
 const CHANNEL_MODERATE: &[&str] = &["channel:moderate"];
 const REDEMPTIONS_READ: &[&str] = &["channel:read:redemptions", "channel:manage:redemptions"];
 
-/// Every subscription Stagehand wants, from the notes' table. `stream.*`
-/// and `channel.raid` need no scope; they cost 1 each against the limit of
-/// 10 unless the token's user is the broadcaster.
+/// Every subscription Stagehand wants, with the version and scopes Twitch's
+/// EventSub reference gives. `stream.*` and `channel.raid` need no scope;
+/// they cost 1 each against the limit of 10 unless the token's user is the
+/// broadcaster.
 pub const WANTED: &[SubscriptionSpec] = {
     use ConditionShape::*;
     &[
@@ -316,7 +317,7 @@ mod tests {
     }
 
     #[test]
-    fn versions_and_scopes_match_the_notes() {
+    fn versions_and_scopes_match_twitchs_reference() {
         let expect = |kind: &str, version: &str, scope: Option<&str>| {
             let spec = WANTED.iter().find(|s| s.kind == kind).unwrap();
             assert_eq!(spec.version, version, "{kind}");

@@ -1,0 +1,777 @@
+//! What each kind of event carries: one struct per kind Stagehand models
+//! ([`EventData`]), and [`EventData::Other`] for kinds it does not.
+//!
+//! Every source builds these (normalisation, the pollers, test events), so
+//! the same kind always has the same fields. Stored rows and the API keep
+//! the JSON form ("details"): [`EventData::to_details`] writes it and
+//! [`EventData::from_details`] reads it back, strictly for input from
+//! outside (an unknown field or a wrong type is an error naming the field)
+//! or leniently for rows written by older versions.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use super::EventKind;
+
+/// The JSON object form of an event's data.
+pub type Details = Map<String, Value>;
+
+/// A subscription tier as Twitch names it: 1000, 2000 or 3000 (Prime subs
+/// are 1000). Written as the string Twitch uses ("1000"); read from that or
+/// a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Tier(pub u32);
+
+impl Default for Tier {
+    fn default() -> Self {
+        Tier(1000)
+    }
+}
+
+impl Tier {
+    /// `"1000"`, `"2000"` or `"3000"`; anything else is no tier.
+    pub fn parse(text: &str) -> Option<Tier> {
+        match text.trim() {
+            "1000" => Some(Tier(1000)),
+            "2000" => Some(Tier(2000)),
+            "3000" => Some(Tier(3000)),
+            _ => None,
+        }
+    }
+
+    /// 1, 2 or 3, for people.
+    pub fn level(self) -> u32 {
+        (self.0 / 1000).max(1)
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl Serialize for Tier {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Tier {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Number(u32),
+            Text(String),
+        }
+        let n = match Wire::deserialize(d)? {
+            Wire::Number(n) => n,
+            Wire::Text(t) => t.trim().parse().map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "tier {t:?} is not a tier: use \"1000\", \"2000\" or \"3000\""
+                ))
+            })?,
+        };
+        match n {
+            1000 | 2000 | 3000 => Ok(Tier(n)),
+            other => Err(serde::de::Error::custom(format!(
+                "tier {other} is not a tier: use \"1000\", \"2000\" or \"3000\""
+            ))),
+        }
+    }
+}
+
+/// `channel.follow`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Follow {
+    /// The follower's display name.
+    pub username: String,
+    /// When they followed (Twitch's time; when first seen for polled ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub followed_at: Option<DateTime<Utc>>,
+}
+
+impl Follow {
+    pub fn new(username: impl Into<String>, followed_at: DateTime<Utc>) -> Self {
+        Follow {
+            username: username.into(),
+            followed_at: Some(followed_at),
+        }
+    }
+}
+
+/// Kinds about one viewer and nothing more: `channel.unfollow`,
+/// `channel.unban`, `channel.timeout.end` and the VIP and moderator
+/// changes (the kind says which).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Named {
+    /// The viewer's display name.
+    pub username: String,
+}
+
+impl Named {
+    pub fn new(username: impl Into<String>) -> Self {
+        Named {
+            username: username.into(),
+        }
+    }
+}
+
+/// `channel.ban`: a permanent ban, or a timeout with its duration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Ban {
+    pub username: String,
+    pub moderator_username: Option<String>,
+    pub moderator_id: Option<String>,
+    pub reason: Option<String>,
+    pub is_permanent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// `channel.subscribe`: a new subscription (the recipient's, for gifts).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Subscribe {
+    pub username: String,
+    pub tier: Tier,
+    pub is_gift: bool,
+}
+
+/// `channel.subscription.message`: a resub shared in chat.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Resub {
+    pub username: String,
+    pub tier: Tier,
+    pub cumulative_months: u32,
+    pub message: String,
+}
+
+/// `channel.subscription.end`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SubscriptionEnd {
+    pub username: String,
+    pub tier: Tier,
+}
+
+/// `channel.subscription.gift`: someone gave `total` subs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Gift {
+    /// The gifter; empty when anonymous.
+    pub username: String,
+    pub tier: Tier,
+    pub total: u32,
+    pub is_anonymous: bool,
+}
+
+/// `channel.cheer`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Cheer {
+    /// The cheerer; empty when anonymous.
+    pub username: String,
+    pub bits: u32,
+    pub message: String,
+    pub is_anonymous: bool,
+}
+
+/// `channel.raid`: the channel was raided.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Raid {
+    /// The raiding broadcaster.
+    pub username: String,
+    pub viewers: u32,
+}
+
+/// The reward of a channel points redemption.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Reward {
+    pub id: String,
+    pub title: String,
+    pub cost: u32,
+    pub prompt: String,
+}
+
+/// `channel.channel_points_custom_reward_redemption.add`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Redemption {
+    pub username: String,
+    pub reward: Reward,
+    /// What the viewer typed, for rewards that ask for text.
+    pub user_input: String,
+    /// `unfulfilled`, `fulfilled` or `canceled`.
+    pub status: String,
+}
+
+/// One chat badge, as EventSub gives it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Badge {
+    pub set_id: String,
+    pub id: String,
+    pub info: String,
+}
+
+/// `channel.chat.message`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChatMessage {
+    pub username: String,
+    pub text: String,
+    pub badges: Vec<Badge>,
+}
+
+/// `stream.online`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StreamOnline {
+    /// The broadcaster's display name.
+    pub username: String,
+    /// `live`, `playlist`, `watch_party`, `premiere` or `rerun`.
+    #[serde(rename = "type")]
+    pub stream_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+}
+
+/// `stream.offline`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StreamOffline {
+    /// The broadcaster's display name.
+    pub username: String,
+}
+
+/// `channel.clip.created` (polling only)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClipCreated {
+    pub clip_title: String,
+    pub clip_url: String,
+    pub creator_username: String,
+    pub view_count: u64,
+}
+
+/// Which role a role change is about (in the JSON form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleType {
+    Vip,
+    Moderator,
+}
+
+impl RoleType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleType::Vip => "vip",
+            RoleType::Moderator => "moderator",
+        }
+    }
+}
+
+/// What an event carries, by kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventData {
+    Follow(Follow),
+    Unfollow(Named),
+    Ban(Ban),
+    Unban(Named),
+    TimeoutEnd(Named),
+    VipAdd(Named),
+    VipRemove(Named),
+    ModeratorAdd(Named),
+    ModeratorRemove(Named),
+    Subscribe(Subscribe),
+    Resub(Resub),
+    SubscriptionEnd(SubscriptionEnd),
+    Gift(Gift),
+    Cheer(Cheer),
+    Raid(Raid),
+    Redemption(Redemption),
+    ChatMessage(ChatMessage),
+    StreamOnline(StreamOnline),
+    StreamOffline(StreamOffline),
+    ClipCreated(ClipCreated),
+    /// A kind Stagehand does not model: its JSON as it came.
+    Other(Details),
+}
+
+/// Why details could not be read as their kind's data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("details.{field}: {message}")]
+pub struct DetailsError {
+    /// Dotted path of the field (`bits`, `reward.cost`, `badges.0.id`).
+    pub field: String,
+    pub message: String,
+}
+
+/// How strictly [`EventData::from_details`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// Input from outside: unknown fields and wrong types are errors.
+    Strict,
+    /// Rows stored by this or an older version: unknown fields are
+    /// ignored (older versions kept more of the raw payload).
+    Lenient,
+}
+
+/// Fields the JSON form carries that the typed data implies (older rows
+/// and the documented form have them): accepted and ignored on input.
+fn implied_fields(kind: &EventKind) -> &'static [&'static str] {
+    match kind {
+        EventKind::Follow | EventKind::Unfollow => &["action"],
+        EventKind::VipAdd
+        | EventKind::VipRemove
+        | EventKind::ModeratorAdd
+        | EventKind::ModeratorRemove => &["action", "role_type"],
+        _ => &[],
+    }
+}
+
+fn parse<T: DeserializeOwned>(
+    kind: &EventKind,
+    details: &Details,
+    strictness: Strictness,
+) -> Result<T, DetailsError> {
+    let mut unknown = Vec::new();
+    let value = Value::Object(details.clone());
+    let mut track = serde_path_to_error::Track::new();
+    let parsed = {
+        let tracked = serde_path_to_error::Deserializer::new(&value, &mut track);
+        serde_ignored::deserialize(tracked, |path| unknown.push(path.to_string()))
+    };
+    let parsed: T = parsed.map_err(|e: serde_json::Error| DetailsError {
+        field: track.path().to_string(),
+        message: e.to_string(),
+    })?;
+    if strictness == Strictness::Strict {
+        let implied = implied_fields(kind);
+        if let Some(field) = unknown.into_iter().find(|f| !implied.contains(&f.as_str())) {
+            return Err(DetailsError {
+                field,
+                message: format!("{kind} has no such field"),
+            });
+        }
+    }
+    Ok(parsed)
+}
+
+fn to_map(value: impl Serialize) -> Details {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(map)) => map,
+        _ => Details::new(),
+    }
+}
+
+impl EventData {
+    /// Reads the JSON form of `kind`'s data.
+    pub fn from_details(
+        kind: &EventKind,
+        details: &Details,
+        strictness: Strictness,
+    ) -> Result<EventData, DetailsError> {
+        let s = strictness;
+        Ok(match kind {
+            EventKind::Follow => EventData::Follow(parse(kind, details, s)?),
+            EventKind::Unfollow => EventData::Unfollow(parse(kind, details, s)?),
+            EventKind::Ban => EventData::Ban(parse(kind, details, s)?),
+            EventKind::Unban => EventData::Unban(parse(kind, details, s)?),
+            EventKind::TimeoutEnd => EventData::TimeoutEnd(parse(kind, details, s)?),
+            EventKind::VipAdd => EventData::VipAdd(parse(kind, details, s)?),
+            EventKind::VipRemove => EventData::VipRemove(parse(kind, details, s)?),
+            EventKind::ModeratorAdd => EventData::ModeratorAdd(parse(kind, details, s)?),
+            EventKind::ModeratorRemove => EventData::ModeratorRemove(parse(kind, details, s)?),
+            EventKind::Subscribe => EventData::Subscribe(parse(kind, details, s)?),
+            EventKind::SubscriptionMessage => EventData::Resub(parse(kind, details, s)?),
+            EventKind::SubscriptionEnd => EventData::SubscriptionEnd(parse(kind, details, s)?),
+            EventKind::SubscriptionGift => EventData::Gift(parse(kind, details, s)?),
+            EventKind::Cheer => EventData::Cheer(parse(kind, details, s)?),
+            EventKind::Raid => EventData::Raid(parse(kind, details, s)?),
+            EventKind::Redemption => EventData::Redemption(parse(kind, details, s)?),
+            EventKind::ChatMessage => EventData::ChatMessage(parse(kind, details, s)?),
+            EventKind::StreamOnline => EventData::StreamOnline(parse(kind, details, s)?),
+            EventKind::StreamOffline => EventData::StreamOffline(parse(kind, details, s)?),
+            EventKind::ClipCreated => EventData::ClipCreated(parse(kind, details, s)?),
+            EventKind::Other(_) => EventData::Other(details.clone()),
+        })
+    }
+
+    /// Reads stored JSON of `kind`; a row no version of the typed data can
+    /// read is kept as [`EventData::Other`] rather than lost.
+    pub fn from_stored(kind: &EventKind, details: Details) -> EventData {
+        match EventData::from_details(kind, &details, Strictness::Lenient) {
+            Ok(data) => data,
+            Err(e) => {
+                tracing::warn!(%kind, error = %e, "stored event details do not fit their kind; kept as they are");
+                EventData::Other(details)
+            }
+        }
+    }
+
+    /// The kind this data belongs to; `None` for [`EventData::Other`].
+    pub fn kind(&self) -> Option<EventKind> {
+        Some(match self {
+            EventData::Follow(_) => EventKind::Follow,
+            EventData::Unfollow(_) => EventKind::Unfollow,
+            EventData::Ban(_) => EventKind::Ban,
+            EventData::Unban(_) => EventKind::Unban,
+            EventData::TimeoutEnd(_) => EventKind::TimeoutEnd,
+            EventData::VipAdd(_) => EventKind::VipAdd,
+            EventData::VipRemove(_) => EventKind::VipRemove,
+            EventData::ModeratorAdd(_) => EventKind::ModeratorAdd,
+            EventData::ModeratorRemove(_) => EventKind::ModeratorRemove,
+            EventData::Subscribe(_) => EventKind::Subscribe,
+            EventData::Resub(_) => EventKind::SubscriptionMessage,
+            EventData::SubscriptionEnd(_) => EventKind::SubscriptionEnd,
+            EventData::Gift(_) => EventKind::SubscriptionGift,
+            EventData::Cheer(_) => EventKind::Cheer,
+            EventData::Raid(_) => EventKind::Raid,
+            EventData::Redemption(_) => EventKind::Redemption,
+            EventData::ChatMessage(_) => EventKind::ChatMessage,
+            EventData::StreamOnline(_) => EventKind::StreamOnline,
+            EventData::StreamOffline(_) => EventKind::StreamOffline,
+            EventData::ClipCreated(_) => EventKind::ClipCreated,
+            EventData::Other(_) => return None,
+        })
+    }
+
+    /// The JSON form, as stored and shown by the API.
+    pub fn to_details(&self) -> Details {
+        let role = |named: &Named, action: &str, role: RoleType| {
+            let mut map = to_map(named);
+            map.insert("action".into(), action.into());
+            map.insert("role_type".into(), role.as_str().into());
+            map
+        };
+        match self {
+            EventData::Follow(d) => {
+                let mut map = to_map(d);
+                map.insert("action".into(), "follow".into());
+                map
+            }
+            EventData::Unfollow(d) => {
+                let mut map = to_map(d);
+                map.insert("action".into(), "unfollow".into());
+                map
+            }
+            EventData::Ban(d) => to_map(d),
+            EventData::Unban(d) | EventData::TimeoutEnd(d) => to_map(d),
+            EventData::VipAdd(d) => role(d, "granted", RoleType::Vip),
+            EventData::VipRemove(d) => role(d, "revoked", RoleType::Vip),
+            EventData::ModeratorAdd(d) => role(d, "granted", RoleType::Moderator),
+            EventData::ModeratorRemove(d) => role(d, "revoked", RoleType::Moderator),
+            EventData::Subscribe(d) => to_map(d),
+            EventData::Resub(d) => to_map(d),
+            EventData::SubscriptionEnd(d) => to_map(d),
+            EventData::Gift(d) => to_map(d),
+            EventData::Cheer(d) => to_map(d),
+            EventData::Raid(d) => to_map(d),
+            EventData::Redemption(d) => to_map(d),
+            EventData::ChatMessage(d) => to_map(d),
+            EventData::StreamOnline(d) => to_map(d),
+            EventData::StreamOffline(d) => to_map(d),
+            EventData::ClipCreated(d) => to_map(d),
+            EventData::Other(map) => map.clone(),
+        }
+    }
+
+    /// The display name of the viewer the data is about, when it names one
+    /// (empty for anonymous gifts and cheers).
+    pub fn username(&self) -> Option<&str> {
+        Some(match self {
+            EventData::Follow(d) => &d.username,
+            EventData::Unfollow(d)
+            | EventData::Unban(d)
+            | EventData::TimeoutEnd(d)
+            | EventData::VipAdd(d)
+            | EventData::VipRemove(d)
+            | EventData::ModeratorAdd(d)
+            | EventData::ModeratorRemove(d) => &d.username,
+            EventData::Ban(d) => &d.username,
+            EventData::Subscribe(d) => &d.username,
+            EventData::Resub(d) => &d.username,
+            EventData::SubscriptionEnd(d) => &d.username,
+            EventData::Gift(d) => &d.username,
+            EventData::Cheer(d) => &d.username,
+            EventData::Raid(d) => &d.username,
+            EventData::Redemption(d) => &d.username,
+            EventData::ChatMessage(d) => &d.username,
+            EventData::StreamOnline(d) => &d.username,
+            EventData::StreamOffline(d) => &d.username,
+            EventData::ClipCreated(d) => &d.creator_username,
+            EventData::Other(map) => return map.get("username").and_then(Value::as_str),
+        })
+    }
+
+    /// The empty data of `kind`: what a test event of that kind without
+    /// details carries.
+    pub fn empty(kind: &EventKind) -> EventData {
+        EventData::from_details(kind, &Details::new(), Strictness::Lenient)
+            .unwrap_or_else(|_| EventData::Other(Details::new()))
+    }
+}
+
+/// The fields of each kind's JSON form with their JSON types, for the kinds
+/// reference (`docs/event-kinds.md`) and the test that keeps it true.
+pub fn fields_of(kind: &EventKind) -> Vec<(String, &'static str)> {
+    let sample = sample(kind);
+    let mut out = Vec::new();
+    describe_fields("", &Value::Object(sample.to_details()), &mut out);
+    out
+}
+
+fn describe_fields(prefix: &str, value: &Value, out: &mut Vec<(String, &'static str)>) {
+    let Value::Object(map) = value else {
+        return;
+    };
+    for (key, value) in map {
+        let name = format!("{prefix}{key}");
+        let ty = match value {
+            Value::Null => "string or null",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        out.push((name.clone(), ty));
+        if let Value::Object(_) = value {
+            describe_fields(&format!("{name}."), value, out);
+        }
+        if let Value::Array(items) = value
+            && let Some(first) = items.first()
+        {
+            describe_fields(&format!("{name}[]."), first, out);
+        }
+    }
+}
+
+/// A fully filled example of `kind`'s data (every optional field set).
+pub fn sample(kind: &EventKind) -> EventData {
+    let at = DateTime::parse_from_rfc3339("2025-01-15T14:32:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default();
+    let name = || "JaneDoe".to_owned();
+    match kind {
+        EventKind::Follow => EventData::Follow(Follow::new(name(), at)),
+        EventKind::Unfollow => EventData::Unfollow(Named::new(name())),
+        EventKind::Ban => EventData::Ban(Ban {
+            username: name(),
+            moderator_username: Some("ModName".into()),
+            moderator_id: Some("9001".into()),
+            reason: Some("spam".into()),
+            is_permanent: false,
+            duration_seconds: Some(600),
+            expires_at: Some(at),
+        }),
+        EventKind::Unban => EventData::Unban(Named::new(name())),
+        EventKind::TimeoutEnd => EventData::TimeoutEnd(Named::new(name())),
+        EventKind::VipAdd => EventData::VipAdd(Named::new(name())),
+        EventKind::VipRemove => EventData::VipRemove(Named::new(name())),
+        EventKind::ModeratorAdd => EventData::ModeratorAdd(Named::new(name())),
+        EventKind::ModeratorRemove => EventData::ModeratorRemove(Named::new(name())),
+        EventKind::Subscribe => EventData::Subscribe(Subscribe {
+            username: name(),
+            tier: Tier(1000),
+            is_gift: false,
+        }),
+        EventKind::SubscriptionMessage => EventData::Resub(Resub {
+            username: name(),
+            tier: Tier(2000),
+            cumulative_months: 12,
+            message: "a year already!".into(),
+        }),
+        EventKind::SubscriptionEnd => EventData::SubscriptionEnd(SubscriptionEnd {
+            username: name(),
+            tier: Tier(1000),
+        }),
+        EventKind::SubscriptionGift => EventData::Gift(Gift {
+            username: name(),
+            tier: Tier(1000),
+            total: 5,
+            is_anonymous: false,
+        }),
+        EventKind::Cheer => EventData::Cheer(Cheer {
+            username: name(),
+            bits: 500,
+            message: "Cheer500 great stream".into(),
+            is_anonymous: false,
+        }),
+        EventKind::Raid => EventData::Raid(Raid {
+            username: name(),
+            viewers: 42,
+        }),
+        EventKind::Redemption => EventData::Redemption(Redemption {
+            username: name(),
+            reward: Reward {
+                id: "5a4b...".into(),
+                title: "Hydrate".into(),
+                cost: 100,
+                prompt: "Make the streamer drink water".into(),
+            },
+            user_input: "".into(),
+            status: "unfulfilled".into(),
+        }),
+        EventKind::ChatMessage => EventData::ChatMessage(ChatMessage {
+            username: name(),
+            text: "hello chat".into(),
+            badges: vec![Badge {
+                set_id: "subscriber".into(),
+                id: "12".into(),
+                info: "16".into(),
+            }],
+        }),
+        EventKind::StreamOnline => EventData::StreamOnline(StreamOnline {
+            username: "Streamer".into(),
+            stream_type: "live".into(),
+            started_at: Some(at),
+        }),
+        EventKind::StreamOffline => EventData::StreamOffline(StreamOffline {
+            username: "Streamer".into(),
+        }),
+        EventKind::ClipCreated => EventData::ClipCreated(ClipCreated {
+            clip_title: "that play".into(),
+            clip_url: "https://clips.twitch.tv/AwkwardHelplessSalamanderSwiftRage".into(),
+            creator_username: name(),
+            view_count: 3,
+        }),
+        EventKind::Other(_) => EventData::Other(Details::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn details(v: Value) -> Details {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn every_known_kind_round_trips_through_its_json_form() {
+        for kind in EventKind::KNOWN {
+            let data = sample(kind);
+            assert_eq!(data.kind().as_ref(), Some(kind));
+            let json = data.to_details();
+            let back = EventData::from_details(kind, &json, Strictness::Strict)
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(back, data, "{kind}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_field() {
+        let err = EventData::from_details(
+            &EventKind::Cheer,
+            &details(json!({"username": "a", "bits": "lots"})),
+            Strictness::Strict,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "bits");
+        assert!(
+            err.to_string().starts_with("details.bits: invalid type"),
+            "{err}"
+        );
+        let err = EventData::from_details(
+            &EventKind::Redemption,
+            &details(json!({"reward": {"cost": -1}})),
+            Strictness::Strict,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "reward.cost");
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused_from_outside_and_ignored_in_stored_rows() {
+        let d = details(json!({"username": "a", "bitz": 100}));
+        let err = EventData::from_details(&EventKind::Cheer, &d, Strictness::Strict).unwrap_err();
+        assert_eq!(err.field, "bitz");
+        assert!(
+            err.message.contains("channel.cheer has no such field"),
+            "{err}"
+        );
+        let lenient = EventData::from_details(&EventKind::Cheer, &d, Strictness::Lenient).unwrap();
+        assert_eq!(lenient.username(), Some("a"));
+    }
+
+    #[test]
+    fn implied_fields_of_the_documented_form_are_accepted() {
+        let d = details(json!({"username": "a", "action": "granted", "role_type": "vip"}));
+        let data = EventData::from_details(&EventKind::VipAdd, &d, Strictness::Strict).unwrap();
+        assert_eq!(data.to_details(), d);
+    }
+
+    #[test]
+    fn tiers_read_strings_or_numbers_and_refuse_others() {
+        for tier in [json!("2000"), json!(2000)] {
+            let d = details(json!({"tier": tier}));
+            let EventData::Subscribe(s) =
+                EventData::from_details(&EventKind::Subscribe, &d, Strictness::Strict).unwrap()
+            else {
+                panic!()
+            };
+            assert_eq!(s.tier, Tier(2000));
+            assert_eq!(s.tier.level(), 2);
+        }
+        let err = EventData::from_details(
+            &EventKind::Subscribe,
+            &details(json!({"tier": "prime"})),
+            Strictness::Strict,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "tier");
+        assert!(err.message.contains("\"1000\""), "{err}");
+    }
+
+    #[test]
+    fn rows_of_older_versions_read_as_their_kind() {
+        // A raid as older versions stored it: the raw EventSub payload.
+        let old = details(json!({
+            "from_broadcaster_user_id": "1234",
+            "from_broadcaster_user_login": "cool_user",
+            "from_broadcaster_user_name": "Cool_User",
+            "to_broadcaster_user_id": "1337",
+            "viewers": 9001,
+            "username": "Cool_User"
+        }));
+        assert_eq!(
+            EventData::from_stored(&EventKind::Raid, old),
+            EventData::Raid(Raid {
+                username: "Cool_User".into(),
+                viewers: 9001
+            })
+        );
+        // Beyond reading: kept as it is.
+        let odd = details(json!({"viewers": "many"}));
+        assert_eq!(
+            EventData::from_stored(&EventKind::Raid, odd.clone()),
+            EventData::Other(odd)
+        );
+    }
+
+    #[test]
+    fn other_kinds_keep_their_json() {
+        let d = details(json!({"anything": [1, 2]}));
+        let kind = EventKind::from("channel.hype_train.begin");
+        let data = EventData::from_details(&kind, &d, Strictness::Strict).unwrap();
+        assert_eq!(data, EventData::Other(d.clone()));
+        assert_eq!(data.to_details(), d);
+        assert_eq!(data.kind(), None);
+    }
+}
