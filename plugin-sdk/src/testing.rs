@@ -5,7 +5,10 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use crate::{Event, Level, Source, Viewer};
+use crate::{
+    Badge, ChatMessage, Cheer, Event, EventData, Follow, Gift, Level, Raid, Redemption, Resub,
+    Reward, Source, Subscribe, Viewer, kinds,
+};
 
 /// The fake host's state.
 #[derive(Debug, Clone)]
@@ -62,16 +65,17 @@ pub fn kv() -> BTreeMap<String, String> {
     with(|h| h.kv.clone())
 }
 
-/// An event of `kind` with `details`, from EventSub, for channel "1000".
-pub fn event(kind: &str, details: serde_json::Value) -> Event {
+/// An event of `kind` carrying `data`, for channel "1000", from the
+/// dashboard's test button (source `test`), about `viewer`.
+pub fn event(kind: &str, viewer: Option<Viewer>, data: EventData) -> Event {
     Event {
         id: format!("test-{kind}-{}", with(|h| h.now_ms)),
         kind: kind.to_owned(),
         source: Source::Test,
         channel_id: "1000".into(),
-        viewer: None,
+        viewer,
         occurred_at_ms: with(|h| h.now_ms),
-        details: details.to_string(),
+        data,
     }
 }
 
@@ -79,7 +83,101 @@ pub fn event(kind: &str, details: serde_json::Value) -> Event {
 pub fn viewer(id: &str, name: &str) -> Viewer {
     Viewer {
         id: id.into(),
-        login: name.to_lowercase(),
+        login: name.trim().to_lowercase(),
         display_name: name.into(),
     }
+}
+
+fn named(name: &str) -> Option<Viewer> {
+    Some(viewer("4242", name))
+}
+
+/// `name` followed.
+pub fn follow(name: &str) -> Event {
+    let data = EventData::Follow(Follow {
+        followed_at_ms: Some(with(|h| h.now_ms)),
+    });
+    event(kinds::FOLLOW, named(name), data)
+}
+
+/// `name` subscribed at `tier` (1000, 2000, 3000).
+pub fn subscribe(name: &str, tier: u32) -> Event {
+    let data = EventData::Subscribe(Subscribe {
+        tier,
+        is_gift: false,
+    });
+    event(kinds::SUBSCRIBE, named(name), data)
+}
+
+/// `name` resubscribed for `months` with `message`.
+pub fn resub(name: &str, months: u32, message: &str) -> Event {
+    let data = EventData::Resub(Resub {
+        tier: 1000,
+        cumulative_months: months,
+        message: message.into(),
+    });
+    event(kinds::RESUB, named(name), data)
+}
+
+/// `gifter` (None: anonymous) gave `total` tier 1 subs.
+pub fn gift(gifter: Option<&str>, total: u32) -> Event {
+    let data = EventData::Gift(Gift {
+        tier: 1000,
+        total,
+        anonymous: gifter.is_none(),
+    });
+    event(kinds::GIFT, gifter.and_then(named), data)
+}
+
+/// `name` (empty: anonymous) cheered `bits` with `message`.
+pub fn cheer(name: &str, bits: u32, message: &str) -> Event {
+    let anonymous = name.is_empty();
+    let data = EventData::Cheer(Cheer {
+        bits,
+        message: message.into(),
+        anonymous,
+    });
+    event(kinds::CHEER, (!anonymous).then(|| viewer("4242", name)), data)
+}
+
+/// `name` raided with `viewers`.
+pub fn raid(name: &str, viewers: u32) -> Event {
+    event(kinds::RAID, named(name), EventData::Raid(Raid { viewers }))
+}
+
+/// `name` redeemed `title` for `cost` points, typing `input`.
+pub fn redemption(name: &str, title: &str, cost: u32, input: &str) -> Event {
+    let data = EventData::Redemption(Redemption {
+        reward: Reward {
+            id: "reward-1".into(),
+            title: title.into(),
+            cost,
+            prompt: String::new(),
+        },
+        user_input: input.into(),
+        status: "unfulfilled".into(),
+    });
+    event(kinds::REDEMPTION, named(name), data)
+}
+
+/// `name` said `text` in chat, with `badges` (set ids, e.g. "moderator").
+pub fn chat(name: &str, text: &str, badges: &[&str]) -> Event {
+    let badges = badges
+        .iter()
+        .map(|set| Badge {
+            set_id: (*set).into(),
+            id: "1".into(),
+            info: String::new(),
+        })
+        .collect();
+    let data = EventData::ChatMessage(ChatMessage {
+        text: text.into(),
+        badges,
+    });
+    event(kinds::CHAT_MESSAGE, named(name), data)
+}
+
+/// An event of a kind Stagehand does not model, with its JSON fields.
+pub fn other(kind: &str, fields: serde_json::Value) -> Event {
+    event(kind, None, EventData::Other(fields.to_string()))
 }

@@ -1,60 +1,5 @@
-//! Small text helpers most alert and formatter plugins need: field lookup
-//! by path, tier names, and `{name}` templates.
-
-use serde_json::Value;
-
-use crate::Event;
-
-/// A details field by dotted path (`reward.title`, `badges.0.id`) as text:
-/// strings as they are, numbers and booleans printed; null, objects and
-/// arrays have no text.
-pub fn lookup(details: &Value, path: &str) -> Option<String> {
-    let mut value = details;
-    for key in path.split('.') {
-        value = match value {
-            Value::Object(map) => map.get(key)?,
-            Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// Whom an alert or post about `event` should name: "An anonymous gifter"
-/// and "Anonymous" for anonymous gifts and cheers, the raiding channel for
-/// raids, else the details' user (`username`, `user_name`, `user_login`) or
-/// the event's viewer, and "Someone" when nothing names anyone. `details`
-/// is `event.details_json()`, parsed once by the caller.
-pub fn who(event: &Event, details: &Value) -> String {
-    let text = |path: &str| lookup(details, path).filter(|s| !s.trim().is_empty());
-    let anonymous = text("is_anonymous").is_some_and(|a| a == "true");
-    match event.kind.as_str() {
-        "channel.subscription.gift" if anonymous => Some("An anonymous gifter".to_owned()),
-        "channel.cheer" if anonymous => Some("Anonymous".to_owned()),
-        "channel.raid" => {
-            text("from_broadcaster_user_name").or_else(|| text("from_broadcaster_user_login"))
-        }
-        _ => None,
-    }
-    .or_else(|| text("username"))
-    .or_else(|| text("user_name"))
-    .or_else(|| text("user_login"))
-    .or_else(|| event.viewer.as_ref().map(|v| v.display_name.clone()))
-    .filter(|s| !s.trim().is_empty())
-    .unwrap_or_else(|| "Someone".to_owned())
-}
-
-/// The message a viewer attached (`message`, or EventSub's `message.text`).
-pub fn message(details: &Value) -> Option<String> {
-    lookup(details, "message")
-        .or_else(|| lookup(details, "message.text"))
-        .filter(|s| !s.trim().is_empty())
-}
+//! Small text helpers most alert and formatter plugins need: tier names
+//! and `{name}` templates (fill them from [`crate::Event::field`]).
 
 /// Twitch tier codes as people say them: "1000" → "Tier 1", "prime" →
 /// "Prime"; anything else as it is.
@@ -71,51 +16,6 @@ pub fn tier_name(tier: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn lookup_follows_dotted_paths() {
-        let d = json!({"reward": {"title": "Hydrate"}, "bits": 5, "ok": true, "badges": [{"id": "1"}], "none": null});
-        assert_eq!(lookup(&d, "reward.title").as_deref(), Some("Hydrate"));
-        assert_eq!(lookup(&d, "bits").as_deref(), Some("5"));
-        assert_eq!(lookup(&d, "ok").as_deref(), Some("true"));
-        assert_eq!(lookup(&d, "badges.0.id").as_deref(), Some("1"));
-        assert_eq!(lookup(&d, "none"), None);
-        assert_eq!(lookup(&d, "reward"), None);
-        assert_eq!(lookup(&d, "missing.path"), None);
-    }
-
-    #[test]
-    fn who_names_the_right_person() {
-        let event = |kind: &str, d: Value| crate::testing::event(kind, d);
-        let cases = [
-            (
-                "channel.subscription.gift",
-                json!({"username": "x", "is_anonymous": true}),
-                "An anonymous gifter",
-            ),
-            ("channel.cheer", json!({"is_anonymous": true}), "Anonymous"),
-            (
-                "channel.raid",
-                json!({"from_broadcaster_user_name": "Raider"}),
-                "Raider",
-            ),
-            ("channel.cheer", json!({"user_name": "Bob"}), "Bob"),
-            ("channel.follow", json!({"username": "Ann"}), "Ann"),
-            ("channel.follow", json!({"username": " "}), "Someone"),
-        ];
-        for (kind, d, want) in cases {
-            assert_eq!(who(&event(kind, d.clone()), &d), want, "{kind} {d}");
-        }
-        let mut e = event("channel.follow", json!({}));
-        e.viewer = Some(crate::testing::viewer("1", "Viv"));
-        assert_eq!(who(&e, &json!({})), "Viv");
-        assert_eq!(
-            message(&json!({"message": {"text": "hi"}})).as_deref(),
-            Some("hi")
-        );
-        assert_eq!(message(&json!({"message": ""})), None);
-    }
 
     #[test]
     fn tiers_read_as_people_say_them() {

@@ -1,21 +1,21 @@
 //! Conveniences on the contract's types, so plugins stay short.
 
-use serde_json::Value;
-
-use crate::{Action, Alert, Display, Event, Info, Role};
+use crate::{Action, Alert, Display, Event, EventData, Info, Role};
 
 impl Info {
-    /// A plugin of the actions role that wants no kinds yet.
-    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
+    /// A description to fill in: no kinds yet (all of them, if none are
+    /// added), the roles implemented, and name and version from the crate.
+    pub fn new() -> Self {
         Info {
-            name: name.into(),
-            version: version.into(),
+            name: String::new(),
+            version: String::new(),
             kinds: Vec::new(),
-            roles: vec![Role::Actions],
+            roles: Vec::new(),
+            implements: Vec::new(),
         }
     }
 
-    /// The event kinds to receive ("*" for all).
+    /// The event kinds to receive (see [`crate::kinds`]; `"*"` for all).
     pub fn kinds<I, S>(mut self, kinds: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -25,49 +25,58 @@ impl Info {
         self
     }
 
-    /// The roles played (default: actions only).
+    /// The roles the host should call, when not every implemented one.
     pub fn roles(mut self, roles: impl IntoIterator<Item = Role>) -> Self {
         self.roles = roles.into_iter().collect();
         self
     }
 }
 
+impl Default for Info {
+    fn default() -> Self {
+        Info::new()
+    }
+}
+
 impl Event {
-    /// The details as JSON (an empty object if they do not parse).
-    pub fn details_json(&self) -> Value {
-        serde_json::from_str(&self.details).unwrap_or(Value::Object(Default::default()))
-    }
-
-    /// A details field as text (strings as they are, numbers and booleans printed).
-    pub fn detail(&self, field: &str) -> Option<String> {
-        match self.details_json().get(field)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Null => None,
-            other => Some(other.to_string()),
-        }
-    }
-
-    /// A details field as a number (numbers, or strings holding one).
-    pub fn detail_f64(&self, field: &str) -> Option<f64> {
-        match self.details_json().get(field)? {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.parse().ok(),
+    /// Whom an alert or post about this event should name: "An anonymous
+    /// gifter" and "Anonymous" for anonymous gifts and cheers, the clip's
+    /// creator, the broadcaster for stream events, else the event's viewer,
+    /// and "Someone" when nothing names anyone.
+    pub fn who(&self) -> String {
+        let named = match &self.data {
+            EventData::Gift(g) if g.anonymous => Some("An anonymous gifter".to_owned()),
+            EventData::Cheer(c) if c.anonymous => Some("Anonymous".to_owned()),
+            EventData::Clip(c) => Some(c.creator_name.clone()),
+            EventData::StreamOnline(s) => Some(s.broadcaster_name.clone()),
+            EventData::StreamOffline(s) => Some(s.broadcaster_name.clone()),
+            EventData::Other(json) => serde_json::from_str::<serde_json::Value>(json)
+                .ok()
+                .and_then(|v| crate::fields::lookup(&v, "username")),
             _ => None,
-        }
-    }
-
-    /// A details field as a boolean.
-    pub fn detail_bool(&self, field: &str) -> Option<bool> {
-        self.details_json().get(field)?.as_bool()
-    }
-
-    /// Who the event is about: details `username` (or EventSub's
-    /// `user_name`), else the viewer's display name.
-    pub fn username(&self) -> Option<String> {
-        self.detail("username")
-            .filter(|s| !s.is_empty())
-            .or_else(|| self.detail("user_name").filter(|s| !s.is_empty()))
+        };
+        named
+            .filter(|s| !s.trim().is_empty())
             .or_else(|| self.viewer.as_ref().map(|v| v.display_name.clone()))
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "Someone".to_owned())
+    }
+
+    /// A field by its JSON name, as text (see [`crate::fields`]).
+    pub fn field(&self, name: &str) -> Option<String> {
+        crate::fields::field(self, name)
+    }
+
+    /// The message a viewer attached (resub, cheer, chat), if not empty.
+    pub fn message(&self) -> Option<&str> {
+        let text = match &self.data {
+            EventData::Resub(r) => &r.message,
+            EventData::Cheer(c) => &c.message,
+            EventData::ChatMessage(c) => &c.text,
+            EventData::Redemption(r) => &r.user_input,
+            _ => return None,
+        };
+        Some(text.as_str()).filter(|t| !t.trim().is_empty())
     }
 }
 
@@ -115,23 +124,15 @@ impl Action {
 #[cfg(test)]
 mod tests {
     use crate::testing;
-    use serde_json::json;
 
     #[test]
-    fn details_helpers_read_fields() {
-        let mut e = testing::event(
-            "channel.cheer",
-            json!({"username": "a", "bits": 1000, "months": "12", "is_gift": true}),
-        );
-        assert_eq!(e.detail("username").as_deref(), Some("a"));
-        assert_eq!(e.detail("bits").as_deref(), Some("1000"));
-        assert_eq!(e.detail_f64("bits"), Some(1000.0));
-        assert_eq!(e.detail_f64("months"), Some(12.0));
-        assert_eq!(e.detail_bool("is_gift"), Some(true));
-        assert_eq!(e.detail("missing"), None);
-        e.details = json!({}).to_string();
-        e.viewer = Some(testing::viewer("1", "Bob"));
-        assert_eq!(e.username().as_deref(), Some("Bob"));
+    fn who_names_the_right_person() {
+        assert_eq!(testing::gift(None, 5).who(), "An anonymous gifter");
+        assert_eq!(testing::gift(Some("Gus"), 5).who(), "Gus");
+        assert_eq!(testing::cheer("", 100, "").who(), "Anonymous");
+        assert_eq!(testing::raid("Raider", 10).who(), "Raider");
+        assert_eq!(testing::follow("Ann").who(), "Ann");
+        assert_eq!(testing::follow(" ").who(), "Someone");
     }
 
     #[test]
@@ -145,7 +146,7 @@ mod tests {
         assert_eq!(testing::logs().len(), 1);
         testing::set_now_ms(42);
         assert_eq!(crate::host::now_ms(), 42);
-        testing::set_settings(json!({"a": 1}));
+        testing::set_settings(serde_json::json!({"a": 1}));
         assert_eq!(crate::host::settings()["a"], 1);
     }
 }

@@ -25,6 +25,8 @@ macro_rules! event_kinds {
         impl EventKind {
             /// Every known kind, in table order.
             pub const KNOWN: &'static [EventKind] = &[$(EventKind::$variant,)*];
+            /// Their names, in the same order.
+            pub const NAMES: &'static [&'static str] = &[$($name,)*];
 
             /// The wire name, e.g. `channel.follow`.
             pub fn as_str(&self) -> &str {

@@ -4,9 +4,11 @@
 use serde_json::{Value, json};
 
 use super::runtime::wit;
-use crate::event::{Event, Source};
+use chrono::{DateTime, Utc};
 
-/// The contract's view of an event.
+use crate::event::{Event, EventData, Source};
+
+/// The contract's view of an event: its typed data.
 pub fn event_to_wit(event: &Event) -> wit::Event {
     wit::Event {
         id: event.id.clone(),
@@ -23,8 +25,98 @@ pub fn event_to_wit(event: &Event) -> wit::Event {
             login: v.login.clone(),
             display_name: v.display_name.clone(),
         }),
-        occurred_at_ms: event.occurred_at.timestamp_millis().max(0) as u64,
-        details: serde_json::to_string(&event.data.to_details()).unwrap_or_else(|_| "{}".into()),
+        occurred_at_ms: ms(&event.occurred_at),
+        data: data_to_wit(&event.data),
+    }
+}
+
+fn ms(at: &DateTime<Utc>) -> u64 {
+    at.timestamp_millis().max(0) as u64
+}
+
+/// Typed data as the contract has it (the viewer's name lives in the
+/// event's viewer, so it is not repeated here).
+pub fn data_to_wit(data: &EventData) -> wit::EventData {
+    use wit::EventData as W;
+    match data {
+        EventData::Follow(f) => W::Follow(wit::Follow {
+            followed_at_ms: f.followed_at.as_ref().map(ms),
+        }),
+        EventData::Unfollow(_) => W::Unfollow,
+        EventData::Ban(b) => W::Ban(wit::Ban {
+            permanent: b.is_permanent,
+            duration_seconds: b.duration_seconds,
+            expires_at_ms: b.expires_at.as_ref().map(ms),
+            reason: b.reason.clone(),
+            moderator_name: b.moderator_username.clone(),
+            moderator_id: b.moderator_id.clone(),
+        }),
+        EventData::Unban(_) => W::Unban,
+        EventData::TimeoutEnd(_) => W::TimeoutEnd,
+        EventData::VipAdd(_) => W::VipAdd,
+        EventData::VipRemove(_) => W::VipRemove,
+        EventData::ModeratorAdd(_) => W::ModeratorAdd,
+        EventData::ModeratorRemove(_) => W::ModeratorRemove,
+        EventData::Subscribe(s) => W::Subscribe(wit::Subscribe {
+            tier: s.tier.0,
+            is_gift: s.is_gift,
+        }),
+        EventData::Resub(r) => W::Resub(wit::Resub {
+            tier: r.tier.0,
+            cumulative_months: r.cumulative_months,
+            message: r.message.clone(),
+        }),
+        EventData::SubscriptionEnd(s) => W::SubscriptionEnd(wit::SubscriptionEnd { tier: s.tier.0 }),
+        EventData::Gift(g) => W::Gift(wit::Gift {
+            tier: g.tier.0,
+            total: g.total,
+            anonymous: g.is_anonymous,
+        }),
+        EventData::Cheer(c) => W::Cheer(wit::Cheer {
+            bits: c.bits,
+            message: c.message.clone(),
+            anonymous: c.is_anonymous,
+        }),
+        EventData::Raid(r) => W::Raid(wit::Raid { viewers: r.viewers }),
+        EventData::Redemption(r) => W::Redemption(wit::Redemption {
+            reward: wit::Reward {
+                id: r.reward.id.clone(),
+                title: r.reward.title.clone(),
+                cost: r.reward.cost,
+                prompt: r.reward.prompt.clone(),
+            },
+            user_input: r.user_input.clone(),
+            status: r.status.clone(),
+        }),
+        EventData::ChatMessage(c) => W::ChatMessage(wit::ChatMessage {
+            text: c.text.clone(),
+            badges: c
+                .badges
+                .iter()
+                .map(|b| wit::Badge {
+                    set_id: b.set_id.clone(),
+                    id: b.id.clone(),
+                    info: b.info.clone(),
+                })
+                .collect(),
+        }),
+        EventData::StreamOnline(s) => W::StreamOnline(wit::StreamOnline {
+            broadcaster_name: s.username.clone(),
+            stream_type: s.stream_type.clone(),
+            started_at_ms: s.started_at.as_ref().map(ms),
+        }),
+        EventData::StreamOffline(s) => W::StreamOffline(wit::StreamOffline {
+            broadcaster_name: s.username.clone(),
+        }),
+        EventData::ClipCreated(c) => W::Clip(wit::Clip {
+            title: c.clip_title.clone(),
+            url: c.clip_url.clone(),
+            creator_name: c.creator_username.clone(),
+            view_count: c.view_count,
+        }),
+        EventData::Other(map) => {
+            W::Other(serde_json::to_string(map).unwrap_or_else(|_| "{}".into()))
+        }
     }
 }
 

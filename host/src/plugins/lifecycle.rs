@@ -20,7 +20,7 @@ use super::discovery::{self, Candidate, Files, Found, Refused};
 use super::manifest::{Manifest, Permission};
 use super::runtime::{self, KvCache, LoadError};
 use super::worker::{self, Control, Limits, SharedStatus, State, Swap, Version, WorkerHandle};
-use super::{Entry, PluginHost, convert};
+use super::{Entry, PluginHost, checks, convert};
 use crate::live::LiveMessage;
 use crate::store;
 
@@ -298,6 +298,10 @@ impl PluginHost {
                 }
                 Err(f) => return Err(LoadError(format!("init failed: {f}"))),
             }
+            let warnings = checks::load_warnings(&info, &manifest);
+            for warning in &warnings {
+                tracing::warn!(plugin = &*plugin, "{warning}");
+            }
             let mut manifest = manifest;
             if manifest.version == "0" {
                 manifest.version = quota_text(&info.version, 64);
@@ -307,6 +311,7 @@ impl PluginHost {
                     manifest,
                     compiled,
                     info,
+                    warnings,
                     fingerprint,
                 }),
                 instance,
@@ -534,6 +539,8 @@ impl PluginHost {
             if entry.worker.is_none() {
                 s.version = version.manifest.version.clone();
                 s.kinds = version.info.kinds.clone();
+                s.contract = version.compiled.contract();
+                s.warnings = version.warnings.clone();
                 s.roles = version
                     .info
                     .roles

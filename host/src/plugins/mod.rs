@@ -16,6 +16,7 @@
 //! event path or the API.
 
 pub mod admin;
+pub mod checks;
 pub mod convert;
 pub mod discovery;
 pub mod lifecycle;
@@ -210,6 +211,8 @@ fn blank_status(name: &str, path: &Path) -> Status {
         missed: 0,
         kinds: Vec::new(),
         roles: Vec::new(),
+        contract: "",
+        warnings: Vec::new(),
         requested_permissions: Vec::new(),
         granted_permissions: Vec::new(),
         limits: Limits::default(),

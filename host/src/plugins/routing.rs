@@ -112,12 +112,7 @@ impl PluginHost {
             if wanted.is_empty() {
                 continue;
             }
-            let batch = Arc::new(
-                wanted
-                    .iter()
-                    .map(|&i| convert::event_to_wit(&events[i]))
-                    .collect(),
-            );
+            let batch = Arc::new(wanted.iter().map(|&i| events[i].clone()).collect());
             // The event's commit never waits behind another call: the
             // display is filled in when the plugin gets to it.
             let stuck = route.worker.busy.in_call();

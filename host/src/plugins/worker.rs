@@ -16,6 +16,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use tokio::sync::{mpsc, oneshot};
 
 use super::convert;
+use crate::event::Event;
 use super::manifest::{Manifest, Permission};
 use super::priority;
 use super::quotas::{self, LogBudget};
@@ -45,6 +46,8 @@ pub struct Version {
     pub manifest: Manifest,
     pub compiled: Compiled,
     pub info: wit::Info,
+    /// What the host noticed at load (see `checks`).
+    pub warnings: Vec<String>,
     /// Hash of the manifest, the wasm and the streamer's settings: a change
     /// to any of them means a new version.
     pub fingerprint: String,
@@ -84,6 +87,11 @@ pub struct Status {
     pub missed: u64,
     pub kinds: Vec<String>,
     pub roles: Vec<&'static str>,
+    /// The plugin contract version its component was built for.
+    pub contract: &'static str,
+    /// What the host noticed at load: a role implemented but not
+    /// declared, an unknown kind, a name or version unlike plugin.toml.
+    pub warnings: Vec<String>,
     /// Permissions and limits its manifest asks for (`chat`,
     /// `media:cdn.example.com`, `memory_mib:256`, …) and those granted.
     pub requested_permissions: Vec<String>,
@@ -175,7 +183,7 @@ pub enum Control {
     /// Display for each event (formatter role); events not reached within
     /// `budget` get none.
     Format {
-        events: Arc<Vec<wit::Event>>,
+        events: Arc<Vec<Event>>,
         budget: Duration,
         picked_up: oneshot::Sender<()>,
         reply: oneshot::Sender<Vec<Option<wit::Display>>>,
@@ -523,8 +531,7 @@ impl Worker {
 
     fn on_event(&mut self, dispatched: Dispatched) {
         let Dispatched { event, settle } = dispatched;
-        let wit_event = convert::event_to_wit(&event.event);
-        let actions = match self.call(|i| i.on_event(&wit_event)) {
+        let actions = match self.call(|i| i.on_event(&event.event)) {
             Some(Ok(actions)) => match quotas::check_action_count(actions.len()) {
                 Ok(()) => actions,
                 Err(why) => {
@@ -638,6 +645,8 @@ impl Worker {
             s.reloads += 1;
             s.kinds = info.kinds.clone();
             s.roles = info.roles.iter().map(|r| convert::role_name(*r)).collect();
+            s.contract = self.version.compiled.contract();
+            s.warnings = self.version.warnings.clone();
             s.limits = Limits::of(manifest);
         });
         tracing::info!(plugin = &*self.name, version = %manifest.version, "plugin reloaded");

@@ -88,7 +88,7 @@ fn escape_controls(s: &str) -> String {
 
 impl wit::Host for HostState {}
 
-impl bindings::stagehand::plugin::host::Host for HostState {
+impl bindings::v0_2::stagehand::plugin::host::Host for HostState {
     fn log(&mut self, level: wit::Level, message: String) -> wasmtime::Result<()> {
         self.write_log(level, &message);
         Ok(())
@@ -116,6 +116,53 @@ impl bindings::stagehand::plugin::host::Host for HostState {
 
     fn settings(&mut self) -> wasmtime::Result<String> {
         Ok(self.settings.to_string())
+    }
+}
+
+/// The frozen 0.1 world's imports: the same host, its own generated types.
+mod v0_1 {
+    use super::HostState;
+    use crate::plugins::runtime::bindings::v0_1::stagehand::plugin::{host, types};
+    use crate::plugins::runtime::wit;
+
+    impl types::Host for HostState {}
+
+    impl host::Host for HostState {
+        fn log(&mut self, level: types::Level, message: String) -> wasmtime::Result<()> {
+            let level = match level {
+                types::Level::Trace => wit::Level::Trace,
+                types::Level::Debug => wit::Level::Debug,
+                types::Level::Info => wit::Level::Info,
+                types::Level::Warn => wit::Level::Warn,
+                types::Level::Error => wit::Level::Error,
+            };
+            self.write_log(level, &message);
+            Ok(())
+        }
+
+        fn kv_get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+            Ok(self.kv.get(&key))
+        }
+
+        fn kv_set(&mut self, key: String, value: String) -> wasmtime::Result<()> {
+            self.kv_change(vec![(key, Some(value))])
+        }
+
+        fn kv_delete(&mut self, key: String) -> wasmtime::Result<()> {
+            self.kv_change(vec![(key, None)])
+        }
+
+        fn kv_write(&mut self, changes: Vec<types::KvChange>) -> wasmtime::Result<()> {
+            self.kv_change(changes.into_iter().map(|c| (c.key, c.value)).collect())
+        }
+
+        fn now_ms(&mut self) -> wasmtime::Result<u64> {
+            Ok(chrono::Utc::now().timestamp_millis().max(0) as u64)
+        }
+
+        fn settings(&mut self) -> wasmtime::Result<String> {
+            Ok(self.settings.to_string())
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod budget;
 pub mod cache;
+mod compat;
 pub mod host_api;
 pub mod kv;
 mod limiter;
@@ -25,20 +26,33 @@ pub use kv::KvCache;
 use limiter::PluginLimiter;
 use wasi::StderrTail;
 
+/// Each released version of the contract, generated from its frozen WIT.
+/// The host speaks the newest one; older components are converted to and
+/// from it at the boundary ([`compat`]).
 mod bindings {
-    wasmtime::component::bindgen!({
-        world: "plugin",
-        path: "../plugin-sdk/wit",
-        // Host functions may trap: that is how a broken quota stops a call.
-        imports: { default: trappable },
-    });
+    pub mod v0_2 {
+        wasmtime::component::bindgen!({
+            world: "plugin",
+            path: "../plugin-sdk/wit/since_v0.2.0",
+            // Host functions may trap: that is how a broken quota stops a call.
+            imports: { default: trappable },
+        });
+    }
+    pub mod v0_1 {
+        wasmtime::component::bindgen!({
+            world: "plugin",
+            path: "../plugin-sdk/wit/since_v0.1.0",
+            imports: { default: trappable },
+        });
+    }
 }
 
-/// The contract's types as the host sees them.
-pub use bindings::stagehand::plugin::types as wit;
-use bindings::{Plugin as PluginWorld, PluginPre};
+/// The contract's types as the host sees them (the newest version).
+pub use bindings::v0_2::stagehand::plugin::types as wit;
 
+use super::convert::event_to_wit;
 use super::manifest::INIT_DEADLINE;
+use crate::event::Event;
 use super::quotas::{self, LogBudget};
 
 /// Guest stderr kept per instance (panic messages end up here).
@@ -78,8 +92,10 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasi::add_to_linker(&mut linker)
             .map_err(|e| LoadError(format!("linking WASI: {}", root_cause(&e))))?;
-        PluginWorld::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+        bindings::v0_2::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| LoadError(format!("linking the host interface: {e}")))?;
+        bindings::v0_1::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| LoadError(format!("linking the 0.1 host interface: {e}")))?;
 
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -128,22 +144,23 @@ impl Runtime {
                 component
             }
         };
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            LoadError(format!(
-                "not a Stagehand plugin component: {}",
-                root_cause(&e)
-            ))
-        })?;
-        let pre = PluginPre::new(pre).map_err(|e| {
-            LoadError(format!(
-                "not a stagehand:plugin@0.1.0 component (wrong world?): {}",
-                root_cause(&e)
-            ))
-        })?;
-        Ok(Compiled {
-            pre: Arc::new(pre),
-            hash: key,
-        })
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError(link_error(&e)))?;
+        let pre = match bindings::v0_2::PluginPre::new(pre.clone()) {
+            Ok(pre) => Pre::V0_2(Arc::new(pre)),
+            Err(newest) => match bindings::v0_1::PluginPre::new(pre) {
+                Ok(pre) => Pre::V0_1(Arc::new(pre)),
+                Err(_) => {
+                    return Err(LoadError(format!(
+                        "not a Stagehand plugin: it exports neither stagehand:plugin@0.2.0 nor @0.1.0 ({})",
+                        root_cause(&newest)
+                    )));
+                }
+            },
+        };
+        Ok(Compiled { pre, hash: key })
     }
 
     /// A fresh instance: new store, limits, an empty WASI context.
@@ -173,7 +190,11 @@ impl Runtime {
             Some(more) => Ok(UpdateDeadline::Continue(more)),
             None => Err(Trap::Interrupt.into()),
         });
-        let bindings = match compiled.pre.instantiate(&mut store) {
+        let instantiated = match &compiled.pre {
+            Pre::V0_2(pre) => pre.instantiate(&mut store).map(World::V0_2),
+            Pre::V0_1(pre) => pre.instantiate(&mut store).map(World::V0_1),
+        };
+        let bindings = match instantiated {
             Ok(b) => b,
             Err(e) => return Err(fault(e, store.data(), &stderr, context.deadline)),
         };
@@ -232,9 +253,48 @@ impl std::hash::Hasher for HashWriter<'_> {
 /// A compiled, linked plugin version, ready to instantiate.
 #[derive(Clone)]
 pub struct Compiled {
-    pre: Arc<PluginPre<HostState>>,
+    pre: Pre,
     /// Content hash (wasm + engine), the cache key.
     pub hash: String,
+}
+
+impl Compiled {
+    /// The contract version the component was built for (`0.2.0`).
+    pub fn contract(&self) -> &'static str {
+        match self.pre {
+            Pre::V0_2(_) => "0.2.0",
+            Pre::V0_1(_) => "0.1.0",
+        }
+    }
+}
+
+/// A linked component of one contract version.
+#[derive(Clone)]
+enum Pre {
+    V0_2(Arc<bindings::v0_2::PluginPre<HostState>>),
+    V0_1(Arc<bindings::v0_1::PluginPre<HostState>>),
+}
+
+/// An instance of one contract version.
+enum World {
+    V0_2(bindings::v0_2::Plugin),
+    V0_1(bindings::v0_1::Plugin),
+}
+
+/// Why the linker refused a component, in the plugin author's terms: an
+/// import Stagehand does not provide is named.
+fn link_error(e: &wasmtime::Error) -> String {
+    let why = root_cause(e);
+    let import = why
+        .split(['`', '"'])
+        .find(|part| part.contains(':') && part.contains('/'))
+        .map(str::to_owned);
+    match import {
+        Some(import) if !import.starts_with("stagehand:plugin/") => format!(
+            "this component imports {import}, which Stagehand does not provide (plugins get only stagehand:plugin/host and a WASI that grants nothing): {why}"
+        ),
+        _ => format!("not a Stagehand plugin component: {why}"),
+    }
 }
 
 /// What an instance is given.
@@ -252,7 +312,7 @@ pub struct InstanceContext {
 /// A live plugin instance.
 pub struct Instance {
     store: Store<HostState>,
-    bindings: PluginWorld,
+    bindings: World,
     deadline_ticks: u64,
     deadline: Duration,
     stderr: StderrTail,
@@ -262,7 +322,7 @@ impl Instance {
     fn guard<T>(
         &mut self,
         deadline: Duration,
-        f: impl FnOnce(&PluginWorld, &mut Store<HostState>) -> wasmtime::Result<T>,
+        f: impl FnOnce(&World, &mut Store<HostState>) -> wasmtime::Result<T>,
     ) -> Result<T, Fault> {
         let ticks = if deadline == self.deadline {
             self.deadline_ticks
@@ -276,36 +336,59 @@ impl Instance {
     }
 
     pub fn describe(&mut self, deadline: Duration) -> Result<wit::Info, Fault> {
-        self.guard(deadline, |b, s| b.call_describe(s))
+        self.guard(deadline, |b, s| match b {
+            World::V0_2(b) => b.stagehand_plugin_handler().call_describe(s),
+            World::V0_1(b) => b.call_describe(s).map(compat::info),
+        })
     }
 
-    /// `init`, under `deadline` (longer than an event's, for set-up work).
+    /// `configure` (`init` in 0.1), under `deadline` (longer than an
+    /// event's, for set-up work).
     pub fn init(
         &mut self,
         settings: &str,
         deadline: Duration,
     ) -> Result<Result<(), String>, Fault> {
-        self.guard(deadline, |b, s| b.call_init(s, settings))
-            .map(|r| r.map_err(|e| quotas::truncate(&e, quotas::MAX_ERROR)))
+        self.guard(deadline, |b, s| match b {
+            World::V0_2(b) => b.stagehand_plugin_handler().call_configure(s, settings),
+            World::V0_1(b) => b.call_init(s, settings),
+        })
+        .map(|r| r.map_err(|e| quotas::truncate(&e, quotas::MAX_ERROR)))
     }
 
-    pub fn format(&mut self, event: &wit::Event) -> Result<Option<wit::Display>, Fault> {
+    pub fn format(&mut self, event: &Event) -> Result<Option<wit::Display>, Fault> {
         let deadline = self.deadline;
-        self.guard(deadline, |b, s| b.call_format(s, event))
+        self.guard(deadline, |b, s| match b {
+            World::V0_2(b) => b
+                .stagehand_plugin_handler()
+                .call_format(s, &event_to_wit(event)),
+            World::V0_1(b) => b
+                .call_format(s, &compat::event(event))
+                .map(|d| d.map(compat::display)),
+        })
     }
 
-    pub fn on_event(
-        &mut self,
-        event: &wit::Event,
-    ) -> Result<Result<Vec<wit::Action>, String>, Fault> {
+    pub fn on_event(&mut self, event: &Event) -> Result<Result<Vec<wit::Action>, String>, Fault> {
         let deadline = self.deadline;
-        self.guard(deadline, |b, s| b.call_on_event(s, event))
-            .map(|r| r.map_err(|e| quotas::truncate(&e, quotas::MAX_ERROR)))
+        self.guard(deadline, |b, s| match b {
+            World::V0_2(b) => b
+                .stagehand_plugin_handler()
+                .call_on_event(s, &event_to_wit(event)),
+            World::V0_1(b) => b
+                .call_on_event(s, &compat::event(event))
+                .map(|r| r.map(|actions| actions.into_iter().map(compat::action).collect())),
+        })
+        .map(|r| r.map_err(|e| quotas::truncate(&e, quotas::MAX_ERROR)))
     }
 
     pub fn render(&mut self, alert: &wit::Alert) -> Result<Option<wit::Alert>, Fault> {
         let deadline = self.deadline;
-        self.guard(deadline, |b, s| b.call_render(s, alert))
+        self.guard(deadline, |b, s| match b {
+            World::V0_2(b) => b.stagehand_plugin_handler().call_render(s, alert),
+            World::V0_1(b) => b
+                .call_render(s, &compat::alert_to_v0_1(alert))
+                .map(|a| a.map(compat::alert)),
+        })
     }
 
     /// The guest's last lines on stderr (a panic message, its own prints).

@@ -1,0 +1,124 @@
+//! An event's fields by name, as text: what `{name}` means in a template
+//! and what conditions compare. The names are those of the event's JSON
+//! form (the "details" the API shows, listed per kind in the kinds
+//! reference), so a template written against the dashboard's events works
+//! unchanged: `{username}`, `{bits}`, `{tier}`, `{reward.title}`, ...
+//!
+//! Besides the kind's own fields: `{username}` is whom to name (see
+//! [`crate::Event::who`]), `{kind}` the kind, `{viewer.login}`,
+//! `{viewer.id}` and `{viewer.display_name}` the event's viewer.
+
+use serde_json::Value;
+
+use crate::{Event, EventData};
+
+/// The field `name` of `event`, if it has one.
+pub fn field(event: &Event, name: &str) -> Option<String> {
+    match name {
+        "username" => return Some(event.who()),
+        "kind" => return Some(event.kind.clone()),
+        "viewer.login" => return event.viewer.as_ref().map(|v| v.login.clone()),
+        "viewer.id" => return event.viewer.as_ref().map(|v| v.id.clone()),
+        "viewer.display_name" => return event.viewer.as_ref().map(|v| v.display_name.clone()),
+        _ => {}
+    }
+    let text = |s: &str| Some(s.to_owned());
+    let num = |n: u64| Some(n.to_string());
+    let flag = |b: bool| Some(b.to_string());
+    match (&event.data, name) {
+        (EventData::Follow(f), "followed_at") => f.followed_at_ms.map(|ms| ms.to_string()),
+        (EventData::Ban(b), "is_permanent") => flag(b.permanent),
+        (EventData::Ban(b), "duration_seconds") => b.duration_seconds.map(|s| s.to_string()),
+        (EventData::Ban(b), "expires_at") => b.expires_at_ms.map(|ms| ms.to_string()),
+        (EventData::Ban(b), "reason") => b.reason.clone(),
+        (EventData::Ban(b), "moderator_username") => b.moderator_name.clone(),
+        (EventData::Ban(b), "moderator_id") => b.moderator_id.clone(),
+        (EventData::Subscribe(s), "tier") => num(s.tier.into()),
+        (EventData::Subscribe(s), "is_gift") => flag(s.is_gift),
+        (EventData::Resub(r), "tier") => num(r.tier.into()),
+        (EventData::Resub(r), "cumulative_months") => num(r.cumulative_months.into()),
+        (EventData::Resub(r), "message") => text(&r.message),
+        (EventData::SubscriptionEnd(s), "tier") => num(s.tier.into()),
+        (EventData::Gift(g), "tier") => num(g.tier.into()),
+        (EventData::Gift(g), "total") => num(g.total.into()),
+        (EventData::Gift(g), "is_anonymous") => flag(g.anonymous),
+        (EventData::Cheer(c), "bits") => num(c.bits.into()),
+        (EventData::Cheer(c), "message") => text(&c.message),
+        (EventData::Cheer(c), "is_anonymous") => flag(c.anonymous),
+        (EventData::Raid(r), "viewers") => num(r.viewers.into()),
+        (EventData::Redemption(r), "reward.id") => text(&r.reward.id),
+        (EventData::Redemption(r), "reward.title") => text(&r.reward.title),
+        (EventData::Redemption(r), "reward.cost") => num(r.reward.cost.into()),
+        (EventData::Redemption(r), "reward.prompt") => text(&r.reward.prompt),
+        (EventData::Redemption(r), "user_input") => text(&r.user_input),
+        (EventData::Redemption(r), "status") => text(&r.status),
+        (EventData::ChatMessage(c), "text" | "message") => text(&c.text),
+        (EventData::StreamOnline(s), "type") => text(&s.stream_type),
+        (EventData::StreamOnline(s), "started_at") => s.started_at_ms.map(|ms| ms.to_string()),
+        (EventData::Clip(c), "clip_title") => text(&c.title),
+        (EventData::Clip(c), "clip_url") => text(&c.url),
+        (EventData::Clip(c), "creator_username") => text(&c.creator_name),
+        (EventData::Clip(c), "view_count") => num(c.view_count),
+        (EventData::Other(json), path) => {
+            let value: Value = serde_json::from_str(json).ok()?;
+            lookup(&value, path)
+        }
+        _ => None,
+    }
+}
+
+/// A field of a JSON object by dotted path (`reward.title`, `badges.0.id`)
+/// as text: strings as they are, numbers and booleans printed; null,
+/// objects and arrays have no text.
+pub fn lookup(value: &Value, path: &str) -> Option<String> {
+    let mut value = value;
+    for key in path.split('.') {
+        value = match value {
+            Value::Object(map) => map.get(key)?,
+            Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+    use serde_json::json;
+
+    #[test]
+    fn fields_carry_the_json_names() {
+        let e = testing::cheer("Bob", 500, "hype");
+        assert_eq!(field(&e, "bits").as_deref(), Some("500"));
+        assert_eq!(field(&e, "message").as_deref(), Some("hype"));
+        assert_eq!(field(&e, "username").as_deref(), Some("Bob"));
+        assert_eq!(field(&e, "kind").as_deref(), Some("channel.cheer"));
+        assert_eq!(field(&e, "viewer.login").as_deref(), Some("bob"));
+        assert_eq!(field(&e, "tier"), None);
+        let r = testing::redemption("Ann", "Hydrate", 100, "");
+        assert_eq!(field(&r, "reward.title").as_deref(), Some("Hydrate"));
+        assert_eq!(field(&r, "reward.cost").as_deref(), Some("100"));
+        let other = testing::other("channel.hype_train.begin", json!({"level": 3, "top": [{"user": "x"}]}));
+        assert_eq!(field(&other, "level").as_deref(), Some("3"));
+        assert_eq!(field(&other, "top.0.user").as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn lookup_follows_dotted_paths() {
+        let d = json!({"reward": {"title": "Hydrate"}, "bits": 5, "ok": true, "badges": [{"id": "1"}], "none": null});
+        assert_eq!(lookup(&d, "reward.title").as_deref(), Some("Hydrate"));
+        assert_eq!(lookup(&d, "bits").as_deref(), Some("5"));
+        assert_eq!(lookup(&d, "ok").as_deref(), Some("true"));
+        assert_eq!(lookup(&d, "badges.0.id").as_deref(), Some("1"));
+        assert_eq!(lookup(&d, "none"), None);
+        assert_eq!(lookup(&d, "reward"), None);
+        assert_eq!(lookup(&d, "missing.path"), None);
+    }
+}
