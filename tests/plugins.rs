@@ -426,7 +426,7 @@ async fn broken_files_are_reported_and_never_replace_a_running_version() {
     for (name, needle) in [
         ("notes", "not a WebAssembly file"),
         ("truncated", "not a valid WebAssembly component"),
-        ("wrong-world", "wrong world"),
+        ("wrong-world", "not a Stagehand plugin: it exports hello"),
         ("bad-manifest", "plugin.toml"),
     ] {
         let p = plugin(&host, name).await;
@@ -726,31 +726,257 @@ async fn a_plugin_granted_in_the_config_file_starts_at_once() {
     host.stop();
 }
 
-#[test]
-fn plugin_new_scaffolds_a_crate_that_passes_its_own_test() {
-    let dir = tempfile::tempdir().unwrap();
+/// `stagehand plugin new` makes a crate that builds anywhere: it is moved
+/// to another folder (no path of the machine it was made on may matter),
+/// passes its own test natively, builds as a component, packs into one
+/// file that `plugin check` accepts, and runs in a host.
+#[tokio::test]
+async fn plugin_new_scaffolds_a_crate_that_builds_packs_and_runs_anywhere() {
+    let made = tempfile::tempdir().unwrap();
     let (ok, out, err) = support::run_cli(
-        dir.path(),
+        made.path(),
         &[
             "plugin",
             "new",
             "shout-out",
             "--dir",
-            dir.path().to_str().unwrap(),
+            made.path().to_str().unwrap(),
         ],
     );
     assert!(ok, "{out}{err}");
-    let crate_dir = dir.path().join("shout-out");
-    // Share the workspace's build directory so dependencies are not rebuilt.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let crate_dir = elsewhere.path().join("shout-out");
+    std::fs::rename(made.path().join("shout-out"), &crate_dir).unwrap();
+    drop(made);
+    let cargo_toml = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+    assert!(
+        !cargo_toml.contains("/work") && !cargo_toml.contains("/tmp"),
+        "{cargo_toml}"
+    );
+
+    // Share one build directory between runs so dependencies are not rebuilt.
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scaffold");
-    let status =
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["test", "--quiet"])
-            .current_dir(&crate_dir)
-            .env("CARGO_TARGET_DIR", target)
-            .status()
-            .unwrap();
-    assert!(status.success(), "the scaffolded plugin's own test failed");
+    let cargo = || {
+        let mut c =
+            std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        c.current_dir(&crate_dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_BUILD_TARGET");
+        c
+    };
+    let tested = cargo().args(["test", "--quiet"]).status().unwrap();
+    assert!(tested.success(), "the scaffolded plugin's own test failed");
+    let built = cargo()
+        .args(["component-build", "--quiet"])
+        .status()
+        .unwrap();
+    assert!(
+        built.success(),
+        "the scaffolded plugin did not build as a component"
+    );
+
+    let (ok, out, err) = support::run_cli_in(
+        elsewhere.path(),
+        &crate_dir,
+        &["plugin", "pack", ".", "--out", "../shout.stagehand"],
+        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("shout-out 0.1.0 (plugin contract 0.2.0)"),
+        "{out}"
+    );
+    let package = elsewhere.path().join("shout.stagehand");
+    let (ok, out, err) = support::run_cli(
+        elsewhere.path(),
+        &["plugin", "check", package.to_str().unwrap(), "--json"],
+    );
+    assert!(ok, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["plugin"]["name"], "shout-out");
+    assert_eq!(report["plugin"]["contract"], "0.2.0");
+    assert_eq!(report["plugin"]["permissions"], json!([]));
+
+    // Unpacked into a plugins folder, it runs and keeps state between events.
+    let data = tempfile::tempdir().unwrap();
+    let folder = data.path().join("plugins/shout-out");
+    std::fs::create_dir_all(&folder).unwrap();
+    let gz = flate2::read::GzDecoder::new(std::fs::File::open(&package).unwrap());
+    tar::Archive::new(gz).unpack(&folder).unwrap();
+    let host = Host::start(data.path(), "run", &[]);
+    let status = plugin(&host, "shout-out").await;
+    assert_eq!(status["status"], "running", "{status}");
+    assert_eq!(status["contract"], "0.2.0");
+    assert_eq!(status["warnings"], json!([]), "{status}");
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    for name in ["Ann", "Bob"] {
+        post(
+            &host,
+            json!({"kind": "channel.follow", "details": {"username": name}}),
+        )
+        .await;
+    }
+    let first = overlay.alert(WAIT).await;
+    let second = overlay.alert(WAIT).await;
+    assert_eq!(first["title"], "New follower!");
+    assert_eq!(first["message"], "Ann just followed (#1)");
+    assert_eq!(second["message"], "Bob just followed (#2)");
+    host.stop();
+}
+
+/// A component built against the frozen 0.1 contract still loads and does
+/// everything it did: alerts from `details` JSON, kv, formatting.
+#[tokio::test]
+async fn a_plugin_built_for_contract_0_1_still_runs() {
+    let (_dir, host) = host_with(&["legacy-v01"]).await;
+    let status = plugin(&host, "legacy-v01").await;
+    assert_eq!(status["status"], "running", "{status}");
+    assert_eq!(status["contract"], "0.1.0", "{status}");
+    assert_eq!(status["warnings"], json!([]), "{status}");
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    for name in ["Ann", "Bob"] {
+        post(
+            &host,
+            json!({"kind": "channel.follow", "details": {"username": name}}),
+        )
+        .await;
+    }
+    assert_eq!(
+        overlay.alert(WAIT).await["message"],
+        "Ann just followed (#1)"
+    );
+    // The count came back from kv.
+    assert_eq!(
+        overlay.alert(WAIT).await["message"],
+        "Bob just followed (#2)"
+    );
+
+    let event = post(&host, json!({"kind": "test.legacy", "details": {"n": 7}})).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let events: Vec<Value> = support::get_json(&host, "/api/events?limit=1").await;
+        assert_eq!(events[0]["id"], event["id"]);
+        if events[0]["display"]["text"] == "legacy 7" {
+            assert_eq!(events[0]["display"]["label"], "Legacy");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", events[0]);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    host.stop();
+}
+
+/// The sloppy plugin describes itself wrongly in four ways; each is one
+/// warning in `GET /api/plugins`, and what it declared still runs.
+async fn sloppy_warnings() -> (tempfile::TempDir, Host, Vec<String>) {
+    let (dir, host) = host_with(&["sloppy-plugin"]).await;
+    let status = wait_for(&host, "sloppy-plugin", "running", |p| {
+        p["status"] == "running"
+    })
+    .await;
+    let warnings = status["warnings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{status}"))
+        .iter()
+        .map(|w| w.as_str().unwrap().to_owned())
+        .collect();
+    (dir, host, warnings)
+}
+
+fn one_warning(warnings: &[String], needle: &str) -> String {
+    let found: Vec<&String> = warnings.iter().filter(|w| w.contains(needle)).collect();
+    assert_eq!(found.len(), 1, "{needle:?} in {warnings:#?}");
+    found[0].clone()
+}
+
+#[tokio::test]
+async fn a_role_implemented_but_not_declared_is_warned_about() {
+    let (_dir, host, warnings) = sloppy_warnings().await;
+    let w = one_warning(&warnings, "formatter role");
+    assert!(w.contains("never calls it"), "{w}");
+    // The undeclared formatter is indeed not called; the declared actions are.
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    let event = post(
+        &host,
+        json!({"kind": "channel.cheer", "details": {"username": "A", "bits": 5}}),
+    )
+    .await;
+    assert_eq!(overlay.alert(WAIT).await["message"], "5 bits");
+    let events: Vec<Value> = support::get_json(&host, "/api/events?limit=1").await;
+    assert_eq!(events[0]["id"], event["id"]);
+    assert_ne!(events[0]["display"]["label"], "Sloppy", "{}", events[0]);
+    host.stop();
+}
+
+#[tokio::test]
+async fn a_misspelled_kind_is_warned_about_with_the_likely_one() {
+    let (_dir, host, warnings) = sloppy_warnings().await;
+    let w = one_warning(&warnings, "channel.folow");
+    assert!(w.contains("did you mean \"channel.follow\""), "{w}");
+    host.stop();
+}
+
+#[tokio::test]
+async fn a_name_or_version_unlike_the_manifest_is_warned_about() {
+    let (_dir, host, warnings) = sloppy_warnings().await;
+    let name = one_warning(&warnings, "calls itself");
+    assert!(
+        name.contains("\"sloppy\"") && name.contains("\"sloppy-plugin\""),
+        "{name}"
+    );
+    let version = one_warning(&warnings, "version");
+    assert!(
+        version.contains("\"0.1.0\"") && version.contains("\"2.0.0\""),
+        "{version}"
+    );
+    assert_eq!(warnings.len(), 4, "{warnings:#?}");
+    // plugin.toml wins.
+    let status = plugin(&host, "sloppy-plugin").await;
+    assert_eq!(status["version"], "2.0.0", "{status}");
+    host.stop();
+}
+
+/// `plugin check` refuses what Stagehand cannot load, with the reason, and
+/// without running it.
+#[test]
+fn plugin_check_refuses_what_cannot_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = support::built_plugins();
+    let wrong = built.join("test-plugins/wrong-world");
+    let (ok, out, err) =
+        support::run_cli(dir.path(), &["plugin", "check", wrong.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("not a Stagehand plugin") && err.contains("hello"),
+        "{err}"
+    );
+
+    let text = dir.path().join("notes.stagehand");
+    std::fs::write(&text, "hello").unwrap();
+    let (ok, out, _) = support::run_cli(
+        dir.path(),
+        &["plugin", "check", text.to_str().unwrap(), "--json"],
+    );
+    assert!(!ok);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["ok"], false);
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a plugin package"),
+        "{report}"
+    );
+
+    let legacy = built.join("test-plugins/legacy-v01");
+    let (ok, out, err) =
+        support::run_cli(dir.path(), &["plugin", "check", legacy.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("legacy-v01 0.1.0 (plugin contract 0.1.0)"),
+        "{out}"
+    );
 }
 
 #[tokio::test]

@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use stagehand::event::{Event, EventData, EventKind, Source, Viewer, data};
 use stagehand::live::LiveFeed;
 use stagehand::plugins::PluginHost;
-use stagehand::plugins::runtime::{InstanceContext, KvCache, Runtime, wit};
+use stagehand::plugins::runtime::{InstanceContext, KvCache, Runtime};
 use stagehand::store::{Store, StoreOptions};
-use stagehand_plugin_sdk::Plugin as _;
+use stagehand_plugin_sdk::{Actions as _, Plugin as _};
 
 const CALLS: u32 = 200_000;
 
@@ -30,16 +31,28 @@ fn per_call(d: Duration, n: u32) -> f64 {
     d.as_nanos() as f64 / n as f64 / 1000.0
 }
 
-fn dispatch() {
-    let wasm = std::fs::read(built().join("test-plugins/bench-plugin/bench-plugin.wasm"))
-        .expect("bench plugin not built: run `cargo xtask plugins`");
+/// One plugin's figures: per-event call, an empty call, an event passed in
+/// with no work done; and what loading it took.
+struct Figures {
+    compile: Duration,
+    instantiate: Duration,
+    call: f64,
+    empty_call: f64,
+    event_only: f64,
+}
+
+/// Runs `CALLS` cheers through the component at `path` (2 kv reads and 2
+/// writes each), as the worker would.
+fn measure(path: &str, name: &str, event: &Event) -> Figures {
+    let wasm = std::fs::read(built().join(path))
+        .unwrap_or_else(|e| panic!("{path} not built ({e}): run `cargo xtask plugins`"));
     let runtime = Runtime::new(None).unwrap();
     let started = Instant::now();
     let compiled = runtime.compile(&wasm).unwrap();
     let compile = started.elapsed();
     let kv = Arc::new(KvCache::default());
     let context = InstanceContext {
-        plugin: Arc::from("bench-plugin"),
+        plugin: Arc::from(name),
         kv: kv.clone(),
         settings: Arc::from("{}"),
         log: Arc::default(),
@@ -53,35 +66,22 @@ fn dispatch() {
         .unwrap()
         .unwrap();
     let instantiate = started.elapsed();
-    let event = wit::Event {
-        id: "01a2".into(),
-        kind: "channel.cheer".into(),
-        source: wit::Source::Eventsub,
-        channel_id: "1000".into(),
-        viewer: Some(wit::Viewer {
-            id: "1".into(),
-            login: "alice".into(),
-            display_name: "Alice".into(),
-        }),
-        occurred_at_ms: 1_700_000_000_000,
-        details: r#"{"username":"Alice","bits":100,"message":"Cheer100 great stream"}"#.into(),
-    };
     for _ in 0..10_000 {
-        instance.on_event(&event).unwrap().unwrap();
+        instance.on_event(event).unwrap().unwrap();
         kv.take_dirty();
     }
     let started = Instant::now();
     for _ in 0..CALLS {
-        let actions = instance.on_event(&event).unwrap().unwrap();
+        let actions = instance.on_event(event).unwrap().unwrap();
         std::hint::black_box(actions);
         // What the worker does after each call (the database write-back is
         // batched by the writer thread, off this path).
         std::hint::black_box(kv.take_dirty());
     }
-    let wasm_call = started.elapsed();
+    let call = started.elapsed();
 
     // Where the time goes: an empty call, and an event passed in with no
-    // work done (the default `format`).
+    // work done (neither plugin formats cheers).
     let started = Instant::now();
     for _ in 0..CALLS {
         std::hint::black_box(instance.describe(Duration::from_millis(50)).unwrap());
@@ -89,49 +89,80 @@ fn dispatch() {
     let empty_call = started.elapsed();
     let started = Instant::now();
     for _ in 0..CALLS {
-        std::hint::black_box(instance.format(&event).unwrap());
+        std::hint::black_box(instance.format(event).unwrap());
     }
     let event_only = started.elapsed();
+    let total: u64 = kv.get("events").and_then(|v| v.parse().ok()).unwrap_or(0);
+    assert_eq!(total, CALLS as u64 + 10_000, "{name} really ran every call");
+    Figures {
+        compile,
+        instantiate,
+        call: per_call(call, CALLS),
+        empty_call: per_call(empty_call, CALLS),
+        event_only: per_call(event_only, CALLS),
+    }
+}
 
+fn dispatch() {
+    let event = Event::new(EventKind::Cheer, Source::Eventsub, "1000")
+        .with_viewer(Viewer::new("1", "alice", "Alice"))
+        .with_data(EventData::Cheer(data::Cheer {
+            username: "Alice".into(),
+            bits: 100,
+            message: "Cheer100 great stream".into(),
+            is_anonymous: false,
+        }));
+    let v2 = measure(
+        "test-plugins/bench-plugin/bench-plugin.wasm",
+        "bench-plugin",
+        &event,
+    );
+    let v1 = measure(
+        "test-plugins/legacy-v01/legacy-v01.wasm",
+        "legacy-v01",
+        &event,
+    );
+
+    let native_event = stagehand::plugins::convert::event_to_wit(&event);
     let native_event = stagehand_plugin_sdk::Event {
-        id: event.id.clone(),
-        kind: event.kind.clone(),
+        id: native_event.id,
+        kind: native_event.kind,
         source: stagehand_plugin_sdk::Source::Eventsub,
-        channel_id: event.channel_id.clone(),
+        channel_id: native_event.channel_id,
         viewer: None,
-        occurred_at_ms: event.occurred_at_ms,
-        details: event.details.clone(),
+        occurred_at_ms: native_event.occurred_at_ms,
+        data: stagehand_plugin_sdk::EventData::Cheer(stagehand_plugin_sdk::Cheer {
+            bits: 100,
+            message: "Cheer100 great stream".into(),
+            anonymous: false,
+        }),
     };
     stagehand_plugin_sdk::testing::reset();
+    let mut plugin =
+        bench_plugin::BenchPlugin::new(stagehand_plugin_sdk::Settings::default()).unwrap();
     let started = Instant::now();
     for _ in 0..CALLS {
-        let actions =
-            bench_plugin::BenchPlugin::on_event(std::hint::black_box(native_event.clone()));
+        let actions = plugin.on_event(std::hint::black_box(&native_event));
         std::hint::black_box(actions.unwrap());
     }
-    let native = started.elapsed();
-    let (w, n) = (per_call(wasm_call, CALLS), per_call(native, CALLS));
+    let native = per_call(started.elapsed(), CALLS);
     println!("dispatch, 2 kv reads + 2 kv writes per event, deadline 50 ms, memory cap 64 MiB:");
-    println!("  compile {compile:?}, instantiate + init {instantiate:?}");
-    println!("  wasm instance call : {w:>7.2} µs/event");
+    for (label, f) in [("contract 0.2", &v2), ("contract 0.1", &v1)] {
+        println!(
+            "  {label}: {:>6.2} µs/event (wasm/native {:.1}x) | empty call {:.2} µs, event passed in {:.2} µs | compile {:?}, instantiate + configure {:?}",
+            f.call,
+            f.call / native,
+            f.empty_call,
+            f.event_only,
+            f.compile,
+            f.instantiate
+        );
+    }
+    println!("  native Rust call  : {native:>6.2} µs/event");
     println!(
-        "  native Rust call   : {n:>7.2} µs/event  (wasm/native {:.1}x)",
-        w / n
-    );
-    println!(
-        "  target < 3 µs: {}",
-        if w < 3.0 { "met" } else { "NOT met" }
-    );
-    println!(
-        "  of which: a call returning a small record {:.2} µs; passing the event in {:.2} µs",
-        per_call(empty_call, CALLS),
-        per_call(event_only, CALLS)
-    );
-    let total: u64 = kv.get("events").and_then(|v| v.parse().ok()).unwrap_or(0);
-    assert_eq!(
-        total,
-        CALLS as u64 + 10_000,
-        "the plugin really ran every call"
+        "  0.2 / 0.1: {:.2}x (target: no slower) | 0.2 under 3 µs: {}",
+        v2.call / v1.call,
+        if v2.call < 3.0 { "met" } else { "NOT met" }
     );
 }
 

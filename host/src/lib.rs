@@ -22,4 +22,5 @@ pub mod settle;
 pub mod store;
 pub mod tts;
 pub mod twitch;
+pub mod viewer_rules;
 pub mod web;

@@ -106,6 +106,26 @@ enum PluginCommand {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Pack a plugin folder (or a plugin crate whose component is built) into
+    /// one .stagehand file to share.
+    Pack {
+        /// The folder holding plugin.toml.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Where to write the package (default: <name>-<version>.stagehand in
+        /// the current folder).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Check a package, a .wasm component or a plugin folder without running
+    /// it: manifest, contract version, imports, size, permissions and limits.
+    Check {
+        /// A .stagehand package, a .wasm file or a plugin folder.
+        path: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -145,9 +165,11 @@ fn main() -> ExitCode {
         Command::Db {
             command: DbCommand::Check { db, json },
         } => db_check(&config, db, json),
-        Command::Plugin {
-            command: PluginCommand::New { name, dir },
-        } => plugin_new(&dir, &name),
+        Command::Plugin { command } => match command {
+            PluginCommand::New { name, dir } => plugin_new(&dir, &name),
+            PluginCommand::Pack { dir, out } => plugin_pack(&dir, out),
+            PluginCommand::Check { path, json } => plugin_check(&path, json),
+        },
     };
     match result {
         Ok(code) => code,
@@ -293,16 +315,70 @@ impl ShutdownSignals {
 }
 
 fn plugin_new(parent: &std::path::Path, name: &str) -> Result<ExitCode> {
-    let dir = stagehand::plugins::scaffold::create(parent, name).map_err(anyhow::Error::msg)?;
+    use stagehand::plugins::scaffold;
+    let dir = scaffold::create(parent, name).map_err(anyhow::Error::msg)?;
     println!("Created {}", dir.display());
     println!("  cd {} && cargo test", dir.display());
-    println!(
-        "  cargo build --release --target wasm32-wasip2   (rustup target add wasm32-wasip2 once)"
-    );
-    println!(
-        "Then copy plugin.toml and the .wasm into a folder named {name} in the plugins directory."
-    );
+    println!("  cargo component-build        (once: rustup target add wasm32-wasip2)");
+    println!("  stagehand plugin pack .      (one file to share or install)");
+    if let Some(workspace) = scaffold::enclosing_workspace(parent) {
+        println!(
+            "Note: {} is a Cargo workspace; add \"{}\" to its `exclude` list, as the plugin is a workspace of its own.",
+            workspace.display(),
+            dir.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn plugin_pack(dir: &std::path::Path, out: Option<PathBuf>) -> Result<ExitCode> {
+    use stagehand::plugins::package::Package;
+    let package = Package::from_dir(dir).map_err(anyhow::Error::msg)?;
+    let out = out.unwrap_or_else(|| PathBuf::from(package.file_name()));
+    let bytes = package.to_bytes().map_err(anyhow::Error::msg)?;
+    std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    print_summary(&package.summary());
+    println!("Packed {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plugin_check(path: &std::path::Path, json: bool) -> Result<ExitCode> {
+    use stagehand::plugins::package::Package;
+    match Package::from_path(path) {
+        Ok(package) if json => {
+            let report = serde_json::json!({"ok": true, "plugin": package.summary()});
+            println!("{report:#}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(package) => {
+            print_summary(&package.summary());
+            println!("OK: Stagehand can load it.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if json => {
+            println!("{:#}", serde_json::json!({"ok": false, "error": e}));
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => anyhow::bail!("{}: {e}", path.display()),
+    }
+}
+
+fn print_summary(s: &stagehand::plugins::package::Summary) {
+    println!("{} {} (plugin contract {})", s.name, s.version, s.contract);
+    if let Some(description) = &s.description {
+        println!("  {description}");
+    }
+    let asks = if s.permissions.is_empty() {
+        "nothing beyond overlay alerts".to_owned()
+    } else {
+        s.permissions.join(", ")
+    };
+    println!("  asks for:  {asks}");
+    println!(
+        "  limits:    {} ms per call, {} MiB memory",
+        s.deadline_ms, s.memory_mib
+    );
+    println!("  component: {} bytes", s.wasm_bytes);
 }
 
 fn db_check(config: &Config, db: Option<PathBuf>, json: bool) -> Result<ExitCode> {

@@ -5,7 +5,8 @@
 //! unchanged: `{username}`, `{bits}`, `{tier}`, `{reward.title}`, ...
 //!
 //! Besides the kind's own fields: `{username}` is whom to name (see
-//! [`crate::Event::who`]), `{kind}` the kind, `{viewer.login}`,
+//! [`crate::Event::who`]), `{kind}` the kind, `{tier_name}` the tier as
+//! people say it ("Tier 1", see [`crate::text::tier_name`]), `{viewer.login}`,
 //! `{viewer.id}` and `{viewer.display_name}` the event's viewer.
 
 use serde_json::Value;
@@ -17,6 +18,7 @@ pub fn field(event: &Event, name: &str) -> Option<String> {
     match name {
         "username" => return Some(event.who()),
         "kind" => return Some(event.kind.clone()),
+        "tier_name" => return field(event, "tier").map(|t| crate::text::tier_name(&t)),
         "viewer.login" => return event.viewer.as_ref().map(|v| v.login.clone()),
         "viewer.id" => return event.viewer.as_ref().map(|v| v.id.clone()),
         "viewer.display_name" => return event.viewer.as_ref().map(|v| v.display_name.clone()),
@@ -102,10 +104,16 @@ mod tests {
         assert_eq!(field(&e, "kind").as_deref(), Some("channel.cheer"));
         assert_eq!(field(&e, "viewer.login").as_deref(), Some("bob"));
         assert_eq!(field(&e, "tier"), None);
+        assert_eq!(field(&e, "tier_name"), None);
+        let s = testing::subscribe("Ann", 2000);
+        assert_eq!(field(&s, "tier_name").as_deref(), Some("Tier 2"));
         let r = testing::redemption("Ann", "Hydrate", 100, "");
         assert_eq!(field(&r, "reward.title").as_deref(), Some("Hydrate"));
         assert_eq!(field(&r, "reward.cost").as_deref(), Some("100"));
-        let other = testing::other("channel.hype_train.begin", json!({"level": 3, "top": [{"user": "x"}]}));
+        let other = testing::other(
+            "channel.hype_train.begin",
+            json!({"level": 3, "top": [{"user": "x"}]}),
+        );
         assert_eq!(field(&other, "level").as_deref(), Some("3"));
         assert_eq!(field(&other, "top.0.user").as_deref(), Some("x"));
     }

@@ -56,13 +56,14 @@ pub mod bindings {
 pub mod fields;
 pub mod host;
 pub mod kinds;
+pub mod limits;
 mod settings;
 pub mod testing;
 pub mod text;
 mod types;
 
 pub use bindings::stagehand::plugin::types::{
-    Action, Alert, Badge, Ban, Cheer, ChatMessage, Clip, Display, Event, EventData, Follow, Gift,
+    Action, Alert, Badge, Ban, ChatMessage, Cheer, Clip, Display, Event, EventData, Follow, Gift,
     Info, Level, Raid, Redemption, Resub, Reward, Role, Source, StreamOffline, StreamOnline,
     Subscribe, SubscriptionEnd, TtsCooldown, TtsMute, Viewer, WebhookRequest,
 };
@@ -116,8 +117,10 @@ pub mod prelude {
     pub use crate::host;
     pub use crate::kinds;
     pub use crate::{
-        Action, Actions, Alert, Display, Event, EventData, Formatter, Info, Level, Plugin,
-        Renderer, Role, Settings, Source, TtsCooldown, TtsMute, Viewer, WebhookRequest,
+        Action, Actions, Alert, Badge, Ban, ChatMessage, Cheer, Clip, Display, Event, EventData,
+        Follow, Formatter, Gift, Info, Level, Plugin, Raid, Redemption, Renderer, Resub, Reward,
+        Role, Settings, Source, StreamOffline, StreamOnline, Subscribe, SubscriptionEnd,
+        TtsCooldown, TtsMute, Viewer, WebhookRequest,
     };
 }
 
@@ -226,8 +229,16 @@ pub mod __export {
         info
     }
 
+    /// What `describe` answers for a plugin type, completed; the
+    /// [`export!`] macro implements it so tests can see it
+    /// ([`crate::testing::describe`]).
+    pub trait Described {
+        fn completed_info() -> Info;
+    }
+
     /// "not configured" for a call before `configure` succeeded.
-    pub const NOT_CONFIGURED: &str = "the plugin was not configured (its `new` failed or was never called)";
+    pub const NOT_CONFIGURED: &str =
+        "the plugin was not configured (its `new` failed or was never called)";
 }
 
 /// Exports a [`Plugin`] (and the role traits it implements) as the
@@ -261,23 +272,29 @@ macro_rules! export {
                 out
             }
 
+            impl $crate::__export::Described for $plugin {
+                fn completed_info() -> $crate::Info {
+                    let implements = $crate::__export::implemented(
+                        PROBE.formats(),
+                        PROBE.acts(),
+                        PROBE.renders(),
+                    );
+                    $crate::__export::info(
+                        <$plugin as $crate::Plugin>::describe(),
+                        ::core::env!("CARGO_PKG_NAME"),
+                        ::core::env!("CARGO_PKG_VERSION"),
+                        implements,
+                    )
+                }
+            }
+
             struct StagehandPluginExport;
 
             impl $crate::bindings::exports::stagehand::plugin::handler::Guest
                 for StagehandPluginExport
             {
                 fn describe() -> $crate::Info {
-                    let implements = $crate::__export::implemented(
-                        PROBE.formats(),
-                        PROBE.acts(),
-                        PROBE.renders(),
-                    );
-                    let info = $crate::__export::info(
-                        <$plugin as $crate::Plugin>::describe(),
-                        ::core::env!("CARGO_PKG_NAME"),
-                        ::core::env!("CARGO_PKG_VERSION"),
-                        implements,
-                    );
+                    let info = <$plugin as $crate::__export::Described>::completed_info();
                     $crate::host::__flush();
                     info
                 }

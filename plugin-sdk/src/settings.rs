@@ -14,6 +14,9 @@ impl Settings {
     /// Reads the settings JSON the host passes; anything but an object is
     /// an error the streamer sees.
     pub fn parse(json: &str) -> Result<Settings, String> {
+        if json.trim().is_empty() {
+            return Ok(Settings::default());
+        }
         match serde_json::from_str(json) {
             Ok(Value::Object(values)) => Ok(Settings { values }),
             Ok(_) => Err("settings must be a JSON object".into()),

@@ -6,9 +6,17 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use crate::{
-    Badge, ChatMessage, Cheer, Event, EventData, Follow, Gift, Level, Raid, Redemption, Resub,
-    Reward, Source, Subscribe, Viewer, kinds,
+    Badge, Ban, ChatMessage, Cheer, Clip, Event, EventData, Follow, Gift, Info, Level, Raid,
+    Redemption, Resub, Reward, Source, StreamOffline, StreamOnline, Subscribe, SubscriptionEnd,
+    Viewer, kinds,
 };
+
+/// What the host will learn from `describe` about plugin `P`: its
+/// `describe()` completed with the crate's name and version, every kind
+/// when it named none, and the roles it implements.
+pub fn describe<P: crate::__export::Described>() -> Info {
+    P::completed_info()
+}
 
 /// The fake host's state.
 #[derive(Debug, Clone)]
@@ -109,6 +117,93 @@ pub fn subscribe(name: &str, tier: u32) -> Event {
     event(kinds::SUBSCRIBE, named(name), data)
 }
 
+/// `name` was gifted a sub at `tier`.
+pub fn gifted_sub(name: &str, tier: u32) -> Event {
+    let data = EventData::Subscribe(Subscribe {
+        tier,
+        is_gift: true,
+    });
+    event(kinds::SUBSCRIBE, named(name), data)
+}
+
+/// `name`'s sub at `tier` ended.
+pub fn subscription_end(name: &str, tier: u32) -> Event {
+    let data = EventData::SubscriptionEnd(SubscriptionEnd { tier });
+    event(kinds::SUBSCRIPTION_END, named(name), data)
+}
+
+/// `name` was banned for good by "Mod", for `reason`.
+pub fn ban(name: &str, reason: &str) -> Event {
+    let data = EventData::Ban(Ban {
+        permanent: true,
+        duration_seconds: None,
+        expires_at_ms: None,
+        reason: Some(reason.to_owned()).filter(|r| !r.is_empty()),
+        moderator_name: Some("Mod".into()),
+        moderator_id: Some("7".into()),
+    });
+    event(kinds::BAN, named(name), data)
+}
+
+/// `name` was timed out for `seconds` by "Mod".
+pub fn timeout(name: &str, seconds: u64) -> Event {
+    let now = with(|h| h.now_ms);
+    let data = EventData::Ban(Ban {
+        permanent: false,
+        duration_seconds: Some(seconds),
+        expires_at_ms: Some(now + seconds * 1000),
+        reason: None,
+        moderator_name: Some("Mod".into()),
+        moderator_id: Some("7".into()),
+    });
+    event(kinds::BAN, named(name), data)
+}
+
+/// An event about `name` that carries nothing more: unfollow, unban,
+/// timeout end, VIP and moderator changes (`kind` says which).
+pub fn about(kind: &str, name: &str) -> Event {
+    let data = match kind {
+        kinds::UNFOLLOW => EventData::Unfollow,
+        kinds::UNBAN => EventData::Unban,
+        kinds::TIMEOUT_END => EventData::TimeoutEnd,
+        kinds::VIP_ADD => EventData::VipAdd,
+        kinds::VIP_REMOVE => EventData::VipRemove,
+        kinds::MODERATOR_ADD => EventData::ModeratorAdd,
+        kinds::MODERATOR_REMOVE => EventData::ModeratorRemove,
+        other => panic!("{other} carries data; use its own builder"),
+    };
+    event(kind, named(name), data)
+}
+
+/// `broadcaster` went live.
+pub fn stream_online(broadcaster: &str) -> Event {
+    let data = EventData::StreamOnline(StreamOnline {
+        broadcaster_name: broadcaster.into(),
+        stream_type: "live".into(),
+        started_at_ms: Some(with(|h| h.now_ms)),
+    });
+    event(kinds::STREAM_ONLINE, None, data)
+}
+
+/// `broadcaster` went offline.
+pub fn stream_offline(broadcaster: &str) -> Event {
+    let data = EventData::StreamOffline(StreamOffline {
+        broadcaster_name: broadcaster.into(),
+    });
+    event(kinds::STREAM_OFFLINE, None, data)
+}
+
+/// `creator` made a clip called `title`.
+pub fn clip(creator: &str, title: &str) -> Event {
+    let data = EventData::Clip(Clip {
+        title: title.into(),
+        url: "https://clips.twitch.tv/Example".into(),
+        creator_name: creator.into(),
+        view_count: 0,
+    });
+    event(kinds::CLIP_CREATED, None, data)
+}
+
 /// `name` resubscribed for `months` with `message`.
 pub fn resub(name: &str, months: u32, message: &str) -> Event {
     let data = EventData::Resub(Resub {
@@ -137,7 +232,11 @@ pub fn cheer(name: &str, bits: u32, message: &str) -> Event {
         message: message.into(),
         anonymous,
     });
-    event(kinds::CHEER, (!anonymous).then(|| viewer("4242", name)), data)
+    event(
+        kinds::CHEER,
+        (!anonymous).then(|| viewer("4242", name)),
+        data,
+    )
 }
 
 /// `name` raided with `viewers`.

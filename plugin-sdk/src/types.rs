@@ -44,6 +44,12 @@ impl Event {
     /// creator, the broadcaster for stream events, else the event's viewer,
     /// and "Someone" when nothing names anyone.
     pub fn who(&self) -> String {
+        self.named().unwrap_or_else(|| "Someone".to_owned())
+    }
+
+    /// Whom this event names, as [`Event::who`], but `None` rather than
+    /// "Someone" when nothing names anyone.
+    pub fn named(&self) -> Option<String> {
         let named = match &self.data {
             EventData::Gift(g) if g.anonymous => Some("An anonymous gifter".to_owned()),
             EventData::Cheer(c) if c.anonymous => Some("Anonymous".to_owned()),
@@ -59,7 +65,6 @@ impl Event {
             .filter(|s| !s.trim().is_empty())
             .or_else(|| self.viewer.as_ref().map(|v| v.display_name.clone()))
             .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| "Someone".to_owned())
     }
 
     /// A field by its JSON name, as text (see [`crate::fields`]).

@@ -299,6 +299,27 @@ pub fn run_cli(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Runs `stagehand` in the folder `cwd` with extra environment `env`;
+/// returns (success, stdout, stderr).
+pub fn run_cli_in(
+    data_dir: &Path,
+    cwd: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
+    let out = stagehand(data_dir)
+        .current_dir(cwd)
+        .envs(env.iter().copied())
+        .args(args)
+        .output()
+        .expect("run stagehand");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Runs `stagehand <command>` expecting it to fail at start-up (a host that
 /// starts serving instead is killed after 20 s); returns stderr.
 pub fn start_fails(data_dir: &Path, command: &str) -> String {

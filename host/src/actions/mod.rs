@@ -207,8 +207,11 @@ impl Executor {
             }
             wit::Action::Speak(text) => self.speak(batch, text).await,
             wit::Action::SendChat(text) => {
-                if text.trim().is_empty() || text.len() > 500 {
-                    return Err("chat messages must be 1 to 500 characters".into());
+                if text.trim().is_empty() || text.chars().count() > quotas::MAX_CHAT_MESSAGE {
+                    return Err(format!(
+                        "chat messages must be 1 to {} characters",
+                        quotas::MAX_CHAT_MESSAGE
+                    ));
                 }
                 match &self.chat {
                     Some(chat) => chat.send(text.clone()).await,
@@ -218,9 +221,7 @@ impl Executor {
                 }
             }
             wit::Action::MuteTts(m) => {
-                if m.minutes == Some(0) {
-                    return Err("a mute needs minutes above zero (or none: until unmuted)".into());
-                }
+                crate::viewer_rules::check_mute(m.minutes)?;
                 let minutes = m.minutes;
                 self.tts_rule(&channel, &m.login, &batch.plugin, move |c, ch, id, by| {
                     store::tts_rules::mute(c, ch, id, minutes, Some(by), now_ms())
@@ -234,9 +235,7 @@ impl Executor {
                     .map_err(|e| format!("muted, but cannot withdraw their queued speech: {e}"))
             }
             wit::Action::CooldownTts(cd) => {
-                if cd.gap_seconds == 0 || cd.minutes == 0 {
-                    return Err("a cooldown needs a gap and a duration above zero".into());
-                }
+                crate::viewer_rules::check_cooldown(cd.gap_seconds, cd.minutes)?;
                 let (gap, minutes) = (cd.gap_seconds, cd.minutes);
                 self.tts_rule(&channel, &cd.login, &batch.plugin, move |c, ch, id, by| {
                     store::tts_rules::cooldown(c, ch, id, gap, minutes, Some(by), now_ms())
@@ -334,10 +333,11 @@ impl Executor {
             + Send
             + 'static,
     {
-        let login = login.trim().trim_start_matches('@').to_lowercase();
-        if login.is_empty() {
-            return Err("a TTS rule needs a viewer login".into());
-        }
+        let Some(login) = crate::viewer_rules::normalize_login(login) else {
+            return Err(format!(
+                "a TTS rule needs a viewer's login (letters, digits and _), not {login:?}"
+            ));
+        };
         let (channel, by) = (channel.to_owned(), plugin.to_string());
         let who = login.clone();
         let applied = self

@@ -80,7 +80,11 @@ mod tests {
 
     #[test]
     fn a_well_described_plugin_has_no_warnings() {
-        let i = info(&["channel.follow", "*"], vec![wit::Role::Actions], vec![wit::Role::Actions]);
+        let i = info(
+            &["channel.follow", "*"],
+            vec![wit::Role::Actions],
+            vec![wit::Role::Actions],
+        );
         assert!(load_warnings(&i, &manifest()).is_empty());
     }
 
@@ -93,7 +97,10 @@ mod tests {
         );
         let w = load_warnings(&i, &manifest());
         assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].contains("implements the formatter role but does not declare it"), "{w:?}");
+        assert!(
+            w[0].contains("implements the formatter role but does not declare it"),
+            "{w:?}"
+        );
     }
 
     #[test]

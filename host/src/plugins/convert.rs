@@ -20,14 +20,28 @@ pub fn event_to_wit(event: &Event) -> wit::Event {
             Source::Test => wit::Source::Test,
         },
         channel_id: event.channel_id.clone(),
-        viewer: event.viewer.as_ref().map(|v| wit::Viewer {
-            id: v.id.clone(),
-            login: v.login.clone(),
-            display_name: v.display_name.clone(),
-        }),
+        viewer: viewer_to_wit(event),
         occurred_at_ms: ms(&event.occurred_at),
         data: data_to_wit(&event.data),
     }
+}
+
+/// The event's viewer; an event that names its viewer only in its data (a
+/// test event, an old stored row) gets one from that name, without an id.
+fn viewer_to_wit(event: &Event) -> Option<wit::Viewer> {
+    if let Some(v) = &event.viewer {
+        return Some(wit::Viewer {
+            id: v.id.clone(),
+            login: v.login.clone(),
+            display_name: v.display_name.clone(),
+        });
+    }
+    let name = event.data.username()?.trim();
+    (!name.is_empty()).then(|| wit::Viewer {
+        id: String::new(),
+        login: name.to_lowercase().replace(' ', ""),
+        display_name: name.to_owned(),
+    })
 }
 
 fn ms(at: &DateTime<Utc>) -> u64 {
@@ -66,7 +80,9 @@ pub fn data_to_wit(data: &EventData) -> wit::EventData {
             cumulative_months: r.cumulative_months,
             message: r.message.clone(),
         }),
-        EventData::SubscriptionEnd(s) => W::SubscriptionEnd(wit::SubscriptionEnd { tier: s.tier.0 }),
+        EventData::SubscriptionEnd(s) => {
+            W::SubscriptionEnd(wit::SubscriptionEnd { tier: s.tier.0 })
+        }
         EventData::Gift(g) => W::Gift(wit::Gift {
             tier: g.tier.0,
             total: g.total,
@@ -146,5 +162,27 @@ pub fn role_name(role: wit::Role) -> &'static str {
         wit::Role::Formatter => "formatter",
         wit::Role::Actions => "actions",
         wit::Role::Renderer => "renderer",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::data::Follow;
+
+    #[test]
+    fn a_viewer_named_only_in_the_data_reaches_plugins_without_an_id() {
+        let data = EventData::Follow(Follow::new("Jane Doe", Utc::now()));
+        let event = Event::of(data, Source::Test, "1");
+        let viewer = event_to_wit(&event).viewer.unwrap();
+        assert_eq!(viewer.display_name, "Jane Doe");
+        assert_eq!(viewer.login, "janedoe");
+        assert_eq!(viewer.id, "");
+        let nobody = Event::of(
+            EventData::Follow(Follow::new(" ", Utc::now())),
+            Source::Test,
+            "1",
+        );
+        assert!(event_to_wit(&nobody).viewer.is_none());
     }
 }

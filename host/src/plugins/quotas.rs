@@ -40,6 +40,9 @@ pub const MAX_MEDIA_URL: usize = 64 << 10;
 /// The longest alert.
 pub const MAX_ALERT_DURATION_MS: u32 = 5 * 60 * 1000;
 
+/// A chat message a plugin sends (Twitch's own limit).
+pub const MAX_CHAT_MESSAGE: usize = 500;
+
 /// A log line (longer ones are cut).
 pub const MAX_LOG_LINE: usize = 2048;
 /// Log lines per second a plugin may write, with bursts up to
@@ -158,6 +161,109 @@ pub const LOG_REFILL: Duration = Duration::from_millis((1000.0 / LOG_LINES_PER_S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Plugin authors read the limits from the SDK; they must be the ones
+    /// the host enforces.
+    #[test]
+    fn the_sdk_publishes_the_limits_the_host_enforces() {
+        use crate::plugins::manifest as m;
+        use crate::viewer_rules as v;
+        use stagehand_plugin_sdk::limits as sdk;
+        let pairs: [(&str, u64, u64); 25] = [
+            (
+                "actions",
+                MAX_ACTIONS_PER_EVENT as u64,
+                sdk::MAX_ACTIONS_PER_EVENT as u64,
+            ),
+            (
+                "label",
+                MAX_DISPLAY_LABEL as u64,
+                sdk::MAX_DISPLAY_LABEL as u64,
+            ),
+            (
+                "icon",
+                MAX_DISPLAY_ICON as u64,
+                sdk::MAX_DISPLAY_ICON as u64,
+            ),
+            (
+                "color",
+                MAX_DISPLAY_COLOR as u64,
+                sdk::MAX_DISPLAY_COLOR as u64,
+            ),
+            (
+                "text",
+                MAX_DISPLAY_TEXT as u64,
+                sdk::MAX_DISPLAY_TEXT as u64,
+            ),
+            ("title", MAX_ALERT_TITLE as u64, sdk::MAX_ALERT_TITLE as u64),
+            (
+                "message",
+                MAX_ALERT_MESSAGE as u64,
+                sdk::MAX_ALERT_MESSAGE as u64,
+            ),
+            ("tts", MAX_ALERT_TTS as u64, sdk::MAX_ALERT_TTS as u64),
+            (
+                "markup",
+                MAX_ALERT_MARKUP as u64,
+                sdk::MAX_ALERT_MARKUP as u64,
+            ),
+            ("media url", MAX_MEDIA_URL as u64, sdk::MAX_MEDIA_URL as u64),
+            (
+                "duration",
+                MAX_ALERT_DURATION_MS.into(),
+                sdk::MAX_ALERT_DURATION_MS.into(),
+            ),
+            (
+                "chat",
+                MAX_CHAT_MESSAGE as u64,
+                sdk::MAX_CHAT_MESSAGE as u64,
+            ),
+            (
+                "rule minutes",
+                v::MAX_RULE_MINUTES.into(),
+                sdk::MAX_TTS_RULE_MINUTES.into(),
+            ),
+            (
+                "gap",
+                v::MAX_COOLDOWN_GAP_SECONDS.into(),
+                sdk::MAX_TTS_COOLDOWN_GAP_SECONDS.into(),
+            ),
+            ("kv bytes", MAX_KV_BYTES as u64, sdk::MAX_KV_BYTES as u64),
+            ("kv keys", MAX_KV_KEYS as u64, sdk::MAX_KV_KEYS as u64),
+            (
+                "kv key",
+                MAX_KV_KEY_BYTES as u64,
+                sdk::MAX_KV_KEY_BYTES as u64,
+            ),
+            (
+                "kv value",
+                MAX_KV_VALUE_BYTES as u64,
+                sdk::MAX_KV_VALUE_BYTES as u64,
+            ),
+            (
+                "kv per call",
+                MAX_KV_WRITE_PER_CALL as u64,
+                sdk::MAX_KV_WRITE_PER_CALL as u64,
+            ),
+            ("log line", MAX_LOG_LINE as u64, sdk::MAX_LOG_LINE as u64),
+            ("error", MAX_ERROR as u64, sdk::MAX_ERROR as u64),
+            ("deadline", m::DEFAULT_DEADLINE_MS, sdk::DEFAULT_DEADLINE_MS),
+            ("memory", m::DEFAULT_MEMORY_MIB, sdk::DEFAULT_MEMORY_MIB),
+            ("max deadline", m::MAX_DEADLINE_MS, sdk::MAX_DEADLINE_MS),
+            ("max memory", m::MAX_MEMORY_MIB, sdk::MAX_MEMORY_MIB),
+        ];
+        for (what, host, sdk) in pairs {
+            assert_eq!(
+                host, sdk,
+                "{what}: the host enforces {host}, the SDK says {sdk}"
+            );
+        }
+        let longest = "a".repeat(sdk::MAX_OVERLAY_NAME);
+        assert!(crate::actions::alerts::valid_overlay_name(&longest));
+        assert!(!crate::actions::alerts::valid_overlay_name(
+            &(longest + "a")
+        ));
+    }
 
     #[test]
     fn truncation_respects_characters_and_says_how_much() {

@@ -1,13 +1,64 @@
 //! `stagehand plugin new NAME`: a plugin crate that builds for
-//! wasm32-wasip2 and passes its own test from the first minute.
+//! wasm32-wasip2 and passes its own test from the first minute, on any
+//! machine: the SDK (sources and WIT) is written into the crate, so it
+//! needs nothing but crates.io and the Rust toolchain.
 
 use std::path::{Path, PathBuf};
 
 use super::manifest::valid_name;
 
-/// Where the SDK's sources were when this binary was built; used as a path
-/// dependency when they are still there (a checkout of Stagehand).
-const SDK_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugin-sdk");
+/// The SDK's files, built into this binary; the vendored copy is exactly
+/// the SDK this host speaks.
+const SDK_FILES: &[(&str, &str)] = &[
+    ("README.md", include_str!("../../../plugin-sdk/README.md")),
+    ("src/lib.rs", include_str!("../../../plugin-sdk/src/lib.rs")),
+    (
+        "src/fields.rs",
+        include_str!("../../../plugin-sdk/src/fields.rs"),
+    ),
+    (
+        "src/host.rs",
+        include_str!("../../../plugin-sdk/src/host.rs"),
+    ),
+    (
+        "src/kinds.rs",
+        include_str!("../../../plugin-sdk/src/kinds.rs"),
+    ),
+    (
+        "src/limits.rs",
+        include_str!("../../../plugin-sdk/src/limits.rs"),
+    ),
+    (
+        "src/settings.rs",
+        include_str!("../../../plugin-sdk/src/settings.rs"),
+    ),
+    (
+        "src/testing.rs",
+        include_str!("../../../plugin-sdk/src/testing.rs"),
+    ),
+    (
+        "src/text.rs",
+        include_str!("../../../plugin-sdk/src/text.rs"),
+    ),
+    (
+        "src/types.rs",
+        include_str!("../../../plugin-sdk/src/types.rs"),
+    ),
+    (
+        "wit/since_v0.1.0/plugin.wit",
+        include_str!("../../../plugin-sdk/wit/since_v0.1.0/plugin.wit"),
+    ),
+    (
+        "wit/since_v0.2.0/plugin.wit",
+        include_str!("../../../plugin-sdk/wit/since_v0.2.0/plugin.wit"),
+    ),
+];
+
+/// The SDK's manifest; its workspace-inherited keys are filled in.
+const SDK_MANIFEST: &str = include_str!("../../../plugin-sdk/Cargo.toml");
+
+/// Where the SDK goes inside the new crate.
+const SDK_DIR: &str = "stagehand-plugin-sdk";
 
 /// Creates the crate `name` inside `parent`; returns its folder.
 pub fn create(parent: &Path, name: &str) -> Result<PathBuf, String> {
@@ -20,35 +71,52 @@ pub fn create(parent: &Path, name: &str) -> Result<PathBuf, String> {
     if dir.exists() {
         return Err(format!("{} already exists", dir.display()));
     }
-    let sdk = match Path::new(SDK_SOURCE).canonicalize() {
-        Ok(path) if path.join("Cargo.toml").is_file() => {
-            format!("{{ path = {:?} }}", path.display().to_string())
+    let write = |rel: &str, text: &str| -> Result<(), String> {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
-        _ => format!("\"{}\"", env!("CARGO_PKG_VERSION")),
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
     };
-    let inside_workspace = parent.canonicalize().ok().is_some_and(|p| {
-        p.ancestors()
-            .any(|a| declares_workspace(&a.join("Cargo.toml")))
-    });
-    let crate_name = name.replace('-', "_");
-    let type_name: String = name
-        .split('-')
+    write("Cargo.toml", &cargo_toml(name))?;
+    write(".cargo/config.toml", CARGO_CONFIG)?;
+    write("plugin.toml", &manifest(name))?;
+    write("src/lib.rs", &lib_rs(name))?;
+    write("README.md", &readme(name))?;
+    write(".gitignore", "target/\n*.stagehand\n")?;
+    for (rel, text) in SDK_FILES {
+        write(&format!("{SDK_DIR}/{rel}"), text)?;
+    }
+    write(&format!("{SDK_DIR}/Cargo.toml"), &sdk_manifest())?;
+    Ok(dir)
+}
+
+/// The folder of the Cargo workspace `dir` lies in, if any: a crate made
+/// there must be excluded from it (it is a workspace of its own).
+pub fn enclosing_workspace(dir: &Path) -> Option<PathBuf> {
+    let dir = dir.canonicalize().ok()?;
+    dir.ancestors()
+        .find(|a| declares_workspace(&a.join("Cargo.toml")))
+        .map(Path::to_path_buf)
+}
+
+fn crate_ident(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+fn type_name(name: &str) -> String {
+    name.split('-')
         .map(|w| {
             let mut c = w.chars();
             c.next()
                 .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
                 .unwrap_or_default()
         })
-        .collect();
+        .collect()
+}
 
-    let standalone = if inside_workspace {
-        String::new()
-    } else {
-        "\n# A workspace of its own, so it builds wherever it is created.\n[workspace]\n\n\
-         [profile.release]\nstrip = true\nlto = true\ncodegen-units = 1\n"
-            .to_owned()
-    };
-    let cargo_toml = format!(
+fn cargo_toml(name: &str) -> String {
+    format!(
         r#"[package]
 name = "{name}"
 version = "0.1.0"
@@ -59,10 +127,31 @@ publish = false
 crate-type = ["cdylib", "rlib"]
 
 [dependencies]
-stagehand-plugin-sdk = {sdk}
-{standalone}"#
-    );
-    let manifest = format!(
+# The SDK for plugin contract 0.2, as `stagehand plugin new` wrote it.
+stagehand-plugin-sdk = {{ path = "{SDK_DIR}" }}
+
+# A workspace of its own, so it builds wherever it is.
+[workspace]
+
+# Small, fast components.
+[profile.release]
+strip = true
+lto = true
+codegen-units = 1
+opt-level = "s"
+"#
+    )
+}
+
+/// `cargo component-build` builds the component; plain `cargo test` still
+/// runs the tests natively.
+const CARGO_CONFIG: &str = r#"[alias]
+# The component Stagehand loads: target/wasm32-wasip2/release/<crate>.wasm
+component-build = "build --release --target wasm32-wasip2"
+"#;
+
+fn manifest(name: &str) -> String {
+    format!(
         r#"name = "{name}"
 version = "0.1.0"
 description = "What {name} does"
@@ -72,6 +161,7 @@ description = "What {name} does"
 # chat = false
 # tts_rules = false
 # webhooks = []
+# media = []
 
 [limits]
 deadline_ms = 50
@@ -80,27 +170,48 @@ memory_mib = 64
 [settings]
 title = "New follower!"
 "#
-    );
-    let lib = format!(
+    )
+}
+
+fn lib_rs(name: &str) -> String {
+    let ty = type_name(name);
+    format!(
         r#"//! {name}: an alert for every new follower. Start here and make it yours.
 
 use stagehand_plugin_sdk::prelude::*;
 
-pub struct {type_name};
+pub struct {ty} {{
+    /// The alert's title, from the settings.
+    title: String,
+    /// Follows since the plugin started.
+    follows: u64,
+}}
 
-impl Plugin for {type_name} {{
-    fn describe() -> Info {{
-        Info::new("{name}", env!("CARGO_PKG_VERSION")).kinds(["channel.follow"])
+impl Plugin for {ty} {{
+    fn new(settings: Settings) -> Result<Self, String> {{
+        Ok({ty} {{
+            title: settings.str_or("title", "New follower!"),
+            follows: 0,
+        }})
     }}
 
-    fn on_event(event: Event) -> Result<Vec<Action>, String> {{
-        let title = host::settings()["title"].as_str().unwrap_or("New follower!").to_owned();
-        let name = event.username().unwrap_or_else(|| "Someone".into());
-        Ok(vec![Action::ShowAlert(Alert::new(title, format!("{{name}} just followed")))])
+    fn describe() -> Info {{
+        Info::new().kinds([kinds::FOLLOW])
     }}
 }}
 
-stagehand_plugin_sdk::export!({type_name});
+impl Actions for {ty} {{
+    fn on_event(&mut self, event: &Event) -> Result<Vec<Action>, String> {{
+        let EventData::Follow(_) = &event.data else {{
+            return Ok(Vec::new());
+        }};
+        self.follows += 1;
+        let message = format!("{{}} just followed (#{{}})", event.who(), self.follows);
+        Ok(vec![Action::ShowAlert(Alert::new(self.title.clone(), message))])
+    }}
+}}
+
+stagehand_plugin_sdk::export!({ty});
 
 #[cfg(test)]
 mod tests {{
@@ -109,38 +220,55 @@ mod tests {{
     use stagehand_plugin_sdk::testing;
 
     #[test]
-    fn a_follow_shows_an_alert() {{
+    fn a_follow_shows_an_alert_with_the_set_title() {{
         testing::reset();
-        testing::set_settings(json!({{"title": "Welcome!"}}));
-        let event = testing::event("channel.follow", json!({{"username": "JaneDoe"}}));
-        let actions = {type_name}::on_event(event).unwrap();
-        let [Action::ShowAlert(alert)] = actions.as_slice() else {{ panic!("expected one alert") }};
+        let settings = Settings::from_json(json!({{"title": "Welcome!"}}));
+        let mut plugin = {ty}::new(settings).unwrap();
+        plugin.on_event(&testing::follow("Ann")).unwrap();
+        let actions = plugin.on_event(&testing::follow("JaneDoe")).unwrap();
+        let [Action::ShowAlert(alert)] = actions.as_slice() else {{
+            panic!("expected one alert, got {{actions:?}}")
+        }};
         assert_eq!(alert.title, "Welcome!");
-        assert_eq!(alert.message, "JaneDoe just followed");
+        assert_eq!(alert.message, "JaneDoe just followed (#2)");
     }}
 }}
 "#
-    );
-    let readme = format!(
-        "# {name}\n\nA Stagehand plugin.\n\n```sh\ncargo test\ncargo build --release --target wasm32-wasip2\n\
-         mkdir -p \"$STAGEHAND_PLUGINS_DIR/{name}\"\n\
-         cp plugin.toml target/wasm32-wasip2/release/{crate_name}.wasm \"$STAGEHAND_PLUGINS_DIR/{name}/\"\n```\n\n\
-         Stagehand loads it without a restart, and reloads it whenever the file changes.\n"
-    );
+    )
+}
 
-    let write = |rel: &str, text: &str| -> Result<(), String> {
-        let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-        }
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
-    };
-    write("Cargo.toml", &cargo_toml)?;
-    write("plugin.toml", &manifest)?;
-    write("src/lib.rs", &lib)?;
-    write("README.md", &readme)?;
-    write(".gitignore", "target/\n")?;
-    Ok(dir)
+fn readme(name: &str) -> String {
+    let file = crate_ident(name);
+    format!(
+        "# {name}\n\nA Stagehand plugin. The SDK's guide is in \
+         `{SDK_DIR}/README.md`.\n\n\
+         ```sh\n\
+         cargo test                      # runs natively against a fake host\n\
+         cargo component-build           # rustup target add wasm32-wasip2 once\n\
+         stagehand plugin pack .         # {name}-0.1.0.stagehand: one file to share\n\
+         stagehand plugin install {name}-0.1.0.stagehand\n\
+         ```\n\n\
+         Or copy `plugin.toml` and `target/wasm32-wasip2/release/{file}.wasm` into a \
+         folder named `{name}` in the plugins directory. Stagehand loads it without a \
+         restart, and reloads it whenever the file changes.\n"
+    )
+}
+
+fn sdk_manifest() -> String {
+    SDK_MANIFEST
+        .lines()
+        .map(|line| match line.split_once(".workspace") {
+            Some(("version", _)) => format!("version = \"{}\"", env!("CARGO_PKG_VERSION")),
+            Some(("edition", _)) => "edition = \"2024\"".to_owned(),
+            Some(("rust-version", _)) => {
+                format!("rust-version = \"{}\"", env!("CARGO_PKG_RUST_VERSION"))
+            }
+            Some(("license", _)) => "license = \"MIT OR Apache-2.0\"".to_owned(),
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }
 
 fn declares_workspace(manifest: &Path) -> bool {
@@ -154,22 +282,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn it_writes_a_crate_with_manifest_and_test() {
+    fn it_writes_a_crate_with_manifest_test_and_its_own_sdk() {
         let dir = tempfile::tempdir().unwrap();
         let made = create(dir.path(), "my-alert").unwrap();
         let lib = std::fs::read_to_string(made.join("src/lib.rs")).unwrap();
-        assert!(lib.contains("pub struct MyAlert;"));
+        assert!(lib.contains("pub struct MyAlert {"));
         assert!(lib.contains("export!(MyAlert)"));
         let cargo = std::fs::read_to_string(made.join("Cargo.toml")).unwrap();
         assert!(cargo.contains("name = \"my-alert\""));
         assert!(cargo.contains("[workspace]"));
+        assert!(cargo.contains("path = \"stagehand-plugin-sdk\""));
+        assert!(!cargo.contains('/'.to_string().repeat(2).as_str()));
         let manifest = std::fs::read_to_string(made.join("plugin.toml")).unwrap();
         assert!(super::super::manifest::parse(&manifest).is_ok());
+        let sdk = std::fs::read_to_string(made.join("stagehand-plugin-sdk/Cargo.toml")).unwrap();
+        assert!(!sdk.contains("workspace"), "{sdk}");
+        assert!(sdk.contains("name = \"stagehand-plugin-sdk\""));
+        assert!(
+            made.join("stagehand-plugin-sdk/wit/since_v0.2.0/plugin.wit")
+                .is_file()
+        );
         assert!(
             create(dir.path(), "my-alert")
                 .unwrap_err()
                 .contains("already exists")
         );
         assert!(create(dir.path(), "Bad Name").is_err());
+    }
+
+    #[test]
+    fn every_sdk_source_file_is_vendored() {
+        let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugin-sdk");
+        let vendored: Vec<&str> = SDK_FILES.iter().map(|(rel, _)| *rel).collect();
+        for folder in ["src", "wit/since_v0.1.0", "wit/since_v0.2.0"] {
+            for entry in std::fs::read_dir(sdk.join(folder)).unwrap() {
+                let rel = format!("{folder}/{}", entry.unwrap().file_name().to_string_lossy());
+                assert!(vendored.contains(&rel.as_str()), "{rel} is not vendored");
+            }
+        }
     }
 }

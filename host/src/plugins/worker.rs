@@ -16,11 +16,11 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use tokio::sync::{mpsc, oneshot};
 
 use super::convert;
-use crate::event::Event;
 use super::manifest::{Manifest, Permission};
 use super::priority;
 use super::quotas::{self, LogBudget};
 use super::runtime::{Compiled, Fault, Instance, InstanceContext, KvCache, Runtime, wit};
+use crate::event::Event;
 use crate::settle::SettleGuard;
 use crate::store::events::StoredEvent;
 use crate::store::{self, Store};

@@ -84,10 +84,7 @@ pub fn list(
     };
     let prefix = format!(
         "{}%",
-        login_prefix
-            .trim()
-            .trim_start_matches('@')
-            .to_lowercase()
+        crate::viewer_rules::loose_login(login_prefix)
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_")

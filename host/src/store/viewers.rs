@@ -93,7 +93,7 @@ pub fn by_twitch_id(conn: &Connection, twitch_id: &str) -> Result<Option<ViewerR
 /// The viewer with this login (case-insensitive; a leading `@` is ignored),
 /// as chat commands name them.
 pub fn by_login(conn: &Connection, login: &str) -> Result<Option<ViewerRow>, StoreError> {
-    let login = login.trim_start_matches('@').to_lowercase();
+    let login = crate::viewer_rules::loose_login(login);
     let sql = format!(
         "SELECT {} FROM viewers v WHERE v.login = ?1 ORDER BY v.updated_at DESC LIMIT 1",
         ViewerRow::COLUMNS

@@ -352,7 +352,7 @@ impl SpeechService {
     /// Withdraws a viewer's queued speech (they were just muted); returns
     /// how many items.
     pub async fn silence(&self, login: &str) -> Result<usize, StoreError> {
-        let login = login.trim().trim_start_matches('@').to_lowercase();
+        let login = crate::viewer_rules::loose_login(login);
         let pending = self
             .inner
             .store

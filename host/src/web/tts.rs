@@ -17,12 +17,11 @@ use crate::live::LiveMessage;
 use crate::store::tts_rules::{self, RuleType, TtsRule};
 use crate::store::viewers;
 
-/// The longest mute or cooldown the dashboard sets: 30 days. Longer is
-/// almost surely a typo (minutes for seconds); "for good" is a mute without
-/// minutes.
-pub const MAX_MINUTES: i64 = 30 * 24 * 60;
-/// The longest gap a cooldown imposes between two messages: one hour.
-pub const MAX_GAP_SECONDS: i64 = 60 * 60;
+use crate::viewer_rules::{self, MAX_COOLDOWN_GAP_SECONDS, MAX_RULE_MINUTES};
+
+/// The bounds of [`viewer_rules`], in the API's integer type.
+pub const MAX_MINUTES: i64 = MAX_RULE_MINUTES as i64;
+pub const MAX_GAP_SECONDS: i64 = MAX_COOLDOWN_GAP_SECONDS as i64;
 /// Who the rules set here are recorded as made by.
 const CREATED_BY: &str = "dashboard";
 
@@ -181,17 +180,8 @@ pub fn validate(rule: NewRule) -> Result<ValidRule, ApiError> {
 }
 
 pub(super) fn normalize_login(login: &str) -> Result<String, ApiError> {
-    let login = login.trim().trim_start_matches('@').to_lowercase();
-    let valid = !login.is_empty()
-        && login.len() <= 64
-        && login.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if valid {
-        Ok(login)
-    } else {
-        Err(ApiError::bad_request(
-            "login must be a Twitch login: letters, digits and _",
-        ))
-    }
+    viewer_rules::normalize_login(login)
+        .ok_or_else(|| ApiError::bad_request("login must be a Twitch login: letters, digits and _"))
 }
 
 pub(super) fn unknown_viewer(login: &str) -> ApiError {

@@ -3,10 +3,11 @@
 
 use std::cmp::Ordering;
 
-use crate::template::is_name;
+use stagehand_plugin_sdk::text::is_name;
 
-/// A parsed `when`: every comparison must hold. Parsed once at `init`, so a
-/// typo stops the plugin loading with a message instead of never matching.
+/// A parsed `when`: every comparison must hold. Parsed once when the plugin
+/// is built, so a typo stops it loading with a message instead of never
+/// matching.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
     clauses: Vec<Clause>,

@@ -14,19 +14,21 @@
 
 use std::collections::BTreeMap;
 
+use stagehand_plugin_sdk::kinds;
 use stagehand_plugin_sdk::serde_json::{Map, Value};
 
 use crate::condition::Condition;
 
-/// The kinds the alert box shows alerts for.
+/// The kinds the alert box shows alerts for: what it asks the host for, and
+/// the only keys `[settings.alerts]` accepts.
 pub const KINDS: [&str; 7] = [
-    "channel.follow",
-    "channel.subscribe",
-    "channel.subscription.message",
-    "channel.subscription.gift",
-    "channel.cheer",
-    "channel.raid",
-    "channel.channel_points_custom_reward_redemption.add",
+    kinds::FOLLOW,
+    kinds::SUBSCRIBE,
+    kinds::RESUB,
+    kinds::GIFT,
+    kinds::CHEER,
+    kinds::RAID,
+    kinds::REDEMPTION,
 ];
 
 /// Longest an alert may stay on screen: a typo like 60000000 must not
@@ -80,7 +82,7 @@ pub struct KindConfig {
     pub(crate) variations: Vec<Variation>,
 }
 
-/// The whole configuration, parsed once at `init`.
+/// The whole configuration, parsed once when the plugin is built.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     kinds: BTreeMap<String, KindConfig>,
@@ -200,21 +202,19 @@ impl Config {
 /// The built-in alert of a kind: what a streamer gets with empty settings.
 fn builtin(kind: &str) -> (Spec, Vec<Variation>) {
     let (title, message) = match kind {
-        "channel.follow" => ("New follower!", "{username} just followed"),
-        "channel.subscribe" => ("{username} subscribed!", "{tier_name}"),
-        "channel.subscription.message" => (
+        kinds::FOLLOW => ("New follower!", "{username} just followed"),
+        kinds::SUBSCRIBE => ("{username} subscribed!", "{tier_name}"),
+        kinds::RESUB => (
             "{username} resubscribed for {cumulative_months} months!",
             "{message}",
         ),
-        "channel.subscription.gift" => (
+        kinds::GIFT => (
             "{username} gifted {total} {tier_name} subs!",
             "Thank you for supporting the community!",
         ),
-        "channel.cheer" => ("{username} cheered {bits} bits!", "{message}"),
-        "channel.raid" => ("{username} is raiding!", "with {viewers} viewers"),
-        "channel.channel_points_custom_reward_redemption.add" => {
-            ("{username} redeemed {reward.title}", "{user_input}")
-        }
+        kinds::CHEER => ("{username} cheered {bits} bits!", "{message}"),
+        kinds::RAID => ("{username} is raiding!", "with {viewers} viewers"),
+        kinds::REDEMPTION => ("{username} redeemed {reward.title}", "{user_input}"),
         _ => ("{kind}", ""),
     };
     let base = Spec {
@@ -226,7 +226,7 @@ fn builtin(kind: &str) -> (Spec, Vec<Variation>) {
         sound_url: String::new(),
         video_url: String::new(),
         tts: String::new(),
-        duration_ms: if kind == "channel.raid" { 8_000 } else { 5_000 },
+        duration_ms: if kind == kinds::RAID { 8_000 } else { 5_000 },
         html: String::new(),
         css: String::new(),
     };
@@ -242,11 +242,9 @@ fn builtin(kind: &str) -> (Spec, Vec<Variation>) {
         })
     };
     let variations = match kind {
-        "channel.subscription.gift" => {
-            singular("total == 1", "{username} gifted a {tier_name} sub!", None)
-        }
-        "channel.cheer" => singular("bits == 1", "{username} cheered 1 bit!", None),
-        "channel.raid" => singular(
+        kinds::GIFT => singular("total == 1", "{username} gifted a {tier_name} sub!", None),
+        kinds::CHEER => singular("bits == 1", "{username} cheered 1 bit!", None),
+        kinds::RAID => singular(
             "viewers == 1",
             "{username} is raiding!",
             Some("with 1 viewer"),

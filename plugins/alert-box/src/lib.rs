@@ -4,53 +4,46 @@
 //! Every kind works with empty settings; the streamer overrides any field
 //! per kind (title, message, image/sound/video URLs, tts, duration,
 //! overlay, html/css) in `[settings.alerts."<kind>"]`, with `{variables}`
-//! from the event's details, and adds *variations*: the first whose `when`
-//! holds ("bits >= 1000") overrides the base fields. A community gift of N
-//! subs is one alert (for the gift event), never N+1. Each shown alert bumps
-//! a per-kind counter in the plugin's storage, available as `{count}`.
+//! named after the event's fields, and adds *variations*: the first whose
+//! `when` holds ("bits >= 1000") overrides the base fields. A community gift
+//! of N subs is one alert (for the gift event), never N+1. Each shown alert
+//! bumps a per-kind counter in the plugin's storage, available as `{count}`.
 
 pub mod condition;
 pub mod config;
-pub mod template;
 pub mod vars;
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use stagehand_plugin_sdk::prelude::*;
-use stagehand_plugin_sdk::serde_json::{self, Value};
+use stagehand_plugin_sdk::text;
 
 use config::{Config, KINDS, Spec};
 use vars::Vars;
 
-/// The plugin.
-pub struct AlertBox;
-
-thread_local! {
-    /// The settings parsed by `init`, kept for every event of this instance.
-    static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
+/// The plugin: its settings, parsed once when it is built, decide every
+/// alert.
+pub struct AlertBox {
+    config: Config,
 }
 
 impl Plugin for AlertBox {
+    fn new(settings: Settings) -> Result<Self, String> {
+        let config =
+            Config::parse(&settings.to_json()).map_err(|e| format!("alert-box settings: {e}"))?;
+        Ok(AlertBox { config })
+    }
+
     fn describe() -> Info {
-        Info::new("alert-box", env!("CARGO_PKG_VERSION"))
-            .kinds(KINDS)
-            .roles([Role::Actions])
+        Info::new().kinds(KINDS)
     }
+}
 
-    fn init(settings: String) -> Result<(), String> {
-        let config = parse_settings(&settings)?;
-        CONFIG.with(|c| *c.borrow_mut() = Some(Rc::new(config)));
-        Ok(())
-    }
-
-    fn on_event(event: Event) -> Result<Vec<Action>, String> {
+impl Actions for AlertBox {
+    fn on_event(&mut self, event: &Event) -> Result<Vec<Action>, String> {
         // Every gifted sub comes with its gift event, which has the alert.
-        if is_gifted_sub(&event) {
+        if is_gifted_sub(event) {
             return Ok(Vec::new());
         }
-        let config = config()?;
-        let Some(kind) = config.kind(&event.kind) else {
+        let Some(kind) = self.config.kind(&event.kind) else {
             return Ok(Vec::new());
         };
         if !kind.may_alert() {
@@ -58,7 +51,7 @@ impl Plugin for AlertBox {
         }
         let key = count_key(&event.kind);
         let count = host::kv_get_u64(&key).saturating_add(1);
-        let vars = Vars::new(&event, count);
+        let vars = Vars::new(event, count);
         let spec = kind.resolve(|name| vars.get(name));
         if !spec.enabled {
             return Ok(Vec::new());
@@ -70,46 +63,21 @@ impl Plugin for AlertBox {
 
 stagehand_plugin_sdk::export!(AlertBox);
 
-/// The storage key counting the alerts shown for `kind`.
+/// The storage key counting the alerts shown for `kind`, so `{count}` keeps
+/// going across reloads and restarts.
 pub fn count_key(kind: &str) -> String {
     format!("count:{kind}")
 }
 
-/// A `channel.subscribe` that is part of a gift (`is_gift` true).
+/// A sub that is part of a gift: its gift event has the alert, so the sub
+/// itself shows none.
 pub fn is_gifted_sub(event: &Event) -> bool {
-    event.kind == "channel.subscribe"
-        && match event.details_json().get("is_gift") {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
-            _ => false,
-        }
-}
-
-/// Settings text (JSON) → configuration; an empty text is empty settings.
-pub fn parse_settings(settings: &str) -> Result<Config, String> {
-    let value = if settings.trim().is_empty() {
-        Value::Object(Default::default())
-    } else {
-        serde_json::from_str(settings).map_err(|e| format!("settings are not JSON: {e}"))?
-    };
-    Config::parse(&value).map_err(|e| format!("alert-box settings: {e}"))
-}
-
-/// The configuration `init` parsed; if `init` was not called, the host's
-/// settings, parsed once.
-fn config() -> Result<Rc<Config>, String> {
-    if let Some(config) = CONFIG.with(|c| c.borrow().clone()) {
-        return Ok(config);
-    }
-    let config =
-        Rc::new(Config::parse(&host::settings()).map_err(|e| format!("alert-box settings: {e}"))?);
-    CONFIG.with(|c| *c.borrow_mut() = Some(config.clone()));
-    Ok(config)
+    matches!(&event.data, EventData::Subscribe(sub) if sub.is_gift)
 }
 
 /// The alert for a decided spec: templates filled, empty fields left out.
 pub fn build_alert(spec: &Spec, vars: &Vars) -> Alert {
-    let fill = |template: &str| tidy(&template::render(template, |name| vars.get(name)));
+    let fill = |template: &str| tidy(&text::render(template, |name| vars.get(name)));
     let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     Alert {
         overlay: spec.overlay.clone(),
@@ -144,17 +112,17 @@ pub fn tidy(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stagehand_plugin_sdk::serde_json::json;
-    use stagehand_plugin_sdk::testing;
+    use stagehand_plugin_sdk::serde_json::{Value, json};
+    use stagehand_plugin_sdk::{Ban, Gift, Resub, Subscribe, testing};
 
-    /// Fresh host, then `init` with `settings`.
-    fn setup(settings: Value) {
+    /// Fresh host, then the plugin built from `settings`.
+    fn plugin(settings: Value) -> AlertBox {
         testing::reset();
-        AlertBox::init(settings.to_string()).expect("settings load");
+        AlertBox::new(Settings::from_json(settings)).expect("settings load")
     }
 
-    fn alerts(kind: &str, details: Value) -> Vec<Alert> {
-        let actions = AlertBox::on_event(testing::event(kind, details)).expect("no error");
+    fn alerts(p: &mut AlertBox, event: &Event) -> Vec<Alert> {
+        let actions = p.on_event(event).expect("no error");
         actions
             .into_iter()
             .map(|a| match a {
@@ -164,65 +132,88 @@ mod tests {
             .collect()
     }
 
-    fn one(kind: &str, details: Value) -> Alert {
-        let mut list = alerts(kind, details);
-        assert_eq!(list.len(), 1, "one alert for {kind}");
+    fn one(p: &mut AlertBox, event: &Event) -> Alert {
+        let mut list = alerts(p, event);
+        assert_eq!(list.len(), 1, "one alert for {}", event.kind);
         list.remove(0)
+    }
+
+    fn named(name: &str) -> Option<Viewer> {
+        Some(testing::viewer("4242", name))
+    }
+
+    /// `gifter` (None: anonymous) gave `total` subs at `tier`.
+    fn gift(gifter: Option<&str>, tier: u32, total: u32) -> Event {
+        let data = EventData::Gift(Gift {
+            tier,
+            total,
+            anonymous: gifter.is_none(),
+        });
+        testing::event(kinds::GIFT, gifter.and_then(named), data)
+    }
+
+    /// `name` subscribed at tier 1000; `is_gift` when a gift brought it.
+    fn sub(name: &str, is_gift: bool) -> Event {
+        let data = EventData::Subscribe(Subscribe {
+            tier: 1000,
+            is_gift,
+        });
+        testing::event(kinds::SUBSCRIBE, named(name), data)
+    }
+
+    /// `name` resubscribed at `tier` for `months`, saying nothing.
+    fn resub(name: &str, tier: u32, months: u32) -> Event {
+        let data = EventData::Resub(Resub {
+            tier,
+            cumulative_months: months,
+            message: String::new(),
+        });
+        testing::event(kinds::RESUB, named(name), data)
     }
 
     #[test]
     fn every_kind_alerts_with_empty_settings() {
-        setup(json!({}));
+        let mut p = plugin(json!({}));
         let cases = [
             (
-                "channel.follow",
-                json!({"username": "JaneDoe"}),
+                testing::follow("JaneDoe"),
                 "New follower!",
                 "JaneDoe just followed",
             ),
+            (testing::subscribe("Bob", 1000), "Bob subscribed!", "Tier 1"),
             (
-                "channel.subscribe",
-                json!({"username": "Bob", "tier": "1000", "is_gift": false}),
-                "Bob subscribed!",
-                "Tier 1",
-            ),
-            (
-                "channel.subscription.message",
-                json!({"username": "Bob", "tier": "1000", "cumulative_months": 12, "message": "still here"}),
+                testing::resub("Bob", 12, "still here"),
                 "Bob resubscribed for 12 months!",
                 "still here",
             ),
             (
-                "channel.subscription.gift",
-                json!({"username": "Alice", "tier": "1000", "total": 5, "is_anonymous": false}),
+                testing::gift(Some("Alice"), 5),
                 "Alice gifted 5 Tier 1 subs!",
                 "Thank you for supporting the community!",
             ),
             (
-                "channel.cheer",
-                json!({"user_name": "Bob", "bits": 100, "message": "Cheer100 hi"}),
+                testing::cheer("Bob", 100, "Cheer100 hi"),
                 "Bob cheered 100 bits!",
                 "Cheer100 hi",
             ),
             (
-                "channel.raid",
-                json!({"from_broadcaster_user_name": "Raider", "viewers": 42}),
+                testing::raid("Raider", 42),
                 "Raider is raiding!",
                 "with 42 viewers",
             ),
             (
-                "channel.channel_points_custom_reward_redemption.add",
-                json!({"user_name": "Bob", "user_input": "drink!", "reward": {"title": "Hydrate"}}),
+                testing::redemption("Bob", "Hydrate", 100, "drink!"),
                 "Bob redeemed Hydrate",
                 "drink!",
             ),
         ];
-        for (kind, details, title, message) in cases {
-            let alert = one(kind, details);
+        for (event, title, message) in cases {
+            let alert = one(&mut p, &event);
             assert_eq!(
                 (alert.title.as_str(), alert.message.as_str()),
                 (title, message),
-                "{kind}"
+                "{}",
+                event.kind
             );
             assert_eq!(alert.overlay, "alerts");
             assert!(alert.duration_ms >= 5_000);
@@ -233,107 +224,79 @@ mod tests {
 
     #[test]
     fn the_singular_reads_right() {
-        setup(json!({}));
-        let gift = json!({"username": "Alice", "tier": "3000", "total": 1});
+        let mut p = plugin(json!({}));
         assert_eq!(
-            one("channel.subscription.gift", gift).title,
+            one(&mut p, &gift(Some("Alice"), 3000, 1)).title,
             "Alice gifted a Tier 3 sub!"
         );
         assert_eq!(
-            one("channel.cheer", json!({"username": "Bob", "bits": 1})).title,
+            one(&mut p, &testing::cheer("Bob", 1, "")).title,
             "Bob cheered 1 bit!"
         );
-        assert_eq!(
-            one("channel.raid", json!({"username": "R", "viewers": 1})).message,
-            "with 1 viewer"
-        );
+        assert_eq!(one(&mut p, &testing::raid("R", 1)).message, "with 1 viewer");
     }
 
     #[test]
     fn a_community_gift_is_one_alert_whatever_the_order() {
-        let gift = json!({"username": "Alice", "tier": "1000", "total": 3, "is_anonymous": false});
-        let sub =
-            |n: u32| json!({"username": format!("lucky{n}"), "tier": "1000", "is_gift": true});
+        let gift = gift(Some("Alice"), 1000, 3);
+        let subs: Vec<Event> = (0..3).map(|n| sub(&format!("lucky{n}"), true)).collect();
 
-        setup(json!({}));
-        let mut shown = alerts("channel.subscription.gift", gift.clone());
-        for n in 0..3 {
-            shown.extend(alerts("channel.subscribe", sub(n)));
+        let mut p = plugin(json!({}));
+        let mut shown = alerts(&mut p, &gift);
+        for s in &subs {
+            shown.extend(alerts(&mut p, s));
         }
         assert_eq!(shown.len(), 1, "gift first");
         assert_eq!(shown[0].title, "Alice gifted 3 Tier 1 subs!");
 
-        setup(json!({}));
+        let mut p = plugin(json!({}));
         let mut shown = Vec::new();
-        for n in 0..3 {
-            shown.extend(alerts("channel.subscribe", sub(n)));
+        for s in &subs {
+            shown.extend(alerts(&mut p, s));
         }
-        shown.extend(alerts("channel.subscription.gift", gift.clone()));
+        shown.extend(alerts(&mut p, &gift));
         assert_eq!(shown.len(), 1, "subs first");
         assert_eq!(shown[0].title, "Alice gifted 3 Tier 1 subs!");
 
-        setup(json!({}));
-        let mut shown = alerts("channel.subscribe", sub(0));
-        shown.extend(alerts("channel.subscription.gift", gift));
-        shown.extend(alerts("channel.subscribe", sub(1)));
-        shown.extend(alerts("channel.subscribe", sub(2)));
+        let mut p = plugin(json!({}));
+        let mut shown = alerts(&mut p, &subs[0]);
+        shown.extend(alerts(&mut p, &gift));
+        shown.extend(alerts(&mut p, &subs[1]));
+        shown.extend(alerts(&mut p, &subs[2]));
         assert_eq!(shown.len(), 1, "interleaved");
         // Gifted subs are not counted either.
-        assert_eq!(testing::kv().get(&count_key("channel.subscribe")), None);
+        assert_eq!(testing::kv().get(&count_key(kinds::SUBSCRIBE)), None);
     }
 
     #[test]
-    fn gifted_subs_are_recognised_however_the_flag_is_written() {
-        let sub = |flag: Value| {
-            testing::event(
-                "channel.subscribe",
-                json!({"username": "x", "is_gift": flag}),
-            )
-        };
-        assert!(is_gifted_sub(&sub(json!(true))));
-        assert!(is_gifted_sub(&sub(json!("true"))));
-        assert!(!is_gifted_sub(&sub(json!(false))));
-        assert!(!is_gifted_sub(&sub(json!(null))));
-        assert!(!is_gifted_sub(&testing::event(
-            "channel.subscribe",
-            json!({})
-        )));
-        assert!(!is_gifted_sub(&testing::event(
-            "channel.cheer",
-            json!({"is_gift": true})
-        )));
+    fn gifted_subs_are_known_by_their_typed_flag() {
+        testing::reset();
+        assert!(is_gifted_sub(&sub("x", true)));
+        assert!(!is_gifted_sub(&sub("x", false)));
+        // The gift itself, and other kinds, are not gifted subs.
+        assert!(!is_gifted_sub(&testing::gift(Some("x"), 1)));
+        assert!(!is_gifted_sub(&testing::cheer("x", 5, "")));
     }
 
     #[test]
     fn anonymous_gifts_say_so() {
-        setup(json!({}));
-        let gift = json!({"username": "", "tier": "2000", "total": 10, "is_anonymous": true});
+        let mut p = plugin(json!({}));
         assert_eq!(
-            one("channel.subscription.gift", gift).title,
+            one(&mut p, &gift(None, 2000, 10)).title,
             "An anonymous gifter gifted 10 Tier 2 subs!"
         );
     }
 
     #[test]
     fn a_plain_sub_still_alerts() {
-        setup(json!({}));
-        assert_eq!(
-            alerts(
-                "channel.subscribe",
-                json!({"username": "Bob", "tier": "1000", "is_gift": false})
-            )
-            .len(),
-            1
-        );
-        assert_eq!(
-            alerts("channel.subscribe", json!({"username": "Bob"})).len(),
-            1
-        );
+        let mut p = plugin(json!({}));
+        assert_eq!(alerts(&mut p, &sub("Bob", false)).len(), 1);
+        assert_eq!(alerts(&mut p, &testing::subscribe("Bob", 3000)).len(), 1);
     }
 
     #[test]
     fn the_cheer_example_from_the_docs_works() {
-        setup(json!({"alerts": {"channel.cheer": {
+        let mut p = plugin(json!({"alerts": {"channel.cheer": {
             "title": "{username} cheered {bits} bits!",
             "message": "{message}",
             "duration_ms": 6000,
@@ -345,10 +308,7 @@ mod tests {
                 "video_url": "https://example.com/huge.webm",
             }],
         }}}));
-        let small = one(
-            "channel.cheer",
-            json!({"user_name": "Bob", "bits": 100, "message": "hi"}),
-        );
+        let small = one(&mut p, &testing::cheer("Bob", 100, "hi"));
         assert_eq!(small.title, "Bob cheered 100 bits!");
         assert_eq!(small.duration_ms, 6000);
         assert_eq!(small.video_url, None);
@@ -358,10 +318,7 @@ mod tests {
         );
         assert_eq!(small.tts.as_deref(), Some("Bob says: hi"));
 
-        let huge = one(
-            "channel.cheer",
-            json!({"user_name": "Bob", "bits": 5000, "message": "hi"}),
-        );
+        let huge = one(&mut p, &testing::cheer("Bob", 5000, "hi"));
         assert_eq!(huge.title, "HUGE cheer: 5000 bits from Bob!");
         assert_eq!(
             huge.video_url.as_deref(),
@@ -373,51 +330,54 @@ mod tests {
 
     #[test]
     fn resub_milestones_pick_variations_with_and() {
-        setup(json!({"alerts": {"channel.subscription.message": {
+        let mut p = plugin(json!({"alerts": {"channel.subscription.message": {
             "variations": [
                 {"when": "cumulative_months >= 12 and tier == 3000", "title": "Tier 3 veteran {username}!"},
                 {"when": "cumulative_months >= 12", "title": "A year with {username}!", "image_url": "https://example.com/cake.gif"},
             ],
         }}}));
-        let resub = |months: u32, tier: &str| {
-            one(
-                "channel.subscription.message",
-                json!({"username": "Bob", "tier": tier, "cumulative_months": months}),
-            )
-        };
-        assert_eq!(resub(24, "3000").title, "Tier 3 veteran Bob!");
-        let year = resub(12, "1000");
+        let mut resub = |months: u32, tier: u32| one(&mut p, &resub("Bob", tier, months));
+        assert_eq!(resub(24, 3000).title, "Tier 3 veteran Bob!");
+        let year = resub(12, 1000);
         assert_eq!(year.title, "A year with Bob!");
         assert_eq!(
             year.image_url.as_deref(),
             Some("https://example.com/cake.gif")
         );
-        assert_eq!(resub(3, "3000").title, "Bob resubscribed for 3 months!");
-        assert_eq!(resub(3, "3000").image_url, None);
+        assert_eq!(resub(3, 3000).title, "Bob resubscribed for 3 months!");
+        assert_eq!(resub(3, 3000).image_url, None);
+    }
+
+    #[test]
+    fn typed_tiers_read_as_numbers_and_names() {
+        let mut p = plugin(json!({"alerts": {"channel.subscribe": {
+            "message": "{tier} is {tier_name}",
+            "variations": [{"when": "tier > 2000", "title": "Big sub from {username}!"}],
+        }}}));
+        let tier3 = one(&mut p, &testing::subscribe("Bob", 3000));
+        assert_eq!(tier3.title, "Big sub from Bob!");
+        assert_eq!(tier3.message, "3000 is Tier 3");
+        let tier1 = one(&mut p, &testing::subscribe("Bob", 1000));
+        assert_eq!(tier1.title, "Bob subscribed!");
+        assert_eq!(tier1.message, "1000 is Tier 1");
     }
 
     #[test]
     fn disabled_kinds_and_variations_show_nothing_and_touch_no_storage() {
-        setup(json!({"alerts": {
+        let mut p = plugin(json!({"alerts": {
             "channel.follow": {"enabled": false},
             "channel.cheer": {"variations": [{"when": "bits < 100", "enabled": false}]},
             "channel.raid": {"enabled": false, "variations": [{"when": "viewers >= 10", "enabled": true}]},
         }}));
-        assert!(alerts("channel.follow", json!({"username": "a"})).is_empty());
-        assert!(!testing::kv().contains_key(&count_key("channel.follow")));
-        assert!(alerts("channel.cheer", json!({"username": "a", "bits": 99})).is_empty());
-        assert_eq!(
-            alerts("channel.cheer", json!({"username": "a", "bits": 100})).len(),
-            1
-        );
-        assert!(alerts("channel.raid", json!({"username": "r", "viewers": 3})).is_empty());
-        assert_eq!(
-            alerts("channel.raid", json!({"username": "r", "viewers": 30})).len(),
-            1
-        );
+        assert!(alerts(&mut p, &testing::follow("a")).is_empty());
+        assert!(!testing::kv().contains_key(&count_key(kinds::FOLLOW)));
+        assert!(alerts(&mut p, &testing::cheer("a", 99, "")).is_empty());
+        assert_eq!(alerts(&mut p, &testing::cheer("a", 100, "")).len(), 1);
+        assert!(alerts(&mut p, &testing::raid("r", 3)).is_empty());
+        assert_eq!(alerts(&mut p, &testing::raid("r", 30)).len(), 1);
         assert_eq!(
             testing::kv()
-                .get(&count_key("channel.cheer"))
+                .get(&count_key(kinds::CHEER))
                 .map(String::as_str),
             Some("1")
         );
@@ -425,20 +385,20 @@ mod tests {
 
     #[test]
     fn alerts_are_counted_per_kind_and_the_count_is_a_variable() {
-        setup(json!({"alerts": {"channel.follow": {
+        let mut p = plugin(json!({"alerts": {"channel.follow": {
             "message": "{username} is follower #{count}",
             "variations": [{"when": "count == 3", "title": "Third follower!"}],
         }}}));
-        let a = one("channel.follow", json!({"username": "A"}));
-        let b = one("channel.follow", json!({"username": "B"}));
-        let c = one("channel.follow", json!({"username": "C"}));
+        let a = one(&mut p, &testing::follow("A"));
+        let b = one(&mut p, &testing::follow("B"));
+        let c = one(&mut p, &testing::follow("C"));
         assert_eq!(a.message, "A is follower #1");
         assert_eq!(b.message, "B is follower #2");
         assert_eq!(
             (c.title.as_str(), c.message.as_str()),
             ("Third follower!", "C is follower #3")
         );
-        one("channel.cheer", json!({"bits": 5}));
+        one(&mut p, &testing::cheer("", 5, ""));
         let kv = testing::kv();
         assert_eq!(
             kv.get("count:channel.follow").map(String::as_str),
@@ -448,10 +408,22 @@ mod tests {
     }
 
     #[test]
+    fn the_count_outlives_the_plugin_value() {
+        let mut p = plugin(json!({"alerts": {"channel.follow": {"message": "#{count}"}}}));
+        one(&mut p, &testing::follow("A"));
+        // A reload builds a new value; the count is in storage.
+        let mut p = AlertBox::new(Settings::from_json(
+            json!({"alerts": {"channel.follow": {"message": "#{count}"}}}),
+        ))
+        .unwrap();
+        assert_eq!(one(&mut p, &testing::follow("B")).message, "#2");
+    }
+
+    #[test]
     fn a_stored_count_that_is_not_a_number_starts_over() {
-        setup(json!({}));
-        stagehand_plugin_sdk::host::kv_set("count:channel.follow", "garbage");
-        one("channel.follow", json!({"username": "A"}));
+        let mut p = plugin(json!({}));
+        host::kv_set("count:channel.follow", "garbage");
+        one(&mut p, &testing::follow("A"));
         assert_eq!(
             testing::kv()
                 .get("count:channel.follow")
@@ -462,7 +434,7 @@ mod tests {
 
     #[test]
     fn urls_tts_html_and_overlay_reach_the_alert() {
-        setup(json!({"overlay": "main", "alerts": {"channel.follow": {
+        let mut p = plugin(json!({"overlay": "main", "alerts": {"channel.follow": {
             "image_url": "https://example.com/a.gif",
             "sound_url": "https://example.com/a.mp3",
             "video_url": "",
@@ -471,7 +443,7 @@ mod tests {
             "css": ".x { color: red }",
             "duration_ms": 4000,
         }, "channel.raid": {"overlay": "raids"}}}));
-        let alert = one("channel.follow", json!({"username": "Bob"}));
+        let alert = one(&mut p, &testing::follow("Bob"));
         assert_eq!(alert.overlay, "main");
         assert_eq!(
             alert.image_url.as_deref(),
@@ -490,91 +462,73 @@ mod tests {
         );
         assert_eq!(alert.css.as_deref(), Some(".x { color: red }"));
         assert_eq!(alert.duration_ms, 4000);
-        assert_eq!(one("channel.raid", json!({})).overlay, "raids");
+        assert_eq!(one(&mut p, &testing::raid("R", 5)).overlay, "raids");
     }
 
     #[test]
     fn a_tts_template_that_renders_empty_is_no_tts() {
-        setup(json!({"alerts": {"channel.cheer": {"tts": "{message}"}}}));
-        assert_eq!(one("channel.cheer", json!({"bits": 5})).tts, None);
+        let mut p = plugin(json!({"alerts": {"channel.cheer": {"tts": "{message}"}}}));
+        assert_eq!(one(&mut p, &testing::cheer("x", 5, "")).tts, None);
         assert_eq!(
-            one("channel.cheer", json!({"bits": 5, "message": "hey"}))
-                .tts
-                .as_deref(),
+            one(&mut p, &testing::cheer("x", 5, "hey")).tts.as_deref(),
             Some("hey")
         );
     }
 
     #[test]
-    fn missing_or_odd_details_never_panic() {
-        setup(json!({}));
+    fn missing_or_odd_data_never_panics() {
+        let mut p = plugin(json!({}));
         for kind in KINDS {
-            for details in [
+            for json in [
                 "{}",
                 "null",
                 "not json",
                 "[]",
                 r#"{"username": 5, "bits": {}, "total": "x", "reward": 3}"#,
             ] {
-                let mut e = testing::event(kind, json!({}));
-                e.details = details.into();
-                let actions = AlertBox::on_event(e).expect("no error");
-                assert_eq!(actions.len(), 1, "{kind} {details}");
+                let e = testing::event(kind, None, EventData::Other(json.into()));
+                let actions = p.on_event(&e).expect("no error");
+                assert_eq!(actions.len(), 1, "{kind} {json}");
             }
         }
-        assert_eq!(
-            one("channel.follow", json!({})).message,
-            "Someone just followed"
-        );
-        assert_eq!(
-            one("channel.subscription.gift", json!({})).title,
-            "Someone gifted subs!"
-        );
+        let mut nobody = testing::follow("x");
+        nobody.viewer = None;
+        assert_eq!(one(&mut p, &nobody).message, "Someone just followed");
+        let untyped_gift = testing::event(kinds::GIFT, None, EventData::Other("{}".into()));
+        assert_eq!(one(&mut p, &untyped_gift).title, "Someone gifted subs!");
     }
 
     #[test]
     fn kinds_it_does_not_handle_get_nothing() {
-        setup(json!({}));
-        assert!(alerts("channel.ban", json!({"username": "x"})).is_empty());
-        assert!(alerts("stream.online", json!({})).is_empty());
+        let mut p = plugin(json!({}));
+        let ban = EventData::Ban(Ban {
+            permanent: true,
+            duration_seconds: None,
+            expires_at_ms: None,
+            reason: None,
+            moderator_name: None,
+            moderator_id: None,
+        });
+        assert!(alerts(&mut p, &testing::event(kinds::BAN, named("x"), ban)).is_empty());
+        assert!(alerts(&mut p, &testing::chat("x", "hi", &[])).is_empty());
+        assert!(alerts(&mut p, &testing::other(kinds::STREAM_ONLINE, json!({}))).is_empty());
         assert!(testing::kv().is_empty());
     }
 
     #[test]
-    fn bad_settings_stop_init_with_a_clear_message() {
+    fn bad_settings_stop_new_with_a_clear_message() {
         testing::reset();
-        let err = AlertBox::init(
-            json!({"alerts": {"channel.cheer": {"variations": [{"when": "bits >>= 1000"}]}}})
-                .to_string(),
-        )
-        .unwrap_err();
+        let new = |settings: Value| AlertBox::new(Settings::from_json(settings)).err();
+        let err =
+            new(json!({"alerts": {"channel.cheer": {"variations": [{"when": "bits >>= 1000"}]}}}))
+                .expect("a bad condition is an error");
+        assert!(err.starts_with("alert-box settings: "), "{err}");
         assert!(err.contains("channel.cheer"), "{err}");
         assert!(err.contains("bits >>= 1000"), "{err}");
-        assert!(
-            AlertBox::init("{not json".into())
-                .unwrap_err()
-                .contains("not JSON")
-        );
-        assert!(AlertBox::init(String::new()).is_ok());
-    }
-
-    #[test]
-    fn without_init_the_host_settings_are_used() {
-        testing::reset();
-        testing::set_settings(json!({"alerts": {"channel.follow": {"title": "Hi {username}"}}}));
-        assert_eq!(
-            one("channel.follow", json!({"username": "Bob"})).title,
-            "Hi Bob"
-        );
-
-        // A new instance whose host settings are broken reports the error.
-        std::thread::spawn(|| {
-            testing::set_settings(json!({"alerts": {"channel.follow": {"duration_ms": -1}}}));
-            let err = AlertBox::on_event(testing::event("channel.follow", json!({}))).unwrap_err();
-            assert!(err.contains("duration_ms"), "{err}");
-        })
-        .join()
-        .unwrap();
+        let err = new(json!({"alerts": {"channel.follow": {"duration_ms": -1}}}))
+            .expect("a negative duration is an error");
+        assert!(err.contains("duration_ms"), "{err}");
+        assert!(AlertBox::new(Settings::default()).is_ok());
     }
 
     #[test]
@@ -585,12 +539,12 @@ mod tests {
     }
 
     #[test]
-    fn it_wants_the_alert_kinds_as_an_actions_plugin() {
+    fn it_wants_only_the_alert_kinds() {
         let info = AlertBox::describe();
-        assert_eq!(info.name, "alert-box");
         assert_eq!(info.kinds, KINDS.to_vec());
-        assert!(matches!(info.roles.as_slice(), [Role::Actions]));
-        assert!(!info.kinds.contains(&"channel.ban".to_string()));
+        assert!(!info.kinds.contains(&kinds::BAN.to_string()));
+        // Roles default to those implemented: actions only.
+        assert!(info.roles.is_empty());
     }
 }
 
@@ -600,13 +554,23 @@ mod manifest_tests {
     //! its example settings must load.
 
     use super::*;
-    use stagehand_plugin_sdk::serde_json::json;
+    use stagehand_plugin_sdk::serde_json::{self, Value};
     use stagehand_plugin_sdk::testing;
 
     const MANIFEST: &str = include_str!("../plugin.toml");
 
     fn manifest() -> toml::Table {
         toml::from_str(MANIFEST).expect("plugin.toml is TOML")
+    }
+
+    #[test]
+    fn the_manifest_names_the_crate() {
+        // The manifest is the one source of name and version; the host warns
+        // when the crate's differ.
+        let m = manifest();
+        let text = |key: &str| m.get(key).and_then(toml::Value::as_str).map(str::to_owned);
+        assert_eq!(text("name").as_deref(), Some(env!("CARGO_PKG_NAME")));
+        assert_eq!(text("version").as_deref(), Some(env!("CARGO_PKG_VERSION")));
     }
 
     #[test]
@@ -617,21 +581,13 @@ mod manifest_tests {
             .unwrap_or(toml::Value::Table(Default::default()));
         let settings: Value = serde_json::to_value(settings).expect("settings are JSON");
         testing::reset();
-        AlertBox::init(settings.to_string()).expect("shipped settings load");
-        let huge = AlertBox::on_event(testing::event(
-            "channel.cheer",
-            json!({"user_name": "Bob", "bits": 1000}),
-        ))
-        .unwrap();
+        let mut p = AlertBox::new(Settings::from_json(settings)).expect("shipped settings load");
+        let huge = p.on_event(&testing::cheer("Bob", 1000, "")).unwrap();
         let [Action::ShowAlert(alert)] = huge.as_slice() else {
             panic!("one alert, got {huge:?}")
         };
         assert_eq!(alert.title, "HUGE cheer: 1000 bits from Bob!");
-        let year = AlertBox::on_event(testing::event(
-            "channel.subscription.message",
-            json!({"username": "Bob", "cumulative_months": 12}),
-        ))
-        .unwrap();
+        let year = p.on_event(&testing::resub("Bob", 12, "")).unwrap();
         assert!(format!("{year:?}").contains("Bob: 12 months!"), "{year:?}");
     }
 }

@@ -1,56 +1,36 @@
-//! The variables templates and conditions see: the event's details, plus a
+//! The variables templates and conditions see: the event's fields, plus a
 //! few the streamer would otherwise have to work out.
 
 use stagehand_plugin_sdk::Event;
-use stagehand_plugin_sdk::serde_json::Value;
-pub use stagehand_plugin_sdk::text::{lookup, message, tier_name, who};
+use stagehand_plugin_sdk::text::tier_name;
 
 /// What `{name}` means for one event.
 ///
-/// Besides every details field (nested by dots: `{reward.title}`):
-/// `{username}` is who did it, spelled out for anonymous gifts and cheers and
-/// taken from the raider for raids; `{tier_name}` is "Tier 1" for tier
-/// "1000"; `{message}` is the text of a message even when EventSub sends an
-/// object; `{kind}` is the event kind; `{count}` is this alert's number for
-/// its kind (follower #{count}).
-#[derive(Debug, Clone)]
-pub struct Vars {
-    details: Value,
-    username: String,
-    tier_name: Option<String>,
-    message: Option<String>,
-    kind: String,
+/// Every field of the event by its JSON name (see
+/// `stagehand_plugin_sdk::fields`: `{bits}`, `{tier}`, `{reward.title}`,
+/// `{username}`, `{kind}`, …), plus `{tier_name}` ("Tier 1" for tier 1000)
+/// and `{count}`, this alert's number for its kind (follower #{count}).
+/// Kept apart from the event so templates and conditions share one lookup.
+#[derive(Debug, Clone, Copy)]
+pub struct Vars<'a> {
+    event: &'a Event,
     count: u64,
 }
 
-impl Vars {
+impl<'a> Vars<'a> {
     /// The variables of `event`, whose alert is number `count` of its kind.
-    pub fn new(event: &Event, count: u64) -> Vars {
-        let details = event.details_json();
-        let username = who(event, &details);
-        let tier_name = lookup(&details, "tier")
-            .filter(|t| !t.trim().is_empty())
-            .map(|t| tier_name(&t));
-        let message = message(&details);
-        Vars {
-            username,
-            tier_name,
-            message,
-            kind: event.kind.clone(),
-            count,
-            details,
-        }
+    pub fn new(event: &'a Event, count: u64) -> Vars<'a> {
+        Vars { event, count }
     }
 
     /// The value of `name`, if the event has one.
     pub fn get(&self, name: &str) -> Option<String> {
         match name {
-            "username" => Some(self.username.clone()),
-            "tier_name" => self.tier_name.clone(),
-            "message" => self.message.clone(),
-            "kind" => Some(self.kind.clone()),
             "count" => Some(self.count.to_string()),
-            path => lookup(&self.details, path),
+            "tier_name" => self.event.field("tier").map(|t| tier_name(&t)),
+            // An empty message is no message: a condition sees it missing.
+            "message" => self.event.field("message").filter(|m| !m.trim().is_empty()),
+            field => self.event.field(field),
         }
     }
 }
@@ -59,88 +39,96 @@ impl Vars {
 mod tests {
     use super::*;
     use stagehand_plugin_sdk::serde_json::json;
-    use stagehand_plugin_sdk::testing;
+    use stagehand_plugin_sdk::{EventData, Resub, kinds, testing};
 
-    fn vars(kind: &str, details: Value) -> Vars {
-        Vars::new(&testing::event(kind, details), 7)
+    /// A resub at `tier` (the SDK's builder is always tier 1000).
+    fn resub(tier: u32, message: &str) -> Event {
+        let data = EventData::Resub(Resub {
+            tier,
+            cumulative_months: 3,
+            message: message.into(),
+        });
+        testing::event(kinds::RESUB, Some(testing::viewer("1", "Bob")), data)
     }
 
     #[test]
-    fn details_fields_are_variables_nested_by_dots() {
-        let v = vars(
-            "channel.channel_points_custom_reward_redemption.add",
-            json!({"user_name": "Bob", "user_input": "hi", "reward": {"title": "Hydrate", "cost": 500},
-                   "list": [{"id": "a"}], "flag": true, "nothing": null}),
-        );
+    fn event_fields_are_variables_by_their_json_names() {
+        testing::reset();
+        let e = testing::redemption("Bob", "Hydrate", 500, "hi");
+        let v = Vars::new(&e, 7);
         assert_eq!(v.get("username").as_deref(), Some("Bob"));
         assert_eq!(v.get("reward.title").as_deref(), Some("Hydrate"));
         assert_eq!(v.get("reward.cost").as_deref(), Some("500"));
+        assert_eq!(v.get("user_input").as_deref(), Some("hi"));
+        assert_eq!(v.get("reward"), None);
+        assert_eq!(v.get("user_input.x"), None);
+        assert_eq!(v.get("bits"), None);
+        assert_eq!(v.get("kind").as_deref(), Some(kinds::REDEMPTION));
+        assert_eq!(v.get("count").as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn fields_of_kinds_without_a_type_nest_by_dots() {
+        testing::reset();
+        let e = testing::other(
+            kinds::CHEER,
+            json!({"list": [{"id": "a"}], "flag": true, "nothing": null, "reward": {"title": "x"}}),
+        );
+        let v = Vars::new(&e, 1);
         assert_eq!(v.get("list.0.id").as_deref(), Some("a"));
         assert_eq!(v.get("flag").as_deref(), Some("true"));
         assert_eq!(v.get("nothing"), None);
         assert_eq!(v.get("reward"), None);
         assert_eq!(v.get("list.9.id"), None);
-        assert_eq!(v.get("user_input.x"), None);
-        assert_eq!(
-            v.get("kind").as_deref(),
-            Some("channel.channel_points_custom_reward_redemption.add")
-        );
-        assert_eq!(v.get("count").as_deref(), Some("7"));
+        assert_eq!(v.get("reward.title").as_deref(), Some("x"));
     }
 
     #[test]
     fn username_is_spelled_out_for_anonymous_and_raids() {
-        let gift = json!({"username": "", "tier": "1000", "total": 5, "is_anonymous": true});
+        testing::reset();
+        let name = |e: Event| Vars::new(&e, 1).get("username");
         assert_eq!(
-            vars("channel.subscription.gift", gift)
-                .get("username")
-                .as_deref(),
+            name(testing::gift(None, 5)).as_deref(),
             Some("An anonymous gifter")
         );
-        let cheer = json!({"user_name": null, "is_anonymous": true, "bits": 100});
         assert_eq!(
-            vars("channel.cheer", cheer).get("username").as_deref(),
+            name(testing::cheer("", 100, "")).as_deref(),
             Some("Anonymous")
         );
-        let raid = json!({"from_broadcaster_user_name": "Raider", "viewers": 10});
-        assert_eq!(
-            vars("channel.raid", raid).get("username").as_deref(),
-            Some("Raider")
-        );
-        assert_eq!(
-            vars("channel.follow", json!({})).get("username").as_deref(),
-            Some("Someone")
-        );
-        let mut e = testing::event("channel.follow", json!({"username": "  "}));
-        e.viewer = Some(testing::viewer("1", "Viewer"));
-        assert_eq!(Vars::new(&e, 1).get("username").as_deref(), Some("Viewer"));
+        // The raiding channel is the raid's viewer.
+        assert_eq!(name(testing::raid("Raider", 10)).as_deref(), Some("Raider"));
+        let mut nobody = testing::follow("x");
+        nobody.viewer = None;
+        assert_eq!(name(nobody).as_deref(), Some("Someone"));
     }
 
     #[test]
     fn tier_name_and_message_are_derived() {
-        let v = vars(
-            "channel.subscription.message",
-            json!({"tier": "2000", "message": {"text": "hello"}}),
-        );
+        testing::reset();
+        let e = resub(2000, "hello");
+        let v = Vars::new(&e, 1);
         assert_eq!(v.get("tier").as_deref(), Some("2000"));
         assert_eq!(v.get("tier_name").as_deref(), Some("Tier 2"));
         assert_eq!(v.get("message").as_deref(), Some("hello"));
-        let v = vars(
-            "channel.cheer",
-            json!({"tier": "prime", "message": "plain"}),
-        );
-        assert_eq!(v.get("tier_name").as_deref(), Some("Prime"));
-        assert_eq!(v.get("message").as_deref(), Some("plain"));
-        assert_eq!(vars("channel.follow", json!({})).get("tier_name"), None);
+        let e = resub(1000, "  ");
+        assert_eq!(Vars::new(&e, 1).get("message"), None);
+        let e = testing::cheer("Bob", 5, "plain");
+        assert_eq!(Vars::new(&e, 1).get("message").as_deref(), Some("plain"));
+        let e = testing::follow("Bob");
+        assert_eq!(Vars::new(&e, 1).get("tier_name"), None);
+        // A redemption's text is {user_input}, not {message}.
+        let e = testing::redemption("Bob", "Hydrate", 5, "typed");
+        assert_eq!(Vars::new(&e, 1).get("message"), None);
     }
 
     #[test]
-    fn odd_details_give_no_variables_but_no_panic() {
-        let mut e = testing::event("channel.cheer", json!({}));
-        for details in ["not json", "[1]", "null", "42"] {
-            e.details = details.into();
+    fn odd_untyped_data_gives_no_variables_but_no_panic() {
+        testing::reset();
+        for json in ["not json", "[1]", "null", "42"] {
+            let e = testing::event(kinds::CHEER, None, EventData::Other(json.into()));
             let v = Vars::new(&e, 1);
             assert_eq!(v.get("bits"), None);
+            assert_eq!(v.get("tier_name"), None);
             assert_eq!(v.get("username").as_deref(), Some("Someone"));
         }
     }

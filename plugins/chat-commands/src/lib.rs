@@ -12,30 +12,35 @@
 //! (and logged). A moderator who mistypes one gets a one-line usage reply in
 //! chat instead of a rule. Parsing ([`parse`]) is pure and tested on its own.
 
+use stagehand_plugin_sdk::ChatMessage;
 use stagehand_plugin_sdk::prelude::*;
-use stagehand_plugin_sdk::serde_json::Value;
 
-/// The plugin.
+/// The plugin. It keeps no state: every rule lives in the host, which
+/// applies it to later messages.
 pub struct ChatCommands;
 
 impl Plugin for ChatCommands {
-    fn describe() -> Info {
-        Info::new("chat-commands", env!("CARGO_PKG_VERSION"))
-            .kinds(["channel.chat.message"])
-            .roles([Role::Actions])
+    fn new(_settings: Settings) -> Result<Self, String> {
+        Ok(ChatCommands)
     }
 
-    fn on_event(event: Event) -> Result<Vec<Action>, String> {
-        let details = event.details_json();
-        let Some(text) = message_text(&details) else {
+    /// Only chat messages: commands are typed in chat.
+    fn describe() -> Info {
+        Info::new().kinds([kinds::CHAT_MESSAGE])
+    }
+}
+
+impl Actions for ChatCommands {
+    fn on_event(&mut self, event: &Event) -> Result<Vec<Action>, String> {
+        let EventData::ChatMessage(chat) = &event.data else {
             return Ok(Vec::new());
         };
-        let parsed = parse(&text);
+        let parsed = parse(&chat.text);
         let Some(verb) = parsed.verb() else {
             return Ok(Vec::new()); // ordinary chat
         };
-        let who = sender(&event, &details);
-        if !may_command(&event, &details) {
+        let who = sender(event);
+        if !may_command(event, chat) {
             host::info(&format!(
                 "ignored {} from {}: only moderators and the broadcaster may use it",
                 verb.word(),
@@ -272,49 +277,25 @@ fn whole(text: &str) -> Option<u64> {
     text.parse().ok()
 }
 
-/// The chat line: `text` in the table's details, `message.text` in EventSub's.
-fn message_text(details: &Value) -> Option<String> {
-    details
-        .get("text")
-        .and_then(Value::as_str)
-        .or_else(|| details.pointer("/message/text").and_then(Value::as_str))
-        .map(str::to_owned)
-}
-
-/// Whom to address a reply to: the chatter's login, else their name.
-fn sender(event: &Event, details: &Value) -> String {
-    let from_details = || {
-        ["username", "chatter_user_login", "chatter_user_name"]
-            .iter()
-            .find_map(|k| details.get(*k).and_then(Value::as_str))
-            .map(str::to_owned)
-    };
+/// Whom to address a reply to: the chatter's login (empty when the event
+/// names no chatter).
+fn sender(event: &Event) -> String {
     event
         .viewer
         .as_ref()
-        .map(|v| v.login.clone())
-        .filter(|l| !l.is_empty())
-        .or_else(from_details)
+        .map(|v| v.login.chars().filter(|c| !c.is_whitespace()).collect())
         .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect()
 }
 
 /// Moderators (and lead moderators) and the broadcaster: by chat badge, or
-/// the chatter being the channel itself.
-pub fn may_command(event: &Event, details: &Value) -> bool {
+/// the chatter being the channel itself (a badge-less message from the
+/// streamer's own account).
+pub fn may_command(event: &Event, chat: &ChatMessage) -> bool {
     const ALLOWED: [&str; 3] = ["moderator", "lead_moderator", "broadcaster"];
-    let by_badge = details
-        .get("badges")
-        .and_then(Value::as_array)
-        .is_some_and(|badges| {
-            badges.iter().any(|b| {
-                b.get("set_id")
-                    .and_then(Value::as_str)
-                    .is_some_and(|set| ALLOWED.contains(&set))
-            })
-        });
+    let by_badge = chat
+        .badges
+        .iter()
+        .any(|b| ALLOWED.contains(&b.set_id.as_str()));
     let is_channel = event
         .viewer
         .as_ref()
@@ -328,35 +309,23 @@ mod tests {
     use stagehand_plugin_sdk::serde_json::json;
     use stagehand_plugin_sdk::testing;
 
-    fn badge(set_id: &str) -> Value {
-        json!({"set_id": set_id, "id": "1", "info": ""})
-    }
-
-    /// A chat message from `name` with `badges`.
-    fn chat(name: &str, badges: Vec<Value>, text: &str) -> Event {
-        let mut e = testing::event(
-            "channel.chat.message",
-            json!({"username": name, "text": text, "badges": badges}),
-        );
+    /// A chat message from `name` with badges of `badges` (set ids), as
+    /// chat delivers it.
+    fn chat(name: &str, badges: &[&str], text: &str) -> Event {
+        let mut e = testing::chat(name, text, badges);
         e.source = Source::Chat;
-        e.viewer = Some(testing::viewer("42", name));
         e
     }
 
-    /// Actions compared by their debug text: the generated types have no
-    /// `PartialEq`.
-    #[derive(Debug)]
-    struct Acts(Vec<Action>);
-
-    impl PartialEq<Vec<Action>> for Acts {
-        fn eq(&self, other: &Vec<Action>) -> bool {
-            format!("{:?}", self.0) == format!("{other:?}")
-        }
+    /// The actions for `event`, from a fresh plugin.
+    fn act(event: &Event) -> Vec<Action> {
+        let mut plugin = ChatCommands::new(Settings::default()).unwrap();
+        plugin.on_event(event).unwrap()
     }
 
-    fn from_mod(text: &str) -> Acts {
+    fn from_mod(text: &str) -> Vec<Action> {
         testing::reset();
-        Acts(ChatCommands::on_event(chat("ModName", vec![badge("moderator")], text)).unwrap())
+        act(&chat("ModName", &["moderator"], text))
     }
 
     fn mute(login: &str, minutes: Option<u32>) -> Action {
@@ -504,21 +473,17 @@ mod tests {
     fn only_moderators_and_the_broadcaster_may_use_them() {
         testing::reset();
         let allowed = [
-            chat(
-                "Mod",
-                vec![badge("subscriber"), badge("moderator")],
-                "~clearvoice @x",
-            ),
-            chat("Lead", vec![badge("lead_moderator")], "~clearvoice @x"),
-            chat("Streamer", vec![badge("broadcaster")], "~clearvoice @x"),
+            chat("Mod", &["subscriber", "moderator"], "~clearvoice @x"),
+            chat("Lead", &["lead_moderator"], "~clearvoice @x"),
+            chat("Streamer", &["broadcaster"], "~clearvoice @x"),
         ];
         for e in allowed {
-            assert_eq!(ChatCommands::on_event(e).unwrap().len(), 1);
+            assert_eq!(act(&e).len(), 1);
         }
-        // The broadcaster without a badge in the details is still the channel.
-        let mut own = chat("Streamer", vec![], "~clearvoice @x");
+        // The broadcaster without a badge is still the channel.
+        let mut own = chat("Streamer", &[], "~clearvoice @x");
         own.viewer = Some(testing::viewer(&own.channel_id.clone(), "Streamer"));
-        assert_eq!(ChatCommands::on_event(own).unwrap().len(), 1);
+        assert_eq!(act(&own).len(), 1);
         assert!(testing::logs().is_empty());
     }
 
@@ -526,21 +491,13 @@ mod tests {
     fn anyone_else_gets_nothing_and_a_log_line() {
         testing::reset();
         let denied = [
-            chat("Viewer", vec![], "~mutevoice @streamer 60"),
-            chat(
-                "Vip",
-                vec![badge("vip"), badge("subscriber")],
-                "~clearvoice @x",
-            ),
-            chat(
-                "Sneaky",
-                vec![json!({"set_id": "moderatorish"})],
-                "~unmutevoice @x",
-            ),
-            chat("Typo", vec![], "~mutevoice"),
+            chat("Viewer", &[], "~mutevoice @streamer 60"),
+            chat("Vip", &["vip", "subscriber"], "~clearvoice @x"),
+            chat("Sneaky", &["moderatorish"], "~unmutevoice @x"),
+            chat("Typo", &[], "~mutevoice"),
         ];
         for e in denied {
-            assert!(ChatCommands::on_event(e).unwrap().is_empty());
+            assert!(act(&e).is_empty());
         }
         let logs = testing::logs();
         assert_eq!(logs.len(), 4);
@@ -565,51 +522,51 @@ mod tests {
             "!mutevoice @a",
             "gg ~mutevoice @a",
         ] {
-            let e = chat("Viewer", vec![], text);
-            assert!(ChatCommands::on_event(e).unwrap().is_empty(), "{text}");
+            let e = chat("Viewer", &[], text);
+            assert!(act(&e).is_empty(), "{text}");
         }
         assert!(testing::logs().is_empty());
     }
 
     #[test]
-    fn odd_details_never_panic() {
+    fn only_the_badge_set_counts() {
         testing::reset();
-        let odd = [
-            "not json",
-            "null",
-            "[]",
-            r#"{"text": 5}"#,
-            r#"{"text": "~mutevoice @a 5", "badges": "moderator"}"#,
-            r#"{"text": "~mutevoice @a 5", "badges": [5, null, {"set_id": 3}]}"#,
-            r#"{"message": {"text": "~mutevoice @a 5"}, "badges": [{"set_id": "moderator"}]}"#,
-        ];
-        for details in odd {
-            let mut e = testing::event("channel.chat.message", json!({}));
-            e.details = details.into();
-            let _ = ChatCommands::on_event(e).unwrap();
+        // A subscriber badge whose version happens to read "moderator" is
+        // still a subscriber badge.
+        let mut e = chat("Sub", &[], "~clearvoice @x");
+        if let EventData::ChatMessage(c) = &mut e.data {
+            c.badges.push(stagehand_plugin_sdk::Badge {
+                set_id: "subscriber".into(),
+                id: "moderator".into(),
+                info: "moderator".into(),
+            });
         }
+        assert!(act(&e).is_empty());
     }
 
     #[test]
-    fn eventsub_shaped_messages_work_too() {
+    fn events_that_are_not_typed_chat_do_nothing() {
         testing::reset();
-        let e = testing::event(
-            "channel.chat.message",
-            json!({"chatter_user_login": "modname", "message": {"text": "~mutevoice @x 0"},
-                   "badges": [{"set_id": "moderator", "id": "1", "info": ""}]}),
+        // A chat message stored with fields that did not fit arrives as
+        // `Other`: its JSON is not searched for something command-like.
+        let stored = testing::other(
+            kinds::CHAT_MESSAGE,
+            json!({"text": "~mutevoice @a 5", "badges": [{"set_id": "moderator"}]}),
         );
-        assert_eq!(Acts(ChatCommands::on_event(e).unwrap()), reply(MUTE_USAGE));
+        assert!(act(&stored).is_empty());
+        // Nor are the messages of other kinds.
+        let cheer = testing::cheer("ModName", 100, "~mutevoice @a 5");
+        assert!(act(&cheer).is_empty());
+        assert!(testing::logs().is_empty());
     }
 
     #[test]
     fn a_reply_without_a_known_sender_still_helps() {
         testing::reset();
-        let e = testing::event(
-            "channel.chat.message",
-            json!({"text": "~clearvoice", "badges": [{"set_id": "broadcaster"}]}),
-        );
+        let mut e = chat("Streamer", &["broadcaster"], "~clearvoice");
+        e.viewer = None;
         assert_eq!(
-            Acts(ChatCommands::on_event(e).unwrap()),
+            act(&e),
             vec![Action::SendChat(format!("usage: {CLEAR_USAGE}"))]
         );
     }
@@ -632,8 +589,9 @@ mod tests {
     #[test]
     fn it_wants_chat_messages_as_an_actions_plugin() {
         let info = ChatCommands::describe();
-        assert_eq!(info.name, "chat-commands");
-        assert_eq!(info.kinds, vec!["channel.chat.message"]);
-        assert!(matches!(info.roles.as_slice(), [Role::Actions]));
+        assert_eq!(info.kinds, vec![kinds::CHAT_MESSAGE]);
+        // No roles named: the host calls the roles implemented, and
+        // `Actions` is the only one.
+        assert!(info.roles.is_empty());
     }
 }

@@ -7,81 +7,15 @@
 //! and names from chat cannot break Discord's formatting. Gifted subs are
 //! left out: the gift event already announces them.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::collections::BTreeMap;
 
 use stagehand_plugin_sdk::prelude::*;
-use stagehand_plugin_sdk::serde_json::{self, Map, Value, json};
-use stagehand_plugin_sdk::text::{lookup, message, render, tier_name, who};
+use stagehand_plugin_sdk::serde_json::{Value, json};
+use stagehand_plugin_sdk::text::{render, tier_name};
 
-/// The plugin.
-pub struct DiscordWebhook;
-
-thread_local! {
-    /// The settings parsed by `init`, kept for every event of this instance.
-    static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
-}
-
-impl Plugin for DiscordWebhook {
-    fn describe() -> Info {
-        Info::new("discord-webhook", env!("CARGO_PKG_VERSION"))
-            .kinds(["*"])
-            .roles([Role::Actions])
-    }
-
-    fn init(settings: String) -> Result<(), String> {
-        let value = if settings.trim().is_empty() {
-            Value::Object(Map::new())
-        } else {
-            serde_json::from_str(&settings).map_err(|e| format!("settings are not JSON: {e}"))?
-        };
-        let config = Config::parse(&value)?;
-        for kind in config.unused_templates() {
-            host::warn(&format!(
-                "templates.\"{kind}\" is not used: {kind} is not in `events`"
-            ));
-        }
-        CONFIG.with(|c| *c.borrow_mut() = Some(Rc::new(config)));
-        Ok(())
-    }
-
-    fn on_event(event: Event) -> Result<Vec<Action>, String> {
-        let config = config()?;
-        Ok(config
-            .post(&event)
-            .map(Action::Webhook)
-            .into_iter()
-            .collect())
-    }
-}
-
-stagehand_plugin_sdk::export!(DiscordWebhook);
-
-/// The events posted when settings name none: what a community channel
-/// wants to hear about, not every chat line.
-pub const DEFAULT_EVENTS: [&str; 7] = [
-    "channel.follow",
-    "channel.subscribe",
-    "channel.subscription.message",
-    "channel.subscription.gift",
-    "channel.cheer",
-    "channel.raid",
-    "stream.online",
-];
-
-/// Discord refuses longer messages.
-pub const MAX_CONTENT_CHARS: usize = 2000;
-
-/// The webhook URL prefixes Discord hands out; the manifest's `webhooks`
-/// permission names exactly these hosts.
-const URL_PREFIXES: [&str; 2] = [
-    "https://discord.com/api/webhooks/",
-    "https://discordapp.com/api/webhooks/",
-];
-
-/// Parsed settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config {
+/// The plugin: its settings, checked once when it is built, decide every
+/// post; nothing else is kept between events.
+pub struct DiscordWebhook {
     webhook_url: String,
     /// The name posts appear under (None: the webhook's own).
     username: Option<String>,
@@ -89,15 +23,13 @@ pub struct Config {
     /// Kinds to post.
     events: Vec<String>,
     /// Kind → template text, overriding [`default_template`].
-    templates: Map<String, Value>,
+    templates: BTreeMap<String, String>,
 }
 
-impl Config {
+impl Plugin for DiscordWebhook {
     /// Checks the settings; every error says which setting and how to fix it.
-    pub fn parse(settings: &Value) -> Result<Config, String> {
-        let Some(table) = settings.as_object() else {
-            return Err("settings must be a table".into());
-        };
+    fn new(settings: Settings) -> Result<Self, String> {
+        let table = settings.as_map();
         const KNOWN: [&str; 5] = [
             "webhook_url",
             "username",
@@ -138,46 +70,90 @@ impl Config {
             Some(_) => return Err("events must be a list like [\"channel.follow\"]".into()),
         };
         let templates = match table.get("templates") {
-            None => Map::new(),
-            Some(Value::Object(map)) => {
-                if let Some((kind, _)) = map.iter().find(|(_, t)| !t.is_string()) {
-                    return Err(format!("templates.\"{kind}\" must be text"));
-                }
-                map.clone()
-            }
+            None => BTreeMap::new(),
+            Some(Value::Object(map)) => map
+                .iter()
+                .map(|(kind, text)| match text {
+                    Value::String(text) => Ok((kind.clone(), text.clone())),
+                    _ => Err(format!("templates.\"{kind}\" must be text")),
+                })
+                .collect::<Result<_, _>>()?,
             Some(_) => return Err("templates must be a table of kind = \"text\"".into()),
         };
-        Ok(Config {
+        let plugin = DiscordWebhook {
             webhook_url,
             username,
             avatar_url,
             events,
             templates,
-        })
+        };
+        for kind in plugin.unused_templates() {
+            host::warn(&format!(
+                "templates.\"{kind}\" is not used: {kind} is not in `events`"
+            ));
+        }
+        Ok(plugin)
     }
 
+    /// Every kind: which ones are posted is a setting, read after this.
+    fn describe() -> Info {
+        Info::new().kinds([kinds::ALL])
+    }
+}
+
+impl Actions for DiscordWebhook {
+    /// One webhook call for an event to post, none otherwise.
+    fn on_event(&mut self, event: &Event) -> Result<Vec<Action>, String> {
+        Ok(self.post(event).map(Action::Webhook).into_iter().collect())
+    }
+}
+
+stagehand_plugin_sdk::export!(DiscordWebhook);
+
+/// The events posted when settings name none: what a community channel
+/// wants to hear about, not every chat line.
+pub const DEFAULT_EVENTS: [&str; 7] = [
+    kinds::FOLLOW,
+    kinds::SUBSCRIBE,
+    kinds::RESUB,
+    kinds::GIFT,
+    kinds::CHEER,
+    kinds::RAID,
+    kinds::STREAM_ONLINE,
+];
+
+/// Discord refuses longer messages.
+pub const MAX_CONTENT_CHARS: usize = 2000;
+
+/// The webhook URL prefixes Discord hands out; the manifest's `webhooks`
+/// permission names exactly these hosts.
+const URL_PREFIXES: [&str; 2] = [
+    "https://discord.com/api/webhooks/",
+    "https://discordapp.com/api/webhooks/",
+];
+
+impl DiscordWebhook {
     /// Template kinds that no listed event uses: probably a mistake.
-    pub fn unused_templates(&self) -> Vec<String> {
+    fn unused_templates(&self) -> Vec<&str> {
         self.templates
             .keys()
             .filter(|k| !self.events.contains(k))
-            .cloned()
+            .map(String::as_str)
             .collect()
     }
 
     /// The webhook call for `event`, if it is one to post.
-    pub fn post(&self, event: &Event) -> Option<WebhookRequest> {
+    fn post(&self, event: &Event) -> Option<WebhookRequest> {
         if !self.events.contains(&event.kind) || is_gifted_sub(event) {
             return None;
         }
         let template = self
             .templates
             .get(&event.kind)
-            .and_then(Value::as_str)
+            .map(String::as_str)
             .unwrap_or_else(|| default_template(&event.kind));
-        let vars = Vars::new(event);
         let content = limit(&tidy(&render(template, |name| {
-            vars.get(name).map(|v| escape(&v))
+            variable(event, name).map(|v| escape(&v))
         })));
         if content.is_empty() {
             return None;
@@ -236,78 +212,37 @@ fn webhook_url(value: Option<&Value>) -> Result<String, String> {
     }
 }
 
-/// The text of a kind when settings give none.
+/// The text of a kind when settings give none, so listing a kind in
+/// `events` is enough to get a readable post.
 pub fn default_template(kind: &str) -> &'static str {
     match kind {
-        "channel.follow" => "👥 **{username}** just followed!",
-        "channel.subscribe" => "⭐ **{username}** subscribed with {tier_name}!",
-        "channel.subscription.message" => {
-            "🔁 **{username}** resubscribed for {cumulative_months} months! {message}"
-        }
-        "channel.subscription.gift" => {
-            "🎁 **{username}** gifted {total} {tier_name} subs to the community!"
-        }
-        "channel.cheer" => "🎉 **{username}** cheered {bits} bits! {message}",
-        "channel.raid" => "🚀 **{username}** is raiding with {viewers} viewers!",
-        "stream.online" => "🟢 The stream is live!",
-        "stream.offline" => "⚫ The stream is over. Thanks for watching!",
-        "channel.channel_points_custom_reward_redemption.add" => {
-            "🎯 **{username}** redeemed {reward.title}"
-        }
-        "channel.clip.created" => "🎬 **{creator_username}** clipped {clip_title}: {clip_url}",
+        kinds::FOLLOW => "👥 **{username}** just followed!",
+        kinds::SUBSCRIBE => "⭐ **{username}** subscribed with {tier_name}!",
+        kinds::RESUB => "🔁 **{username}** resubscribed for {cumulative_months} months! {message}",
+        kinds::GIFT => "🎁 **{username}** gifted {total} {tier_name} subs to the community!",
+        kinds::CHEER => "🎉 **{username}** cheered {bits} bits! {message}",
+        kinds::RAID => "🚀 **{username}** is raiding with {viewers} viewers!",
+        kinds::STREAM_ONLINE => "🟢 The stream is live!",
+        kinds::STREAM_OFFLINE => "⚫ The stream is over. Thanks for watching!",
+        kinds::REDEMPTION => "🎯 **{username}** redeemed {reward.title}",
+        kinds::CLIP_CREATED => "🎬 **{creator_username}** clipped {clip_title}: {clip_url}",
         _ => "📣 {kind}: **{username}**",
     }
 }
 
-/// A `channel.subscribe` that is part of a gift: the gift event covers it.
+/// A sub that is part of a gift: the gift event already announces it, so
+/// posting both would double every gift.
 pub fn is_gifted_sub(event: &Event) -> bool {
-    event.kind == "channel.subscribe"
-        && match event.details_json().get("is_gift") {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
-            _ => false,
-        }
+    matches!(&event.data, EventData::Subscribe(sub) if sub.is_gift)
 }
 
-/// The configuration `init` parsed, else the host's settings parsed once.
-fn config() -> Result<Rc<Config>, String> {
-    if let Some(config) = CONFIG.with(|c| c.borrow().clone()) {
-        return Ok(config);
-    }
-    let config = Rc::new(Config::parse(&host::settings())?);
-    CONFIG.with(|c| *c.borrow_mut() = Some(config.clone()));
-    Ok(config)
-}
-
-/// The variables of one event: its details by dotted path, plus
-/// `{username}` (anonymous gifts and cheers spelled out, the raider for
-/// raids), `{tier_name}` ("Tier 1"), `{message}` (text even when EventSub
-/// sends an object) and `{kind}`.
-struct Vars {
-    details: Value,
-    username: String,
-    kind: String,
-}
-
-impl Vars {
-    fn new(event: &Event) -> Vars {
-        let details = event.details_json();
-        let username = who(event, &details);
-        Vars {
-            details,
-            username,
-            kind: event.kind.clone(),
-        }
-    }
-
-    fn get(&self, name: &str) -> Option<String> {
-        match name {
-            "username" => Some(self.username.clone()),
-            "kind" => Some(self.kind.clone()),
-            "tier_name" => lookup(&self.details, "tier").map(|t| tier_name(&t)),
-            "message" => message(&self.details),
-            path => lookup(&self.details, path),
-        }
+/// A template variable of `event`: its fields by JSON name (see
+/// `Event::field`: `{username}`, `{bits}`, `{reward.title}`, `{kind}`, ...)
+/// plus `{tier_name}`, the tier as people say it ("Tier 1").
+fn variable(event: &Event, name: &str) -> Option<String> {
+    match name {
+        "tier_name" => event.field("tier").map(|t| tier_name(&t)),
+        _ => event.field(name),
     }
 }
 
@@ -352,7 +287,8 @@ fn tidy(text: &str) -> String {
         .to_owned()
 }
 
-/// At most [`MAX_CONTENT_CHARS`] characters, ending in "…" when cut.
+/// At most [`MAX_CONTENT_CHARS`] characters, ending in "…" when cut, so
+/// Discord takes a long message instead of refusing it.
 pub fn limit(text: &str) -> String {
     if text.chars().count() <= MAX_CONTENT_CHARS {
         return text.to_owned();
@@ -369,18 +305,34 @@ pub fn limit(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stagehand_plugin_sdk::serde_json;
     use stagehand_plugin_sdk::testing;
+    use stagehand_plugin_sdk::{Ban, Gift, StreamOffline, StreamOnline, Subscribe};
 
     const URL: &str = "https://discord.com/api/webhooks/123456789012345678/abcDEF-ghi_JKL";
 
-    fn setup(settings: Value) {
-        testing::reset();
-        DiscordWebhook::init(settings.to_string()).expect("settings load");
+    /// What the host's `configure` does with the settings text.
+    fn configure(settings: &str) -> Result<DiscordWebhook, String> {
+        DiscordWebhook::new(Settings::parse(settings)?)
     }
 
-    /// The webhook bodies posted for one event.
-    fn posts(kind: &str, details: Value) -> Vec<(String, Value)> {
-        DiscordWebhook::on_event(testing::event(kind, details))
+    /// The refusal of `settings`.
+    fn refusal(settings: &Value) -> String {
+        match configure(&settings.to_string()) {
+            Ok(_) => panic!("{settings} was accepted"),
+            Err(e) => e,
+        }
+    }
+
+    /// A plugin built from `settings` on a clean fake host.
+    fn plugin(settings: Value) -> DiscordWebhook {
+        testing::reset();
+        configure(&settings.to_string()).expect("settings load")
+    }
+
+    /// The webhook calls made for one event.
+    fn posts(p: &mut DiscordWebhook, event: &Event) -> Vec<(String, Value)> {
+        p.on_event(event)
             .expect("no error")
             .into_iter()
             .map(|a| match a {
@@ -390,71 +342,77 @@ mod tests {
             .collect()
     }
 
-    fn content(kind: &str, details: Value) -> String {
-        let list = posts(kind, details);
-        assert_eq!(list.len(), 1, "one post for {kind}");
+    /// The text of the one post made for `event`.
+    fn content(p: &mut DiscordWebhook, event: &Event) -> String {
+        let list = posts(p, event);
+        assert_eq!(list.len(), 1, "one post for {}", event.kind);
         list[0].1["content"].as_str().expect("content").to_owned()
+    }
+
+    fn online(name: &str) -> Event {
+        let data = EventData::StreamOnline(StreamOnline {
+            broadcaster_name: name.into(),
+            stream_type: "live".into(),
+            started_at_ms: None,
+        });
+        testing::event(kinds::STREAM_ONLINE, None, data)
+    }
+
+    fn sub(name: &str, tier: u32, is_gift: bool) -> Event {
+        let data = EventData::Subscribe(Subscribe { tier, is_gift });
+        testing::event(kinds::SUBSCRIBE, Some(testing::viewer("7", name)), data)
     }
 
     #[test]
     fn default_events_are_posted_with_readable_text() {
-        setup(json!({"webhook_url": URL}));
+        let mut p = plugin(json!({"webhook_url": URL}));
         let cases = [
+            (testing::follow("JaneDoe"), "👥 **JaneDoe** just followed!"),
             (
-                "channel.follow",
-                json!({"username": "JaneDoe"}),
-                "👥 **JaneDoe** just followed!",
-            ),
-            (
-                "channel.subscribe",
-                json!({"username": "Bob", "tier": "1000", "is_gift": false}),
+                testing::subscribe("Bob", 1000),
                 "⭐ **Bob** subscribed with Tier 1!",
             ),
             (
-                "channel.subscription.message",
-                json!({"username": "Bob", "tier": "1000", "cumulative_months": 12, "message": "still here"}),
+                sub("Carol", 3000, false),
+                "⭐ **Carol** subscribed with Tier 3!",
+            ),
+            (
+                testing::resub("Bob", 12, "still here"),
                 "🔁 **Bob** resubscribed for 12 months! still here",
             ),
             (
-                "channel.subscription.gift",
-                json!({"username": "Alice", "tier": "1000", "total": 5, "is_anonymous": false}),
+                testing::gift(Some("Alice"), 5),
                 "🎁 **Alice** gifted 5 Tier 1 subs to the community!",
             ),
             (
-                "channel.cheer",
-                json!({"user_name": "Bob", "bits": 100, "message": ""}),
+                testing::cheer("Bob", 100, ""),
                 "🎉 **Bob** cheered 100 bits!",
             ),
             (
-                "channel.raid",
-                json!({"from_broadcaster_user_name": "Raider", "viewers": 42}),
+                testing::raid("Raider", 42),
                 "🚀 **Raider** is raiding with 42 viewers!",
             ),
-            (
-                "stream.online",
-                json!({"type": "live"}),
-                "🟢 The stream is live!",
-            ),
+            (online("Streamer"), "🟢 The stream is live!"),
         ];
-        for (kind, details, expected) in cases {
-            assert_eq!(content(kind, details), expected, "{kind}");
+        for (event, expected) in cases {
+            assert_eq!(content(&mut p, &event), expected, "{}", event.kind);
         }
     }
 
     #[test]
     fn the_body_is_discord_json_that_pings_nobody() {
-        setup(
+        let mut p = plugin(
             json!({"webhook_url": URL, "username": "Stagehand", "avatar_url": "https://example.com/a.png"}),
         );
-        let list = posts("channel.follow", json!({"username": "JaneDoe"}));
+        let list = posts(&mut p, &testing::follow("JaneDoe"));
         let (url, body) = &list[0];
         assert_eq!(url, URL);
         assert_eq!(body["username"], "Stagehand");
         assert_eq!(body["avatar_url"], "https://example.com/a.png");
         assert_eq!(body["allowed_mentions"], json!({"parse": []}));
 
-        setup(json!({"webhook_url": URL}));
-        let (_, body) = &posts("channel.follow", json!({"username": "JaneDoe"}))[0];
+        let mut p = plugin(json!({"webhook_url": URL}));
+        let (_, body) = &posts(&mut p, &testing::follow("JaneDoe"))[0];
         assert!(body.get("username").is_none());
         assert!(body.get("avatar_url").is_none());
         assert_eq!(body["allowed_mentions"], json!({"parse": []}));
@@ -462,88 +420,162 @@ mod tests {
 
     #[test]
     fn gifted_subs_are_left_to_the_gift_event() {
-        setup(json!({"webhook_url": URL}));
-        assert!(
-            posts(
-                "channel.subscribe",
-                json!({"username": "lucky", "is_gift": true})
-            )
-            .is_empty()
-        );
-        assert!(
-            posts(
-                "channel.subscribe",
-                json!({"username": "lucky", "is_gift": "true"})
-            )
-            .is_empty()
-        );
+        let mut p = plugin(json!({"webhook_url": URL}));
+        assert!(posts(&mut p, &sub("lucky", 1000, true)).is_empty());
+        assert_eq!(posts(&mut p, &sub("Bob", 1000, false)).len(), 1);
+        let data = EventData::Gift(Gift {
+            tier: 2000,
+            total: 3,
+            anonymous: true,
+        });
+        let gift = testing::event(kinds::GIFT, None, data);
         assert_eq!(
-            posts(
-                "channel.subscribe",
-                json!({"username": "Bob", "is_gift": false})
-            )
-            .len(),
-            1
-        );
-        let gift = json!({"username": "", "tier": "2000", "total": 3, "is_anonymous": true});
-        assert_eq!(
-            content("channel.subscription.gift", gift),
+            content(&mut p, &gift),
             "🎁 **An anonymous gifter** gifted 3 Tier 2 subs to the community!"
+        );
+        // The typed flag decides; other kinds never count as gifted subs.
+        assert!(is_gifted_sub(&sub("lucky", 1000, true)));
+        assert!(!is_gifted_sub(&testing::gift(Some("Gus"), 1)));
+        assert!(!is_gifted_sub(&testing::other(
+            "custom.kind",
+            json!({"is_gift": true})
+        )));
+    }
+
+    #[test]
+    fn names_come_from_the_typed_event() {
+        let mut p = plugin(json!({"webhook_url": URL, "events": [
+            kinds::RAID, kinds::CHEER, kinds::REDEMPTION, kinds::CLIP_CREATED,
+            kinds::STREAM_OFFLINE,
+        ]}));
+        // The raider is the event's viewer.
+        assert_eq!(
+            content(&mut p, &testing::raid("BigChannel", 7)),
+            "🚀 **BigChannel** is raiding with 7 viewers!"
+        );
+        assert_eq!(
+            content(&mut p, &testing::cheer("", 50, "gg")),
+            "🎉 **Anonymous** cheered 50 bits! gg"
+        );
+        assert_eq!(
+            content(
+                &mut p,
+                &testing::redemption("Ann", "Hydrate", 100, "water pls")
+            ),
+            "🎯 **Ann** redeemed Hydrate"
+        );
+        let clip = testing::event(
+            kinds::CLIP_CREATED,
+            None,
+            EventData::Clip(stagehand_plugin_sdk::Clip {
+                title: "Big_play".into(),
+                url: "https://clips.twitch.tv/Some_Clip-abc".into(),
+                creator_name: "Editor".into(),
+                view_count: 3,
+            }),
+        );
+        assert_eq!(
+            content(&mut p, &clip),
+            "🎬 **Editor** clipped Big\\_play: https://clips.twitch.tv/Some_Clip-abc"
+        );
+        let offline = testing::event(
+            kinds::STREAM_OFFLINE,
+            None,
+            EventData::StreamOffline(StreamOffline {
+                broadcaster_name: "Streamer".into(),
+            }),
+        );
+        assert_eq!(
+            content(&mut p, &offline),
+            "⚫ The stream is over. Thanks for watching!"
         );
     }
 
     #[test]
     fn only_listed_events_are_posted() {
-        setup(json!({"webhook_url": URL}));
-        for kind in [
-            "channel.ban",
-            "channel.chat.message",
-            "stream.offline",
-            "channel.unfollow",
-        ] {
-            assert!(posts(kind, json!({"username": "x"})).is_empty(), "{kind}");
+        let ban = testing::event(
+            kinds::BAN,
+            Some(testing::viewer("9", "troll")),
+            EventData::Ban(Ban {
+                permanent: true,
+                duration_seconds: None,
+                expires_at_ms: None,
+                reason: None,
+                moderator_name: None,
+                moderator_id: None,
+            }),
+        );
+        let offline = testing::event(
+            kinds::STREAM_OFFLINE,
+            None,
+            EventData::StreamOffline(StreamOffline {
+                broadcaster_name: "x".into(),
+            }),
+        );
+        let unfollow = testing::event(
+            kinds::UNFOLLOW,
+            Some(testing::viewer("9", "x")),
+            EventData::Unfollow,
+        );
+        let mut p = plugin(json!({"webhook_url": URL}));
+        for event in [&ban, &testing::chat("x", "hi", &[]), &offline, &unfollow] {
+            assert!(posts(&mut p, event).is_empty(), "{}", event.kind);
         }
-        setup(json!({"webhook_url": URL, "events": ["stream.online", "channel.ban"]}));
-        assert!(posts("channel.follow", json!({"username": "x"})).is_empty());
-        assert_eq!(
-            content("stream.online", json!({})),
-            "🟢 The stream is live!"
-        );
-        assert_eq!(
-            content("channel.ban", json!({"username": "troll"})),
-            "📣 channel.ban: **troll**"
-        );
-        setup(json!({"webhook_url": URL, "events": []}));
-        assert!(posts("stream.online", json!({})).is_empty());
+        let mut p = plugin(json!({"webhook_url": URL, "events": ["stream.online", "channel.ban"]}));
+        assert!(posts(&mut p, &testing::follow("x")).is_empty());
+        assert_eq!(content(&mut p, &online("x")), "🟢 The stream is live!");
+        assert_eq!(content(&mut p, &ban), "📣 channel.ban: **troll**");
+        let mut p = plugin(json!({"webhook_url": URL, "events": []}));
+        assert!(posts(&mut p, &online("x")).is_empty());
     }
 
     #[test]
     fn templates_replace_the_text_per_kind() {
-        setup(json!({"webhook_url": URL, "templates": {
-            "stream.online": "🟢 {broadcaster_user_name} is live! https://twitch.tv/{broadcaster_user_login}",
+        let mut p = plugin(json!({"webhook_url": URL, "templates": {
+            "stream.online": "🟢 {username} is live ({type})! https://twitch.tv/streamer",
             "channel.cheer": "{username} sent {bits} bits {{wow}} {nothing}",
+            "channel.follow": "{missing}|{{x}}|{ x }|{",
+            "channel.subscription.gift": "{total}x {tier} = {tier_name}",
         }}));
         assert_eq!(
-            content(
-                "stream.online",
-                json!({"broadcaster_user_name": "Streamer", "broadcaster_user_login": "streamer"})
-            ),
-            "🟢 Streamer is live! https://twitch.tv/streamer"
+            content(&mut p, &online("Streamer")),
+            "🟢 Streamer is live (live)! https://twitch.tv/streamer"
         );
         assert_eq!(
-            content("channel.cheer", json!({"username": "Bob", "bits": 5})),
+            content(&mut p, &testing::cheer("Bob", 5, "")),
             "Bob sent 5 bits {wow}"
+        );
+        assert_eq!(content(&mut p, &testing::follow("x")), "|{x}|{ x }|{");
+        assert_eq!(
+            content(&mut p, &testing::gift(Some("G"), 2)),
+            "2x 1000 = Tier 1"
+        );
+    }
+
+    #[test]
+    fn unmodelled_kinds_use_their_json_fields() {
+        let mut p = plugin(json!({"webhook_url": URL,
+            "events": ["channel.hype_train.begin"],
+            "templates": {"channel.hype_train.begin": "🚂 Hype train level {level} by {top.0.user}!"},
+        }));
+        let event = testing::other(
+            "channel.hype_train.begin",
+            json!({"level": 3, "top": [{"user": "big_fan"}]}),
+        );
+        assert_eq!(
+            content(&mut p, &event),
+            "🚂 Hype train level 3 by big\\_fan!"
         );
     }
 
     #[test]
     fn names_and_messages_cannot_format_or_ping() {
-        setup(json!({"webhook_url": URL}));
-        let text = content("channel.follow", json!({"username": "__cool_guy__"}));
+        let mut p = plugin(json!({"webhook_url": URL}));
+        let text = content(&mut p, &testing::follow("__cool_guy__"));
         assert_eq!(text, "👥 **\\_\\_cool\\_guy\\_\\_** just followed!");
         let text = content(
-            "channel.subscription.message",
-            json!({"username": "Bob", "cumulative_months": 2, "message": "@everyone <@123> **bold**\nline"}),
+            &mut p,
+            &testing::resub("Bob", 2, "@everyone <@123> **bold**\nline"),
         );
         assert!(
             text.ends_with("\\@everyone \\<\\@123\\> \\*\\*bold\\*\\* line"),
@@ -559,12 +591,9 @@ mod tests {
 
     #[test]
     fn long_posts_are_cut_to_discords_limit() {
-        setup(json!({"webhook_url": URL}));
+        let mut p = plugin(json!({"webhook_url": URL}));
         let long = "a".repeat(5000);
-        let text = content(
-            "channel.cheer",
-            json!({"username": "Bob", "bits": 1, "message": long}),
-        );
+        let text = content(&mut p, &testing::cheer("Bob", 1, &long));
         assert_eq!(text.chars().count(), MAX_CONTENT_CHARS);
         assert!(text.ends_with('…'));
         assert_eq!(limit("short"), "short");
@@ -577,34 +606,34 @@ mod tests {
 
     #[test]
     fn an_empty_post_is_not_sent() {
-        setup(json!({"webhook_url": URL, "templates": {"channel.follow": "{nothing}  "}}));
-        assert!(posts("channel.follow", json!({"username": "x"})).is_empty());
+        let mut p =
+            plugin(json!({"webhook_url": URL, "templates": {"channel.follow": "{nothing}  "}}));
+        assert!(posts(&mut p, &testing::follow("x")).is_empty());
     }
 
     #[test]
-    fn odd_details_never_panic() {
+    fn odd_events_never_panic() {
         let kinds: Vec<&str> = DEFAULT_EVENTS.into_iter().chain(["custom.kind"]).collect();
-        setup(json!({"webhook_url": URL, "events": kinds}));
+        let mut p = plugin(json!({"webhook_url": URL, "events": kinds}));
         for kind in kinds {
-            for details in [
+            for data in [
                 "{}",
                 "null",
                 "not json",
                 "[1]",
                 r#"{"username": {}, "bits": [], "total": null}"#,
             ] {
-                let mut e = testing::event(kind, json!({}));
-                e.details = details.into();
-                let actions = DiscordWebhook::on_event(e).expect("no error");
-                assert_eq!(actions.len(), 1, "{kind} {details}");
+                let e = testing::event(kind, None, EventData::Other(data.into()));
+                let actions = p.on_event(&e).expect("no error");
+                assert_eq!(actions.len(), 1, "{kind} {data}");
             }
         }
         assert_eq!(
-            content("channel.follow", json!({})),
+            content(&mut p, &testing::follow(" ")),
             "👥 **Someone** just followed!"
         );
         assert_eq!(
-            content("channel.subscription.gift", json!({})),
+            content(&mut p, &testing::other(kinds::GIFT, json!({}))),
             "🎁 **Someone** gifted subs to the community!"
         );
     }
@@ -649,28 +678,25 @@ mod tests {
             ),
         ];
         for (settings, expected) in bad {
-            let err = DiscordWebhook::init(settings.to_string()).expect_err(&settings.to_string());
+            let err = refusal(&settings);
             assert!(err.contains(expected), "{settings}: {err}");
         }
-        assert!(
-            DiscordWebhook::init(json!({}).to_string())
-                .unwrap_err()
-                .contains("paste your Discord webhook URL")
-        );
+        assert!(refusal(&json!({})).contains("paste your Discord webhook URL"));
         for good in [
             URL,
             "https://discordapp.com/api/webhooks/1/token",
             "https://discord.com/api/webhooks/1/token?thread_id=99",
             " https://discord.com/api/webhooks/1/token/ ",
         ] {
-            DiscordWebhook::init(json!({"webhook_url": good}).to_string()).expect(good);
+            let p = plugin(json!({"webhook_url": good}));
+            assert_eq!(p.webhook_url, good.trim());
         }
     }
 
     #[test]
     fn other_bad_settings_say_what_to_fix() {
         let bad = [
-            (json!([]), "settings must be a table"),
+            (json!([]), "settings must be a JSON object"),
             (
                 json!({"webhook_url": URL, "webhook": URL}),
                 "unknown setting `webhook`",
@@ -705,19 +731,16 @@ mod tests {
             ),
         ];
         for (settings, expected) in bad {
-            let err = DiscordWebhook::init(settings.to_string()).expect_err(&settings.to_string());
+            let err = refusal(&settings);
             assert!(err.contains(expected), "{settings}: {err}");
         }
-        assert!(
-            DiscordWebhook::init("{oops".into())
-                .unwrap_err()
-                .contains("not JSON")
-        );
+        let err = configure("{oops").err().expect("not JSON is refused");
+        assert!(err.contains("not valid JSON"), "{err}");
     }
 
     #[test]
     fn a_template_for_an_unlisted_event_is_warned_about() {
-        setup(
+        plugin(
             json!({"webhook_url": URL, "events": ["stream.online"], "templates": {"channel.follow": "x"}}),
         );
         let logs = testing::logs();
@@ -727,43 +750,11 @@ mod tests {
     }
 
     #[test]
-    fn without_init_the_host_settings_are_used() {
-        testing::reset();
-        testing::set_settings(json!({"webhook_url": URL, "events": ["stream.online"]}));
-        assert_eq!(
-            content("stream.online", json!({})),
-            "🟢 The stream is live!"
-        );
-        std::thread::spawn(|| {
-            let err =
-                DiscordWebhook::on_event(testing::event("stream.online", json!({}))).unwrap_err();
-            assert!(err.contains("webhook_url is missing"), "{err}");
-        })
-        .join()
-        .unwrap();
-    }
-
-    #[test]
-    fn templates_render_like_the_docs_say() {
-        let vars = |name: &str| match name {
-            "username" => Some("Bob".to_owned()),
-            "reward.title" => Some("Hydrate".to_owned()),
-            _ => None,
-        };
-        assert_eq!(
-            render("{username} redeemed {reward.title}", vars),
-            "Bob redeemed Hydrate"
-        );
-        assert_eq!(render("{missing}|{{x}}|{ x }|{", vars), "|{x}|{ x }|{");
-        assert_eq!(tier_name("3000"), "Tier 3");
-    }
-
-    #[test]
-    fn it_sees_every_kind_as_an_actions_plugin() {
+    fn it_asks_for_every_kind() {
         let info = DiscordWebhook::describe();
-        assert_eq!(info.name, "discord-webhook");
-        assert_eq!(info.kinds, vec!["*"]);
-        assert!(matches!(info.roles.as_slice(), [Role::Actions]));
+        assert_eq!(info.kinds, vec![kinds::ALL]);
+        // Left empty, the SDK fills in the roles implemented: Actions.
+        assert!(info.roles.is_empty());
     }
 }
 
@@ -773,6 +764,7 @@ mod manifest_tests {
     //! allow exactly Discord's hosts, and make the streamer paste a URL.
 
     use super::*;
+    use stagehand_plugin_sdk::serde_json;
     use stagehand_plugin_sdk::testing;
 
     const MANIFEST: &str = include_str!("../plugin.toml");
@@ -782,13 +774,36 @@ mod manifest_tests {
     }
 
     #[test]
+    fn the_manifest_matches_the_crate_and_allows_only_discord() {
+        let m = manifest();
+        assert_eq!(m["name"].as_str(), Some(env!("CARGO_PKG_NAME")));
+        assert_eq!(m["version"].as_str(), Some(env!("CARGO_PKG_VERSION")));
+        let hosts: Vec<&str> = m["permissions"]["webhooks"]
+            .as_array()
+            .expect("webhooks list")
+            .iter()
+            .filter_map(|h| h.as_str())
+            .collect();
+        let prefixes_hosts: Vec<&str> = URL_PREFIXES
+            .iter()
+            .map(|p| p["https://".len()..].split('/').next().unwrap())
+            .collect();
+        assert_eq!(hosts, prefixes_hosts);
+    }
+
+    #[test]
     fn the_shipped_settings_ask_for_the_url_and_load_once_it_is_pasted() {
         let settings = manifest()["settings"].clone();
         let mut settings: Value = serde_json::to_value(settings).expect("settings are JSON");
         testing::reset();
-        let err = DiscordWebhook::init(settings.to_string()).unwrap_err();
+        let err = match DiscordWebhook::new(Settings::parse(&settings.to_string()).unwrap()) {
+            Ok(_) => panic!("loaded without a URL"),
+            Err(e) => e,
+        };
         assert!(err.contains("paste your Discord webhook URL"), "{err}");
         settings["webhook_url"] = json!("https://discord.com/api/webhooks/1/token");
-        DiscordWebhook::init(settings.to_string()).expect("loads once pasted");
+        DiscordWebhook::new(Settings::parse(&settings.to_string()).unwrap())
+            .map(drop)
+            .expect("loads once pasted");
     }
 }

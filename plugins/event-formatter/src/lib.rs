@@ -1,109 +1,102 @@
 //! The dashboard's view of events: a label, an icon, a color and one line
 //! of text ("JaneDoe followed", "Alice gifted 5 Tier 1 subs") for every kind
-//! in the ARCHITECTURE.md table, and a generic line for kinds it does not
-//! know, so no event ever shows up blank.
+//! Stagehand models, and a generic line for kinds it does not, so no event
+//! ever shows up blank.
 //!
-//! Formatting is a pure function of the event ([`display`]); odd or missing
-//! details fall back to "Someone" and friends, never to a panic.
+//! Formatting is a pure function of the event's typed data ([`display`]):
+//! empty fields are left out of the line and a nameless event is about
+//! "Someone", never a panic.
 
 use stagehand_plugin_sdk::prelude::*;
-use stagehand_plugin_sdk::serde_json::Value;
-pub use stagehand_plugin_sdk::text::tier_name;
+use stagehand_plugin_sdk::text::tier_name;
+use stagehand_plugin_sdk::{Ban, fields, serde_json};
 
-/// The plugin: a formatter for every kind ("*").
+/// The plugin: the formatter for every kind. It keeps no state, so the
+/// host may call it for any event in any order.
 pub struct EventFormatter;
 
 impl Plugin for EventFormatter {
-    fn describe() -> Info {
-        Info::new("event-formatter", env!("CARGO_PKG_VERSION"))
-            .kinds(["*"])
-            .roles([Role::Formatter])
+    fn new(_settings: Settings) -> Result<Self, String> {
+        Ok(EventFormatter)
     }
 
-    fn format(event: Event) -> Option<Display> {
-        Some(display(&event))
+    /// Every kind, including ones Stagehand does not model: an event without
+    /// a display would show up blank on the dashboard.
+    fn describe() -> Info {
+        Info::new().kinds([kinds::ALL])
+    }
+}
+
+impl Formatter for EventFormatter {
+    fn format(&mut self, event: &Event) -> Option<Display> {
+        Some(display(event))
     }
 }
 
 stagehand_plugin_sdk::export!(EventFormatter);
 
-/// Who an event is about when the details do not say.
+/// Who an event is about when nothing names anyone.
 const SOMEONE: &str = "Someone";
 
 /// The display of any event; pure, so every kind is tested without a host.
 pub fn display(event: &Event) -> Display {
-    let d = Fields::of(event);
-    let who = d.who().unwrap_or_else(|| SOMEONE.into());
-    let (label, icon, color, text) = match event.kind.as_str() {
-        "channel.follow" => ("Follow", "👥", "#0066cc", format!("{who} followed")),
-        "channel.unfollow" => ("Unfollow", "👤", "#999999", format!("{who} unfollowed")),
-        "channel.ban" => return ban(&d, &who),
-        "channel.unban" => {
-            let by = d
-                .moderator()
-                .map(|m| format!(" by {m}"))
-                .unwrap_or_default();
-            ("Unban", "✅", "#2e8b57", format!("{who} was unbanned{by}"))
-        }
-        "channel.timeout.end" => (
+    let who = one_line(&event.who()).unwrap_or_else(|| SOMEONE.into());
+    let (label, icon, color, text) = match &event.data {
+        EventData::Follow(_) => ("Follow", "👥", "#0066cc", format!("{who} followed")),
+        EventData::Unfollow => ("Unfollow", "👤", "#999999", format!("{who} unfollowed")),
+        EventData::Ban(b) => return ban(b, &who),
+        EventData::Unban => ("Unban", "✅", "#2e8b57", format!("{who} was unbanned")),
+        EventData::TimeoutEnd => (
             "Timeout ended",
             "⌛",
             "#2e8b57",
             format!("{who}'s timeout ended"),
         ),
-        "channel.vip.add" => ("VIP added", "💎", "#e005b9", format!("{who} is now a VIP")),
-        "channel.vip.remove" => (
+        EventData::VipAdd => ("VIP added", "💎", "#e005b9", format!("{who} is now a VIP")),
+        EventData::VipRemove => (
             "VIP removed",
             "💎",
             "#999999",
             format!("{who} is no longer a VIP"),
         ),
-        "channel.moderator.add" => (
+        EventData::ModeratorAdd => (
             "Mod added",
             "🛡️",
             "#00ad03",
             format!("{who} is now a moderator"),
         ),
-        "channel.moderator.remove" => (
+        EventData::ModeratorRemove => (
             "Mod removed",
             "🛡️",
             "#999999",
             format!("{who} is no longer a moderator"),
         ),
-        "channel.subscribe" => {
-            let tier = d.tier();
-            if d.flag("is_gift") == Some(true) {
-                let tier = tier.map(|t| format!(" ({t})")).unwrap_or_default();
+        EventData::Subscribe(sub) => {
+            let tier = tier(sub.tier)
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default();
+            if sub.is_gift {
                 let text = format!("{who} received a gifted sub{tier}");
                 ("Gift sub", "🎁", "#9146ff", text)
             } else {
-                let tier = tier.map(|t| format!(" ({t})")).unwrap_or_default();
-                (
-                    "Subscribe",
-                    "⭐",
-                    "#9146ff",
-                    format!("{who} subscribed{tier}"),
-                )
+                let text = format!("{who} subscribed{tier}");
+                ("Subscribe", "⭐", "#9146ff", text)
             }
         }
-        "channel.subscription.message" => {
-            let months = d.num("cumulative_months").filter(|m| *m >= 1.0);
-            let parts: Vec<String> = d
-                .tier()
-                .into_iter()
-                .chain(months.map(|m| plural(m, "month", "months")))
-                .collect();
+        EventData::Resub(resub) => {
+            let months = counted(resub.cumulative_months).map(|m| plural(m, "month", "months"));
+            let parts: Vec<String> = tier(resub.tier).into_iter().chain(months).collect();
             let parts = if parts.is_empty() {
                 String::new()
             } else {
                 format!(" ({})", parts.join(", "))
             };
-            let message = d.message().map(|m| format!(": {m}")).unwrap_or_default();
+            let message = said(&resub.message);
             let text = format!("{who} resubscribed{parts}{message}");
             ("Resub", "🔁", "#9146ff", text)
         }
-        "channel.subscription.end" => {
-            let tier = d.tier().map(|t| format!("{t} ")).unwrap_or_default();
+        EventData::SubscriptionEnd(end) => {
+            let tier = tier(end.tier).map(|t| format!("{t} ")).unwrap_or_default();
             (
                 "Sub ended",
                 "💤",
@@ -111,115 +104,104 @@ pub fn display(event: &Event) -> Display {
                 format!("{who}'s {tier}sub ended"),
             )
         }
-        "channel.subscription.gift" => {
-            let gifter = if d.flag("is_anonymous") == Some(true) {
+        EventData::Gift(gift) => {
+            let gifter = if gift.anonymous {
                 "An anonymous gifter".to_owned()
             } else {
                 who
             };
-            let total = d.num("total").filter(|t| *t >= 1.0);
-            let count = total.map(|t| format!("{} ", number(t))).unwrap_or_default();
-            let tier = d.tier().map(|t| format!("{t} ")).unwrap_or_default();
-            let noun = if total == Some(1.0) { "sub" } else { "subs" };
+            let count = counted(gift.total)
+                .map(|t| format!("{t} "))
+                .unwrap_or_default();
+            let tier = tier(gift.tier).map(|t| format!("{t} ")).unwrap_or_default();
+            let noun = if gift.total == 1 { "sub" } else { "subs" };
             let text = format!("{gifter} gifted {count}{tier}{noun}");
             ("Gift subs", "🎁", "#e91e63", text)
         }
-        "channel.cheer" => {
-            let cheerer = if d.flag("is_anonymous") == Some(true) {
+        EventData::Cheer(cheer) => {
+            let cheerer = if cheer.anonymous {
                 "An anonymous cheerer".to_owned()
             } else {
                 who
             };
-            let bits = d
-                .num("bits")
+            let bits = counted(cheer.bits)
                 .map(|b| format!(" {}", plural(b, "bit", "bits")))
                 .unwrap_or_default();
-            let message = d.message().map(|m| format!(": {m}")).unwrap_or_default();
+            let message = said(&cheer.message);
             let text = format!("{cheerer} cheered{bits}{message}");
             ("Cheer", "🎉", "#ff8c00", text)
         }
-        "channel.raid" => {
-            let raider = d
-                .first_text(&["from_broadcaster_user_name", "from_broadcaster_user_login"])
-                .unwrap_or(who);
-            let viewers = d
-                .num("viewers")
+        EventData::Raid(raid) => {
+            let viewers = counted(raid.viewers)
                 .map(|v| format!(" with {}", plural(v, "viewer", "viewers")))
                 .unwrap_or_default();
-            ("Raid", "🚀", "#6441a5", format!("{raider} raided{viewers}"))
+            ("Raid", "🚀", "#6441a5", format!("{who} raided{viewers}"))
         }
-        "channel.channel_points_custom_reward_redemption.add" => {
-            let reward = d.text("reward.title").unwrap_or_else(|| "a reward".into());
-            let input = d
-                .text("user_input")
-                .map(|i| format!(": {i}"))
-                .unwrap_or_default();
+        EventData::Redemption(r) => {
+            let reward = one_line(&r.reward.title).unwrap_or_else(|| "a reward".into());
+            let input = said(&r.user_input);
             let text = format!("{who} redeemed {reward}{input}");
             ("Redemption", "🎯", "#00a3a3", text)
         }
-        "channel.chat.message" => {
-            let text = match d.first_text(&["text", "message.text"]) {
+        EventData::ChatMessage(chat) => {
+            let text = match one_line(&chat.text) {
                 Some(t) => format!("{who}: {t}"),
                 None => format!("{who} sent a message"),
             };
             ("Chat", "💬", "#808080", text)
         }
-        "stream.online" => {
-            let text = match d.broadcaster() {
+        EventData::StreamOnline(s) => {
+            let text = match one_line(&s.broadcaster_name) {
                 Some(b) => format!("{b} went live"),
                 None => "The stream went live".into(),
             };
             ("Stream online", "🟢", "#00b050", text)
         }
-        "stream.offline" => {
-            let text = match d.broadcaster() {
+        EventData::StreamOffline(s) => {
+            let text = match one_line(&s.broadcaster_name) {
                 Some(b) => format!("{b} went offline"),
                 None => "The stream went offline".into(),
             };
             ("Stream offline", "⚫", "#666666", text)
         }
-        "channel.clip.created" => {
-            let creator = d
-                .first_text(&["creator_username", "creator_name"])
-                .unwrap_or(who);
-            let text = match d.text("clip_title") {
-                Some(title) => format!("{creator} clipped \"{title}\""),
-                None => format!("{creator} created a clip"),
+        // `who` is the clip's creator.
+        EventData::Clip(clip) => {
+            let text = match one_line(&clip.title) {
+                Some(title) => format!("{who} clipped \"{title}\""),
+                None => format!("{who} created a clip"),
             };
             ("Clip", "🎬", "#1e90ff", text)
         }
-        other => return unknown(other, d.who()),
+        EventData::Other(_) => return unknown(&event.kind, named(event)),
     };
     Display::new(label, icon, color, text)
 }
 
-/// `channel.ban` is a permanent ban or, with `is_permanent` false, a timeout.
-fn ban(d: &Fields, who: &str) -> Display {
-    let duration = d.num("duration_seconds");
-    // Without the flag, a duration is what tells a timeout from a ban.
-    let permanent = d.flag("is_permanent").unwrap_or(duration.is_none());
-    let by = d
-        .moderator()
+/// `channel.ban` is a permanent ban or a timeout.
+fn ban(ban: &Ban, who: &str) -> Display {
+    let by = ban
+        .moderator_name
+        .as_deref()
+        .and_then(one_line)
         .map(|m| format!(" by {m}"))
         .unwrap_or_default();
-    let reason = d
-        .text("reason")
-        .map(|r| format!(": {r}"))
-        .unwrap_or_default();
-    if permanent {
+    let reason = ban.reason.as_deref().map(said).unwrap_or_default();
+    if ban.permanent {
         let text = format!("{who} was banned{by}{reason}");
         Display::new("Ban", "🚫", "#cc0000", text)
     } else {
-        let length = duration
-            .filter(|s| *s >= 1.0)
-            .map(|s| format!(" for {}", human_duration(s as u64)))
+        let length = ban
+            .duration_seconds
+            .filter(|s| *s >= 1)
+            .map(|s| format!(" for {}", human_duration(s)))
             .unwrap_or_default();
         let text = format!("{who} was timed out{length}{by}{reason}");
         Display::new("Timeout", "⏱️", "#e67e22", text)
     }
 }
 
-/// A kind this plugin does not know: a label derived from its name.
+/// A kind this plugin does not know (or data that does not fit its kind):
+/// a label derived from its name, and whom it names if anyone.
 fn unknown(kind: &str, who: Option<String>) -> Display {
     let label = label_from_kind(kind);
     let text = match who {
@@ -227,6 +209,25 @@ fn unknown(kind: &str, who: Option<String>) -> Display {
         None => label.clone(),
     };
     Display::new(label, "❔", "#888888", text)
+}
+
+/// Whom an event of an unmodelled kind is about, if anyone: its
+/// `username` field, else its viewer (the host sets it from Twitch's
+/// `user_*` fields). Unlike [`Event::who`], `None` rather than "Someone",
+/// so a generic line does not name a placeholder.
+fn named(event: &Event) -> Option<String> {
+    let field = match &event.data {
+        EventData::Other(json) => serde_json::from_str(json)
+            .ok()
+            .and_then(|v| fields::lookup(&v, "username")),
+        _ => None,
+    };
+    field.as_deref().and_then(one_line).or_else(|| {
+        event
+            .viewer
+            .as_ref()
+            .and_then(|v| one_line(&v.display_name))
+    })
 }
 
 /// "channel.hype_train.begin" → "Hype train begin": readable enough for a
@@ -268,174 +269,195 @@ pub fn human_duration(seconds: u64) -> String {
     }
 }
 
+/// A count worth saying: zero is what an event stored without the field
+/// reads as, so "cheered 0 bits" would be a guess; the line leaves it out.
+fn counted(n: u32) -> Option<u32> {
+    (n > 0).then_some(n)
+}
+
 /// A count with its noun: "1 bit", "100 bits".
-fn plural(n: f64, one: &str, many: &str) -> String {
-    let noun = if n == 1.0 { one } else { many };
-    format!("{} {noun}", number(n))
+fn plural(n: u32, one: &str, many: &str) -> String {
+    let noun = if n == 1 { one } else { many };
+    format!("{n} {noun}")
 }
 
-/// Numbers as people write them: 12.0 → "12", 1.5 → "1.5".
-fn number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{n:.0}")
-    } else {
-        format!("{n}")
-    }
+/// A tier as people say it ("Tier 1"); 0 means not told.
+fn tier(tier: u32) -> Option<String> {
+    (tier > 0).then(|| tier_name(&tier.to_string()))
 }
 
-/// The event's details, read leniently: every accessor answers `None` for
-/// a missing, null, empty or oddly typed field.
-struct Fields {
-    json: Value,
-    viewer_name: Option<String>,
+/// What a viewer typed, as the line's ": …" ending; nothing when empty.
+fn said(message: &str) -> String {
+    one_line(message)
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default()
 }
 
-impl Fields {
-    fn of(event: &Event) -> Self {
-        Fields {
-            json: event.details_json(),
-            viewer_name: event
-                .viewer
-                .as_ref()
-                .map(|v| one_line(&v.display_name))
-                .filter(|n| !n.is_empty()),
-        }
-    }
-
-    /// A field by dotted path ("reward.title").
-    fn get(&self, path: &str) -> Option<&Value> {
-        path.split('.').try_fold(&self.json, |v, key| v.get(key))
-    }
-
-    /// A field as one line of text (numbers and booleans printed).
-    fn text(&self, path: &str) -> Option<String> {
-        let text = match self.get(path)? {
-            Value::String(s) => one_line(s),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            _ => return None,
-        };
-        Some(text).filter(|t| !t.is_empty())
-    }
-
-    /// The first of `paths` that has text.
-    fn first_text(&self, paths: &[&str]) -> Option<String> {
-        paths.iter().find_map(|p| self.text(p))
-    }
-
-    /// A field as a number (numbers, or strings holding one).
-    fn num(&self, path: &str) -> Option<f64> {
-        let n = match self.get(path)? {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }?;
-        n.is_finite().then_some(n)
-    }
-
-    /// A field as a boolean (true/false, or the strings "true"/"false").
-    fn flag(&self, path: &str) -> Option<bool> {
-        match self.get(path)? {
-            Value::Bool(b) => Some(*b),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-    }
-
-    /// The viewer's name: the table's `username`, EventSub's `user_name`
-    /// or `user_login`, or the chatter, else the event's viewer.
-    fn who(&self) -> Option<String> {
-        self.first_text(&["username", "user_name", "user_login", "chatter_user_name"])
-            .or_else(|| self.viewer_name.clone())
-    }
-
-    fn moderator(&self) -> Option<String> {
-        self.first_text(&[
-            "moderator_username",
-            "moderator_user_name",
-            "moderator_user_login",
-        ])
-    }
-
-    fn broadcaster(&self) -> Option<String> {
-        self.first_text(&["broadcaster_user_name", "broadcaster_user_login"])
-    }
-
-    fn tier(&self) -> Option<String> {
-        self.text("tier").map(|t| tier_name(&t))
-    }
-
-    /// A resub or cheer message: text in the table, `{text}` in EventSub.
-    fn message(&self) -> Option<String> {
-        self.first_text(&["message", "message.text"])
-    }
-}
-
-/// Newlines and other control characters as spaces, trimmed: a display is
-/// one line.
-fn one_line(s: &str) -> String {
-    s.chars()
+/// Text as one line (newlines and other control characters as spaces,
+/// trimmed), or `None` when nothing is left: a display is one line.
+fn one_line(s: &str) -> Option<String> {
+    let line = s
+        .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect::<String>()
         .trim()
-        .to_owned()
+        .to_owned();
+    (!line.is_empty()).then_some(line)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use stagehand_plugin_sdk::serde_json::json;
-    use stagehand_plugin_sdk::testing;
+    use stagehand_plugin_sdk::{
+        ChatMessage, Cheer, Clip, Follow, Gift, Raid, Redemption, Resub, Reward, StreamOffline,
+        StreamOnline, Subscribe, SubscriptionEnd, testing,
+    };
 
-    /// Every kind of the ARCHITECTURE.md table.
-    const KINDS: [&str; 20] = [
-        "channel.follow",
-        "channel.unfollow",
-        "channel.ban",
-        "channel.unban",
-        "channel.timeout.end",
-        "channel.vip.add",
-        "channel.vip.remove",
-        "channel.moderator.add",
-        "channel.moderator.remove",
-        "channel.subscribe",
-        "channel.subscription.message",
-        "channel.subscription.end",
-        "channel.subscription.gift",
-        "channel.cheer",
-        "channel.raid",
-        "channel.channel_points_custom_reward_redemption.add",
-        "channel.chat.message",
-        "stream.online",
-        "stream.offline",
-        "channel.clip.created",
-    ];
+    /// The display, through the plugin as the host calls it.
+    fn show(event: &Event) -> Display {
+        testing::reset();
+        let mut plugin = EventFormatter::new(Settings::default()).unwrap();
+        plugin.format(event).expect("always formats")
+    }
 
-    fn show(kind: &str, details: Value) -> Display {
-        EventFormatter::format(testing::event(kind, details)).expect("always formats")
+    /// An event of `kind` about the viewer `name`.
+    fn about(kind: &str, name: &str, data: EventData) -> Event {
+        testing::event(kind, Some(testing::viewer("7", name)), data)
+    }
+
+    fn ban_data(permanent: bool, duration: Option<u64>, moderator: Option<&str>) -> EventData {
+        EventData::Ban(Ban {
+            permanent,
+            duration_seconds: duration,
+            expires_at_ms: duration.map(|s| 1_700_000_000_000 + s * 1000),
+            reason: None,
+            moderator_name: moderator.map(Into::into),
+            moderator_id: moderator.map(|_| "9".into()),
+        })
+    }
+
+    /// The data of `kind` with every field empty or zero: what an event
+    /// stored without its fields reads as.
+    fn empty_data(kind: &str) -> EventData {
+        match kind {
+            kinds::FOLLOW => EventData::Follow(Follow {
+                followed_at_ms: None,
+            }),
+            kinds::UNFOLLOW => EventData::Unfollow,
+            kinds::BAN => ban_data(false, None, None),
+            kinds::UNBAN => EventData::Unban,
+            kinds::TIMEOUT_END => EventData::TimeoutEnd,
+            kinds::VIP_ADD => EventData::VipAdd,
+            kinds::VIP_REMOVE => EventData::VipRemove,
+            kinds::MODERATOR_ADD => EventData::ModeratorAdd,
+            kinds::MODERATOR_REMOVE => EventData::ModeratorRemove,
+            kinds::SUBSCRIBE => EventData::Subscribe(Subscribe {
+                tier: 0,
+                is_gift: false,
+            }),
+            kinds::RESUB => EventData::Resub(Resub {
+                tier: 0,
+                cumulative_months: 0,
+                message: String::new(),
+            }),
+            kinds::SUBSCRIPTION_END => EventData::SubscriptionEnd(SubscriptionEnd { tier: 0 }),
+            kinds::GIFT => EventData::Gift(Gift {
+                tier: 0,
+                total: 0,
+                anonymous: false,
+            }),
+            kinds::CHEER => EventData::Cheer(Cheer {
+                bits: 0,
+                message: String::new(),
+                anonymous: false,
+            }),
+            kinds::RAID => EventData::Raid(Raid { viewers: 0 }),
+            kinds::REDEMPTION => EventData::Redemption(Redemption {
+                reward: Reward {
+                    id: String::new(),
+                    title: String::new(),
+                    cost: 0,
+                    prompt: String::new(),
+                },
+                user_input: String::new(),
+                status: String::new(),
+            }),
+            kinds::CHAT_MESSAGE => EventData::ChatMessage(ChatMessage {
+                text: String::new(),
+                badges: Vec::new(),
+            }),
+            kinds::STREAM_ONLINE => EventData::StreamOnline(StreamOnline {
+                broadcaster_name: String::new(),
+                stream_type: String::new(),
+                started_at_ms: None,
+            }),
+            kinds::STREAM_OFFLINE => EventData::StreamOffline(StreamOffline {
+                broadcaster_name: String::new(),
+            }),
+            kinds::CLIP_CREATED => EventData::Clip(Clip {
+                title: String::new(),
+                url: String::new(),
+                creator_name: String::new(),
+                view_count: 0,
+            }),
+            _ => EventData::Other("{}".into()),
+        }
+    }
+
+    /// A `kind` event with empty data, about nobody.
+    fn empty(kind: &str) -> Event {
+        testing::event(kind, None, empty_data(kind))
+    }
+
+    fn stream_online(broadcaster: &str) -> EventData {
+        EventData::StreamOnline(StreamOnline {
+            broadcaster_name: broadcaster.into(),
+            stream_type: "live".into(),
+            started_at_ms: None,
+        })
+    }
+
+    fn stream_offline(broadcaster: &str) -> EventData {
+        EventData::StreamOffline(StreamOffline {
+            broadcaster_name: broadcaster.into(),
+        })
     }
 
     #[test]
     fn every_kind_has_its_label_icon_color_and_text() {
+        let mut ban = ban_data(true, None, Some("ModName"));
+        let mut timeout = ban_data(false, Some(600), Some("ModName"));
+        for data in [&mut ban, &mut timeout] {
+            if let EventData::Ban(b) = data {
+                b.reason = Some(if b.permanent { "spam" } else { "reason" }.into());
+            }
+        }
+        let gifted = EventData::Subscribe(Subscribe {
+            tier: 2000,
+            is_gift: true,
+        });
+        let clip = EventData::Clip(Clip {
+            title: "Big play".into(),
+            url: "https://clips.twitch.tv/x".into(),
+            creator_name: "Bob".into(),
+            view_count: 3,
+        });
         let cases = [
             (
-                "channel.follow",
-                json!({"username": "JaneDoe", "action": "follow", "followed_at": "2025-01-15T14:32:00Z"}),
+                testing::follow("JaneDoe"),
                 ("Follow", "👥", "#0066cc", "JaneDoe followed"),
             ),
             (
-                "channel.unfollow",
-                json!({"username": "JaneDoe", "action": "unfollow"}),
+                about(kinds::UNFOLLOW, "JaneDoe", EventData::Unfollow),
                 ("Unfollow", "👤", "#999999", "JaneDoe unfollowed"),
             ),
             (
-                "channel.ban",
-                json!({"username": "troll", "moderator_username": "ModName", "moderator_id": "9", "reason": "spam", "is_permanent": true}),
+                about(kinds::BAN, "troll", ban),
                 ("Ban", "🚫", "#cc0000", "troll was banned by ModName: spam"),
             ),
             (
-                "channel.ban",
-                json!({"username": "troll", "moderator_username": "ModName", "reason": "reason", "is_permanent": false, "duration_seconds": 600, "expires_at": "2025-01-15T14:42:00Z"}),
+                about(kinds::BAN, "troll", timeout),
                 (
                     "Timeout",
                     "⏱️",
@@ -444,33 +466,27 @@ mod tests {
                 ),
             ),
             (
-                "channel.unban",
-                json!({"username": "troll"}),
+                about(kinds::UNBAN, "troll", EventData::Unban),
                 ("Unban", "✅", "#2e8b57", "troll was unbanned"),
             ),
             (
-                "channel.timeout.end",
-                json!({"username": "troll"}),
+                about(kinds::TIMEOUT_END, "troll", EventData::TimeoutEnd),
                 ("Timeout ended", "⌛", "#2e8b57", "troll's timeout ended"),
             ),
             (
-                "channel.vip.add",
-                json!({"username": "Bob", "action": "granted", "role_type": "vip"}),
+                about(kinds::VIP_ADD, "Bob", EventData::VipAdd),
                 ("VIP added", "💎", "#e005b9", "Bob is now a VIP"),
             ),
             (
-                "channel.vip.remove",
-                json!({"username": "Bob", "action": "revoked", "role_type": "vip"}),
+                about(kinds::VIP_REMOVE, "Bob", EventData::VipRemove),
                 ("VIP removed", "💎", "#999999", "Bob is no longer a VIP"),
             ),
             (
-                "channel.moderator.add",
-                json!({"username": "Bob", "action": "granted", "role_type": "moderator"}),
+                about(kinds::MODERATOR_ADD, "Bob", EventData::ModeratorAdd),
                 ("Mod added", "🛡️", "#00ad03", "Bob is now a moderator"),
             ),
             (
-                "channel.moderator.remove",
-                json!({"username": "Bob", "action": "revoked", "role_type": "moderator"}),
+                about(kinds::MODERATOR_REMOVE, "Bob", EventData::ModeratorRemove),
                 (
                     "Mod removed",
                     "🛡️",
@@ -479,13 +495,11 @@ mod tests {
                 ),
             ),
             (
-                "channel.subscribe",
-                json!({"username": "Bob", "tier": "1000", "is_gift": false}),
+                testing::subscribe("Bob", 1000),
                 ("Subscribe", "⭐", "#9146ff", "Bob subscribed (Tier 1)"),
             ),
             (
-                "channel.subscribe",
-                json!({"username": "Bob", "tier": "2000", "is_gift": true}),
+                about(kinds::SUBSCRIBE, "Bob", gifted),
                 (
                     "Gift sub",
                     "🎁",
@@ -494,8 +508,7 @@ mod tests {
                 ),
             ),
             (
-                "channel.subscription.message",
-                json!({"username": "Bob", "tier": "1000", "cumulative_months": 12, "message": "message"}),
+                testing::resub("Bob", 12, "message"),
                 (
                     "Resub",
                     "🔁",
@@ -504,18 +517,19 @@ mod tests {
                 ),
             ),
             (
-                "channel.subscription.end",
-                json!({"username": "Bob", "tier": "3000"}),
+                about(
+                    kinds::SUBSCRIPTION_END,
+                    "Bob",
+                    EventData::SubscriptionEnd(SubscriptionEnd { tier: 3000 }),
+                ),
                 ("Sub ended", "💤", "#999999", "Bob's Tier 3 sub ended"),
             ),
             (
-                "channel.subscription.gift",
-                json!({"username": "Alice", "tier": "1000", "total": 5, "is_anonymous": false}),
+                testing::gift(Some("Alice"), 5),
                 ("Gift subs", "🎁", "#e91e63", "Alice gifted 5 Tier 1 subs"),
             ),
             (
-                "channel.subscription.gift",
-                json!({"username": "", "tier": "1000", "total": 3, "is_anonymous": true}),
+                testing::gift(None, 3),
                 (
                     "Gift subs",
                     "🎁",
@@ -524,8 +538,7 @@ mod tests {
                 ),
             ),
             (
-                "channel.cheer",
-                json!({"user_name": "Bob", "bits": 100, "message": "Cheer100 gg", "is_anonymous": false}),
+                testing::cheer("Bob", 100, "Cheer100 gg"),
                 (
                     "Cheer",
                     "🎉",
@@ -534,13 +547,11 @@ mod tests {
                 ),
             ),
             (
-                "channel.raid",
-                json!({"from_broadcaster_user_name": "Streamer", "from_broadcaster_user_login": "streamer", "viewers": 42}),
+                testing::raid("Streamer", 42),
                 ("Raid", "🚀", "#6441a5", "Streamer raided with 42 viewers"),
             ),
             (
-                "channel.channel_points_custom_reward_redemption.add",
-                json!({"user_name": "Bob", "user_input": "drink water", "reward": {"title": "Hydrate", "cost": 500}}),
+                testing::redemption("Bob", "Hydrate", 500, "drink water"),
                 (
                     "Redemption",
                     "🎯",
@@ -549,28 +560,30 @@ mod tests {
                 ),
             ),
             (
-                "channel.chat.message",
-                json!({"username": "Bob", "text": "hello chat", "badges": []}),
+                testing::chat("Bob", "hello chat", &[]),
                 ("Chat", "💬", "#808080", "Bob: hello chat"),
             ),
             (
-                "stream.online",
-                json!({"broadcaster_user_name": "Streamer", "type": "live"}),
+                testing::event(kinds::STREAM_ONLINE, None, stream_online("Streamer")),
                 ("Stream online", "🟢", "#00b050", "Streamer went live"),
             ),
             (
-                "stream.offline",
-                json!({}),
+                testing::event(kinds::STREAM_OFFLINE, None, stream_offline("")),
                 ("Stream offline", "⚫", "#666666", "The stream went offline"),
             ),
             (
-                "channel.clip.created",
-                json!({"clip_title": "Big play", "clip_url": "https://clips.twitch.tv/x", "creator_username": "Bob", "view_count": 3}),
+                testing::event(kinds::CLIP_CREATED, None, clip),
                 ("Clip", "🎬", "#1e90ff", "Bob clipped \"Big play\""),
             ),
         ];
-        for (kind, details, (label, icon, color, text)) in cases {
-            let d = show(kind, details.clone());
+        for kind in kinds::KNOWN {
+            assert!(
+                cases.iter().any(|(e, _)| e.kind == *kind),
+                "{kind} is missing from the table"
+            );
+        }
+        for (event, (label, icon, color, text)) in cases {
+            let d = show(&event);
             assert_eq!(
                 (
                     d.label.as_str(),
@@ -579,180 +592,205 @@ mod tests {
                     d.text.as_str()
                 ),
                 (label, icon, color, text),
-                "{kind} {details}"
+                "{}",
+                event.kind
             );
         }
     }
 
     #[test]
-    fn the_table_above_covers_every_kind() {
-        // Each kind must format to something other than the generic display.
-        for kind in KINDS {
-            let d = show(kind, json!({"username": "Bob"}));
+    fn empty_data_never_panics_and_still_says_something() {
+        for kind in kinds::KNOWN {
+            let d = show(&empty(kind));
             assert_ne!(d.icon, "❔", "{kind} fell through to the generic display");
+            assert!(!d.label.is_empty(), "{kind}");
+            assert!(!d.text.is_empty(), "{kind}");
+            assert!(d.color.starts_with('#'), "{kind}");
         }
     }
 
     #[test]
-    fn missing_or_odd_details_never_panic_and_still_say_something() {
+    fn odd_fields_of_unmodelled_kinds_never_panic() {
         let odd = [
             "{}".to_owned(),
             "null".to_owned(),
             "not json".to_owned(),
             "[1, 2]".to_owned(),
-            json!({"username": null, "tier": null, "total": null, "bits": null}).to_string(),
-            json!({"username": 42, "tier": [1], "total": "many", "bits": {"x": 1},
-                   "cumulative_months": -3, "duration_seconds": -10, "is_permanent": "maybe",
-                   "reward": "not an object", "viewers": 1e300, "message": {"text": 5}})
-            .to_string(),
+            json!({"username": null}).to_string(),
+            json!({"username": {"x": 1}, "bits": [1]}).to_string(),
         ];
-        for kind in KINDS.iter().copied().chain(["", "custom.thing"]) {
-            for details in &odd {
-                let mut e = testing::event(kind, json!({}));
-                e.details = details.clone();
-                let d = EventFormatter::format(e).expect("always formats");
-                assert!(!d.label.is_empty(), "{kind} {details}");
-                assert!(!d.text.is_empty(), "{kind} {details}");
-                assert!(d.color.starts_with('#'), "{kind} {details}");
+        for kind in ["", "custom.thing", kinds::CHEER] {
+            for fields in &odd {
+                let e = testing::event(kind, None, EventData::Other(fields.clone()));
+                let d = show(&e);
+                assert!(!d.label.is_empty(), "{kind} {fields}");
+                assert!(!d.text.is_empty(), "{kind} {fields}");
+                assert!(d.color.starts_with('#'), "{kind} {fields}");
             }
         }
     }
 
     #[test]
     fn missing_names_fall_back_to_someone() {
-        for kind in KINDS {
-            let text = show(kind, json!({})).text;
-            let names_nobody = ["stream.online", "stream.offline"].contains(&kind);
+        for kind in kinds::KNOWN {
+            let text = show(&empty(kind)).text;
+            let names_nobody = [kinds::STREAM_ONLINE, kinds::STREAM_OFFLINE].contains(kind);
             assert_eq!(text.contains("Someone"), !names_nobody, "{kind}: {text}");
         }
-        assert_eq!(
-            show("channel.follow", json!({"username": ""})).text,
-            "Someone followed"
-        );
+        assert_eq!(show(&testing::follow("")).text, "Someone followed");
+        assert_eq!(show(&testing::follow(" \n ")).text, "Someone followed");
     }
 
     #[test]
-    fn the_viewer_names_the_event_when_details_do_not() {
-        let mut e = testing::event("channel.follow", json!({}));
-        e.viewer = Some(testing::viewer("7", "ViewerName"));
+    fn the_viewer_names_the_event() {
         assert_eq!(
-            EventFormatter::format(e).unwrap().text,
+            show(&testing::follow("ViewerName")).text,
             "ViewerName followed"
         );
+        // A display is one line, whatever a name holds.
+        assert_eq!(
+            show(&testing::follow("Jane\nDoe")).text,
+            "Jane Doe followed"
+        );
     }
 
     #[test]
-    fn partial_details_leave_out_only_what_is_missing() {
+    fn partial_data_leaves_out_only_what_is_missing() {
         let cases = [
             (
-                "channel.ban",
-                json!({"username": "troll"}),
+                about(kinds::BAN, "troll", ban_data(true, None, None)),
                 "troll was banned",
             ),
             (
-                "channel.ban",
-                json!({"username": "troll", "duration_seconds": 90}),
+                about(kinds::BAN, "troll", ban_data(false, Some(90), None)),
                 "troll was timed out for 1m 30s",
             ),
             (
-                "channel.ban",
-                json!({"username": "troll", "is_permanent": false}),
+                about(kinds::BAN, "troll", ban_data(false, None, None)),
                 "troll was timed out",
             ),
             (
-                "channel.ban",
-                json!({"user_name": "troll", "moderator_user_name": "Mod", "is_permanent": true}),
+                about(kinds::BAN, "troll", ban_data(false, Some(0), Some(" "))),
+                "troll was timed out",
+            ),
+            (
+                about(kinds::BAN, "troll", ban_data(true, None, Some("Mod"))),
                 "troll was banned by Mod",
             ),
             (
-                "channel.unban",
-                json!({"username": "troll", "moderator_username": "Mod"}),
-                "troll was unbanned by Mod",
-            ),
-            (
-                "channel.subscribe",
-                json!({"username": "Bob"}),
+                about(
+                    kinds::SUBSCRIBE,
+                    "Bob",
+                    EventData::Subscribe(Subscribe {
+                        tier: 0,
+                        is_gift: false,
+                    }),
+                ),
                 "Bob subscribed",
             ),
             (
-                "channel.subscription.message",
-                json!({"username": "Bob", "cumulative_months": 1, "message": ""}),
-                "Bob resubscribed (1 month)",
+                testing::resub("Bob", 1, ""),
+                "Bob resubscribed (Tier 1, 1 month)",
             ),
             (
-                "channel.subscription.message",
-                json!({"username": "Bob", "tier": "3000", "message": {"text": "hi", "emotes": []}}),
-                "Bob resubscribed (Tier 3): hi",
+                testing::resub("Bob", 0, "hi"),
+                "Bob resubscribed (Tier 1): hi",
             ),
             (
-                "channel.subscription.end",
-                json!({"username": "Bob"}),
+                about(
+                    kinds::SUBSCRIPTION_END,
+                    "Bob",
+                    EventData::SubscriptionEnd(SubscriptionEnd { tier: 0 }),
+                ),
                 "Bob's sub ended",
             ),
+            (testing::gift(Some("Alice"), 1), "Alice gifted 1 Tier 1 sub"),
+            (testing::gift(Some("Alice"), 0), "Alice gifted Tier 1 subs"),
             (
-                "channel.subscription.gift",
-                json!({"username": "Alice", "tier": "1000", "total": 1}),
-                "Alice gifted 1 Tier 1 sub",
-            ),
-            (
-                "channel.subscription.gift",
-                json!({"username": "Alice"}),
+                about(
+                    kinds::GIFT,
+                    "Alice",
+                    EventData::Gift(Gift {
+                        tier: 0,
+                        total: 0,
+                        anonymous: false,
+                    }),
+                ),
                 "Alice gifted subs",
             ),
+            (testing::cheer("Bob", 1, ""), "Bob cheered 1 bit"),
+            (testing::cheer("Bob", 0, "  "), "Bob cheered"),
             (
-                "channel.cheer",
-                json!({"username": "Bob", "bits": "1"}),
-                "Bob cheered 1 bit",
-            ),
-            (
-                "channel.cheer",
-                json!({"user_name": null, "is_anonymous": true, "bits": 500, "message": "hi\nthere"}),
+                testing::cheer("", 500, "hi\nthere"),
                 "An anonymous cheerer cheered 500 bits: hi there",
             ),
             (
-                "channel.raid",
-                json!({"viewers": 1}),
+                testing::event(kinds::RAID, None, EventData::Raid(Raid { viewers: 1 })),
                 "Someone raided with 1 viewer",
             ),
+            (testing::raid("Raider", 0), "Raider raided"),
             (
-                "channel.channel_points_custom_reward_redemption.add",
-                json!({"user_name": "Bob", "user_input": ""}),
+                testing::redemption("Bob", "", 0, ""),
                 "Bob redeemed a reward",
             ),
             (
-                "channel.chat.message",
-                json!({"chatter_user_name": "Bob", "message": {"text": "hi"}}),
-                "Bob: hi",
+                testing::redemption("Bob", "Hydrate", 0, "  "),
+                "Bob redeemed Hydrate",
+            ),
+            (testing::chat("Bob", "", &[]), "Bob sent a message"),
+            (testing::chat("Bob", "hi\r\n", &[]), "Bob: hi"),
+            (
+                testing::event(kinds::STREAM_ONLINE, None, stream_online("")),
+                "The stream went live",
             ),
             (
-                "channel.chat.message",
-                json!({"username": "Bob"}),
-                "Bob sent a message",
-            ),
-            ("stream.online", json!({}), "The stream went live"),
-            (
-                "stream.offline",
-                json!({"broadcaster_user_name": "Streamer"}),
+                testing::event(kinds::STREAM_OFFLINE, None, stream_offline("Streamer")),
                 "Streamer went offline",
             ),
-            ("channel.clip.created", json!({}), "Someone created a clip"),
+            (empty(kinds::CLIP_CREATED), "Someone created a clip"),
         ];
-        for (kind, details, text) in cases {
-            assert_eq!(show(kind, details.clone()).text, text, "{kind} {details}");
+        for (event, text) in cases {
+            assert_eq!(show(&event).text, text, "{}", event.kind);
         }
     }
 
     #[test]
     fn unknown_kinds_get_a_generic_display() {
-        let d = show("channel.hype_train.begin", json!({}));
+        let d = show(&testing::other("channel.hype_train.begin", json!({})));
         assert_eq!(
             (d.label.as_str(), d.icon.as_str(), d.text.as_str()),
             ("Hype train begin", "❔", "Hype train begin")
         );
-        let d = show("channel.shoutout.create", json!({"username": "Bob"}));
-        assert_eq!(d.text, "Shoutout create (Bob)");
-        assert_eq!(show("", json!({})).label, "Event");
-        assert_eq!(show("...", json!({})).label, "Event");
+        let named = testing::other("channel.shoutout.create", json!({"username": "Bob"}));
+        assert_eq!(show(&named).text, "Shoutout create (Bob)");
+        assert_eq!(show(&testing::other("", json!({}))).label, "Event");
+        assert_eq!(show(&testing::other("...", json!({}))).label, "Event");
+    }
+
+    #[test]
+    fn unknown_kinds_name_their_viewer() {
+        // The host sets the viewer of an unmodelled EventSub kind from its
+        // `user_*` fields; the generic line names them.
+        let e = testing::event(
+            "channel.shoutout.receive",
+            Some(testing::viewer("5", "Carol")),
+            EventData::Other(json!({"viewer_count": 7}).to_string()),
+        );
+        assert_eq!(show(&e).text, "Shoutout receive (Carol)");
+        // A blank `username` does not hide the viewer.
+        let mut e = testing::other("channel.goal.begin", json!({"username": " "}));
+        e.viewer = Some(testing::viewer("5", "Carol"));
+        assert_eq!(show(&e).text, "Goal begin (Carol)");
+    }
+
+    #[test]
+    fn data_that_does_not_fit_its_kind_is_not_guessed_at() {
+        // A stored event whose fields did not fit its kind arrives as
+        // `Other`: it gets the generic display, not fields picked by name.
+        let e = testing::other(kinds::CHEER, json!({"user_name": "Bob", "bits": "lots"}));
+        let d = show(&e);
+        assert_eq!((d.label.as_str(), d.icon.as_str()), ("Cheer", "❔"));
+        assert_eq!(d.text, "Cheer");
     }
 
     #[test]
@@ -767,15 +805,17 @@ mod tests {
 
     #[test]
     fn tiers_read_as_people_say_them() {
-        assert_eq!(tier_name("1000"), "Tier 1");
-        assert_eq!(tier_name("2000"), "Tier 2");
-        assert_eq!(tier_name("3000"), "Tier 3");
-        assert_eq!(tier_name("prime"), "Prime");
-        assert_eq!(tier_name("custom"), "custom");
-        assert_eq!(
-            show("channel.subscribe", json!({"tier": 1000})).text,
-            "Someone subscribed (Tier 1)"
-        );
+        let sub = |tier| {
+            let data = EventData::Subscribe(Subscribe {
+                tier,
+                is_gift: false,
+            });
+            show(&testing::event(kinds::SUBSCRIBE, None, data)).text
+        };
+        assert_eq!(sub(1000), "Someone subscribed (Tier 1)");
+        assert_eq!(sub(2000), "Someone subscribed (Tier 2)");
+        assert_eq!(sub(3000), "Someone subscribed (Tier 3)");
+        assert_eq!(sub(1500), "Someone subscribed (1500)");
     }
 
     #[test]
@@ -799,12 +839,11 @@ mod tests {
     }
 
     #[test]
-    fn it_formats_every_kind_and_only_formats() {
+    fn it_asks_for_every_kind_and_only_formats() {
         let info = EventFormatter::describe();
-        assert_eq!(info.name, "event-formatter");
-        assert_eq!(info.kinds, vec!["*"]);
-        assert!(matches!(info.roles.as_slice(), [Role::Formatter]));
-        let e = testing::event("channel.follow", json!({"username": "Bob"}));
-        assert!(EventFormatter::on_event(e).unwrap().is_empty());
+        assert_eq!(info.kinds, vec![kinds::ALL]);
+        // No roles named: the host calls the roles implemented, and
+        // `Formatter` is the only one.
+        assert!(info.roles.is_empty());
     }
 }

@@ -70,7 +70,10 @@ mod tests {
     }
 
     #[test]
-    fn it_asks_only_for_follows() {
-        assert_eq!(FollowAlert::describe().kinds, vec![kinds::FOLLOW]);
+    fn it_asks_only_for_follows_and_plays_the_actions_role() {
+        let info = testing::describe::<FollowAlert>();
+        assert_eq!(info.kinds, vec![kinds::FOLLOW]);
+        assert_eq!(info.implements, vec![Role::Actions]);
+        assert_eq!(info.name, "follow-alert");
     }
 }

@@ -52,8 +52,8 @@ pub use bindings::v0_2::stagehand::plugin::types as wit;
 
 use super::convert::event_to_wit;
 use super::manifest::INIT_DEADLINE;
-use crate::event::Event;
 use super::quotas::{self, LogBudget};
+use crate::event::Event;
 
 /// Guest stderr kept per instance (panic messages end up here).
 const STDERR_TAIL: usize = 16 * 1024;
@@ -122,11 +122,9 @@ impl Runtime {
     /// Compiles `wasm` (or loads it from the cache) and checks it is a
     /// component of the `stagehand:plugin` world.
     pub fn compile(&self, wasm: &[u8]) -> Result<Compiled, LoadError> {
-        if !wasm.starts_with(b"\0asm") {
-            return Err(LoadError(
-                "not a WebAssembly file (no \\0asm header)".into(),
-            ));
-        }
+        // Read its outline first: cheap, and it names a contract from the
+        // future or a foreign import plainly.
+        super::inspect::outline(wasm).map_err(LoadError)?;
         let key = self.cache_key(wasm);
         let cached = self.cache.as_ref().and_then(|c| c.get(&self.engine, &key));
         let component = match cached {

