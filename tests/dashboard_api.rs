@@ -815,7 +815,8 @@ async fn settings_from_the_dashboard_replace_the_manifests_and_a_refused_change_
     assert_eq!(status["settings_overridden"], true);
     see_viewer(&host, "greeted").await;
     let alert = overlay.alert(WAIT).await;
-    assert_eq!(alert["title"], "Hello greeted!", "{alert}");
+    // `{username}` is the viewer's display name.
+    assert_eq!(alert["title"], "Hello GREETED!", "{alert}");
     overlay.ack(&alert).await;
     let settings: Value = support::get_json(&host, "/api/plugins/alert-box/settings").await;
     assert_eq!(settings["overridden"], true);

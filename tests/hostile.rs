@@ -501,7 +501,7 @@ async fn an_init_that_never_returns_does_not_delay_serving_or_other_plugins() {
     let mut overlay = Overlay::connect(&host.base, "alerts").await;
     bystander_gets_through(&host, &mut overlay, "Early").await;
     host.wait_plugins_ready(WAIT);
-    let status = faulted_with(&host, "init failed: deadline of 5000 ms exceeded").await;
+    let status = faulted_with(&host, "configure failed: deadline of 5000 ms exceeded").await;
     assert_eq!(status["status"], "failed", "{status}");
     host.stop();
 }
@@ -509,7 +509,7 @@ async fn an_init_that_never_returns_does_not_delay_serving_or_other_plugins() {
 #[tokio::test]
 async fn an_init_that_sleeps_is_refused_at_once() {
     let (_dir, host, mut overlay) = hostile_host(&[("init", "sleep")]).await;
-    let status = faulted_with(&host, "init failed: plugins may not wait").await;
+    let status = faulted_with(&host, "configure failed: plugins may not wait").await;
     assert_eq!(status["status"], "failed", "{status}");
     bystander_gets_through(&host, &mut overlay, "Bystander").await;
     host.stop();
@@ -774,5 +774,72 @@ async fn a_compiled_component_not_written_by_this_host_is_never_loaded() {
         })
         .count();
     assert_eq!(count, 2, "the old version's compiled file was removed");
+    host.stop();
+}
+
+/// Sends `n` `leak` events of `mib` MiB each and returns the alerts'
+/// messages ("<count kept in kv> <count of this instance>").
+async fn leak(host: &Host, overlay: &mut Overlay, n: usize, mib: usize) -> Vec<String> {
+    let mut messages = Vec::new();
+    for _ in 0..n {
+        let body = json!({"kind": "test.hostile", "details": {"mode": "leak", "mib": mib}});
+        assert_eq!(post(host, body).await.status(), 201);
+        let alert = overlay.alert(WAIT).await;
+        overlay.ack(&alert).await;
+        messages.push(alert["message"].as_str().unwrap().to_owned());
+    }
+    messages
+}
+
+/// A plugin whose memory only grows (as a language runtime's heap does) is
+/// given a fresh instance near its budget: every event is handled, nothing
+/// faults, and what it keeps in kv survives the change.
+#[tokio::test]
+async fn a_plugin_near_its_memory_budget_gets_a_fresh_instance_and_keeps_its_kv() {
+    let (_dir, host, mut overlay) = hostile_host(&[]).await;
+    // 4 MiB per event against 64 MiB: past 90% after about 14 events.
+    let messages = leak(&host, &mut overlay, 30, 4).await;
+    let kept: Vec<u64> = messages
+        .iter()
+        .map(|m| m.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(kept, (1..=30).collect::<Vec<u64>>(), "{messages:?}");
+    // The instance's own count started again after each recycle.
+    let own: Vec<u64> = messages
+        .iter()
+        .map(|m| m.split(' ').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        own.windows(2).any(|w| w[1] == 1 && w[0] > 1),
+        "never recycled: {own:?}"
+    );
+    let status = hostile(&host).await;
+    assert_eq!(status["total_faults"], 0, "{status:#}");
+    assert!(status["recycles"].as_u64().unwrap() >= 2, "{status:#}");
+    host.stop();
+}
+
+/// A call that runs out of memory is tried again once on a fresh instance,
+/// so the event is not lost; a call that cannot fit even then faults.
+#[tokio::test]
+async fn a_call_out_of_memory_is_retried_once_on_a_fresh_instance() {
+    let (_dir, host, mut overlay) = hostile_host(&[]).await;
+    // 24 MiB per event: the third does not fit beside the first two, but
+    // stays under the recycling mark until then.
+    let messages = leak(&host, &mut overlay, 5, 24).await;
+    let kept: Vec<&str> = messages
+        .iter()
+        .map(|m| m.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(kept, ["1", "2", "3", "4", "5"], "{messages:?}");
+    let status = hostile(&host).await;
+    assert_eq!(status["total_faults"], 0, "{status:#}");
+    assert!(status["recycles"].as_u64().unwrap() >= 1, "{status:#}");
+
+    // 80 MiB at once never fits: one fault, not two.
+    let body = json!({"kind": "test.hostile", "details": {"mode": "leak", "mib": 80}});
+    assert_eq!(post(&host, body).await.status(), 201);
+    let status = faulted_with(&host, "memory limit exceeded").await;
+    assert_eq!(status["total_faults"], 1, "{status:#}");
     host.stop();
 }

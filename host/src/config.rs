@@ -282,7 +282,9 @@ pub fn resolve(
             if crate::plugins::manifest::Permission::parse(p).is_none() {
                 return Err(ConfigError::Invalid {
                     origin: format!("grants.{plugin} in the config file"),
-                    message: format!("{p:?} is not a permission (chat, tts_rules, webhook:<host>)"),
+                    message: format!(
+                        "{p:?} is not a permission (chat, tts_rules, webhook:<host>, media:<host>, deadline_ms:<n>, memory_mib:<n>)"
+                    ),
                 });
             }
         }

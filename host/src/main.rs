@@ -318,8 +318,13 @@ fn plugin_new(parent: &std::path::Path, name: &str) -> Result<ExitCode> {
     use stagehand::plugins::scaffold;
     let dir = scaffold::create(parent, name).map_err(anyhow::Error::msg)?;
     println!("Created {}", dir.display());
-    println!("  cd {} && cargo test", dir.display());
-    println!("  cargo component-build        (once: rustup target add wasm32-wasip2)");
+    println!(
+        "  cd {} && cargo test-native   (its tests, natively)",
+        dir.display()
+    );
+    println!(
+        "  cargo build --release        (the component; once: rustup target add wasm32-wasip2)"
+    );
     println!("  stagehand plugin pack .      (one file to share or install)");
     if let Some(workspace) = scaffold::enclosing_workspace(parent) {
         println!(

@@ -76,7 +76,8 @@ pub use settings::Settings;
 ///
 /// One value of the plugin type lives as long as the plugin version is
 /// loaded: fields keep state between events. State is lost on reload, on a
-/// settings change and after a fault; keep what must last in
+/// settings change and after a fault that stops a call (a trap, a deadline
+/// or memory overrun); keep what must last in
 /// [`host::kv_set`].
 pub trait Plugin: Sized + 'static {
     /// Builds the plugin from its settings (`plugin.toml`'s `[settings]`,

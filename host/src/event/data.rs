@@ -775,3 +775,59 @@ mod tests {
         assert_eq!(data.kind(), None);
     }
 }
+
+#[cfg(test)]
+mod documented {
+    use super::super::EventKind;
+    use std::collections::BTreeMap;
+
+    /// `docs/event-kinds.md`: kind → (JSON field → type) from its tables.
+    fn documented() -> BTreeMap<String, BTreeMap<String, String>> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/event-kinds.md");
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        let mut kind = None;
+        for line in text.lines() {
+            if let Some(heading) = line.strip_prefix("## `") {
+                let name = heading.trim_end_matches('`').to_owned();
+                out.entry(name.clone()).or_default();
+                kind = Some(name);
+                continue;
+            }
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            if let (Some(kind), [_, field, ty, ..]) = (&kind, cells.as_slice())
+                && field.starts_with('`')
+            {
+                let field = field.trim_matches('`').to_owned();
+                let previous = out
+                    .get_mut(kind)
+                    .unwrap()
+                    .insert(field.clone(), ty.to_string());
+                assert!(previous.is_none(), "{kind}: {field} is listed twice");
+            }
+        }
+        out
+    }
+
+    /// Every modelled kind is in the kinds reference with exactly its JSON
+    /// fields and their types, and the reference lists no other kind.
+    #[test]
+    fn the_kinds_reference_matches_the_model() {
+        let mut documented = documented();
+        for kind in EventKind::KNOWN {
+            let fields = documented
+                .remove(kind.as_str())
+                .unwrap_or_else(|| panic!("{} is not in docs/event-kinds.md", kind.as_str()));
+            let expected: BTreeMap<String, String> = super::fields_of(kind)
+                .into_iter()
+                .map(|(name, ty)| (name, ty.to_owned()))
+                .collect();
+            assert_eq!(fields, expected, "docs/event-kinds.md, {}", kind.as_str());
+        }
+        assert!(
+            documented.is_empty(),
+            "not modelled: {:?}",
+            documented.keys()
+        );
+    }
+}

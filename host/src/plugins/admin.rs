@@ -30,7 +30,7 @@ pub struct PluginSettings {
 /// Why settings could not be read or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    /// The plugin would not start with the new settings (its `init` refused
+    /// The plugin would not start with the new settings (its `configure` refused
     /// them, or the plugin cannot load at all); nothing was changed.
     #[error("{0}")]
     Refused(String),
@@ -159,7 +159,7 @@ impl PluginHost {
     }
 
     /// Replaces the plugin's settings (None: back to its manifest's). The
-    /// plugin is started with them first, off to the side (its `init` runs
+    /// plugin is started with them first, off to the side (its `configure` runs
     /// under its set-up deadline): if it refuses them, nothing changes and
     /// the refusal is the error; if it accepts, they are stored and that
     /// instance replaces the running one between two events. A disabled

@@ -1,7 +1,6 @@
 //! What a component is, read from its bytes without compiling or running
 //! it: which plugin contract it was built for and what it imports. `plugin
-//! check`, `plugin pack` and installs from the dashboard use it to refuse
-//! a file early, with a reason a plugin author can act on.
+//! check`, `plugin pack` and the loader use it to refuse a file early, with a reason a plugin author can act on.
 
 use wasmparser::{Parser, Payload};
 

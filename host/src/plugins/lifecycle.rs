@@ -2,7 +2,7 @@
 //!
 //! A scan reads the folder, then loads every plugin concurrently, each
 //! under its own lifecycle lock: compiling one plugin (seconds for a big
-//! guest) or starting one whose `init` runs to its deadline never holds up
+//! guest) or starting one whose `configure` runs to its deadline never holds up
 //! another plugin, the event path or the API. A new version is compiled
 //! and initialised off to the side and swapped in between two events; a
 //! broken file leaves the previous version running.
@@ -261,7 +261,7 @@ impl PluginHost {
     }
 
     /// Compiles (off the async runtime), instantiates and starts a version:
-    /// `describe` under the call deadline, `init` under the set-up deadline.
+    /// `describe` under the call deadline, `configure` (0.1: `init`) under the set-up deadline.
     pub(super) async fn prepare(
         &self,
         name: &str,
@@ -294,9 +294,11 @@ impl PluginHost {
             match instance.init(&manifest.settings.to_string(), manifest.init_deadline()) {
                 Ok(Ok(())) => {}
                 Ok(Err(message)) => {
-                    return Err(LoadError(format!("init refused its settings: {message}")));
+                    return Err(LoadError(format!(
+                        "configure refused its settings: {message}"
+                    )));
                 }
-                Err(f) => return Err(LoadError(format!("init failed: {f}"))),
+                Err(f) => return Err(LoadError(format!("configure failed: {f}"))),
             }
             let warnings = checks::load_warnings(&info, &manifest);
             for warning in &warnings {

@@ -14,7 +14,13 @@ pub const DEFAULT_MEMORY_MIB: u64 = 64;
 /// The most a plugin may ask for (and the streamer grant).
 pub const MAX_DEADLINE_MS: u64 = 5_000;
 pub const MAX_MEMORY_MIB: u64 = 1_024;
-/// What `init` (and instantiation) may take at least: set-up work such as
+/// The most calls `recycle_after_calls` may let one instance serve.
+pub const MAX_RECYCLE_AFTER_CALLS: u64 = 100_000_000;
+/// An instance holding more than this share of its memory budget after a
+/// call is replaced by a fresh one before the next (percent).
+pub const RECYCLE_MEMORY_PERCENT: usize = 90;
+
+/// What `configure` (and instantiation) may take at least: set-up work such as
 /// parsing settings or building tables runs once per instance.
 pub const INIT_DEADLINE: Duration = Duration::from_secs(2);
 
@@ -30,7 +36,10 @@ pub struct Manifest {
     pub permissions: BTreeSet<Permission>,
     pub deadline: Duration,
     pub memory_bytes: usize,
-    /// `[settings]` as a JSON object, for `init` and `host.settings`.
+    /// Replace the instance with a fresh one after this many calls (for
+    /// language runtimes whose heap grows with every call); kv is kept.
+    pub recycle_after_calls: Option<u64>,
+    /// `[settings]` as a JSON object, for `configure` and `host.settings`.
     pub settings: serde_json::Value,
 }
 
@@ -130,6 +139,7 @@ struct RawPermissions {
 struct RawLimits {
     deadline_ms: Option<u64>,
     memory_mib: Option<u64>,
+    recycle_after_calls: Option<u64>,
 }
 
 /// Parses manifest text.
@@ -192,6 +202,13 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
     if memory_mib > DEFAULT_MEMORY_MIB {
         permissions.insert(Permission::MemoryMib(memory_mib));
     }
+    if let Some(n) = raw.limits.recycle_after_calls
+        && !(1..=MAX_RECYCLE_AFTER_CALLS).contains(&n)
+    {
+        return Err(format!(
+            "limits.recycle_after_calls {n} is outside 1 to {MAX_RECYCLE_AFTER_CALLS}"
+        ));
+    }
     let settings = serde_json::to_value(raw.settings.unwrap_or_default())
         .map_err(|e| format!("settings: {e}"))?;
     Ok(Manifest {
@@ -202,15 +219,23 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
         permissions,
         deadline: Duration::from_millis(deadline_ms),
         memory_bytes: (memory_mib as usize) << 20,
+        recycle_after_calls: raw.limits.recycle_after_calls,
         settings,
     })
 }
 
 impl Manifest {
-    /// The deadline of `init` and instantiation: the call deadline, but at
+    /// The deadline of `configure` and instantiation: the call deadline, but at
     /// least [`INIT_DEADLINE`].
     pub fn init_deadline(&self) -> Duration {
         self.deadline.max(INIT_DEADLINE)
+    }
+
+    /// Whether an instance that served `calls` and holds `memory_used`
+    /// bytes should make way for a fresh one.
+    pub fn recycle_due(&self, calls: u64, memory_used: usize) -> bool {
+        self.recycle_after_calls.is_some_and(|n| calls >= n)
+            || memory_used > self.memory_bytes / 100 * RECYCLE_MEMORY_PERCENT
     }
 
     /// The hosts whose media this plugin's alerts may show.
@@ -232,6 +257,7 @@ pub fn for_bare_wasm(name: &str) -> Manifest {
         permissions: BTreeSet::new(),
         deadline: Duration::from_millis(DEFAULT_DEADLINE_MS),
         memory_bytes: (DEFAULT_MEMORY_MIB as usize) << 20,
+        recycle_after_calls: None,
         settings: serde_json::Value::Object(Default::default()),
     }
 }
@@ -435,5 +461,23 @@ mod tests {
         );
         assert_eq!(name_from_stem("My Plugin").as_deref(), Some("my-plugin"));
         assert_eq!(name_from_stem("ünïcode"), None);
+    }
+
+    #[test]
+    fn recycling_follows_the_call_count_and_the_memory_mark() {
+        let m =
+            parse("name = \"x\"\nversion = \"1\"\n[limits]\nrecycle_after_calls = 1000").unwrap();
+        assert_eq!(m.recycle_after_calls, Some(1000));
+        assert!(!m.recycle_due(999, 1 << 20));
+        assert!(m.recycle_due(1000, 1 << 20));
+        // 90% of 64 MiB.
+        let plain = parse("name = \"x\"\nversion = \"1\"").unwrap();
+        assert!(!plain.recycle_due(u64::MAX, 57 << 20));
+        assert!(plain.recycle_due(1, 58 << 20));
+        let zero = parse("name = \"x\"\nversion = \"1\"\n[limits]\nrecycle_after_calls = 0");
+        assert!(
+            zero.unwrap_err()
+                .contains("recycle_after_calls 0 is outside")
+        );
     }
 }

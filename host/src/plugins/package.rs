@@ -34,8 +34,8 @@ pub struct Package {
     pub outline: Outline,
 }
 
-/// What a package asks for and is, for people: `plugin check` prints it,
-/// the dashboard shows it before an install.
+/// What a package is and asks for: `plugin check` prints it (or gives it
+/// as JSON with `--json`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Summary {
     pub name: String,

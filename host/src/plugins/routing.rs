@@ -258,7 +258,8 @@ impl PluginHost {
 
     /// Lets every renderer plugin restyle `alert`, in name order. Each gets
     /// its own call's deadline, once it is free to start (see
-    /// [`worker::PICKUP`]); a renderer still in another call by then, or
+    /// [`worker::PICKUP`] and [`worker::IDLE_PICKUP`]); a renderer still in
+    /// another call by then, or
     /// that does not answer in time, is skipped for this alert.
     /// A restyled alert that fails `check` (an alert rule, or media from a
     /// host nobody granted) is discarded and faults that renderer: a
@@ -285,6 +286,11 @@ impl PluginHost {
                 reply,
             };
             let wait = route.worker.busy.deadline() + MARGIN;
+            let pickup = if route.worker.busy.in_call() {
+                worker::PICKUP
+            } else {
+                worker::IDLE_PICKUP
+            };
             if route.worker.control(job).is_err() {
                 tracing::warn!(
                     plugin = &*route.plugin,
@@ -292,10 +298,7 @@ impl PluginHost {
                 );
                 continue;
             }
-            if !matches!(
-                tokio::time::timeout(worker::PICKUP, picked).await,
-                Ok(Ok(()))
-            ) {
+            if !matches!(tokio::time::timeout(pickup, picked).await, Ok(Ok(()))) {
                 // Dropping `rx` tells the worker not to render it at all.
                 tracing::debug!(
                     plugin = &*route.plugin,

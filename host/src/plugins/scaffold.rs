@@ -79,7 +79,7 @@ pub fn create(parent: &Path, name: &str) -> Result<PathBuf, String> {
         std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
     };
     write("Cargo.toml", &cargo_toml(name))?;
-    write(".cargo/config.toml", CARGO_CONFIG)?;
+    write(".cargo/config.toml", &cargo_config())?;
     write("plugin.toml", &manifest(name))?;
     write("src/lib.rs", &lib_rs(name))?;
     write("README.md", &readme(name))?;
@@ -143,12 +143,22 @@ opt-level = "s"
     )
 }
 
-/// `cargo component-build` builds the component; plain `cargo test` still
-/// runs the tests natively.
-const CARGO_CONFIG: &str = r#"[alias]
-# The component Stagehand loads: target/wasm32-wasip2/release/<crate>.wasm
-component-build = "build --release --target wasm32-wasip2"
-"#;
+/// `cargo build --release` builds the component; the tests run natively
+/// (`cargo test-native`) against the SDK's fake host.
+fn cargo_config() -> String {
+    format!(
+        r#"[build]
+# `cargo build --release` builds the component Stagehand loads:
+# target/wasm32-wasip2/release/<crate>.wasm (rustup target add wasm32-wasip2 once).
+target = "wasm32-wasip2"
+
+[alias]
+# The tests run on this machine, against the SDK's fake host.
+test-native = ["test", "--target", "{}"]
+"#,
+        env!("STAGEHAND_TARGET_TRIPLE")
+    )
+}
 
 fn manifest(name: &str) -> String {
     format!(
@@ -243,14 +253,15 @@ fn readme(name: &str) -> String {
         "# {name}\n\nA Stagehand plugin. The SDK's guide is in \
          `{SDK_DIR}/README.md`.\n\n\
          ```sh\n\
-         cargo test                      # runs natively against a fake host\n\
-         cargo component-build           # rustup target add wasm32-wasip2 once\n\
+         cargo test-native               # its tests, on this machine, against a fake host\n\
+         cargo build --release           # the component (rustup target add wasm32-wasip2 once)\n\
          stagehand plugin pack .         # {name}-0.1.0.stagehand: one file to share\n\
-         stagehand plugin install {name}-0.1.0.stagehand\n\
+         stagehand plugin check {name}-0.1.0.stagehand\n\
          ```\n\n\
-         Or copy `plugin.toml` and `target/wasm32-wasip2/release/{file}.wasm` into a \
-         folder named `{name}` in the plugins directory. Stagehand loads it without a \
-         restart, and reloads it whenever the file changes.\n"
+         To install it, copy `plugin.toml` and \
+         `target/wasm32-wasip2/release/{file}.wasm` into a folder named `{name}` in \
+         the plugins directory (or unpack the `.stagehand` file there). Stagehand \
+         loads it without a restart, and reloads it whenever the file changes.\n"
     )
 }
 
@@ -302,6 +313,10 @@ mod tests {
             made.join("stagehand-plugin-sdk/wit/since_v0.2.0/plugin.wit")
                 .is_file()
         );
+        let config = std::fs::read_to_string(made.join(".cargo/config.toml")).unwrap();
+        assert!(config.contains("target = \"wasm32-wasip2\""), "{config}");
+        let native = format!("\"--target\", \"{}\"", env!("STAGEHAND_TARGET_TRIPLE"));
+        assert!(config.contains(&native), "{config}");
         assert!(
             create(dir.path(), "my-alert")
                 .unwrap_err()

@@ -32,6 +32,11 @@ use crate::store::{self, Store};
 /// of every event and alert queueing behind a plugin that spends its whole
 /// deadline. Ordinary calls take microseconds.
 pub const PICKUP: Duration = Duration::from_millis(1);
+/// How long a render call may wait to start when its plugin was idle: only
+/// the worker thread's wake-up, which a busy machine (OBS encoding beside
+/// Stagehand) can delay well past [`PICKUP`]; a skipped renderer would
+/// leave the alert unstyled.
+pub const IDLE_PICKUP: Duration = Duration::from_millis(50);
 /// Faults in a row that quarantine a plugin.
 pub const QUARANTINE_AFTER: u32 = 5;
 /// Events that may wait for one plugin; more are missed (and counted).
@@ -85,6 +90,9 @@ pub struct Status {
     pub reloads: u64,
     /// Events dropped because its queue was full.
     pub missed: u64,
+    /// Fresh instances made to replace a used one (after
+    /// `recycle_after_calls` calls or near its memory budget).
+    pub recycles: u64,
     pub kinds: Vec<String>,
     pub roles: Vec<&'static str>,
     /// The plugin contract version its component was built for.
@@ -320,6 +328,8 @@ struct Worker {
     version: Arc<Version>,
     permissions: Arc<BTreeSet<Permission>>,
     instance: Option<Instance>,
+    /// Calls the current instance has served.
+    instance_calls: u64,
     status: SharedStatus,
     actions: mpsc::Sender<ActionBatch>,
     on_status: OnStatus,
@@ -360,6 +370,7 @@ pub fn spawn(start: Start) -> std::io::Result<WorkerHandle> {
         version: start.version,
         permissions: start.permissions,
         instance: Some(start.instance),
+        instance_calls: 0,
         status: start.status,
         actions: start.actions,
         on_status: start.on_status,
@@ -567,45 +578,90 @@ impl Worker {
         }
     }
 
-    /// Runs `f` on the instance (rebuilding it first if a fault dropped it);
-    /// None when not running or when the call faulted.
-    fn call<T>(&mut self, f: impl FnOnce(&mut Instance) -> Result<T, Fault>) -> Option<T> {
-        if self.state() != State::Running {
-            return None;
-        }
-        if self.instance.is_none() {
+    /// Runs `f` on the instance (rebuilding it first if a fault or a
+    /// recycle dropped it); None when not running or when the call
+    /// faulted. A call that ran out of memory is tried once more on a
+    /// fresh instance: a language runtime's heap grows with use, and the
+    /// event should not be lost to that.
+    fn call<T>(&mut self, mut f: impl FnMut(&mut Instance) -> Result<T, Fault>) -> Option<T> {
+        let mut retried = false;
+        loop {
+            if self.state() != State::Running || !self.ensure_instance() {
+                return None;
+            }
+            let instance = self.instance.as_mut()?;
             self.busy.start();
-            let fresh = self.instantiate();
+            let result = f(instance);
             self.busy.end();
-            match fresh {
-                Ok(i) => self.instance = Some(i),
+            match result {
+                Ok(value) => {
+                    self.instance_calls += 1;
+                    let used = instance.memory_used();
+                    self.update(|s| {
+                        s.calls += 1;
+                        s.faults = 0;
+                    });
+                    if self.version.manifest.recycle_due(self.instance_calls, used) {
+                        self.recycle(used);
+                    }
+                    return Some(value);
+                }
+                Err(fault) if instance.out_of_memory() && !retried => {
+                    tracing::info!(
+                        plugin = &*self.name,
+                        "out of memory after {} calls; trying again on a fresh instance: {}",
+                        self.instance_calls,
+                        fault.0
+                    );
+                    self.instance = None;
+                    self.update(|s| s.recycles += 1);
+                    retried = true;
+                }
                 Err(fault) => {
-                    self.fault(fault.0);
+                    // The instance is unusable after a trap: drop it,
+                    // keeping what the guest last printed.
+                    let tail = instance.stderr_tail(STDERR_LINES);
+                    self.instance = None;
+                    self.fault(with_stderr(fault.0, &tail));
                     return None;
                 }
             }
         }
-        let instance = self.instance.as_mut()?;
+    }
+
+    /// Makes sure there is an instance; false (after a fault) if none could
+    /// be made.
+    fn ensure_instance(&mut self) -> bool {
+        if self.instance.is_some() {
+            return true;
+        }
         self.busy.start();
-        let result = f(instance);
+        let fresh = self.instantiate();
         self.busy.end();
-        match result {
-            Ok(value) => {
-                self.update(|s| {
-                    s.calls += 1;
-                    s.faults = 0;
-                });
-                Some(value)
+        match fresh {
+            Ok(i) => {
+                self.instance = Some(i);
+                self.instance_calls = 0;
+                true
             }
             Err(fault) => {
-                // The instance is unusable after a trap: drop it, keeping
-                // what the guest last printed.
-                let tail = instance.stderr_tail(STDERR_LINES);
-                self.instance = None;
-                self.fault(with_stderr(fault.0, &tail));
-                None
+                self.fault(fault.0);
+                false
             }
         }
+    }
+
+    /// Drops a used instance; the next call gets a fresh one. Its kv is
+    /// the plugin's, not the instance's, so nothing stored is lost.
+    fn recycle(&mut self, memory_used: usize) {
+        tracing::debug!(
+            plugin = &*self.name,
+            calls = self.instance_calls,
+            memory_mib = memory_used >> 20,
+            "recycling the plugin's instance"
+        );
+        self.instance = None;
+        self.update(|s| s.recycles += 1);
     }
 
     fn instantiate(&self) -> Result<Instance, Fault> {
@@ -616,7 +672,7 @@ impl Worker {
         let settings = self.version.manifest.settings.to_string();
         match instance.init(&settings, self.version.manifest.init_deadline())? {
             Ok(()) => Ok(instance),
-            Err(message) => Err(Fault(format!("init failed: {message}"))),
+            Err(message) => Err(Fault(format!("configure failed: {message}"))),
         }
     }
 
@@ -631,6 +687,7 @@ impl Worker {
         self.version = swap.version;
         self.permissions = swap.permissions;
         self.instance = Some(swap.instance);
+        self.instance_calls = 0;
         self.busy.deadline_ms.store(
             self.version.manifest.deadline.as_millis() as u64,
             Ordering::Relaxed,

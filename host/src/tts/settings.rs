@@ -102,7 +102,7 @@ impl TtsSettings {
         }
         if !valid_overlay_name(&self.overlay) {
             return Err(format!(
-                "overlay {:?} is not a name of a-z, 0-9, - and _",
+                "overlay {:?} is not a name of 1 to 32 of a-z, 0-9 and -",
                 self.overlay
             ));
         }

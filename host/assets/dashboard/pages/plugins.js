@@ -85,6 +85,7 @@ export class PluginsPage extends Page {
       status: el('span'),
       description: el('p', { class: 'muted' }),
       error: el('p', { class: 'error-text' }),
+      warnings: el('ul', { class: 'warn-text plugin-warnings' }),
       facts: el('dl', { class: 'facts compact' }),
       actions: el('div', { class: 'toolbar' }),
       settings: null,
@@ -96,6 +97,7 @@ export class PluginsPage extends Page {
       el('header', {}, card.title, card.status),
       card.description,
       card.error,
+      card.warnings,
       card.facts,
       card.actions,
       card.settings.root,
@@ -111,9 +113,13 @@ export class PluginsPage extends Page {
     card.description.hidden = !p.description;
     card.error.textContent = p.last_error ? `Last error: ${p.last_error}` : '';
     card.error.hidden = !p.last_error;
+    const warnings = p.warnings || [];
+    fill(card.warnings, warnings.map((w) => el('li', {}, `Warning: ${w}`)));
+    card.warnings.hidden = warnings.length === 0;
     const missing = p.requested_permissions.filter((perm) => !p.granted_permissions.includes(perm));
     const described = (list) => list.map(describePermission).join(', ');
     const facts = [
+      ['Contract', p.contract ? `stagehand:plugin@${p.contract}` : '—'],
       ['Roles', p.roles.join(', ') || '—'],
       ['Kinds', p.kinds.includes('*') ? 'all' : p.kinds.join(', ') || '—'],
       ['Asks for', described(p.requested_permissions) || 'nothing beyond alerts'],

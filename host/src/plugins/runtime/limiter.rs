@@ -27,6 +27,19 @@ pub struct PluginLimiter {
 }
 
 impl PluginLimiter {
+    /// Linear memory the instance holds now, all memories together.
+    pub fn memory_used(&self) -> usize {
+        self.memory_used
+    }
+
+    /// Whether the last refusal was for memory (a fault worth one retry on
+    /// a fresh instance: a language runtime's heap only ever grows).
+    pub fn refused_memory(&self) -> bool {
+        self.refused
+            .as_deref()
+            .is_some_and(|r| r.starts_with("memory limit"))
+    }
+
     /// A budget of `memory_bytes` across all memories.
     pub fn new(memory_bytes: usize) -> PluginLimiter {
         PluginLimiter {

@@ -389,6 +389,16 @@ impl Instance {
         })
     }
 
+    /// Linear memory the instance holds now.
+    pub fn memory_used(&self) -> usize {
+        self.store.data().limiter.memory_used()
+    }
+
+    /// Whether the last fault was the memory budget running out.
+    pub fn out_of_memory(&self) -> bool {
+        self.store.data().limiter.refused_memory()
+    }
+
     /// The guest's last lines on stderr (a panic message, its own prints).
     pub fn stderr_tail(&self, lines: usize) -> Vec<String> {
         self.stderr.last_lines(lines)

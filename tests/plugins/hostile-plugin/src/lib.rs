@@ -10,6 +10,8 @@ use stagehand_plugin_sdk::prelude::*;
 
 pub struct HostilePlugin {
     settings: Settings,
+    /// `leak` events this instance served (a fresh instance starts at 0).
+    leaks: u64,
 }
 
 impl HostilePlugin {
@@ -69,7 +71,7 @@ fn big(bytes: usize) -> String {
 
 impl Plugin for HostilePlugin {
     fn new(settings: Settings) -> Result<Self, String> {
-        let plugin = HostilePlugin { settings };
+        let plugin = HostilePlugin { settings, leaks: 0 };
         match plugin.setting("init").as_str() {
             "spin" => spin(),
             "sleep" => {
@@ -121,6 +123,18 @@ impl Actions for HostilePlugin {
                 // grows, before a byte is touched).
                 let hog: Vec<u8> = Vec::with_capacity(640 << 20);
                 std::hint::black_box(&hog);
+            }
+            "leak" => {
+                // Keeps `mib` MiB for good, as a language runtime's heap
+                // does; answers with the count kept in kv (which survives a
+                // fresh instance) and this instance's own count.
+                let mib: usize = event.field("mib").and_then(|m| m.parse().ok()).unwrap_or(1);
+                std::hint::black_box(Vec::leak(vec![1u8; mib << 20]));
+                let served = host::kv_get_u64("leaked") + 1;
+                host::kv_set("leaked", &served.to_string());
+                self.leaks += 1;
+                let message = format!("{served} {}", self.leaks);
+                return Ok(vec![Action::ShowAlert(Alert::new("leak", message))]);
             }
             "kv-flood" => {
                 // 240 KiB more per event (just under what one call may
