@@ -43,7 +43,7 @@ fn make_database(dir: &Path, events: usize) -> std::path::PathBuf {
     rt.block_on(async {
         let c = client();
         for i in 0..events {
-            let body = json!({"kind": "channel.follow", "details": {"username": format!("user{i}"), "padding": "p".repeat(200)}});
+            let body = json!({"kind": "test.padded", "details": {"username": format!("user{i}"), "padding": "p".repeat(200)}});
             let resp = c.post(host.url("/api/events/test")).json(&body).send().await.unwrap();
             assert_eq!(resp.status(), 201);
         }
@@ -195,7 +195,7 @@ fn sigkill_mid_burst_loses_no_committed_event() {
             let c = client();
             for i in 0.. {
                 let body =
-                    json!({"kind": "channel.cheer", "details": {"writer": w, "n": i, "bits": 100}});
+                    json!({"kind": "test.burst", "details": {"writer": w, "n": i, "bits": 100}});
                 match c.post(&url).json(&body).send().await {
                     Ok(resp) if resp.status() == 201 => {
                         let v: serde_json::Value = match resp.json().await {
