@@ -65,19 +65,19 @@ impl Actions for ChatCommands {
 
 stagehand_plugin_sdk::export!(ChatCommands);
 
-/// Longest mute or cooldown, in minutes: a week. A typo like 999999 should
-/// be a usage reply, not a rule nobody remembers.
-pub const MAX_MINUTES: u32 = 10_080;
+/// Longest mute or cooldown, in minutes: the host's bound (30 days). A typo
+/// like 999999 gets a usage reply instead of an error from the host.
+pub const MAX_MINUTES: u32 = stagehand_plugin_sdk::limits::MAX_TTS_RULE_MINUTES;
 
-/// Longest gap between one viewer's TTS messages: an hour.
-pub const MAX_GAP_SECONDS: u32 = 3_600;
+/// Longest gap between one viewer's TTS messages: the host's bound (an hour).
+pub const MAX_GAP_SECONDS: u32 = stagehand_plugin_sdk::limits::MAX_TTS_COOLDOWN_GAP_SECONDS;
 
 /// Usage replies name the limits, so a moderator can fix the line at once.
-pub const MUTE_USAGE: &str = "~mutevoice @user [minutes] (1-10080; none = until unmuted)";
+pub const MUTE_USAGE: &str = "~mutevoice @user [minutes] (1-43200; none = until unmuted)";
 /// Usage of `~unmutevoice`.
 pub const UNMUTE_USAGE: &str = "~unmutevoice @user";
 /// Usage of `~cooldownvoice`: the gap's unit is the easy thing to get wrong.
-pub const COOLDOWN_USAGE: &str = "~cooldownvoice @user gap minutes (gap in minutes or seconds like 30s, max 1h; minutes 1-10080)";
+pub const COOLDOWN_USAGE: &str = "~cooldownvoice @user gap minutes (gap in minutes or seconds like 30s, max 1h; minutes 1-43200)";
 /// Usage of `~clearvoice`.
 pub const CLEAR_USAGE: &str = "~clearvoice @user";
 
@@ -306,6 +306,14 @@ pub fn may_command(event: &Event, chat: &ChatMessage) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_replies_name_the_hosts_bounds() {
+        assert!(MUTE_USAGE.contains(&format!("1-{MAX_MINUTES}")));
+        assert!(COOLDOWN_USAGE.contains(&format!("minutes 1-{MAX_MINUTES}")));
+        assert_eq!(MAX_GAP_SECONDS, 3_600);
+        assert!(COOLDOWN_USAGE.contains("max 1h"));
+    }
     use stagehand_plugin_sdk::serde_json::json;
     use stagehand_plugin_sdk::testing;
 
@@ -344,7 +352,7 @@ mod tests {
         let cases = [
             ("~mutevoice @Troll 30", mute("troll", Some(30))),
             ("~mutevoice @troll", mute("troll", None)),
-            ("~mutevoice troll 10080", mute("troll", Some(10_080))),
+            ("~mutevoice troll 43200", mute("troll", Some(43_200))),
             ("~mutevoice @troll 15m", mute("troll", Some(15))),
             ("~unmutevoice @Troll", Action::UnmuteTts("troll".into())),
             (
@@ -427,7 +435,7 @@ mod tests {
             ("~mutevoice @troll abc", MUTE_USAGE),
             ("~mutevoice @troll 1.5", MUTE_USAGE),
             ("~mutevoice @troll +5", MUTE_USAGE),
-            ("~mutevoice @troll 10081", MUTE_USAGE),
+            ("~mutevoice @troll 43201", MUTE_USAGE),
             ("~mutevoice @troll 99999999999999999999999", MUTE_USAGE),
             ("~mutevoice @tr-oll 5", MUTE_USAGE),
             ("~unmutevoice", UNMUTE_USAGE),
@@ -441,7 +449,7 @@ mod tests {
             ("~cooldownvoice @troll 3601s 5", COOLDOWN_USAGE),
             ("~cooldownvoice @troll 61 5", COOLDOWN_USAGE),
             ("~cooldownvoice @troll -30s 5", COOLDOWN_USAGE),
-            ("~cooldownvoice @troll 2 10081", COOLDOWN_USAGE),
+            ("~cooldownvoice @troll 2 43201", COOLDOWN_USAGE),
             ("~cooldownvoice @troll x y", COOLDOWN_USAGE),
         ];
         for (text, usage) in cases {
@@ -452,8 +460,8 @@ mod tests {
     #[test]
     fn durations_have_sane_limits() {
         assert_eq!(minutes("1"), Some(1));
-        assert_eq!(minutes("10080"), Some(10_080));
-        assert_eq!(minutes("10081"), None);
+        assert_eq!(minutes("43200"), Some(43_200));
+        assert_eq!(minutes("43201"), None);
         assert_eq!(minutes("0"), None);
         assert_eq!(minutes(""), None);
         assert_eq!(minutes("m"), None);
