@@ -98,13 +98,16 @@ struct TriggerArgs {
 
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// Create a plugin crate that builds for wasm32-wasip2 and passes its own test.
+    /// Create a plugin project that builds with one command and passes its own test.
     New {
         /// Plugin name: a-z, 0-9 and -.
         name: String,
         /// Folder to create it in.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
+        /// rust, ts (TypeScript), js (JavaScript) or python.
+        #[arg(long, default_value = "rust")]
+        lang: String,
     },
     /// Pack a plugin folder (or a plugin crate whose component is built) into
     /// one .stagehand file to share.
@@ -166,7 +169,7 @@ fn main() -> ExitCode {
             command: DbCommand::Check { db, json },
         } => db_check(&config, db, json),
         Command::Plugin { command } => match command {
-            PluginCommand::New { name, dir } => plugin_new(&dir, &name),
+            PluginCommand::New { name, dir, lang } => plugin_new(&dir, &name, &lang),
             PluginCommand::Pack { dir, out } => plugin_pack(&dir, out),
             PluginCommand::Check { path, json } => plugin_check(&path, json),
         },
@@ -314,19 +317,23 @@ impl ShutdownSignals {
     }
 }
 
-fn plugin_new(parent: &std::path::Path, name: &str) -> Result<ExitCode> {
-    use stagehand::plugins::scaffold;
-    let dir = scaffold::create(parent, name).map_err(anyhow::Error::msg)?;
+fn plugin_new(parent: &std::path::Path, name: &str, lang: &str) -> Result<ExitCode> {
+    use stagehand::plugins::scaffold::{self, Lang};
+    let lang = Lang::parse(lang).map_err(anyhow::Error::msg)?;
+    let dir = scaffold::create(parent, name, lang).map_err(anyhow::Error::msg)?;
     println!("Created {}", dir.display());
-    println!(
-        "  cd {} && cargo test-native   (its tests, natively)",
-        dir.display()
-    );
-    println!(
-        "  cargo build --release        (the component; once: rustup target add wasm32-wasip2)"
-    );
-    println!("  stagehand plugin pack .      (one file to share or install)");
-    if let Some(workspace) = scaffold::enclosing_workspace(parent) {
+    println!("  cd {}", dir.display());
+    for step in lang.next_steps() {
+        println!("  {step}");
+    }
+    let pack_from = match lang {
+        Lang::Rust => ".".to_owned(),
+        _ => format!("dist/{name}"),
+    };
+    println!("  stagehand plugin pack {pack_from}   (one file to share or install)");
+    if lang == Lang::Rust
+        && let Some(workspace) = scaffold::enclosing_workspace(parent)
+    {
         println!(
             "Note: {} is a Cargo workspace; add \"{}\" to its `exclude` list, as the plugin is a workspace of its own.",
             workspace.display(),

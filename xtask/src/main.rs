@@ -6,6 +6,11 @@
 //!                      rustfmt, Chromium and ChromeDriver), build the
 //!                      plugins, check formatting, run every test
 //! cargo xtask plugins  build the plugins only
+//!
+//! Plugins in TypeScript/JavaScript (a folder with `package.json`) are built
+//! with npm and the JS SDK in `sdk-js/`; plugins in Python (a folder with
+//! `app.py`) with a virtual environment in the build directory holding the
+//! Python SDK in `sdk-py/`. Their tool versions are pinned in those files.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -126,6 +131,166 @@ fn plugins() -> Result<(), String> {
             }
         }
     }
+    for (src, out) in sets {
+        for dir in js_plugins(src)? {
+            npm_install(&dir)?;
+            let mut build = npm(&dir);
+            build.args(["run", "build"]);
+            run(build)?;
+            lay_out(&dir, &target.join(out))?;
+        }
+        let python = python_plugins(src)?;
+        if !python.is_empty() {
+            let venv = python_env()?;
+            for dir in python {
+                let mut build = Command::new(venv.join("bin/python"));
+                build.args(["-m", "stagehand_plugin.build"]).arg(&dir);
+                run(build)?;
+                lay_out(&dir, &target.join(out))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Folders of `folder` holding a plugin of another language: those with
+/// `marker` (and a `plugin.toml`).
+fn other_plugins(folder: &str, marker: &str) -> Result<Vec<PathBuf>, String> {
+    let dir = root().join(folder);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+    };
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join(marker).is_file() && p.join("plugin.toml").is_file())
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+/// TypeScript and JavaScript plugins in `folder`.
+fn js_plugins(folder: &str) -> Result<Vec<PathBuf>, String> {
+    other_plugins(folder, "package.json")
+}
+
+/// Python plugins in `folder`.
+fn python_plugins(folder: &str) -> Result<Vec<PathBuf>, String> {
+    other_plugins(folder, "app.py")
+}
+
+/// Copies a built plugin's drop-in folder, `dist/<name>/`, to `out/<name>/`.
+fn lay_out(dir: &Path, out: &Path) -> Result<(), String> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let built = dir.join("dist").join(&name);
+    let dest = out.join(&name);
+    std::fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    for file in ["plugin.toml".to_owned(), format!("{name}.wasm")] {
+        copy(&built.join(&file), &dest.join(&file))?;
+    }
+    Ok(())
+}
+
+fn npm(dir: &Path) -> Command {
+    let mut cmd = Command::new("npm");
+    cmd.current_dir(dir)
+        .env("npm_config_audit", "false")
+        .env("npm_config_fund", "false")
+        .env("npm_config_update_notifier", "false");
+    cmd
+}
+
+/// `npm ci` in `dir`, unless its node_modules already match its lock file.
+fn npm_install(dir: &Path) -> Result<(), String> {
+    if !on_path("npm") {
+        return Err(format!(
+            "{} is a JavaScript plugin and needs Node.js 20 with npm on PATH",
+            dir.display()
+        ));
+    }
+    let lock = std::fs::read(dir.join("package-lock.json")).ok();
+    let installed = std::fs::read(dir.join("node_modules/.stagehand-lock")).ok();
+    if lock.is_some() && lock == installed {
+        return Ok(());
+    }
+    let mut ci = npm(dir);
+    ci.arg("ci");
+    run(ci)?;
+    if let Some(lock) = lock {
+        let stamp = dir.join("node_modules/.stagehand-lock");
+        std::fs::write(&stamp, lock).map_err(|e| format!("{}: {e}", stamp.display()))?;
+    }
+    Ok(())
+}
+
+/// The virtual environment with the Python SDK (editable) and pytest,
+/// made in the build directory on first use; returns its folder.
+fn python_env() -> Result<PathBuf, String> {
+    let venv = target_dir().join("python");
+    let sdk = root().join("sdk-py");
+    let wanted =
+        std::fs::read(sdk.join("pyproject.toml")).map_err(|e| format!("{}: {e}", sdk.display()))?;
+    let stamp = venv.join(".stagehand-sdk");
+    if std::fs::read(&stamp).ok() == Some(wanted.clone()) {
+        return Ok(venv);
+    }
+    if !on_path("python3") {
+        return Err("Python plugins need Python 3.11 or newer as python3 on PATH".into());
+    }
+    let mut make = Command::new("python3");
+    make.args(["-m", "venv"]).arg(&venv);
+    run(make)?;
+    let mut install = Command::new(venv.join("bin/pip"));
+    install
+        .args(["install", "--quiet", "--disable-pip-version-check", "-e"])
+        .arg(format!("{}[test]", sdk.display()));
+    run(install)?;
+    std::fs::write(&stamp, wanted)
+        .map_err(|e| format!("{}: {e}", stamp.display()))
+        .map(|_| venv)
+}
+
+/// The SDKs' and the plugins' own tests in other languages: the JS SDK
+/// (with its check that the TypeScript declarations match the WIT), the
+/// Python SDK (and its check of the generated bindings), and each plugin's.
+fn other_language_tests() -> Result<(), String> {
+    let sdk_js = root().join("sdk-js");
+    let dev = sdk_js.join("dev");
+    npm_install(&dev)?;
+    for script in ["test", "check-types"] {
+        let mut cmd = npm(&sdk_js);
+        cmd.args(["run", script]);
+        run(cmd)?;
+    }
+    for src in ["plugins", "tests/plugins"] {
+        for dir in js_plugins(src)? {
+            let mut cmd = npm(&dir);
+            cmd.arg("test");
+            run(cmd)?;
+        }
+    }
+    let venv = python_env()?;
+    let python = venv.join("bin/python");
+    let mut check = Command::new(&python);
+    check.arg(root().join("sdk-py/scripts/check_generated.py"));
+    run(check)?;
+    let mut sdk_tests = Command::new(&python);
+    sdk_tests
+        .args(["-m", "pytest", "-q"])
+        .current_dir(root().join("sdk-py"));
+    run(sdk_tests)?;
+    for src in ["plugins", "tests/plugins"] {
+        for dir in python_plugins(src)? {
+            let mut cmd = Command::new(&python);
+            cmd.args(["-m", "pytest", "-q"]).current_dir(&dir);
+            run(cmd)?;
+        }
+    }
     Ok(())
 }
 
@@ -240,6 +405,7 @@ fn test(args: &[String]) -> Result<(), String> {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     run(fmt)?;
+    other_language_tests()?;
     let mut cmd = cargo();
     cmd.args(["test", "--workspace"]);
     cmd.env("STAGEHAND_TEST_PLUGINS", target_dir());

@@ -1,94 +1,86 @@
-//! `stagehand plugin new NAME`: a plugin crate that builds for
-//! wasm32-wasip2 and passes its own test from the first minute, on any
-//! machine: the SDK (sources and WIT) is written into the crate, so it
-//! needs nothing but crates.io and the Rust toolchain.
+//! A Rust plugin crate that builds for wasm32-wasip2 and passes its own
+//! test from the first minute, on any machine: the SDK (sources and WIT)
+//! is written into the crate, so it needs nothing but crates.io and the
+//! Rust toolchain.
 
 use std::path::{Path, PathBuf};
 
-use super::manifest::valid_name;
+use super::Files;
 
 /// The SDK's files, built into this binary; the vendored copy is exactly
 /// the SDK this host speaks.
 const SDK_FILES: &[(&str, &str)] = &[
-    ("README.md", include_str!("../../../plugin-sdk/README.md")),
-    ("src/lib.rs", include_str!("../../../plugin-sdk/src/lib.rs")),
+    (
+        "README.md",
+        include_str!("../../../../plugin-sdk/README.md"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("../../../../plugin-sdk/src/lib.rs"),
+    ),
     (
         "src/fields.rs",
-        include_str!("../../../plugin-sdk/src/fields.rs"),
+        include_str!("../../../../plugin-sdk/src/fields.rs"),
     ),
     (
         "src/host.rs",
-        include_str!("../../../plugin-sdk/src/host.rs"),
+        include_str!("../../../../plugin-sdk/src/host.rs"),
     ),
     (
         "src/kinds.rs",
-        include_str!("../../../plugin-sdk/src/kinds.rs"),
+        include_str!("../../../../plugin-sdk/src/kinds.rs"),
     ),
     (
         "src/limits.rs",
-        include_str!("../../../plugin-sdk/src/limits.rs"),
+        include_str!("../../../../plugin-sdk/src/limits.rs"),
     ),
     (
         "src/settings.rs",
-        include_str!("../../../plugin-sdk/src/settings.rs"),
+        include_str!("../../../../plugin-sdk/src/settings.rs"),
     ),
     (
         "src/testing.rs",
-        include_str!("../../../plugin-sdk/src/testing.rs"),
+        include_str!("../../../../plugin-sdk/src/testing.rs"),
     ),
     (
         "src/text.rs",
-        include_str!("../../../plugin-sdk/src/text.rs"),
+        include_str!("../../../../plugin-sdk/src/text.rs"),
     ),
     (
         "src/types.rs",
-        include_str!("../../../plugin-sdk/src/types.rs"),
+        include_str!("../../../../plugin-sdk/src/types.rs"),
     ),
     (
         "wit/since_v0.1.0/plugin.wit",
-        include_str!("../../../plugin-sdk/wit/since_v0.1.0/plugin.wit"),
+        include_str!("../../../../plugin-sdk/wit/since_v0.1.0/plugin.wit"),
     ),
     (
         "wit/since_v0.2.0/plugin.wit",
-        include_str!("../../../plugin-sdk/wit/since_v0.2.0/plugin.wit"),
+        include_str!("../../../../plugin-sdk/wit/since_v0.2.0/plugin.wit"),
     ),
 ];
 
 /// The SDK's manifest; its workspace-inherited keys are filled in.
-const SDK_MANIFEST: &str = include_str!("../../../plugin-sdk/Cargo.toml");
+const SDK_MANIFEST: &str = include_str!("../../../../plugin-sdk/Cargo.toml");
 
 /// Where the SDK goes inside the new crate.
 const SDK_DIR: &str = "stagehand-plugin-sdk";
 
-/// Creates the crate `name` inside `parent`; returns its folder.
-pub fn create(parent: &Path, name: &str) -> Result<PathBuf, String> {
-    if !valid_name(name) {
-        return Err(format!(
-            "plugin name {name:?} must be 1-64 characters of a-z, 0-9 and -"
-        ));
-    }
-    let dir = parent.join(name);
-    if dir.exists() {
-        return Err(format!("{} already exists", dir.display()));
-    }
-    let write = |rel: &str, text: &str| -> Result<(), String> {
-        let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-        }
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
-    };
-    write("Cargo.toml", &cargo_toml(name))?;
-    write(".cargo/config.toml", &cargo_config())?;
-    write("plugin.toml", &manifest(name))?;
-    write("src/lib.rs", &lib_rs(name))?;
-    write("README.md", &readme(name))?;
-    write(".gitignore", "target/\n*.stagehand\n")?;
+/// The crate's files.
+pub fn files(name: &str) -> Files {
+    let mut files: Files = vec![
+        ("Cargo.toml".into(), cargo_toml(name).into_bytes()),
+        (".cargo/config.toml".into(), cargo_config().into_bytes()),
+        ("plugin.toml".into(), manifest(name).into_bytes()),
+        ("src/lib.rs".into(), lib_rs(name).into_bytes()),
+        ("README.md".into(), readme(name).into_bytes()),
+        (".gitignore".into(), b"target/\n*.stagehand\n".to_vec()),
+    ];
     for (rel, text) in SDK_FILES {
-        write(&format!("{SDK_DIR}/{rel}"), text)?;
+        files.push((format!("{SDK_DIR}/{rel}"), text.as_bytes().to_vec()));
     }
-    write(&format!("{SDK_DIR}/Cargo.toml"), &sdk_manifest())?;
-    Ok(dir)
+    files.push((format!("{SDK_DIR}/Cargo.toml"), sdk_manifest().into_bytes()));
+    files
 }
 
 /// The folder of the Cargo workspace `dir` lies in, if any: a crate made
@@ -295,7 +287,7 @@ mod tests {
     #[test]
     fn it_writes_a_crate_with_manifest_test_and_its_own_sdk() {
         let dir = tempfile::tempdir().unwrap();
-        let made = create(dir.path(), "my-alert").unwrap();
+        let made = super::super::create(dir.path(), "my-alert", super::super::Lang::Rust).unwrap();
         let lib = std::fs::read_to_string(made.join("src/lib.rs")).unwrap();
         assert!(lib.contains("pub struct MyAlert {"));
         assert!(lib.contains("export!(MyAlert)"));
@@ -305,7 +297,7 @@ mod tests {
         assert!(cargo.contains("path = \"stagehand-plugin-sdk\""));
         assert!(!cargo.contains('/'.to_string().repeat(2).as_str()));
         let manifest = std::fs::read_to_string(made.join("plugin.toml")).unwrap();
-        assert!(super::super::manifest::parse(&manifest).is_ok());
+        assert!(crate::plugins::manifest::parse(&manifest).is_ok());
         let sdk = std::fs::read_to_string(made.join("stagehand-plugin-sdk/Cargo.toml")).unwrap();
         assert!(!sdk.contains("workspace"), "{sdk}");
         assert!(sdk.contains("name = \"stagehand-plugin-sdk\""));
@@ -317,12 +309,9 @@ mod tests {
         assert!(config.contains("target = \"wasm32-wasip2\""), "{config}");
         let native = format!("\"--target\", \"{}\"", env!("STAGEHAND_TARGET_TRIPLE"));
         assert!(config.contains(&native), "{config}");
-        assert!(
-            create(dir.path(), "my-alert")
-                .unwrap_err()
-                .contains("already exists")
-        );
-        assert!(create(dir.path(), "Bad Name").is_err());
+        let again = super::super::create(dir.path(), "my-alert", super::super::Lang::Rust);
+        assert!(again.unwrap_err().contains("already exists"));
+        assert!(super::super::create(dir.path(), "Bad Name", super::super::Lang::Rust).is_err());
     }
 
     #[test]

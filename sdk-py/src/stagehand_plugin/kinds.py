@@ -1,0 +1,58 @@
+"""The event kinds Stagehand models, by name.
+
+Use these rather than strings, so a typo is a NameError at build time rather
+than a plugin that silently receives nothing. Kinds the host does not model
+still arrive (as ``EventData_Other``) when asked for by name or with ``"*"``;
+the host warns at load time about a name it does not know.
+"""
+
+FOLLOW = "channel.follow"
+#: Seen by polling only.
+UNFOLLOW = "channel.unfollow"
+BAN = "channel.ban"
+UNBAN = "channel.unban"
+#: Seen by polling only.
+TIMEOUT_END = "channel.timeout.end"
+VIP_ADD = "channel.vip.add"
+VIP_REMOVE = "channel.vip.remove"
+MODERATOR_ADD = "channel.moderator.add"
+MODERATOR_REMOVE = "channel.moderator.remove"
+SUBSCRIBE = "channel.subscribe"
+#: A resub shared in chat.
+RESUB = "channel.subscription.message"
+SUBSCRIPTION_END = "channel.subscription.end"
+GIFT = "channel.subscription.gift"
+CHEER = "channel.cheer"
+RAID = "channel.raid"
+REDEMPTION = "channel.channel_points_custom_reward_redemption.add"
+CHAT_MESSAGE = "channel.chat.message"
+STREAM_ONLINE = "stream.online"
+STREAM_OFFLINE = "stream.offline"
+#: Seen by polling only.
+CLIP_CREATED = "channel.clip.created"
+#: Every kind, for plugins that want them all.
+ALL = "*"
+
+#: Every modelled kind.
+KNOWN = (
+    FOLLOW,
+    UNFOLLOW,
+    BAN,
+    UNBAN,
+    TIMEOUT_END,
+    VIP_ADD,
+    VIP_REMOVE,
+    MODERATOR_ADD,
+    MODERATOR_REMOVE,
+    SUBSCRIBE,
+    RESUB,
+    SUBSCRIPTION_END,
+    GIFT,
+    CHEER,
+    RAID,
+    REDEMPTION,
+    CHAT_MESSAGE,
+    STREAM_ONLINE,
+    STREAM_OFFLINE,
+    CLIP_CREATED,
+)
