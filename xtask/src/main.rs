@@ -28,11 +28,12 @@ fn main() -> ExitCode {
         None => ("help", &[][..]),
     };
     let result = match task {
-        "demo" => plugins().and_then(|_| demo(rest)),
+        // The demo loads Rust plugins only: it needs nothing but Rust.
+        "demo" => plugins(false).and_then(|_| demo(rest)),
         "test" => test_tools()
-            .and_then(|_| plugins())
+            .and_then(|_| plugins(true))
             .and_then(|_| test(rest)),
-        "plugins" => plugins(),
+        "plugins" => plugins(true),
         _ => {
             eprintln!("usage: cargo xtask <demo|test|plugins> [args for the underlying command]");
             return ExitCode::from(2);
@@ -94,8 +95,9 @@ fn plugin_packages(folder: &str) -> Result<Vec<String>, String> {
 /// Builds every plugin for wasm32-wasip2 (adding the target if rustup can),
 /// then lays each out as the host loads it: `target/plugins/<name>/` (and
 /// `target/test-plugins/<name>/` for the test plugins) holding
-/// `plugin.toml` and `<name>.wasm`.
-fn plugins() -> Result<(), String> {
+/// `plugin.toml` and `<name>.wasm`; with `other_languages`, the TypeScript,
+/// JavaScript and Python plugins too.
+fn plugins(other_languages: bool) -> Result<(), String> {
     let sets = [("plugins", "plugins"), ("tests/plugins", "test-plugins")];
     let mut all = Vec::new();
     for (src, _) in sets {
@@ -130,6 +132,9 @@ fn plugins() -> Result<(), String> {
                 copy(&manifest, &dest.join("plugin.toml"))?;
             }
         }
+    }
+    if !other_languages {
+        return Ok(());
     }
     for (src, out) in sets {
         for dir in js_plugins(src)? {
@@ -294,8 +299,9 @@ fn other_language_tests() -> Result<(), String> {
     Ok(())
 }
 
-/// What the tests need besides Rust: rustfmt (the format check) and, for
-/// the browser tests, Debian's `chromium` and `chromium-driver`, installed
+/// What the tests need besides Rust: rustfmt (the format check), Debian's
+/// `chromium` and `chromium-driver` for the browser tests, and Node.js with
+/// npm and Python 3 with venv for the plugins in those languages, installed
 /// with apt-get as root or through sudo. Where they cannot be installed,
 /// this stops before anything is built, with the command that fixes it.
 fn test_tools() -> Result<(), String> {
@@ -304,10 +310,27 @@ fn test_tools() -> Result<(), String> {
     if let Err(e) = run(fmt) {
         eprintln!("xtask: {e}; assuming rustfmt is installed");
     }
-    if on_path("chromium") && on_path("chromedriver") {
+    let python_venv = Command::new("python3")
+        .args(["-c", "import venv, ensurepip"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut packages = Vec::new();
+    if !(on_path("chromium") && on_path("chromedriver")) {
+        packages.extend(["chromium", "chromium-driver"]);
+    }
+    if !(on_path("node") && on_path("npm")) {
+        packages.extend(["nodejs", "npm"]);
+    }
+    if !python_venv {
+        packages.extend(["python3", "python3-venv"]);
+    }
+    if packages.is_empty() {
         return Ok(());
     }
-    const FIX: &str = "sudo apt-get install -y --no-install-recommends chromium chromium-driver";
+    let fix = format!(
+        "sudo apt-get install -y --no-install-recommends {}",
+        packages.join(" ")
+    );
     let as_root = Command::new("id")
         .arg("-u")
         .output()
@@ -319,22 +342,15 @@ fn test_tools() -> Result<(), String> {
             .is_ok_and(|s| s.success());
     if !on_path("apt-get") || !(as_root || sudo) {
         return Err(format!(
-            "the browser tests need Chromium and ChromeDriver, which are not installed \
-             and cannot be installed from here; run\n\n    {FIX}\n\nand then `cargo xtask test` again"
+            "the tests need {} (browser tests, JavaScript and Python plugins), which are not \
+             installed and cannot be installed from here; run\n\n    {fix}\n\nand then `cargo xtask test` again",
+            packages.join(", ")
         ));
     }
-    eprintln!("xtask: installing Chromium and ChromeDriver for the browser tests");
-    for args in [
-        vec!["apt-get", "update"],
-        vec![
-            "apt-get",
-            "install",
-            "-y",
-            "--no-install-recommends",
-            "chromium",
-            "chromium-driver",
-        ],
-    ] {
+    eprintln!("xtask: installing {} for the tests", packages.join(", "));
+    let mut install = vec!["apt-get", "install", "-y", "--no-install-recommends"];
+    install.extend(&packages);
+    for args in [vec!["apt-get", "update"], install] {
         let mut cmd = if as_root {
             Command::new(args[0])
         } else {
@@ -344,13 +360,13 @@ fn test_tools() -> Result<(), String> {
         };
         cmd.args(&args[1..])
             .env("DEBIAN_FRONTEND", "noninteractive");
-        run(cmd).map_err(|e| format!("{e}; install them yourself with:\n\n    {FIX}"))?;
+        run(cmd).map_err(|e| format!("{e}; install them yourself with:\n\n    {fix}"))?;
     }
-    if on_path("chromium") && on_path("chromedriver") {
+    if on_path("chromium") && on_path("chromedriver") && on_path("npm") {
         Ok(())
     } else {
         Err(format!(
-            "Chromium was installed but `chromium` or `chromedriver` is still not on PATH; run\n\n    {FIX}"
+            "the packages were installed but `chromium`, `chromedriver` or `npm` is still not on PATH; run\n\n    {fix}"
         ))
     }
 }
