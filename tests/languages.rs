@@ -161,7 +161,28 @@ async fn uncached_javascript_plugins_do_not_delay_serving() {
         "listening and answering {:?} after the start",
         started.elapsed()
     );
+    // Events go on meanwhile; those a compiling plugin could not take are
+    // counted for it.
+    let before: Vec<Value> = support::get_json(&host, "/api/plugins").await;
+    let compiling: Vec<String> = before
+        .iter()
+        .filter(|p| p["status"] == "compiling")
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect();
+    post(
+        &host,
+        json!({"kind": "channel.follow", "details": {"username": "Early"}}),
+    )
+    .await;
     wait_running(&host, &["js-one", "js-two", "js-three"]).await;
+    for name in &compiling {
+        let status = plugin(&host, name).await;
+        assert!(
+            status["missed_while_compiling"].as_u64().unwrap() >= 1,
+            "{status}"
+        );
+        assert_eq!(status["total_faults"], 0, "{status}");
+    }
     host.stop();
 }
 

@@ -16,11 +16,14 @@ pub const MAX_LOGIN_CHARS: usize = 64;
 /// `login` as stored: trimmed, without a leading `@`, lower case. `None`
 /// unless what is left is 1 to 64 ASCII letters, digits and `_`.
 pub fn normalize_login(login: &str) -> Option<String> {
-    let login = loose_login(login);
+    let login = login.trim();
+    let login = login.strip_prefix('@').unwrap_or(login);
+    // ASCII only before lower-casing: Unicode case folding would turn the
+    // Kelvin sign into `k` and let a look-alike name match a real login.
     let valid = !login.is_empty()
         && login.len() <= MAX_LOGIN_CHARS
         && login.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    valid.then_some(login)
+    valid.then(|| login.to_ascii_lowercase())
 }
 
 /// `login` trimmed, without a leading `@`, lower case, but not checked:
@@ -68,6 +71,8 @@ mod tests {
         assert_eq!(normalize_login("bad-name"), None);
         assert_eq!(normalize_login(&"a".repeat(65)), None);
         assert_eq!(loose_login(" @Ab"), "ab");
+        assert_eq!(normalize_login("\u{212A}appa"), None);
+        assert_eq!(normalize_login("@@x"), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! it: which plugin contract it was built for and what it imports. `plugin
 //! check`, `plugin pack` and the loader use it to refuse a file early, with a reason a plugin author can act on.
 
-use wasmparser::{Parser, Payload};
+use wasmparser::{Chunk, Parser, Payload};
 
 /// Contract versions this host loads, newest first.
 pub const CONTRACTS: [&str; 2] = ["0.2.0", "0.1.0"];
@@ -25,39 +25,57 @@ pub fn outline(wasm: &[u8]) -> Result<Outline, String> {
         return Err("not a WebAssembly file (it does not start with \\0asm)".into());
     }
     let (mut imports, mut exports) = (Vec::new(), Vec::new());
-    let mut depth = 0usize;
+    let mut parser = Parser::new(0);
+    let mut rest = wasm;
     let mut is_component = false;
-    for payload in Parser::new(0).parse_all(wasm) {
-        let payload = payload.map_err(|e| format!("not a valid WebAssembly component: {e}"))?;
+    // Only the top level matters: nested modules and components are skipped
+    // unread, so a file cannot make this walk deep or long.
+    loop {
+        let (payload, consumed) = match parser.parse(rest, true) {
+            Ok(Chunk::Parsed { payload, consumed }) => (payload, consumed),
+            Ok(Chunk::NeedMoreData(_)) => {
+                return Err("not a valid WebAssembly component: it ends early".into());
+            }
+            Err(e) => return Err(format!("not a valid WebAssembly component: {e}")),
+        };
+        rest = &rest[consumed..];
         match payload {
             Payload::Version { encoding, .. } => {
-                if depth == 0 {
-                    is_component = encoding == wasmparser::Encoding::Component;
-                    if !is_component {
-                        return Err("a core WebAssembly module, not a component: build for \
-                             wasm32-wasip2 (or run it through `wasm-tools component new`)"
-                            .into());
-                    }
+                is_component = encoding == wasmparser::Encoding::Component;
+                if !is_component {
+                    return Err("a core WebAssembly module, not a component: build for \
+                         wasm32-wasip2 (or run it through `wasm-tools component new`)"
+                        .into());
                 }
-                depth += 1;
             }
-            Payload::End(_) => depth = depth.saturating_sub(1),
-            Payload::ComponentImportSection(section) if depth == 1 => {
+            Payload::ModuleSection {
+                unchecked_range, ..
+            }
+            | Payload::ComponentSection {
+                unchecked_range, ..
+            } => {
+                parser.skip_section();
+                rest = rest
+                    .get(unchecked_range.len()..)
+                    .ok_or("not a valid WebAssembly component: a section runs past its end")?;
+            }
+            Payload::ComponentImportSection(section) => {
                 for import in section {
                     let import = import.map_err(|e| format!("unreadable import: {e}"))?;
                     // Types a world uses are imported by plain name; only
                     // functions and instances need the host.
                     if !matches!(import.ty, wasmparser::ComponentTypeRef::Type(_)) {
-                        imports.push(import.name.name.to_owned());
+                        push_capped(&mut imports, import.name.name, "imports")?;
                     }
                 }
             }
-            Payload::ComponentExportSection(section) if depth == 1 => {
+            Payload::ComponentExportSection(section) => {
                 for export in section {
                     let export = export.map_err(|e| format!("unreadable export: {e}"))?;
-                    exports.push(export.name.name.to_owned());
+                    push_capped(&mut exports, export.name.name, "exports")?;
                 }
             }
+            Payload::End(_) => break,
             _ => {}
         }
     }
@@ -67,14 +85,15 @@ pub fn outline(wasm: &[u8]) -> Result<Outline, String> {
     let contract = contract_of(&exports)?;
     for import in &imports {
         let ours = import.starts_with("stagehand:plugin/");
+        let shown = listed(std::slice::from_ref(import));
         if ours && !import.ends_with(&format!("@{contract}")) {
             return Err(format!(
-                "it imports {import} but exports contract {contract}: rebuild it with one SDK version"
+                "it imports {shown} but exports contract {contract}: rebuild it with one SDK version"
             ));
         }
         if !ours && !import.starts_with("wasi:") {
             return Err(format!(
-                "it imports {import}, which Stagehand does not provide (plugins get only \
+                "it imports {shown}, which Stagehand does not provide (plugins get only \
                  stagehand:plugin/host and a WASI that grants nothing)"
             ));
         }
@@ -86,6 +105,31 @@ pub fn outline(wasm: &[u8]) -> Result<Outline, String> {
     })
 }
 
+/// Imports or exports a plugin may have: a Rust plugin has a handful, a
+/// Python one a few dozen.
+const MAX_NAMES: usize = 1_000;
+
+fn push_capped(names: &mut Vec<String>, name: &str, what: &str) -> Result<(), String> {
+    if names.len() >= MAX_NAMES {
+        return Err(format!("it has more than {MAX_NAMES} {what}"));
+    }
+    names.push(name.to_owned());
+    Ok(())
+}
+
+/// `names` for a message: the first few, with control characters escaped.
+fn listed(names: &[String]) -> String {
+    let mut shown: Vec<String> = names
+        .iter()
+        .take(10)
+        .map(|n| n.chars().take(100).flat_map(char::escape_debug).collect())
+        .collect();
+    if names.len() > 10 {
+        shown.push(format!("and {} more", names.len() - 10));
+    }
+    shown.join(", ")
+}
+
 /// The contract a component's exports follow.
 fn contract_of(exports: &[String]) -> Result<String, String> {
     if let Some(version) = exports
@@ -95,6 +139,11 @@ fn contract_of(exports: &[String]) -> Result<String, String> {
         return if CONTRACTS.contains(&version) {
             Ok(version.to_owned())
         } else {
+            let version: String = version
+                .chars()
+                .take(32)
+                .flat_map(char::escape_debug)
+                .collect();
             Err(format!(
                 "it was built for plugin contract {version}; this Stagehand loads {}: update Stagehand or build with an older SDK",
                 CONTRACTS.join(" and ")
@@ -111,7 +160,7 @@ fn contract_of(exports: &[String]) -> Result<String, String> {
         if exports.is_empty() {
             "nothing".to_owned()
         } else {
-            exports.join(", ")
+            listed(exports)
         }
     ))
 }

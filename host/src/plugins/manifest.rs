@@ -14,7 +14,9 @@ pub const DEFAULT_MEMORY_MIB: u64 = 64;
 /// The most a plugin may ask for (and the streamer grant).
 pub const MAX_DEADLINE_MS: u64 = 5_000;
 pub const MAX_MEMORY_MIB: u64 = 1_024;
-/// The most calls `recycle_after_calls` may let one instance serve.
+/// The bounds of `recycle_after_calls`: a fresh instance costs a
+/// `configure`, which must not come with every event.
+pub const MIN_RECYCLE_AFTER_CALLS: u64 = 1_000;
 pub const MAX_RECYCLE_AFTER_CALLS: u64 = 100_000_000;
 /// An instance holding more than this share of its memory budget after a
 /// call is replaced by a fresh one before the next (percent).
@@ -154,6 +156,21 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
     if raw.version.trim().is_empty() {
         return Err("version must not be empty".into());
     }
+    // Shown in terminals (`plugin check`) and on the dashboard: plain text
+    // of a sane length, so a package cannot hide what it asks for.
+    let plain = |field: &str, text: &str, max: usize| {
+        if text.chars().count() > max {
+            Err(format!("{field} is over {max} characters"))
+        } else if text.chars().any(char::is_control) {
+            Err(format!("{field} holds control characters"))
+        } else {
+            Ok(())
+        }
+    };
+    plain("version", &raw.version, 64)?;
+    if let Some(description) = &raw.description {
+        plain("description", description, 500)?;
+    }
     if let Some(wasm) = &raw.wasm
         && (wasm.contains('/') || wasm.contains('\\') || !wasm.ends_with(".wasm"))
     {
@@ -203,10 +220,10 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
         permissions.insert(Permission::MemoryMib(memory_mib));
     }
     if let Some(n) = raw.limits.recycle_after_calls
-        && !(1..=MAX_RECYCLE_AFTER_CALLS).contains(&n)
+        && !(MIN_RECYCLE_AFTER_CALLS..=MAX_RECYCLE_AFTER_CALLS).contains(&n)
     {
         return Err(format!(
-            "limits.recycle_after_calls {n} is outside 1 to {MAX_RECYCLE_AFTER_CALLS}"
+            "limits.recycle_after_calls {n} is outside {MIN_RECYCLE_AFTER_CALLS} to {MAX_RECYCLE_AFTER_CALLS}"
         ));
     }
     let settings = serde_json::to_value(raw.settings.unwrap_or_default())
@@ -232,10 +249,13 @@ impl Manifest {
     }
 
     /// Whether an instance that served `calls` and holds `memory_used`
-    /// bytes should make way for a fresh one.
-    pub fn recycle_due(&self, calls: u64, memory_used: usize) -> bool {
+    /// bytes (`baseline` once configured) should make way for a fresh one.
+    /// One that starts above the memory mark would only be replaced by
+    /// another like it: it is not recycled for memory.
+    pub fn recycle_due(&self, calls: u64, memory_used: usize, baseline: usize) -> bool {
+        let mark = self.memory_bytes / 100 * RECYCLE_MEMORY_PERCENT;
         self.recycle_after_calls.is_some_and(|n| calls >= n)
-            || memory_used > self.memory_bytes / 100 * RECYCLE_MEMORY_PERCENT
+            || (memory_used > mark && baseline <= mark)
     }
 
     /// The hosts whose media this plugin's alerts may show.
@@ -468,16 +488,42 @@ mod tests {
         let m =
             parse("name = \"x\"\nversion = \"1\"\n[limits]\nrecycle_after_calls = 1000").unwrap();
         assert_eq!(m.recycle_after_calls, Some(1000));
-        assert!(!m.recycle_due(999, 1 << 20));
-        assert!(m.recycle_due(1000, 1 << 20));
+        assert!(!m.recycle_due(999, 1 << 20, 1 << 20));
+        assert!(m.recycle_due(1000, 1 << 20, 1 << 20));
         // 90% of 64 MiB.
         let plain = parse("name = \"x\"\nversion = \"1\"").unwrap();
-        assert!(!plain.recycle_due(u64::MAX, 57 << 20));
-        assert!(plain.recycle_due(1, 58 << 20));
-        let zero = parse("name = \"x\"\nversion = \"1\"\n[limits]\nrecycle_after_calls = 0");
+        assert!(!plain.recycle_due(u64::MAX, 57 << 20, 1 << 20));
+        assert!(plain.recycle_due(1, 58 << 20, 1 << 20));
+        // Above the mark from the start: a fresh one would be no better.
+        assert!(!plain.recycle_due(1, 60 << 20, 59 << 20));
+        for n in [0, 1, 999] {
+            let text =
+                format!("name = \"x\"\nversion = \"1\"\n[limits]\nrecycle_after_calls = {n}");
+            let err = parse(&text).unwrap_err();
+            assert!(
+                err.contains(&format!("recycle_after_calls {n} is outside 1000")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn version_and_description_are_plain_text() {
+        let esc = parse("name = \"x\"\nversion = \"1\\u001b[8m\"");
         assert!(
-            zero.unwrap_err()
-                .contains("recycle_after_calls 0 is outside")
+            esc.unwrap_err()
+                .contains("version holds control characters")
         );
+        let long = format!(
+            "name = \"x\"\nversion = \"1\"\ndescription = \"{}\"",
+            "d".repeat(501)
+        );
+        assert!(
+            parse(&long)
+                .unwrap_err()
+                .contains("description is over 500")
+        );
+        let fine = parse("name = \"x\"\nversion = \"1.0.0-beta\"\ndescription = \"Alerts\"");
+        assert!(fine.is_ok());
     }
 }

@@ -211,6 +211,7 @@ fn blank_status(name: &str, path: &Path) -> Status {
         calls: 0,
         reloads: 0,
         missed: 0,
+        missed_while_compiling: 0,
         recycles: 0,
         kinds: Vec::new(),
         roles: Vec::new(),

@@ -148,7 +148,10 @@ impl Package {
                 "not a plugin package (a .{EXTENSION} file is gzip-compressed; make one with `stagehand plugin pack`)"
             ));
         }
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+        // The whole decompressed stream is capped, not only the entries read
+        // here: tar reads long-name and pax records itself, unbounded.
+        let most = MAX_MANIFEST_BYTES + MAX_WASM_BYTES + MAX_README_BYTES + (64 << 10);
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes).take(most));
         let (mut manifest_text, mut wasm, mut readme) = (None, None::<(String, Vec<u8>)>, None);
         let entries = archive
             .entries()
@@ -166,8 +169,13 @@ impl Package {
                     "the package holds {name:?}, which is not a plain file"
                 ));
             }
-            if name.is_empty() || name.contains('/') || name.contains('\\') || name.starts_with('.')
-            {
+            // Plain names only: no paths, control characters or the like.
+            let plain = !name.is_empty()
+                && name.len() <= 128
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            if !plain || name.starts_with('.') {
                 return Err(format!(
                     "the package holds {name:?}; only plugin.toml, one .wasm and README.md belong at its top"
                 ));
@@ -277,8 +285,13 @@ fn find_component(dir: &Path, manifest: &Manifest) -> Result<PathBuf, String> {
         ));
     }
     // Where cargo put it: CARGO_TARGET_DIR when set, else the crate's target.
+    // Cargo reads a relative CARGO_TARGET_DIR from where it runs: here.
     let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(|t| dir.join(t))
+        .map(PathBuf::from)
+        .map(|t| match std::env::current_dir() {
+            Ok(cwd) if t.is_relative() => cwd.join(t),
+            _ => t,
+        })
         .unwrap_or_else(|| dir.join("target"));
     let file = format!(
         "{}.wasm",
@@ -298,7 +311,8 @@ fn find_component(dir: &Path, manifest: &Manifest) -> Result<PathBuf, String> {
 
 /// The crate name in `dir/Cargo.toml`, as its library file is named.
 fn crate_name(dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+    let bytes = read_capped(&dir.join("Cargo.toml"), MAX_MANIFEST_BYTES, "Cargo.toml").ok()?;
+    let text = String::from_utf8(bytes).ok()?;
     let table: toml::Table = toml::from_str(&text).ok()?;
     let name = table.get("package")?.get("name")?.as_str()?;
     Some(name.replace('-', "_"))
@@ -406,6 +420,27 @@ mod tests {
             let err = Package::from_bytes(&bytes).unwrap_err();
             assert!(err.contains(expected), "{expected:?} not in {err:?}");
         }
+    }
+
+    #[test]
+    fn a_huge_long_name_record_stops_at_the_cap() {
+        // A GNU long-name record announcing 1 GiB of zeros: tar would read
+        // it whole before this code sees an entry.
+        let mut header = tar::Header::new_gnu();
+        header.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+        header.set_entry_type(tar::EntryType::GNULongName);
+        header.set_size(1 << 30);
+        header.set_cksum();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, header.as_bytes()).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..1024 {
+            std::io::Write::write_all(&mut gz, &zeros).unwrap();
+        }
+        let bytes = gz.finish().unwrap();
+        assert!((bytes.len() as u64) < MAX_PACKAGE_BYTES, "{}", bytes.len());
+        let err = Package::from_bytes(&bytes).unwrap_err();
+        assert!(err.contains("package"), "{err}");
     }
 
     #[test]

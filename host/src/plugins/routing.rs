@@ -226,6 +226,15 @@ impl PluginHost {
                 Offer::Stopped => {}
             }
         }
+        // A plugin still compiling for the first time has no instance yet
+        // (nor known kinds): the event passes it by, counted so the
+        // streamer can see it, without faulting it.
+        for entry in self.entries().values() {
+            let mut s = entry.status.lock().unwrap_or_else(|p| p.into_inner());
+            if s.state == worker::State::Compiling {
+                s.missed_while_compiling += 1;
+            }
+        }
         queued
     }
 

@@ -90,6 +90,9 @@ pub struct Status {
     pub reloads: u64,
     /// Events dropped because its queue was full.
     pub missed: u64,
+    /// Events that arrived while it was being compiled and started for the
+    /// first time (it could not have taken them).
+    pub missed_while_compiling: u64,
     /// Fresh instances made to replace a used one (after
     /// `recycle_after_calls` calls or near its memory budget).
     pub recycles: u64,
@@ -330,6 +333,8 @@ struct Worker {
     instance: Option<Instance>,
     /// Calls the current instance has served.
     instance_calls: u64,
+    /// Memory the current instance held once configured.
+    instance_baseline: usize,
     status: SharedStatus,
     actions: mpsc::Sender<ActionBatch>,
     on_status: OnStatus,
@@ -369,6 +374,7 @@ pub fn spawn(start: Start) -> std::io::Result<WorkerHandle> {
         log: start.log,
         version: start.version,
         permissions: start.permissions,
+        instance_baseline: start.instance.memory_used(),
         instance: Some(start.instance),
         instance_calls: 0,
         status: start.status,
@@ -590,6 +596,7 @@ impl Worker {
                 return None;
             }
             let instance = self.instance.as_mut()?;
+            self.kv.begin_call();
             self.busy.start();
             let result = f(instance);
             self.busy.end();
@@ -601,12 +608,24 @@ impl Worker {
                         s.calls += 1;
                         s.faults = 0;
                     });
-                    if self.version.manifest.recycle_due(self.instance_calls, used) {
+                    if self.version.manifest.recycle_due(
+                        self.instance_calls,
+                        used,
+                        self.instance_baseline,
+                    ) {
                         self.recycle(used);
                     }
                     return Some(value);
                 }
-                Err(fault) if instance.out_of_memory() && !retried => {
+                // Only a used instance is worth replacing, and only when the
+                // call changed nothing yet: its kv writes are not undone, so
+                // running it again could apply them twice.
+                Err(fault)
+                    if instance.out_of_memory()
+                        && !retried
+                        && self.instance_calls > 0
+                        && self.kv.written_this_call() == 0 =>
+                {
                     tracing::info!(
                         plugin = &*self.name,
                         "out of memory after {} calls; trying again on a fresh instance: {}",
@@ -640,6 +659,7 @@ impl Worker {
         self.busy.end();
         match fresh {
             Ok(i) => {
+                self.instance_baseline = i.memory_used();
                 self.instance = Some(i);
                 self.instance_calls = 0;
                 true
@@ -662,6 +682,9 @@ impl Worker {
         );
         self.instance = None;
         self.update(|s| s.recycles += 1);
+        // Made now rather than inside the next call, so a render or format
+        // asked of this plugin next is not held up by it.
+        self.ensure_instance();
     }
 
     fn instantiate(&self) -> Result<Instance, Fault> {
@@ -686,6 +709,7 @@ impl Worker {
         self.flush_kv();
         self.version = swap.version;
         self.permissions = swap.permissions;
+        self.instance_baseline = swap.instance.memory_used();
         self.instance = Some(swap.instance);
         self.instance_calls = 0;
         self.busy.deadline_ms.store(

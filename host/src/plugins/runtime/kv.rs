@@ -132,6 +132,17 @@ impl KvCache {
         std::mem::take(&mut inner.dirty).into_iter().collect()
     }
 
+    /// Starts a call's share of writes ([`MAX_KV_WRITE_PER_CALL`] is per
+    /// call, however many calls run between two write-backs).
+    pub fn begin_call(&self) {
+        self.lock().written = 0;
+    }
+
+    /// Bytes written so far by the call in progress.
+    pub fn written_this_call(&self) -> usize {
+        self.lock().written
+    }
+
     /// (keys, bytes) held now.
     pub fn usage(&self) -> (usize, usize) {
         let inner = self.lock();
