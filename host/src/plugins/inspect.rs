@@ -54,7 +54,7 @@ pub fn outline(wasm: &[u8]) -> Result<Outline, String> {
             | Payload::ComponentSection {
                 unchecked_range, ..
             } => {
-                parser.skip_section();
+                // The nested content follows its header: step over it.
                 rest = rest
                     .get(unchecked_range.len()..)
                     .ok_or("not a valid WebAssembly component: a section runs past its end")?;
