@@ -58,6 +58,7 @@ fn measure(path: &str, name: &str, event: &Event) -> Figures {
         log: Arc::default(),
         deadline: Duration::from_millis(50),
         memory_bytes: 64 << 20,
+        instances: 16,
     };
     let started = Instant::now();
     let mut instance = runtime.instantiate(&compiled, context).unwrap();

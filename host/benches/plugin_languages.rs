@@ -47,6 +47,7 @@ fn context(name: &str, kv: &Arc<KvCache>) -> InstanceContext {
         log: Arc::default(),
         deadline: Duration::from_millis(1_000),
         memory_bytes: 256 << 20,
+        instances: 32,
     }
 }
 

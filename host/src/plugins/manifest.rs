@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::runtime::limiter;
+
 /// Default per-call deadline.
 pub const DEFAULT_DEADLINE_MS: u64 = 50;
 /// Default memory cap.
@@ -38,6 +40,8 @@ pub struct Manifest {
     pub permissions: BTreeSet<Permission>,
     pub deadline: Duration,
     pub memory_bytes: usize,
+    /// Core instances its component may create (`[limits] instances`).
+    pub instances: usize,
     /// Replace the instance with a fresh one after this many calls (for
     /// language runtimes whose heap grows with every call); kv is kept.
     pub recycle_after_calls: Option<u64>,
@@ -142,6 +146,7 @@ struct RawLimits {
     deadline_ms: Option<u64>,
     memory_mib: Option<u64>,
     recycle_after_calls: Option<u64>,
+    instances: Option<u64>,
 }
 
 /// Parses manifest text.
@@ -226,6 +231,16 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
             "limits.recycle_after_calls {n} is outside {MIN_RECYCLE_AFTER_CALLS} to {MAX_RECYCLE_AFTER_CALLS}"
         ));
     }
+    let instances = raw
+        .limits
+        .instances
+        .unwrap_or(limiter::DEFAULT_INSTANCES as u64);
+    if !(1..=limiter::MAX_INSTANCES as u64).contains(&instances) {
+        return Err(format!(
+            "limits.instances {instances} is outside 1 to {}",
+            limiter::MAX_INSTANCES
+        ));
+    }
     let settings = serde_json::to_value(raw.settings.unwrap_or_default())
         .map_err(|e| format!("settings: {e}"))?;
     Ok(Manifest {
@@ -237,6 +252,7 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
         deadline: Duration::from_millis(deadline_ms),
         memory_bytes: (memory_mib as usize) << 20,
         recycle_after_calls: raw.limits.recycle_after_calls,
+        instances: instances as usize,
         settings,
     })
 }
@@ -278,6 +294,7 @@ pub fn for_bare_wasm(name: &str) -> Manifest {
         deadline: Duration::from_millis(DEFAULT_DEADLINE_MS),
         memory_bytes: (DEFAULT_MEMORY_MIB as usize) << 20,
         recycle_after_calls: None,
+        instances: limiter::DEFAULT_INSTANCES,
         settings: serde_json::Value::Object(Default::default()),
     }
 }
@@ -503,6 +520,21 @@ mod tests {
             assert!(
                 err.contains(&format!("recycle_after_calls {n} is outside 1000")),
                 "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_plugin_may_ask_for_more_core_instances_within_bounds() {
+        let plain = parse("name = \"x\"\nversion = \"1\"").unwrap();
+        assert_eq!(plain.instances, limiter::DEFAULT_INSTANCES);
+        let bigger = parse("name = \"x\"\nversion = \"1\"\n[limits]\ninstances = 24").unwrap();
+        assert_eq!(bigger.instances, 24);
+        for n in [0, 33] {
+            let text = format!("name = \"x\"\nversion = \"1\"\n[limits]\ninstances = {n}");
+            assert!(
+                parse(&text).unwrap_err().contains("limits.instances"),
+                "{n}"
             );
         }
     }

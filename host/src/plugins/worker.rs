@@ -822,6 +822,7 @@ pub fn context(
         log: log.clone(),
         deadline: manifest.deadline,
         memory_bytes: manifest.memory_bytes,
+        instances: manifest.instances,
     }
 }
 

@@ -5,9 +5,13 @@
 
 use wasmtime::ResourceLimiter;
 
-/// Core instances a component may create. A Rust plugin needs a handful
-/// (its module plus the adapter shims).
-pub const MAX_INSTANCES: usize = 16;
+/// Core instances a component may create unless its manifest asks for
+/// more: a Rust plugin needs 3, a JavaScript (QuickJS) one 9, a Python one
+/// (a whole CPython) 14.
+pub const DEFAULT_INSTANCES: usize = 16;
+/// The most a manifest may ask for (`[limits] instances`), for bigger
+/// language runtimes.
+pub const MAX_INSTANCES: usize = 32;
 /// Tables and memories a component may create.
 pub const MAX_TABLES: usize = 16;
 pub const MAX_MEMORIES: usize = 4;
@@ -19,6 +23,7 @@ pub const MAX_TABLE_ELEMENTS: usize = 100_000;
 #[derive(Debug, Clone)]
 pub struct PluginLimiter {
     memory_bytes: usize,
+    instances: usize,
     memory_used: usize,
     table_elements: usize,
     table_used: usize,
@@ -40,10 +45,12 @@ impl PluginLimiter {
             .is_some_and(|r| r.starts_with("memory limit"))
     }
 
-    /// A budget of `memory_bytes` across all memories.
-    pub fn new(memory_bytes: usize) -> PluginLimiter {
+    /// A budget of `memory_bytes` across all memories, and `instances`
+    /// core instances.
+    pub fn new(memory_bytes: usize, instances: usize) -> PluginLimiter {
         PluginLimiter {
             memory_bytes,
+            instances: instances.clamp(1, MAX_INSTANCES),
             memory_used: 0,
             table_elements: MAX_TABLE_ELEMENTS,
             table_used: 0,
@@ -95,7 +102,7 @@ impl ResourceLimiter for PluginLimiter {
     }
 
     fn instances(&self) -> usize {
-        MAX_INSTANCES
+        self.instances
     }
 
     fn tables(&self) -> usize {
@@ -113,7 +120,7 @@ mod tests {
 
     #[test]
     fn every_memory_counts_against_one_budget() {
-        let mut l = PluginLimiter::new(64 << 20);
+        let mut l = PluginLimiter::new(64 << 20, DEFAULT_INSTANCES);
         // A first memory of 40 MiB, then a second one of 20 MiB: fine.
         assert!(l.memory_growing(0, 40 << 20, None).unwrap());
         assert!(l.memory_growing(0, 20 << 20, None).unwrap());
@@ -127,7 +134,7 @@ mod tests {
 
     #[test]
     fn tables_share_one_element_budget() {
-        let mut l = PluginLimiter::new(1 << 20);
+        let mut l = PluginLimiter::new(1 << 20, DEFAULT_INSTANCES);
         assert!(l.table_growing(0, MAX_TABLE_ELEMENTS - 10, None).unwrap());
         assert!(l.table_growing(0, 10, None).unwrap());
         assert!(l.table_growing(10, 11, None).is_err());

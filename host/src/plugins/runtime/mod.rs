@@ -9,7 +9,7 @@ pub mod cache;
 mod compat;
 pub mod host_api;
 pub mod kv;
-mod limiter;
+pub mod limiter;
 pub mod wasi;
 
 use std::path::PathBuf;
@@ -175,7 +175,7 @@ impl Runtime {
             log: context.log,
             wasi: wasi::context(&stderr),
             table: ResourceTable::new(),
-            limiter: PluginLimiter::new(context.memory_bytes),
+            limiter: PluginLimiter::new(context.memory_bytes, context.instances),
             quota: None,
             budget: CallBudget::default(),
         };
@@ -305,6 +305,8 @@ pub struct InstanceContext {
     pub log: Arc<LogBudget>,
     pub deadline: Duration,
     pub memory_bytes: usize,
+    /// Core instances the component may create.
+    pub instances: usize,
 }
 
 /// A live plugin instance.
