@@ -790,6 +790,14 @@ async fn plugin_new_scaffolds_a_crate_that_builds_packs_and_runs_anywhere() {
         out.contains("shout-out 0.1.0 (plugin contract 0.2.0)"),
         "{out}"
     );
+    // Packing again does not replace the file.
+    let (again, _, err) = support::run_cli_in(
+        elsewhere.path(),
+        &crate_dir,
+        &["plugin", "pack", ".", "--out", "../shout.stagehand"],
+        &[("CARGO_TARGET_DIR", target.to_str().unwrap())],
+    );
+    assert!(!again && err.contains("not replaced"), "{err}");
     let package = elsewhere.path().join("shout.stagehand");
     let (ok, out, err) = support::run_cli(
         elsewhere.path(),

@@ -348,7 +348,20 @@ fn plugin_pack(dir: &std::path::Path, out: Option<PathBuf>) -> Result<ExitCode> 
     let package = Package::from_dir(dir).map_err(anyhow::Error::msg)?;
     let out = out.unwrap_or_else(|| PathBuf::from(package.file_name()));
     let bytes = package.to_bytes().map_err(anyhow::Error::msg)?;
-    std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    // What is written must read back as the same plugin.
+    Package::from_bytes(&bytes)
+        .map_err(|e| anyhow::anyhow!("the package would not read back: {e}"))?;
+    std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(&out)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
+        .with_context(|| {
+            format!(
+                "writing {} (an existing file is not replaced)",
+                out.display()
+            )
+        })?;
     print_summary(&package.summary());
     println!("Packed {}", out.display());
     Ok(ExitCode::SUCCESS)
@@ -364,6 +377,25 @@ fn plugin_check(path: &std::path::Path, json: bool) -> Result<ExitCode> {
         }
         Ok(package) => {
             print_summary(&package.summary());
+            let folder = path.canonicalize().ok().filter(|p| p.is_dir());
+            let folder_name = folder
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned());
+            match folder_name {
+                Some(found)
+                    if found != package.manifest.name
+                        && path.join("plugin.toml").is_file()
+                        && !path.join("Cargo.toml").is_file()
+                        && !path.join("package.json").is_file() =>
+                {
+                    println!(
+                        "Note: installed, this folder must be named {:?} (it is {found:?}).",
+                        package.manifest.name
+                    );
+                }
+                _ => {}
+            }
             println!("OK: Stagehand can load it.");
             Ok(ExitCode::SUCCESS)
         }

@@ -489,6 +489,9 @@ impl Worker {
                 while let Ok(event) = events.try_recv() {
                     if Instant::now() < drain_until {
                         self.on_event(event);
+                        // Saved as it goes: a drain cut short by shutdown
+                        // keeps what the calls so far stored.
+                        self.flush_kv();
                     } else {
                         dropped += 1;
                     }
