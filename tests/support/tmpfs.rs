@@ -50,9 +50,26 @@ impl TmpFs {
         let _ = f.sync_all();
     }
 
-    /// Deletes what [`TmpFs::fill`] wrote.
+    /// Takes whatever room came free since [`TmpFs::fill`] (SQLite gives
+    /// space back when it truncates its log), down to the last byte.
+    pub fn top_up(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(self.filler.with_extension("more"))
+            .unwrap();
+        for size in [64 * 1024, 4096, 512, 1] {
+            let chunk = vec![0u8; size];
+            while f.write_all(&chunk).is_ok() {}
+        }
+        let _ = f.sync_all();
+    }
+
+    /// Deletes what [`TmpFs::fill`] and [`TmpFs::top_up`] wrote.
     pub fn free(&self) {
         std::fs::remove_file(&self.filler).unwrap();
+        let _ = std::fs::remove_file(self.filler.with_extension("more"));
     }
 }
 
