@@ -119,10 +119,12 @@ impl bindings::v0_2::stagehand::plugin::host::Host for HostState {
     }
 }
 
-/// The frozen 0.1 world's imports: the same host, its own generated types.
+/// The frozen 0.1 world's imports: the 0.2 host functions, through the 0.1
+/// world's own generated types.
 mod v0_1 {
     use super::HostState;
     use crate::plugins::runtime::bindings::v0_1::stagehand::plugin::{host, types};
+    use crate::plugins::runtime::bindings::v0_2::stagehand::plugin::host::Host as Current;
     use crate::plugins::runtime::wit;
 
     impl types::Host for HostState {}
@@ -136,32 +138,38 @@ mod v0_1 {
                 types::Level::Warn => wit::Level::Warn,
                 types::Level::Error => wit::Level::Error,
             };
-            self.write_log(level, &message);
-            Ok(())
+            Current::log(self, level, message)
         }
 
         fn kv_get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-            Ok(self.kv.get(&key))
+            Current::kv_get(self, key)
         }
 
         fn kv_set(&mut self, key: String, value: String) -> wasmtime::Result<()> {
-            self.kv_change(vec![(key, Some(value))])
+            Current::kv_set(self, key, value)
         }
 
         fn kv_delete(&mut self, key: String) -> wasmtime::Result<()> {
-            self.kv_change(vec![(key, None)])
+            Current::kv_delete(self, key)
         }
 
         fn kv_write(&mut self, changes: Vec<types::KvChange>) -> wasmtime::Result<()> {
-            self.kv_change(changes.into_iter().map(|c| (c.key, c.value)).collect())
+            let changes = changes
+                .into_iter()
+                .map(|c| wit::KvChange {
+                    key: c.key,
+                    value: c.value,
+                })
+                .collect();
+            Current::kv_write(self, changes)
         }
 
         fn now_ms(&mut self) -> wasmtime::Result<u64> {
-            Ok(chrono::Utc::now().timestamp_millis().max(0) as u64)
+            Current::now_ms(self)
         }
 
         fn settings(&mut self) -> wasmtime::Result<String> {
-            Ok(self.settings.to_string())
+            Current::settings(self)
         }
     }
 }
