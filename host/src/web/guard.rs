@@ -24,8 +24,30 @@ pub const DRAIN_BYTES: usize = 1 << 20;
 /// How long that may take.
 pub const DRAIN_TIME: Duration = Duration::from_secs(2);
 
-/// Refuses bodies over `limit` bytes with a readable 413.
-pub async fn limit_body(request: Request, next: Next, limit: usize) -> Response {
+/// Routes whose bodies are files (uploads) and may be larger than the
+/// default cap: (method, path, cap in bytes). Everything else gets the
+/// default, so a large body is refused before any handler reads it.
+pub const UPLOAD_ROUTES: &[(&str, &str, usize)] = &[
+    ("POST", "/api/media", crate::web::MAX_MEDIA_UPLOAD),
+    ("POST", "/api/plugins/install", crate::web::MAX_PLUGIN_UPLOAD),
+];
+
+/// The body cap of one request: its upload route's, or `default`.
+pub fn body_cap(method: &str, path: &str, default: usize) -> usize {
+    UPLOAD_ROUTES
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map_or(default, |(_, _, cap)| *cap)
+}
+
+/// Refuses bodies over the request's cap ([`body_cap`] with `default`) with
+/// a readable 413.
+pub async fn limit_body(request: Request, next: Next, default: usize) -> Response {
+    let limit = body_cap(
+        request.method().as_str(),
+        request.uri().path(),
+        default,
+    );
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)

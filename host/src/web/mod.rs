@@ -45,6 +45,11 @@ use error::ApiError;
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The largest media upload (`POST /api/media`): short alert videos fit.
+pub const MAX_MEDIA_UPLOAD: usize = 64 * 1024 * 1024;
+/// The largest plugin upload (`POST /api/plugins/install`): a package
+/// holds a component of at most 32 MiB plus its manifest, gzipped.
+pub const MAX_PLUGIN_UPLOAD: usize = 40 * 1024 * 1024;
 
 /// What the handlers share.
 #[derive(Clone)]
