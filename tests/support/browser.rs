@@ -179,6 +179,32 @@ impl Browser {
         std::fs::write(path, png).expect("write screenshot");
     }
 
+    /// Takes a picture of the page for the documentation: always taken
+    /// (and checked to be a PNG), written to `docs/images/<name>.png` only
+    /// when `STAGEHAND_SCREENSHOTS` is set, so ordinary test runs leave the
+    /// working tree alone. `cargo xtask screenshots` sets it.
+    pub async fn doc_picture(&self, name: &str) {
+        let png = self.client().screenshot().await.expect("screenshot");
+        assert!(
+            png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000,
+            "screenshot {name} is not a PNG picture ({} bytes)",
+            png.len()
+        );
+        if std::env::var_os("STAGEHAND_SCREENSHOTS").is_some() {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/images");
+            std::fs::create_dir_all(&dir).expect("create docs/images");
+            std::fs::write(dir.join(format!("{name}.png")), png).expect("write picture");
+        }
+    }
+
+    /// Resizes the browser window (the viewport of the pictures).
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.client()
+            .set_window_size(width, height)
+            .await
+            .expect("set the window size");
+    }
+
     /// Ends the WebDriver session (closing Chromium), then chromedriver.
     pub async fn close(mut self) {
         if let Some(client) = self.client.take() {

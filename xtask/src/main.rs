@@ -34,8 +34,13 @@ fn main() -> ExitCode {
             .and_then(|_| plugins(true))
             .and_then(|_| test(rest)),
         "plugins" => plugins(true),
+        "screenshots" => test_tools()
+            .and_then(|_| plugins(true))
+            .and_then(|_| screenshots(rest)),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|plugins> [args for the underlying command]");
+            eprintln!(
+                "usage: cargo xtask <demo|test|plugins|screenshots> [args for the underlying command]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -414,6 +419,22 @@ fn demo(args: &[String]) -> Result<(), String> {
         }
         cmd.env("STAGEHAND_PLUGINS_DIR", demo);
     }
+    run(cmd)
+}
+
+/// The browser tests that take the README's pictures, run with
+/// `STAGEHAND_SCREENSHOTS` set so they write them to `docs/images/`.
+const PICTURE_TESTS: &[&str] = &["browser_dashboard", "browser_overlay"];
+
+fn screenshots(args: &[String]) -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args(["test", "--package", "stagehand"]);
+    for test in PICTURE_TESTS {
+        cmd.args(["--test", test]);
+    }
+    cmd.env("STAGEHAND_TEST_PLUGINS", target_dir());
+    cmd.env("STAGEHAND_SCREENSHOTS", "1");
+    cmd.args(args);
     run(cmd)
 }
 

@@ -46,7 +46,7 @@
 
   const state = {
     name,
-    status: 'starting', // starting | connecting | connected | waiting | refused
+    status: 'starting', // starting | connecting | connected | waiting | refused | preview
     connects: 0, // sockets opened by this page load
     error: null, // the message shown to the streamer, if any
     current: null, // id of the alert on screen
@@ -438,9 +438,35 @@
     });
   }
 
+  // --- Preview ----------------------------------------------------------
+
+  // The dashboard's alert editor frames this page as /overlay/<name>?preview
+  // (sandboxed: an opaque origin, no storage, no socket) and posts
+  // {"type":"preview","alerts":[...]} to it: they play here exactly as on
+  // stream, replacing whatever previewed before. Nothing is acknowledged.
+  function startPreview() {
+    state.status = 'preview';
+    let round = 0;
+    window.addEventListener('message', (e) => {
+      if (e.source !== window.parent || !e.data || e.data.type !== 'preview') return;
+      if (!Array.isArray(e.data.alerts)) return;
+      round += 1;
+      queue.length = 0;
+      if (stopCurrent) stopCurrent('skipped');
+      e.data.alerts.forEach((alert, i) => {
+        if (alert && typeof alert === 'object') {
+          receive({ ...alert, id: `preview-${round}-${i}` });
+        }
+      });
+    });
+    window.parent.postMessage({ type: 'preview-ready' }, '*');
+  }
+
   // --- Start ------------------------------------------------------------
 
-  if (!key) {
+  if (new URLSearchParams(location.search).has('preview')) {
+    startPreview();
+  } else if (!key) {
     state.status = 'refused';
     showError('No overlay key in the URL — copy the overlay URL again from the dashboard.');
   } else {

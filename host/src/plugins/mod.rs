@@ -7,6 +7,7 @@
 //! - [`lifecycle`]: load, swap, park and unload versions;
 //! - [`routing`]: events, formats and renders to the plugins that want them;
 //! - [`admin`]: what the streamer changes (grants, settings, on/off);
+//! - [`preview`]: alerts for sample events with unsaved settings;
 //! - [`quotas`]: every limit on what a plugin produces and keeps.
 //!
 //! [`PluginHost`] ties them together. Its shared state is a map of entries
@@ -23,6 +24,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod manifest;
 pub mod package;
+pub mod preview;
 pub mod priority;
 pub mod quotas;
 pub mod routing;

@@ -15,6 +15,7 @@ pub mod media;
 pub mod overlay;
 pub mod plugins;
 pub mod polling;
+pub mod preview;
 pub mod roles;
 pub mod server;
 pub mod speech;
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
                 .put(plugins::put_settings)
                 .delete(plugins::delete_settings),
         )
+        .route("/plugins/{name}/preview", post(preview::preview))
         .route("/viewers", get(viewers::list))
         .route("/tts/rules", get(tts::list).post(tts::create))
         .route("/tts/rules/{login}", axum::routing::delete(tts::remove))
