@@ -252,7 +252,12 @@ fn sparkle() -> Vec<f64> {
 fn fanfare() -> Vec<f64> {
     let length = 1.25;
     let mut buf = silence(length);
-    let notes = [(0.0, 0.13, -2), (0.14, 0.13, 3), (0.28, 0.13, 7), (0.42, 0.83, 10)];
+    let notes = [
+        (0.0, 0.13, -2),
+        (0.14, 0.13, 3),
+        (0.28, 0.13, 7),
+        (0.42, 0.83, 10),
+    ];
     for (start, hold, semis) in notes {
         for (octave, amp) in [(0, 0.16), (-12, 0.07)] {
             add(
@@ -380,8 +385,9 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/assets/alerts");
         for name in NAMES {
             let path = dir.join(format!("{name}.wav"));
-            let committed = std::fs::read(&path)
-                .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask alert-sounds`)", path.display()));
+            let committed = std::fs::read(&path).unwrap_or_else(|e| {
+                panic!("{}: {e} (run `cargo xtask alert-sounds`)", path.display())
+            });
             assert!(
                 committed == wav(name).unwrap(),
                 "{} differs from the generator's output: run `cargo xtask alert-sounds`",
@@ -413,7 +419,11 @@ mod tests {
             // either end (a click is a jump from or to a loud sample).
             let quiet = |part: &[i16]| part.iter().all(|v| v.unsigned_abs() < 400);
             assert!(quiet(&s[..5]), "{name} starts with {:?}", &s[..5]);
-            assert!(quiet(&s[s.len() - 5..]), "{name} ends with {:?}", &s[s.len() - 5..]);
+            assert!(
+                quiet(&s[s.len() - 5..]),
+                "{name} ends with {:?}",
+                &s[s.len() - 5..]
+            );
         }
         assert_eq!(wav("nope"), None);
     }
