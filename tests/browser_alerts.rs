@@ -108,6 +108,8 @@ async fn the_built_in_alerts_look_finished_on_a_scaled_transparent_stage() {
     browser
         .goto(&host.url(&format!("/overlay/alerts#key={OVERLAY_KEY}")))
         .await;
+    // A 720p browser source.
+    browser.set_viewport(1280, 720).await;
     browser
         .wait_for(
             "window.__overlay && window.__overlay.status === 'connected'",
@@ -140,6 +142,7 @@ async fn the_built_in_alerts_look_finished_on_a_scaled_transparent_stage() {
 
     // The page stays transparent; the stage is 1920×1080 scaled into the
     // 1280×720 window, and the card lies inside it.
+    settled(&browser).await;
     let layout = browser
         .eval(
             "(() => { \
@@ -156,23 +159,22 @@ async fn the_built_in_alerts_look_finished_on_a_scaled_transparent_stage() {
     assert_eq!(layout["html"], "rgba(0, 0, 0, 0)", "{layout}");
     assert_eq!(layout["body"], "rgba(0, 0, 0, 0)", "{layout}");
     let (w, h) = (num(&layout["w"]), num(&layout["h"]));
-    assert_eq!(w, 1280.0, "{layout}");
+    assert_eq!((w, h), (1280.0, 720.0), "{layout}");
+    // Two thirds of 1920×1080 fills the window exactly.
     let stage: Vec<f64> = layout["stage"]
         .as_array()
         .unwrap()
         .iter()
         .map(num)
         .collect();
-    let scale = (w / 1920.0).min(h / 1080.0);
-    assert!((stage[2] - 1920.0 * scale).abs() < 1.0, "{layout}");
-    assert!((stage[3] - 1080.0 * scale).abs() < 1.0, "{layout}");
-    assert!(stage[0] >= -0.5 && stage[1] >= -0.5, "{layout}");
-    assert!(
-        stage[0] + stage[2] <= w + 0.5 && stage[1] + stage[3] <= h + 0.5,
-        "{layout}"
-    );
+    for (got, want) in stage.iter().zip([0.0, 0.0, 1280.0, 720.0]) {
+        assert!((got - want).abs() < 0.5, "{layout}");
+    }
     let card_box: Vec<f64> = layout["card"].as_array().unwrap().iter().map(num).collect();
     assert!(card_box[0] >= 0.0 && card_box[2] <= w, "{layout}");
+    assert!(card_box[1] >= 0.0 && card_box[3] <= h, "{layout}");
+    // The card keeps its 1080p proportions: 1200 stage pixels wide.
+    assert!((card_box[2] - card_box[0] - 800.0).abs() < 1.0, "{layout}");
     skip(&host, &browser).await;
 
     // A big cheer: its own gem, colour, entrance; name and amount stand out.
@@ -348,9 +350,8 @@ fn num(v: &Value) -> f64 {
     v.as_f64().unwrap()
 }
 
-/// Saves the screen once the card's entrance has finished, over a
-/// backdrop painted for the picture (the page itself stays transparent).
-async fn screenshot(browser: &Browser) {
+/// Waits until the card's entrance has finished.
+async fn settled(browser: &Browser) {
     browser
         .wait_for(
             "document.querySelector('#stage .alert.in').getAnimations({subtree: true}) \
@@ -358,6 +359,12 @@ async fn screenshot(browser: &Browser) {
             WAIT,
         )
         .await;
+}
+
+/// Saves the screen once the card's entrance has finished, over a
+/// backdrop painted for the picture (the page itself stays transparent).
+async fn screenshot(browser: &Browser) {
+    settled(browser).await;
     browser
         .eval(
             "(() => { document.documentElement.style.background = \
