@@ -710,12 +710,12 @@ mod tests {
 
 #[cfg(test)]
 mod manifest_tests {
-    //! plugin.toml must have the shape the host parses, match the crate, and
-    //! its example settings must load.
+    //! plugin.toml must have the shape the host parses, match the crate,
+    //! ship the built-in alerts, and describe the settings form the plugin
+    //! reads.
 
     use super::*;
     use stagehand_plugin_sdk::serde_json::{self, Value};
-    use stagehand_plugin_sdk::testing;
 
     const MANIFEST: &str = include_str!("../plugin.toml");
 
