@@ -173,6 +173,24 @@ impl Browser {
         }
     }
 
+    /// Resizes the window so the page's viewport is `width`×`height` CSS
+    /// pixels (the window's own frame comes on top), as an OBS browser
+    /// source of that size would be.
+    pub async fn set_viewport(&self, width: u32, height: u32) {
+        let frame = self
+            .eval(
+                "[window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]",
+            )
+            .await;
+        let extra = |i: usize| frame[i].as_u64().unwrap_or(0) as u32;
+        self.client()
+            .set_window_size(width + extra(0), height + extra(1))
+            .await
+            .expect("resize the window");
+        let want = format!("window.innerWidth === {width} && window.innerHeight === {height}");
+        self.wait_for(&want, Duration::from_secs(10)).await;
+    }
+
     /// Saves a PNG of the page (for looking at a failure).
     pub async fn screenshot(&self, path: &std::path::Path) {
         let png = self.client().screenshot().await.expect("screenshot");

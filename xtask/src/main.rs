@@ -6,11 +6,16 @@
 //!                      rustfmt, Chromium and ChromeDriver), build the
 //!                      plugins, check formatting, run every test
 //! cargo xtask plugins  build the plugins only
+//! cargo xtask alert-sounds [--check]
+//!                      (re)make the alert box's built-in sounds in
+//!                      host/assets/alerts/ (--check: fail if they differ)
 //!
 //! Plugins in TypeScript/JavaScript (a folder with `package.json`) are built
 //! with npm and the JS SDK in `sdk-js/`; plugins in Python (a folder with
 //! `app.py`) with a virtual environment in the build directory holding the
 //! Python SDK in `sdk-py/`. Their tool versions are pinned in those files.
+
+mod alert_sounds;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -37,9 +42,13 @@ fn main() -> ExitCode {
         "screenshots" => test_tools()
             .and_then(|_| plugins(true))
             .and_then(|_| screenshots(rest)),
+        "alert-sounds" => alert_sounds::write_all(
+            &root().join("host/assets/alerts"),
+            rest.iter().any(|a| a == "--check"),
+        ),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo|test|plugins|screenshots> [args for the underlying command]"
+                "usage: cargo xtask <demo|test|plugins|screenshots|alert-sounds> [args for the underlying command]"
             );
             return ExitCode::from(2);
         }

@@ -19,6 +19,12 @@
 // {"type":"reload"} (the page's media policy changed: load the page again
 // once nothing plays; unacknowledged alerts come again afterwards).
 //
+// Alerts are laid out on a 1920×1080 stage scaled to the window. An alert's
+// `css` may start with card options, /*stagehand:card {JSON}*/ (entrance
+// animation, accent colour, layout, volumes, highlighted words; see
+// docs/overlay-protocol.md): they style the built-in card and are never
+// applied as CSS.
+//
 // Test hooks (read-only): window.__overlay (connection state and counters,
 // spoken texts, ids cut short by a skip or dropped by a cancel) and
 // window.__shown (ids shown in this tab, oldest first).
@@ -28,7 +34,12 @@
   // Past its duration, an alert may run this much longer while its video,
   // sound or speech finishes; then it is cut, so nothing stalls the queue.
   const GRACE_MS = 3000;
-  const FADE_MS = 250;
+  // The longest exit animation (overlay.css): the card is removed after it.
+  const EXIT_MS = 450;
+  const STAGE_WIDTH = 1920;
+  const STAGE_HEIGHT = 1080;
+  const ANIMATIONS = new Set(['pop', 'slide-up', 'slide-down', 'slide-left', 'slide-right', 'zoom', 'bounce']);
+  const CARD_PREFIX = '/*stagehand:card ';
   // Speech-only alerts have no duration: bound them by the text's length.
   const SPEECH_MS_PER_CHAR = 75;
   const SPEECH_MAX_MS = 60000;
@@ -43,6 +54,14 @@
   const key = new URLSearchParams(location.hash.slice(1)).get('key') || '';
   const stage = document.getElementById('stage');
   const statusBox = document.getElementById('status');
+
+  // The stage keeps its 1920×1080 layout and is scaled to fit the window.
+  function fitStage() {
+    const scale = Math.min(window.innerWidth / STAGE_WIDTH, window.innerHeight / STAGE_HEIGHT);
+    stage.style.setProperty('--scale', String(scale > 0 ? scale : 1));
+  }
+  fitStage();
+  window.addEventListener('resize', fitStage);
 
   const state = {
     name,
@@ -274,19 +293,24 @@
 
     // Speech shows nothing, whatever else the item carries.
     const card = isSpeech ? null : render(alert);
+    const look = cardOptions(text(alert.css)).options;
     if (card) {
       stage.append(card);
       const video = card.querySelector('video');
       if (video) endings.push(playMedia(video, cleanups));
-      // Reading the layout commits the hidden state first, so the fade-in
-      // transition runs (without waiting for a frame that a hidden source
+      // Reading the layout commits the hidden state first, so the entrance
+      // animation starts from it (without waiting for a frame that a hidden source
       // may never paint).
       void card.offsetWidth;
       card.classList.add('in');
     }
     const sound = isSpeech ? '' : text(alert.sound_url);
-    if (sound) endings.push(playMedia(new Audio(sound), cleanups));
-    if (speech) endings.push(speak(speech, cleanups));
+    if (sound) {
+      const audio = new Audio(sound);
+      audio.volume = volume(look.sound_volume);
+      endings.push(playMedia(audio, cleanups));
+    }
+    if (speech) endings.push(speak(speech, cleanups, volume(look.tts_volume)));
 
     // Done when everything has finished, or at the bound, or when the host
     // says stop (skip, cancel), whichever is first.
@@ -296,8 +320,8 @@
     try {
       for (const cleanup of cleanups) cleanup();
       if (card) {
-        card.classList.remove('in');
-        await sleep(FADE_MS);
+        card.classList.add('out');
+        await sleep(EXIT_MS);
         card.remove();
       }
     } finally {
@@ -307,6 +331,62 @@
     }
   }
 
+  // The card options at the start of an alert's `css` (validated: anything
+  // odd is left out) and the CSS after them.
+  function cardOptions(css) {
+    const trimmed = css.trimStart();
+    if (!trimmed.startsWith(CARD_PREFIX)) return { options: {}, css };
+    const end = trimmed.indexOf('*/');
+    if (end < 0) return { options: {}, css };
+    let raw = null;
+    try {
+      raw = JSON.parse(trimmed.slice(CARD_PREFIX.length, end));
+    } catch {
+      raw = null;
+    }
+    const rest = trimmed.slice(end + 2).trim();
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { options: {}, css: rest };
+    const options = {};
+    if (typeof raw.animation === 'string') options.animation = raw.animation;
+    if (typeof raw.accent === 'string' && /^#[0-9a-fA-F]{6}$/.test(raw.accent)) options.accent = raw.accent;
+    if (raw.layout === 'side' || raw.layout === 'stack') options.layout = raw.layout;
+    for (const key of ['sound_volume', 'tts_volume']) {
+      if (Number.isFinite(raw[key])) options[key] = raw[key];
+    }
+    const highlights = raw.highlights && typeof raw.highlights === 'object' ? raw.highlights : {};
+    options.highlights = {
+      title: Array.isArray(highlights.title) ? highlights.title : [],
+      message: Array.isArray(highlights.message) ? highlights.message : [],
+    };
+    return { options, css: rest };
+  }
+
+  // A volume in percent (0-100) as a media element's 0-1; full when unset.
+  function volume(percent) {
+    return Number.isFinite(percent) ? Math.min(1, Math.max(0, percent / 100)) : 1;
+  }
+
+  // `value` cut into plain and highlighted pieces. Each highlight is
+  // [start, text]; one that does not sit at its start is looked for after
+  // the previous one, and one not found is left out, so a renderer that
+  // rewrote the text only loses the highlight.
+  function pieces(value, highlights) {
+    const out = [];
+    let cursor = 0;
+    for (const h of Array.isArray(highlights) ? highlights : []) {
+      if (!Array.isArray(h) || typeof h[1] !== 'string' || h[1] === '') continue;
+      const [start, word] = h;
+      let at = Number.isInteger(start) && start >= cursor && value.startsWith(word, start) ? start : -1;
+      if (at < 0) at = value.indexOf(word, cursor);
+      if (at < 0) continue;
+      if (at > cursor) out.push({ text: value.slice(cursor, at), highlight: false });
+      out.push({ text: word, highlight: true });
+      cursor = at + word.length;
+    }
+    if (cursor < value.length) out.push({ text: value.slice(cursor), highlight: false });
+    return out;
+  }
+
   // The visible part, or null for an alert that only makes noise.
   function render(alert) {
     const title = text(alert.title);
@@ -314,12 +394,16 @@
     const image = text(alert.image_url);
     const video = text(alert.video_url);
     const html = text(alert.html);
-    const css = text(alert.css);
+    const { options, css } = cardOptions(text(alert.css));
     if (!title && !message && !image && !video && !html) return null;
 
     const card = document.createElement('div');
-    card.className = 'alert';
+    const animation = ANIMATIONS.has(options.animation) ? options.animation : 'pop';
+    card.className = `alert anim-${animation}`;
+    if (options.layout === 'side') card.classList.add('layout-side');
+    if (options.accent) card.style.setProperty('--accent', options.accent);
     card.dataset.alertId = alert.id;
+    const highlights = options.highlights || { title: [], message: [] };
 
     if (html || css) {
       // A plugin's markup runs in a sandboxed iframe: sandbox="" allows no
@@ -334,8 +418,8 @@
       frame.setAttribute('title', title || 'alert');
       const body = html
         ? fillMarkup(html, { title, message, image_url: image })
-        : defaultMarkup(title, message, image);
-      frame.srcdoc = customDocument(body, css);
+        : defaultMarkup(title, message, image, highlights);
+      frame.srcdoc = customDocument(body, css, options.accent);
       card.append(frame);
     } else {
       if (image) {
@@ -346,8 +430,13 @@
         img.src = image;
         card.append(img);
       }
-      if (title) card.append(textElement('h1', 'title', title));
-      if (message) card.append(textElement('p', 'message', message));
+      if (title || message) {
+        const box = document.createElement('div');
+        box.className = 'text';
+        if (title) box.append(textElement('h1', 'title', title, highlights.title));
+        if (message) box.append(textElement('p', 'message', message, highlights.message));
+        card.append(box);
+      }
     }
     if (video) {
       const v = document.createElement('video');
@@ -360,10 +449,20 @@
     return card;
   }
 
-  function textElement(tag, className, value) {
+  function textElement(tag, className, value, highlights) {
     const element = document.createElement(tag);
     element.className = className;
-    element.textContent = value; // text, never markup
+    // Text, never markup: every piece goes in as a text node.
+    for (const piece of pieces(value, highlights)) {
+      if (piece.highlight) {
+        const span = document.createElement('span');
+        span.className = 'hl';
+        span.textContent = piece.text;
+        element.append(span);
+      } else {
+        element.append(document.createTextNode(piece.text));
+      }
+    }
     return element;
   }
 
@@ -378,23 +477,32 @@
     return html.replace(/\{(title|message|image_url)\}/g, (_, name) => escapeHtml(values[name]));
   }
 
+  function markedUp(value, highlights) {
+    return pieces(value, highlights)
+      .map((p) => (p.highlight ? `<span class="hl">${escapeHtml(p.text)}</span>` : escapeHtml(p.text)))
+      .join('');
+  }
+
   // The built-in layout as markup, for custom CSS without custom HTML.
-  function defaultMarkup(title, message, image) {
+  function defaultMarkup(title, message, image, highlights) {
     return [
       '<div class="alert">',
       image ? `<img class="image" alt="" src="${escapeHtml(image)}">` : '',
-      title ? `<h1 class="title">${escapeHtml(title)}</h1>` : '',
-      message ? `<p class="message">${escapeHtml(message)}</p>` : '',
-      '</div>',
+      '<div class="text">',
+      title ? `<h1 class="title">${markedUp(title, highlights.title)}</h1>` : '',
+      message ? `<p class="message">${markedUp(message, highlights.message)}</p>` : '',
+      '</div></div>',
     ].join('');
   }
 
-  function customDocument(body, css) {
+  function customDocument(body, css, accent) {
     // The plugin's CSS goes last so it can override the transparent base.
+    // The accent was checked to be #rrggbb.
     return [
       '<!doctype html><html><head><meta charset="utf-8">',
       '<style>html,body{margin:0;background:transparent;color:#fff;',
-      'font-family:system-ui,sans-serif}</style>',
+      `font-family:system-ui,sans-serif}:root{--accent:${accent || '#a970ff'}}`,
+      '.hl{color:var(--accent)}</style>',
       `<style>${css}</style>`,
       `</head><body>${body}</body></html>`,
     ].join('');
@@ -426,11 +534,12 @@
 
   // Reads `words` aloud with the browser's speech synthesis; resolves when
   // done or when speech is unavailable.
-  function speak(words, cleanups) {
+  function speak(words, cleanups, loudness = 1) {
     state.spoken.push(words);
     if (!('speechSynthesis' in window)) return Promise.resolve();
     return new Promise((resolve) => {
       const utterance = new SpeechSynthesisUtterance(words);
+      utterance.volume = loudness;
       utterance.onend = resolve;
       utterance.onerror = resolve;
       cleanups.push(() => speechSynthesis.cancel());

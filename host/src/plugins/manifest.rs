@@ -125,6 +125,10 @@ struct RawManifest {
     limits: RawLimits,
     #[serde(default)]
     settings: Option<toml::Table>,
+    /// `[[setting]]`: the settings form's fields (key, type, label, …),
+    /// for the dashboard. Loading a plugin does not depend on them.
+    #[serde(default, rename = "setting")]
+    _setting: Option<Vec<toml::Table>>,
 }
 
 #[derive(Deserialize, Default)]

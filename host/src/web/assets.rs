@@ -1,5 +1,7 @@
 //! Static files embedded in the binary (`host/assets/`): the overlay page
-//! (`overlay/`) and the dashboard (`dashboard/`). `GET /assets/{*path}` is
+//! (`overlay/`), the dashboard (`dashboard/`) and the alert box's built-in
+//! pictures and sounds (`alerts/`, which any alert may show: see
+//! `actions::media`). `GET /assets/{*path}` is
 //! public, so nothing secret may live there; pages get their secrets (API
 //! token, overlay key) from the URL or a cookie at run time.
 //!

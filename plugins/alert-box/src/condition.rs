@@ -85,6 +85,34 @@ impl Condition {
     }
 }
 
+/// Written back as it would be typed (`bits >= 1000 and tier == 3000`),
+/// so it parses to the same condition.
+impl std::fmt::Display for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, c) in self.clauses.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" and ")?;
+            }
+            let symbol = Op::ALL
+                .iter()
+                .find(|(_, op)| *op == c.op)
+                .map_or("==", |(s, _)| s);
+            let bare = !c.value.is_empty()
+                && !c
+                    .value
+                    .contains(|ch: char| ch.is_whitespace() || "<>=!\"'".contains(ch));
+            if bare {
+                write!(f, "{} {symbol} {}", c.variable, c.value)?;
+            } else if c.value.contains('"') {
+                write!(f, "{} {symbol} '{}'", c.variable, c.value)?;
+            } else {
+                write!(f, "{} {symbol} \"{}\"", c.variable, c.value)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Clause {
     fn parse(text: &str) -> Result<Clause, String> {
         let Some(at) = text.find(['<', '>', '=', '!']) else {
@@ -263,5 +291,20 @@ mod tests {
         assert_eq!(compare("10", "ten"), "10".cmp("ten"));
         assert_eq!(compare("NaN", "NaN"), Ordering::Equal);
         assert_eq!(compare("inf", "1"), "inf".cmp("1"));
+    }
+
+    #[test]
+    fn a_condition_is_written_back_as_it_parses() {
+        for text in [
+            "bits >= 1000",
+            "cumulative_months >= 12 and tier == 3000",
+            "reward.title == \"Hydrate now\"",
+            "message != 'say \"hi\"'",
+            "x < 5 and y != z",
+        ] {
+            let c = Condition::parse(text).unwrap();
+            assert_eq!(c.to_string(), text);
+            assert_eq!(Condition::parse(&c.to_string()).unwrap(), c);
+        }
     }
 }

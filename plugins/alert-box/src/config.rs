@@ -7,10 +7,17 @@
 //! [settings.alerts."channel.cheer"]
 //! title = "{username} cheered {bits} bits!"
 //! duration_ms = 6000
+//! animation = "bounce"
+//! accent = "#1db2a5"
 //! [[settings.alerts."channel.cheer".variations]]
 //! when = "bits >= 1000"
 //! video_url = "https://example.com/huge.webm"
 //! ```
+//!
+//! Every kind has a built-in look (picture, sound, animation, accent colour)
+//! from the media the host ships under `/assets/alerts/`, and built-in
+//! variations that change it for bigger moments (bits tiers, many gifts,
+//! resub milestones, big raids); see [`builtin`].
 
 use std::collections::BTreeMap;
 
@@ -35,6 +42,23 @@ pub const KINDS: [&str; 7] = [
 /// block the alert queue for hours.
 pub const MAX_DURATION_MS: u64 = 300_000;
 
+/// The entrance (and matching exit) animations the overlay knows.
+pub const ANIMATIONS: [&str; 7] = [
+    "pop",
+    "slide-up",
+    "slide-down",
+    "slide-left",
+    "slide-right",
+    "zoom",
+    "bounce",
+];
+
+/// Where the picture goes: above the text, or beside it.
+pub const LAYOUTS: [&str; 2] = ["stack", "side"];
+
+/// Where the host serves its built-in alert media.
+pub const BUILTIN_MEDIA: &str = "/assets/alerts/";
+
 /// One alert, fully decided (templates not yet filled). Empty strings mean
 /// "none", so a variation can remove a sound with `sound_url = ""`.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +74,18 @@ pub struct Spec {
     pub(crate) duration_ms: u32,
     pub(crate) html: String,
     pub(crate) css: String,
+    /// One of [`ANIMATIONS`].
+    pub(crate) animation: String,
+    /// `#rrggbb`: the highlighted words and the card's glow.
+    pub(crate) accent: String,
+    /// One of [`LAYOUTS`].
+    pub(crate) layout: String,
+    /// 0 to 100 (percent).
+    pub(crate) sound_volume: u8,
+    /// 0 to 100 (percent).
+    pub(crate) tts_volume: u8,
+    /// Whether the viewer's name and the amount stand out in the text.
+    pub(crate) highlight: bool,
 }
 
 /// Fields a kind's settings or a variation set; the rest keep their value.
@@ -66,6 +102,12 @@ pub struct Overrides {
     pub(crate) duration_ms: Option<u32>,
     pub(crate) html: Option<String>,
     pub(crate) css: Option<String>,
+    pub(crate) animation: Option<String>,
+    pub(crate) accent: Option<String>,
+    pub(crate) layout: Option<String>,
+    pub(crate) sound_volume: Option<u8>,
+    pub(crate) tts_volume: Option<u8>,
+    pub(crate) highlight: Option<bool>,
 }
 
 /// Overrides that apply when `when` holds for the event.
@@ -107,6 +149,19 @@ impl Spec {
         set(&mut self.duration_ms, &o.duration_ms);
         set(&mut self.html, &o.html);
         set(&mut self.css, &o.css);
+        set(&mut self.animation, &o.animation);
+        set(&mut self.accent, &o.accent);
+        set(&mut self.layout, &o.layout);
+        set(&mut self.sound_volume, &o.sound_volume);
+        set(&mut self.tts_volume, &o.tts_volume);
+        set(&mut self.highlight, &o.highlight);
+    }
+}
+
+impl Overrides {
+    /// Whether these overrides set nothing.
+    fn is_empty(&self) -> bool {
+        *self == Overrides::default()
     }
 }
 
@@ -146,6 +201,11 @@ impl Config {
         self.kinds.get(kind)
     }
 
+    /// Every kind's configuration, by kind.
+    pub fn kinds(&self) -> impl Iterator<Item = (&str, &KindConfig)> {
+        self.kinds.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// Parses the plugin's settings. Every error names where it is
     /// (`alerts."channel.cheer".variations[0].when`) and what is wrong.
     pub fn parse(settings: &Value) -> Result<Config, String> {
@@ -156,6 +216,8 @@ impl Config {
         let mut user = BTreeMap::new();
         for (key, value) in table {
             match key.as_str() {
+                // A form's empty field: the default overlay.
+                "overlay" if value.as_str() == Some("") => {}
                 "overlay" => overlay = Some(overlay_name("overlay", value)?),
                 "alerts" => {
                     let Some(alerts) = value.as_object() else {
@@ -186,10 +248,30 @@ impl Config {
                 base.overlay = overlay.clone();
             }
             if let Some((overrides, own)) = user.remove(kind) {
-                // Built-in variations reword the built-in text: a kind given
-                // its own text or variations drops them.
-                if own.is_some() || overrides.title.is_some() || overrides.message.is_some() {
-                    variations = own.unwrap_or_default();
+                match own {
+                    // The streamer's own variations replace the built-in ones.
+                    Some(own) => variations = own,
+                    // Built-in variations reword the built-in text (the
+                    // singular "1 bit"): a kind given its own title or
+                    // message keeps their looks but not their words. Text
+                    // equal to the built-in one (a form saving what it
+                    // showed) is no change.
+                    None => {
+                        let own_title = overrides.title.as_ref().is_some_and(|t| *t != base.title);
+                        let own_message = overrides
+                            .message
+                            .as_ref()
+                            .is_some_and(|m| *m != base.message);
+                        for v in &mut variations {
+                            if own_title {
+                                v.overrides.title = None;
+                            }
+                            if own_message {
+                                v.overrides.message = None;
+                            }
+                        }
+                        variations.retain(|v| !v.overrides.is_empty());
+                    }
                 }
                 base.apply(&overrides);
             }
@@ -199,59 +281,240 @@ impl Config {
     }
 }
 
+/// The built-in look of an alert or a variation: picture, sound,
+/// animation, accent colour and how long it stays.
+struct Look {
+    image: &'static str,
+    sound: &'static str,
+    animation: &'static str,
+    accent: &'static str,
+    duration_ms: u32,
+}
+
+impl Look {
+    /// The look as overrides (for a variation).
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            image_url: Some(media(self.image)),
+            sound_url: Some(media(self.sound)),
+            animation: Some(self.animation.into()),
+            accent: Some(self.accent.into()),
+            duration_ms: Some(self.duration_ms),
+            ..Overrides::default()
+        }
+    }
+}
+
+/// The URL of a built-in media file.
+fn media(file: &str) -> String {
+    format!("{BUILTIN_MEDIA}{file}")
+}
+
+const fn look(
+    image: &'static str,
+    sound: &'static str,
+    animation: &'static str,
+    accent: &'static str,
+    duration_ms: u32,
+) -> Look {
+    Look {
+        image,
+        sound,
+        animation,
+        accent,
+        duration_ms,
+    }
+}
+
 /// The built-in alert of a kind: what a streamer gets with empty settings.
-fn builtin(kind: &str) -> (Spec, Vec<Variation>) {
-    let (title, message) = match kind {
-        kinds::FOLLOW => ("New follower!", "{username} just followed"),
-        kinds::SUBSCRIBE => ("{username} subscribed!", "{tier_name}"),
+/// Bigger moments look bigger: bits tiers get their gem (Twitch's tier
+/// colours), many gifts and big raids a fanfare, resub milestones a
+/// trophy or a crown. The first variation that holds wins, so they are
+/// listed from the biggest down.
+pub(crate) fn builtin(kind: &str) -> (Spec, Vec<Variation>) {
+    let (title, message, base_look) = match kind {
+        kinds::FOLLOW => (
+            "New follower!",
+            "{username} just followed",
+            look("heart.svg", "chime.wav", "pop", "#ff4f8b", 5_000),
+        ),
+        kinds::SUBSCRIBE => (
+            "{username} subscribed!",
+            "{tier_name}",
+            look("star.svg", "sparkle.wav", "bounce", "#a970ff", 6_000),
+        ),
         kinds::RESUB => (
             "{username} resubscribed for {cumulative_months} months!",
             "{message}",
+            look("star.svg", "sparkle.wav", "slide-up", "#a970ff", 6_000),
         ),
         kinds::GIFT => (
             "{username} gifted {total} {tier_name} subs!",
             "Thank you for supporting the community!",
+            look("gifts.svg", "sparkle.wav", "bounce", "#2ec4b6", 6_000),
         ),
-        kinds::CHEER => ("{username} cheered {bits} bits!", "{message}"),
-        kinds::RAID => ("{username} is raiding!", "with {viewers} viewers"),
-        kinds::REDEMPTION => ("{username} redeemed {reward.title}", "{user_input}"),
-        _ => ("{kind}", ""),
+        kinds::CHEER => (
+            "{username} cheered {bits} bits!",
+            "{message}",
+            look("gem-1.svg", "coins.wav", "pop", "#b8b8c8", 5_000),
+        ),
+        kinds::RAID => (
+            "{username} is raiding!",
+            "with {viewers} viewers",
+            look("rocket.svg", "whoosh.wav", "slide-left", "#ff9f1c", 8_000),
+        ),
+        kinds::REDEMPTION => (
+            "{username} redeemed {reward.title}",
+            "{user_input}",
+            look("points.svg", "sparkle.wav", "slide-up", "#a970ff", 5_000),
+        ),
+        _ => (
+            "{kind}",
+            "",
+            look("star.svg", "chime.wav", "pop", "#a970ff", 5_000),
+        ),
     };
     let base = Spec {
         enabled: true,
         overlay: "alerts".into(),
         title: title.into(),
         message: message.into(),
-        image_url: String::new(),
-        sound_url: String::new(),
+        image_url: media(base_look.image),
+        sound_url: media(base_look.sound),
         video_url: String::new(),
         tts: String::new(),
-        duration_ms: if kind == kinds::RAID { 8_000 } else { 5_000 },
+        duration_ms: base_look.duration_ms,
         html: String::new(),
         css: String::new(),
+        animation: base_look.animation.into(),
+        accent: base_look.accent.into(),
+        layout: "stack".into(),
+        sound_volume: 80,
+        tts_volume: 100,
+        highlight: true,
     };
-    // Singular wording; the conditions are constants, so parsing cannot fail.
-    let singular = |when: &str, title: &str, message: Option<&str>| {
-        Condition::parse(when).ok().map(|when| Variation {
-            when,
-            overrides: Overrides {
-                title: Some(title.into()),
-                message: message.map(Into::into),
-                ..Overrides::default()
-            },
+    // Singular wording, and bigger looks for bigger moments.
+    let words = |title: Option<&str>, message: Option<&str>| Overrides {
+        title: title.map(Into::into),
+        message: message.map(Into::into),
+        ..Overrides::default()
+    };
+    let looks = |look: Look| look.overrides();
+    let with_words = |look: Look, title: &str| Overrides {
+        title: Some(title.into()),
+        ..look.overrides()
+    };
+    let list: Vec<(&str, Overrides)> = match kind {
+        kinds::SUBSCRIBE => vec![(
+            "tier == 3000",
+            looks(look("crown.svg", "fanfare.wav", "zoom", "#ffc83d", 8_000)),
+        )],
+        kinds::RESUB => vec![
+            (
+                "cumulative_months >= 24",
+                looks(look("crown.svg", "fanfare.wav", "zoom", "#ffc83d", 9_000)),
+            ),
+            (
+                "cumulative_months >= 12",
+                looks(look(
+                    "trophy.svg",
+                    "fanfare.wav",
+                    "bounce",
+                    "#ff9f1c",
+                    8_000,
+                )),
+            ),
+            (
+                "cumulative_months >= 6",
+                looks(look("star.svg", "chime.wav", "bounce", "#3a8bff", 7_000)),
+            ),
+        ],
+        kinds::GIFT => vec![
+            (
+                "total == 1",
+                with_words(
+                    look("gift.svg", "sparkle.wav", "pop", "#2ec4b6", 5_000),
+                    "{username} gifted a {tier_name} sub!",
+                ),
+            ),
+            (
+                "total >= 50",
+                looks(look("gifts.svg", "fanfare.wav", "zoom", "#ff3b3b", 10_000)),
+            ),
+            (
+                "total >= 10",
+                looks(look("gifts.svg", "fanfare.wav", "bounce", "#ffc83d", 8_000)),
+            ),
+        ],
+        kinds::CHEER => vec![
+            ("bits == 1", words(Some("{username} cheered 1 bit!"), None)),
+            (
+                "bits >= 10000",
+                looks(look(
+                    "gem-10000.svg",
+                    "fanfare.wav",
+                    "zoom",
+                    "#ff3b3b",
+                    12_000,
+                )),
+            ),
+            (
+                "bits >= 5000",
+                looks(look(
+                    "gem-5000.svg",
+                    "fanfare.wav",
+                    "bounce",
+                    "#3a8bff",
+                    10_000,
+                )),
+            ),
+            (
+                "bits >= 1000",
+                looks(look(
+                    "gem-1000.svg",
+                    "coins.wav",
+                    "bounce",
+                    "#1db2a5",
+                    8_000,
+                )),
+            ),
+            (
+                "bits >= 100",
+                looks(look("gem-100.svg", "coins.wav", "pop", "#a970ff", 6_000)),
+            ),
+        ],
+        kinds::RAID => vec![
+            (
+                "viewers == 1",
+                words(Some("{username} is raiding!"), Some("with 1 viewer")),
+            ),
+            (
+                "viewers >= 50",
+                looks(look("rocket.svg", "fanfare.wav", "zoom", "#ff3b3b", 12_000)),
+            ),
+            (
+                "viewers >= 10",
+                looks(look(
+                    "rocket.svg",
+                    "whoosh.wav",
+                    "slide-left",
+                    "#ffc83d",
+                    10_000,
+                )),
+            ),
+        ],
+        _ => Vec::new(),
+    };
+    // The conditions are constants, so parsing cannot fail.
+    let variations = list
+        .into_iter()
+        .filter_map(|(when, overrides)| {
+            Condition::parse(when)
+                .ok()
+                .map(|when| Variation { when, overrides })
         })
-    };
-    let variations = match kind {
-        kinds::GIFT => singular("total == 1", "{username} gifted a {tier_name} sub!", None),
-        kinds::CHEER => singular("bits == 1", "{username} cheered 1 bit!", None),
-        kinds::RAID => singular(
-            "viewers == 1",
-            "{username} is raiding!",
-            Some("with 1 viewer"),
-        ),
-        _ => None,
-    };
-    (base, variations.into_iter().collect())
+        .collect();
+    (base, variations)
 }
 
 /// A kind's table: its overrides and, if given, its own variations.
@@ -309,8 +572,14 @@ fn parse_overrides(
     let mut o = Overrides::default();
     for (key, value) in table {
         let at = format!("{path}.{key}");
+        // A form may send a field it left empty as null: not set.
+        if value.is_null() && key != "when" {
+            continue;
+        }
         match key.as_str() {
             "when" if variation => {}
+            // A form's empty field: the overlay set above.
+            "overlay" if value.as_str() == Some("") => {}
             "enabled" => {
                 o.enabled = Some(
                     value
@@ -327,6 +596,18 @@ fn parse_overrides(
             "image_url" => o.image_url = Some(url(&at, value)?),
             "sound_url" => o.sound_url = Some(url(&at, value)?),
             "video_url" => o.video_url = Some(url(&at, value)?),
+            "animation" => o.animation = Some(one_of(&at, value, &ANIMATIONS)?),
+            "layout" => o.layout = Some(one_of(&at, value, &LAYOUTS)?),
+            "accent" => o.accent = Some(color(&at, value)?),
+            "sound_volume" => o.sound_volume = Some(percent(&at, value)?),
+            "tts_volume" => o.tts_volume = Some(percent(&at, value)?),
+            "highlight" => {
+                o.highlight = Some(
+                    value
+                        .as_bool()
+                        .ok_or_else(|| format!("{at} must be true or false"))?,
+                )
+            }
             "duration_ms" => {
                 let ms = value
                     .as_u64()
@@ -342,7 +623,7 @@ fn parse_overrides(
                 return Err(format!(
                     "{path}: unknown key `{other}` (known: {}{})",
                     if variation { "when, " } else { "variations, " },
-                    "enabled, overlay, title, message, image_url, sound_url, video_url, tts, duration_ms, html, css"
+                    "enabled, overlay, title, message, image_url, sound_url, video_url, tts, duration_ms, html, css, animation, accent, layout, sound_volume, tts_volume, highlight"
                 ));
             }
         }
@@ -357,16 +638,51 @@ fn text(at: &str, value: &Value) -> Result<String, String> {
         .ok_or_else(|| format!("{at} must be text"))
 }
 
-/// An http(s) URL, or "" for none.
+/// An http(s) URL, a file the host serves (the media library's
+/// `/media/...` or the built-in `/assets/alerts/...`), or "" for none.
 fn url(at: &str, value: &Value) -> Result<String, String> {
     let url = text(at, value)?.trim().to_owned();
-    if url.is_empty() || url.starts_with("https://") || url.starts_with("http://") {
+    let served = (url.starts_with("/media/") || url.starts_with(BUILTIN_MEDIA))
+        && !url.contains("..")
+        && !url.contains('\\');
+    if url.is_empty() || served || url.starts_with("https://") || url.starts_with("http://") {
         Ok(url)
     } else {
         Err(format!(
-            "{at} must be an http(s) URL or \"\", not \"{url}\""
+            "{at} must be an http(s) URL, a /media/ or {BUILTIN_MEDIA} path, or \"\", not \"{url}\""
         ))
     }
+}
+
+/// One of `choices`.
+fn one_of(at: &str, value: &Value, choices: &[&str]) -> Result<String, String> {
+    match value.as_str() {
+        Some(v) if choices.contains(&v) => Ok(v.to_owned()),
+        _ => Err(format!("{at} must be one of {}", choices.join(", "))),
+    }
+}
+
+/// A colour as `#rrggbb` (kept lower case).
+fn color(at: &str, value: &Value) -> Result<String, String> {
+    match value.as_str() {
+        Some(v)
+            if v.len() == 7
+                && v.starts_with('#')
+                && v[1..].chars().all(|c| c.is_ascii_hexdigit()) =>
+        {
+            Ok(v.to_ascii_lowercase())
+        }
+        _ => Err(format!("{at} must be a colour like \"#ff4f8b\"")),
+    }
+}
+
+/// A whole number from 0 to 100.
+fn percent(at: &str, value: &Value) -> Result<u8, String> {
+    value
+        .as_u64()
+        .filter(|v| *v <= 100)
+        .map(|v| v as u8)
+        .ok_or_else(|| format!("{at} must be a whole number from 0 to 100"))
 }
 
 /// Overlay names as they appear in `/overlay/{name}`.
@@ -450,26 +766,163 @@ mod tests {
     }
 
     #[test]
-    fn builtin_variations_stay_only_while_the_text_is_builtin() {
+    fn builtin_variations_lose_their_words_to_the_streamers_text() {
         let gift = |settings: Value| {
             let config = parse(settings).unwrap();
-            config
-                .kind("channel.subscription.gift")
-                .unwrap()
+            let kind = config.kind("channel.subscription.gift").unwrap().clone();
+            let titles: Vec<Option<String>> = kind
                 .variations
-                .len()
+                .iter()
+                .map(|v| v.overrides.title.clone())
+                .collect();
+            (kind.variations.len(), titles)
         };
-        assert_eq!(gift(json!({})), 1);
+        let singular = Some("{username} gifted a {tier_name} sub!".to_owned());
+        assert_eq!(gift(json!({})), (3, vec![singular.clone(), None, None]));
         let kind = |v: Value| json!({"alerts": {"channel.subscription.gift": v}});
         assert_eq!(
             gift(kind(json!({"sound_url": "https://x.example/a.mp3"}))),
+            (3, vec![singular.clone(), None, None])
+        );
+        // The streamer's own title: the variations keep their looks only.
+        assert_eq!(
+            gift(kind(json!({"title": "{total} gifts!"}))),
+            (3, vec![None, None, None])
+        );
+        // The built-in title saved back by a form is no change.
+        assert_eq!(
+            gift(kind(
+                json!({"title": "{username} gifted {total} {tier_name} subs!"})
+            )),
+            (3, vec![singular, None, None])
+        );
+        assert_eq!(gift(kind(json!({"variations": []}))).0, 0);
+        assert_eq!(
+            gift(kind(json!({"variations": [{"when": "total >= 50"}]}))).0,
             1
         );
-        assert_eq!(gift(kind(json!({"title": "{total} gifts!"}))), 0);
-        assert_eq!(gift(kind(json!({"variations": []}))), 0);
+        // A variation that only reworded goes when the text is the streamer's.
+        let config = parse(json!({"alerts": {"channel.cheer": {"title": "{bits}!"}}})).unwrap();
+        let cheer = config.kind("channel.cheer").unwrap();
+        assert_eq!(cheer.variations.len(), 4, "the bits == 1 rewording is gone");
+        let one = cheer.resolve(|n: &str| (n == "bits").then(|| "1".to_owned()));
+        assert_eq!(one.title, "{bits}!");
+    }
+
+    #[test]
+    fn every_kind_has_a_picture_a_sound_and_an_animation_by_default() {
+        let config = Config::defaults();
+        for kind in KINDS {
+            let k = config.kind(kind).unwrap();
+            let specs = std::iter::once(k.base.clone()).chain(k.variations.iter().map(|v| {
+                let mut spec = k.base.clone();
+                spec.apply(&v.overrides);
+                spec
+            }));
+            for spec in specs {
+                assert!(
+                    spec.image_url.starts_with(BUILTIN_MEDIA),
+                    "{kind}: {spec:?}"
+                );
+                assert!(spec.image_url.ends_with(".svg"), "{kind}: {spec:?}");
+                assert!(
+                    spec.sound_url.starts_with(BUILTIN_MEDIA),
+                    "{kind}: {spec:?}"
+                );
+                assert!(spec.sound_url.ends_with(".wav"), "{kind}: {spec:?}");
+                assert!(ANIMATIONS.contains(&spec.animation.as_str()), "{kind}");
+                assert_eq!(
+                    color("accent", &json!(spec.accent)),
+                    Ok(spec.accent.clone())
+                );
+                assert!(spec.highlight && spec.sound_volume > 0, "{kind}");
+                assert_eq!(spec.layout, "stack");
+            }
+        }
+    }
+
+    #[test]
+    fn the_built_in_media_files_exist() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../host/assets/alerts");
+        for (kind, k) in Config::defaults().kinds() {
+            let urls = std::iter::once((&k.base.image_url, &k.base.sound_url)).chain(
+                k.variations.iter().filter_map(|v| {
+                    v.overrides
+                        .image_url
+                        .as_ref()
+                        .zip(v.overrides.sound_url.as_ref())
+                }),
+            );
+            for (image, sound) in urls {
+                for url in [image, sound] {
+                    let file = url.strip_prefix(BUILTIN_MEDIA).unwrap();
+                    assert!(
+                        dir.join(file).is_file(),
+                        "{kind}: {url} is not in host/assets/alerts"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bigger_moments_look_different() {
+        let config = Config::defaults();
+        let look = |kind: &str, var: &'static str, value: &'static str| {
+            let spec = config
+                .kind(kind)
+                .unwrap()
+                .resolve(move |n: &str| (n == var).then(|| value.to_owned()));
+            (
+                spec.image_url,
+                spec.sound_url,
+                spec.accent,
+                spec.duration_ms,
+            )
+        };
+        let differ = |kind: &str, var: &'static str, values: &[&'static str]| {
+            let looks: Vec<_> = values.iter().map(|v| look(kind, var, v)).collect();
+            for (i, a) in looks.iter().enumerate() {
+                for b in &looks[i + 1..] {
+                    assert_ne!(a, b, "{kind}: {var} in {values:?} look alike");
+                }
+            }
+        };
+        differ(kinds::CHEER, "bits", &["1", "100", "1000", "5000", "10000"]);
+        differ(kinds::GIFT, "total", &["1", "5", "10", "50"]);
+        differ(kinds::RESUB, "cumulative_months", &["2", "6", "12", "24"]);
+        differ(kinds::RAID, "viewers", &["3", "10", "50"]);
+        differ(kinds::SUBSCRIBE, "tier", &["1000", "3000"]);
+        // 1 gift is a single box; many are a pile.
+        assert!(look(kinds::GIFT, "total", "1").0.ends_with("/gift.svg"));
+        assert!(look(kinds::GIFT, "total", "5").0.ends_with("/gifts.svg"));
+    }
+
+    #[test]
+    fn look_settings_are_checked_and_null_is_unset() {
+        let config = parse(json!({"alerts": {"channel.follow": {
+            "animation": "zoom", "accent": "#ABCDEF", "layout": "side",
+            "sound_volume": 0, "tts_volume": 55, "highlight": false,
+            "image_url": "/media/abc.png", "sound_url": null,
+        }}}))
+        .unwrap();
+        let spec = config.kind("channel.follow").unwrap().resolve(none);
         assert_eq!(
-            gift(kind(json!({"variations": [{"when": "total >= 50"}]}))),
-            1
+            (
+                spec.animation.as_str(),
+                spec.accent.as_str(),
+                spec.layout.as_str()
+            ),
+            ("zoom", "#abcdef", "side")
+        );
+        assert_eq!(
+            (spec.sound_volume, spec.tts_volume, spec.highlight),
+            (0, 55, false)
+        );
+        assert_eq!(spec.image_url, "/media/abc.png");
+        assert_eq!(
+            spec.sound_url, "/assets/alerts/chime.wav",
+            "null leaves the default"
         );
     }
 
@@ -494,6 +947,13 @@ mod tests {
             "bottom"
         );
         assert_eq!(config.kind("channel.raid").unwrap().base.overlay, "raids");
+        // A form's empty overlay fields: the default.
+        let config =
+            parse(json!({"overlay": "", "alerts": {"channel.raid": {"overlay": "", "variations": [{"when": "viewers > 1", "overlay": ""}]}}}))
+                .unwrap();
+        let raid = config.kind("channel.raid").unwrap();
+        assert_eq!(raid.base.overlay, "alerts");
+        assert_eq!(raid.variations[0].overrides.overlay, None);
     }
 
     #[test]
@@ -566,7 +1026,47 @@ mod tests {
                 json!({"alerts": {"channel.follow": {"overlay": "my overlay"}}}),
                 "overlay must be an overlay name",
             ),
-            (json!({"overlay": ""}), "overlay must be an overlay name"),
+            (json!({"overlay": "a b"}), "overlay must be an overlay name"),
+            (
+                json!({"alerts": {"channel.follow": {"animation": "spin"}}}),
+                "animation must be one of pop, slide-up",
+            ),
+            (
+                json!({"alerts": {"channel.follow": {"layout": "grid"}}}),
+                "layout must be one of stack, side",
+            ),
+            (
+                json!({"alerts": {"channel.follow": {"accent": "red"}}}),
+                "accent must be a colour",
+            ),
+            (
+                json!({"alerts": {"channel.follow": {"accent": "#12345g"}}}),
+                "accent must be a colour",
+            ),
+            (
+                json!({"alerts": {"channel.follow": {"sound_volume": 101}}}),
+                "sound_volume must be a whole number from 0 to 100",
+            ),
+            (
+                json!({"alerts": {"channel.follow": {"tts_volume": 50.5}}}),
+                "tts_volume must be a whole number from 0 to 100",
+            ),
+            (
+                json!({"alerts": {"channel.follow": {"highlight": "yes"}}}),
+                "highlight must be true or false",
+            ),
+            (
+                json!({"alerts": {"channel.follow": {"image_url": "/media/../stagehand.db"}}}),
+                "image_url must be an http(s) URL",
+            ),
+            (
+                json!({"alerts": {"channel.follow": {"image_url": "/api/events"}}}),
+                "image_url must be an http(s) URL",
+            ),
+            (
+                json!({"alerts": {"channel.cheer": {"variations": [{"when": null}]}}}),
+                "variations[0].when must be text",
+            ),
         ];
         for (settings, expected) in cases {
             let err = parse(settings.clone()).expect_err(&settings.to_string());

@@ -8,9 +8,18 @@
 //! `when` holds ("bits >= 1000") overrides the base fields. A community gift
 //! of N subs is one alert (for the gift event), never N+1. Each shown alert
 //! bumps a per-kind counter in the plugin's storage, available as `{count}`.
+//!
+//! Every kind has a built-in look: an animated picture and a sound the host
+//! ships (`/assets/alerts/`), an entrance animation and an accent colour,
+//! with the viewer's name and the amount highlighted. The look travels to
+//! the overlay as *card options* in the alert's `css` (see [`card`]), so
+//! the plugin contract stays as it is.
 
+pub mod card;
 pub mod condition;
 pub mod config;
+#[cfg(test)]
+mod schema;
 pub mod vars;
 
 use stagehand_plugin_sdk::prelude::*;
@@ -75,21 +84,40 @@ pub fn is_gifted_sub(event: &Event) -> bool {
     matches!(&event.data, EventData::Subscribe(sub) if sub.is_gift)
 }
 
-/// The alert for a decided spec: templates filled, empty fields left out.
+/// The alert for a decided spec: templates filled, empty fields left out,
+/// the look and the highlighted words in the card options.
 pub fn build_alert(spec: &Spec, vars: &Vars) -> Alert {
     let fill = |template: &str| tidy(&text::render(template, |name| vars.get(name)));
     let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let highlighted = |template: &str| {
+        if spec.highlight {
+            card::render_highlighted(template, |name| vars.get(name), tidy)
+        } else {
+            card::Highlighted::plain(fill(template))
+        }
+    };
+    let title = highlighted(&spec.title);
+    let message = highlighted(&spec.message);
+    let options = card::Options {
+        animation: &spec.animation,
+        accent: &spec.accent,
+        layout: &spec.layout,
+        sound_volume: spec.sound_volume,
+        tts_volume: spec.tts_volume,
+        title: &title.spans,
+        message: &message.spans,
+    };
     Alert {
         overlay: spec.overlay.clone(),
-        title: fill(&spec.title),
-        message: fill(&spec.message),
+        title: title.text,
+        message: message.text,
         image_url: some(&spec.image_url),
         sound_url: some(&spec.sound_url),
         video_url: some(&spec.video_url),
         tts: some(&fill(&spec.tts)),
         duration_ms: spec.duration_ms,
         html: some(&spec.html),
-        css: some(&spec.css),
+        css: Some(card::css(&options, spec.css.trim())),
     }
 }
 
@@ -218,8 +246,128 @@ mod tests {
             assert_eq!(alert.overlay, "alerts");
             assert!(alert.duration_ms >= 5_000);
             assert_eq!(alert.tts, None);
+            // A picture, a sound and an entrance, from the host's own media.
+            let image = alert.image_url.as_deref().unwrap_or_default();
+            let sound = alert.sound_url.as_deref().unwrap_or_default();
+            assert!(
+                image.starts_with("/assets/alerts/") && image.ends_with(".svg"),
+                "{alert:?}"
+            );
+            assert!(
+                sound.starts_with("/assets/alerts/") && sound.ends_with(".wav"),
+                "{alert:?}"
+            );
+            let (options, own_css) = card::split(alert.css.as_deref().unwrap()).unwrap();
+            assert!(config::ANIMATIONS.contains(&options["animation"].as_str().unwrap()));
+            assert!(options["accent"].as_str().unwrap().starts_with('#'));
+            assert_eq!(own_css, "");
+            assert_eq!(alert.html, None);
         }
         assert_eq!(testing::kv().len(), KINDS.len());
+    }
+
+    /// The highlighted pieces of an alert's title and message.
+    fn highlights(alert: &Alert) -> (Vec<String>, Vec<String>) {
+        let (options, _) = card::split(alert.css.as_deref().unwrap()).unwrap();
+        let texts = |field: &str| -> Vec<String> {
+            options["highlights"][field]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .map(|h| h[1].as_str().unwrap().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        (texts("title"), texts("message"))
+    }
+
+    #[test]
+    fn the_name_and_the_amount_are_highlighted() {
+        let mut p = plugin(json!({}));
+        let cheer = one(&mut p, &testing::cheer("Bob", 500, "Cheer500 <b>hi</b>"));
+        assert_eq!(cheer.title, "Bob cheered 500 bits!");
+        assert_eq!(
+            highlights(&cheer),
+            (vec!["Bob".into(), "500".into()], vec![])
+        );
+        let follow = one(&mut p, &testing::follow("Jane"));
+        assert_eq!(highlights(&follow), (vec![], vec!["Jane".into()]));
+        let raid = one(&mut p, &testing::raid("Raider", 42));
+        assert_eq!(
+            highlights(&raid),
+            (vec!["Raider".into()], vec!["42".into()])
+        );
+        let redeem = one(&mut p, &testing::redemption("Bob", "Hydrate", 100, "x"));
+        assert_eq!(
+            highlights(&redeem).0,
+            vec!["Bob".to_owned(), "Hydrate".to_owned()]
+        );
+        // A name that looks like markup is a highlight like any other: text.
+        let odd = one(&mut p, &testing::follow("<img src=x>"));
+        assert_eq!(odd.message, "<img src=x> just followed");
+        assert_eq!(highlights(&odd).1, vec!["<img src=x>".to_owned()]);
+        assert!(!odd.css.as_deref().unwrap().contains('<'));
+        // Switched off: nothing stands out.
+        let mut p = plugin(json!({"alerts": {"channel.cheer": {"highlight": false}}}));
+        let plain = one(&mut p, &testing::cheer("Bob", 500, ""));
+        assert_eq!(plain.title, "Bob cheered 500 bits!");
+        assert_eq!(highlights(&plain), (vec![], vec![]));
+    }
+
+    #[test]
+    fn variations_change_the_look_of_bigger_moments() {
+        let mut p = plugin(json!({}));
+        let look = |a: &Alert| {
+            let (options, _) = card::split(a.css.as_deref().unwrap()).unwrap();
+            (
+                a.image_url.clone(),
+                a.sound_url.clone(),
+                options["accent"].clone(),
+                a.duration_ms,
+            )
+        };
+        let small = one(&mut p, &testing::cheer("Bob", 100, ""));
+        let big = one(&mut p, &testing::cheer("Bob", 10_000, ""));
+        assert_ne!(look(&small), look(&big));
+        assert_eq!(
+            big.image_url.as_deref(),
+            Some("/assets/alerts/gem-10000.svg")
+        );
+        assert_eq!(big.sound_url.as_deref(), Some("/assets/alerts/fanfare.wav"));
+        let one_gift = one(&mut p, &gift(Some("Alice"), 1000, 1));
+        let many = one(&mut p, &gift(Some("Alice"), 1000, 20));
+        assert_eq!(one_gift.title, "Alice gifted a Tier 1 sub!");
+        assert_eq!(
+            one_gift.image_url.as_deref(),
+            Some("/assets/alerts/gift.svg")
+        );
+        assert_eq!(many.image_url.as_deref(), Some("/assets/alerts/gifts.svg"));
+        assert_ne!(look(&one_gift), look(&many));
+        let year = one(&mut p, &resub("Bob", 1000, 12));
+        let two = one(&mut p, &resub("Bob", 1000, 30));
+        assert_eq!(year.image_url.as_deref(), Some("/assets/alerts/trophy.svg"));
+        assert_eq!(two.image_url.as_deref(), Some("/assets/alerts/crown.svg"));
+        assert_eq!(two.title, "Bob resubscribed for 30 months!");
+    }
+
+    #[test]
+    fn the_look_settings_reach_the_card_options() {
+        let mut p = plugin(json!({"alerts": {"channel.follow": {
+            "animation": "slide-right", "accent": "#123456", "layout": "side",
+            "sound_volume": 30, "tts_volume": 40,
+            "variations": [{"when": "count >= 2", "animation": "zoom"}],
+        }}}));
+        let first = one(&mut p, &testing::follow("A"));
+        let (options, _) = card::split(first.css.as_deref().unwrap()).unwrap();
+        assert_eq!(options["animation"], "slide-right");
+        assert_eq!(options["accent"], "#123456");
+        assert_eq!(options["layout"], "side");
+        assert_eq!(options["sound_volume"], 30);
+        assert_eq!(options["tts_volume"], 40);
+        let second = one(&mut p, &testing::follow("B"));
+        let (options, _) = card::split(second.css.as_deref().unwrap()).unwrap();
+        assert_eq!(options["animation"], "zoom");
     }
 
     #[test]
@@ -312,6 +460,8 @@ mod tests {
         assert_eq!(small.title, "Bob cheered 100 bits!");
         assert_eq!(small.duration_ms, 6000);
         assert_eq!(small.video_url, None);
+        // Its own variations replace the built-in tiers: the base gem.
+        assert_eq!(small.image_url.as_deref(), Some("/assets/alerts/gem-1.svg"));
         assert_eq!(
             small.sound_url.as_deref(),
             Some("https://example.com/coins.mp3")
@@ -345,7 +495,16 @@ mod tests {
             Some("https://example.com/cake.gif")
         );
         assert_eq!(resub(3, 3000).title, "Bob resubscribed for 3 months!");
-        assert_eq!(resub(3, 3000).image_url, None);
+        // Own variations replace the built-in milestones (no crown at 30
+        // months), and below them is the base star.
+        assert_eq!(
+            resub(30, 1000).image_url.as_deref(),
+            Some("https://example.com/cake.gif")
+        );
+        assert_eq!(
+            resub(3, 3000).image_url.as_deref(),
+            Some("/assets/alerts/star.svg")
+        );
     }
 
     #[test]
@@ -460,7 +619,8 @@ mod tests {
             alert.html.as_deref(),
             Some("<div class=\"x\">{title}</div>")
         );
-        assert_eq!(alert.css.as_deref(), Some(".x { color: red }"));
+        let (_, own_css) = card::split(alert.css.as_deref().unwrap()).unwrap();
+        assert_eq!(own_css, ".x { color: red }");
         assert_eq!(alert.duration_ms, 4000);
         assert_eq!(one(&mut p, &testing::raid("R", 5)).overlay, "raids");
     }
@@ -550,12 +710,12 @@ mod tests {
 
 #[cfg(test)]
 mod manifest_tests {
-    //! plugin.toml must have the shape the host parses, match the crate, and
-    //! its example settings must load.
+    //! plugin.toml must have the shape the host parses, match the crate,
+    //! ship the built-in alerts, and describe the settings form the plugin
+    //! reads.
 
     use super::*;
     use stagehand_plugin_sdk::serde_json::{self, Value};
-    use stagehand_plugin_sdk::testing;
 
     const MANIFEST: &str = include_str!("../plugin.toml");
 
@@ -574,20 +734,128 @@ mod manifest_tests {
     }
 
     #[test]
-    fn the_shipped_settings_load_and_do_what_their_comments_say() {
+    fn the_shipped_settings_are_the_built_in_alerts() {
         let settings = manifest()
             .get("settings")
             .cloned()
             .unwrap_or(toml::Value::Table(Default::default()));
         let settings: Value = serde_json::to_value(settings).expect("settings are JSON");
-        testing::reset();
-        let mut p = AlertBox::new(Settings::from_json(settings)).expect("shipped settings load");
-        let huge = p.on_event(&testing::cheer("Bob", 1000, "")).unwrap();
-        let [Action::ShowAlert(alert)] = huge.as_slice() else {
-            panic!("one alert, got {huge:?}")
+        assert_eq!(
+            config::Config::parse(&settings).expect("shipped settings load"),
+            config::Config::defaults()
+        );
+    }
+
+    #[test]
+    fn the_settings_schema_in_the_manifest_is_current() {
+        let generated = schema::generate();
+        let at = MANIFEST
+            .find(schema::MARKER)
+            .expect("plugin.toml has the settings form");
+        if MANIFEST[at..] != generated && std::env::var_os("STAGEHAND_BLESS").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/plugin.toml");
+            std::fs::write(path, format!("{}{generated}", &MANIFEST[..at])).unwrap();
+            return;
+        }
+        assert!(
+            MANIFEST[at..] == generated,
+            "plugin.toml's settings form is not what src/schema.rs makes: run \
+             `STAGEHAND_BLESS=1 cargo test -p alert-box` and commit plugin.toml"
+        );
+    }
+
+    /// The settings a form fills from the schema's defaults.
+    fn defaults_of(fields: &[toml::Value]) -> Value {
+        let mut out = serde_json::Map::new();
+        for f in fields {
+            let key = f["key"].as_str().unwrap().to_owned();
+            if let Some(default) = f.get("default") {
+                out.insert(key, serde_json::to_value(default).unwrap());
+            } else if f["type"].as_str() == Some("record") {
+                let nested = f["fields"].as_array().unwrap();
+                out.insert(key, defaults_of(nested));
+            }
+        }
+        Value::Object(out)
+    }
+
+    #[test]
+    fn the_schema_names_every_setting_and_its_defaults_are_the_built_ins() {
+        let m = manifest();
+        let fields = m["setting"].as_array().expect("[[setting]] tables");
+        let keys = |list: &[toml::Value]| -> Vec<String> {
+            let mut k: Vec<String> = list
+                .iter()
+                .map(|f| f["key"].as_str().unwrap().to_owned())
+                .collect();
+            k.sort();
+            k
         };
-        assert_eq!(alert.title, "HUGE cheer: 1000 bits from Bob!");
-        let year = p.on_event(&testing::resub("Bob", 12, "")).unwrap();
-        assert!(format!("{year:?}").contains("Bob: 12 months!"), "{year:?}");
+        assert_eq!(keys(fields), ["alerts", "overlay"]);
+        let alerts = fields
+            .iter()
+            .find(|f| f["key"].as_str() == Some("alerts"))
+            .unwrap();
+        let kinds = alerts["fields"].as_array().unwrap();
+        let mut want: Vec<String> = KINDS.iter().map(|k| k.to_string()).collect();
+        want.sort();
+        assert_eq!(keys(kinds), want);
+        let alert_keys = [
+            "accent",
+            "animation",
+            "css",
+            "duration_ms",
+            "enabled",
+            "highlight",
+            "html",
+            "image_url",
+            "layout",
+            "message",
+            "overlay",
+            "sound_url",
+            "sound_volume",
+            "title",
+            "tts",
+            "tts_volume",
+            "video_url",
+        ];
+        for kind in kinds {
+            let fields = kind["fields"].as_array().unwrap();
+            let mut with_variations: Vec<&str> = alert_keys.to_vec();
+            with_variations.push("variations");
+            with_variations.sort();
+            assert_eq!(keys(fields), with_variations, "{}", kind["key"]);
+            let variations = fields
+                .iter()
+                .find(|f| f["key"].as_str() == Some("variations"))
+                .unwrap();
+            assert_eq!(variations["type"].as_str(), Some("list"));
+            let mut with_when: Vec<&str> = alert_keys.to_vec();
+            with_when.push("when");
+            with_when.sort();
+            assert_eq!(keys(variations["fields"].as_array().unwrap()), with_when);
+            // Every key the schema names, the plugin accepts.
+            let every: serde_json::Map<String, Value> = fields
+                .iter()
+                .filter(|f| f["key"].as_str() != Some("variations"))
+                .filter_map(|f| {
+                    f.get("default").map(|d| {
+                        (
+                            f["key"].as_str().unwrap().to_owned(),
+                            serde_json::to_value(d).unwrap(),
+                        )
+                    })
+                })
+                .collect();
+            let one = serde_json::json!({"alerts": {kind["key"].as_str().unwrap(): every}});
+            config::Config::parse(&one).unwrap_or_else(|e| panic!("{e}"));
+        }
+        // A form saving exactly the defaults changes nothing.
+        let saved = defaults_of(fields);
+        assert_eq!(
+            config::Config::parse(&saved).expect("the defaults load"),
+            config::Config::defaults(),
+            "{saved:#}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! A plugin that misbehaves on request. Each `test.fault` event's details
 //! say what to do (`mode`): answer normally, loop forever, exhaust memory,
-//! panic, ask for effects it did not declare, or return malformed output.
+//! panic, ask for effects it did not declare, return malformed output, or
+//! send an alert with the `title` and `css` it was given (`styled`).
 //! The end-to-end tests use it to prove one plugin's faults stay its own.
 
 use stagehand_plugin_sdk::prelude::*;
@@ -73,6 +74,12 @@ impl Actions for FaultPlugin {
                 login: "someone".into(),
                 minutes: Some(5),
             })]),
+            "styled" => {
+                // Title and css as given: what any plugin might send.
+                let mut alert = Alert::new(event.field("title").unwrap_or_default(), "");
+                alert.css = event.field("css");
+                Ok(vec![Action::ShowAlert(alert)])
+            }
             "bad-alert" => {
                 let mut alert = Alert::new("bad", "bad");
                 alert.overlay = "Not A Valid Overlay!".into();
