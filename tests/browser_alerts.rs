@@ -11,7 +11,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -190,9 +189,7 @@ async fn the_built_in_alerts_look_finished_on_a_scaled_transparent_stage() {
     assert_eq!(cheer["title"], "Alice cheered 1000 bits!");
     assert_eq!(cheer["title_hl"], json!(["Alice", "1000"]), "{cheer}");
     assert_eq!(cheer["message"], "Cheer1000 great stream <3");
-    if std::env::var_os("STAGEHAND_SCREENSHOTS").is_some() {
-        screenshot(&browser).await;
-    }
+    picture(&browser).await;
     skip(&host, &browser).await;
 
     // One gift sub and a pile of them look different.
@@ -363,7 +360,10 @@ async fn settled(browser: &Browser) {
 
 /// Saves the screen once the card's entrance has finished, over a
 /// backdrop painted for the picture (the page itself stays transparent).
-async fn screenshot(browser: &Browser) {
+/// The README's picture of an alert, over a backdrop like a stream's (the
+/// page itself stays transparent; the backdrop is painted for the picture
+/// only, after the transparency checks).
+async fn picture(browser: &Browser) {
     settled(browser).await;
     browser
         .eval(
@@ -371,7 +371,8 @@ async fn screenshot(browser: &Browser) {
                'radial-gradient(circle at 30% 20%, #3b4f7a, #1b1f33 60%, #0d0f1a)'; return true; })()",
         )
         .await;
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/images/overlay-alert.png");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    browser.screenshot(&path).await;
+    browser.doc_picture("overlay-alert").await;
+    browser
+        .eval("(() => { document.documentElement.style.background = ''; return true; })()")
+        .await;
 }

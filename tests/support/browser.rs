@@ -215,14 +215,6 @@ impl Browser {
         }
     }
 
-    /// Resizes the browser window (the viewport of the pictures).
-    pub async fn set_window_size(&self, width: u32, height: u32) {
-        self.client()
-            .set_window_size(width, height)
-            .await
-            .expect("set the window size");
-    }
-
     /// Ends the WebDriver session (closing Chromium), then chromedriver.
     pub async fn close(mut self) {
         if let Some(client) = self.client.take() {
