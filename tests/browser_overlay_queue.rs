@@ -20,7 +20,7 @@ use support::{Host, OVERLAY_KEY, TOKEN, client, install_plugin};
 const WAIT: Duration = Duration::from_secs(12);
 
 /// A host running alert-box with short follow alerts without speech
-/// ("<name> followed").
+/// ("<name> followed") and long raid alerts (8 s).
 async fn host_with_alert_box() -> (tempfile::TempDir, Host) {
     let dir = tempfile::tempdir().unwrap();
     install_plugin(dir.path(), "alert-box");
@@ -29,6 +29,7 @@ async fn host_with_alert_box() -> (tempfile::TempDir, Host) {
         .put(host.url("/api/plugins/alert-box/settings"))
         .json(&json!({"settings": {"alerts": {
             "channel.follow": {"title": "{username} followed", "message": "", "duration_ms": 400},
+            "channel.raid": {"title": "{username} raided", "duration_ms": 8000},
         }}}))
         .send()
         .await
@@ -157,6 +158,69 @@ async fn three_alerts_wait_while_paused_and_play_in_order_once_on_resume() {
     assert_eq!(browser.eval("window.__shown").await, json!(order));
     assert_eq!(browser.eval("window.__overlay.acked").await, 3);
     assert_eq!(browser.eval("window.__overlay.connects").await, 1);
+    browser.close().await;
+    host.stop();
+}
+
+#[tokio::test]
+async fn the_alert_playing_when_paused_finishes_and_the_page_holds_the_next_until_resume() {
+    let (_dir, host) = host_with_alert_box().await;
+    let browser = Browser::start().await;
+    open_overlay(&browser, &host).await;
+    let resp = client()
+        .post(host.url("/api/events/test"))
+        .json(&json!({"kind": "channel.raid", "details": {"username": "Raider", "viewers": 5}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    browser
+        .wait_for(
+            "document.querySelector('#stage .alert .title')?.textContent === 'Raider raided'",
+            WAIT,
+        )
+        .await;
+    // The next one reaches the page and waits behind the raid.
+    follow(&host, "Behind").await;
+    browser
+        .wait_for("window.__overlay.queued === 1", WAIT)
+        .await;
+    post_ok(&host, "/api/overlays/alerts/pause").await;
+    browser
+        .wait_for("window.__overlay.paused === true", WAIT)
+        .await;
+    // The raid plays on; the skip ends it early. What the page holds does
+    // not start while paused.
+    let raid = browser.eval("window.__overlay.current").await;
+    assert!(raid.is_string(), "the raid still plays: {raid}");
+    post_ok(&host, "/api/overlays/alerts/skip").await;
+    browser
+        .wait_for(
+            "window.__overlay.current === null && document.querySelector('#stage .alert') === null",
+            WAIT,
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(browser.eval("window.__shown").await, json!([raid]));
+    assert_eq!(browser.eval("window.__overlay.queued").await, 1);
+    assert_eq!(
+        browser.eval("window.__overlay.skipped").await,
+        json!([raid])
+    );
+    let waiting = alerts_overlay(&host).await;
+    assert_eq!(waiting["pending"], 1, "{waiting}");
+    assert_eq!(
+        waiting["queued"][0]["sent"], true,
+        "held by the page: {waiting}"
+    );
+    let held = waiting["queued"][0]["id"].clone();
+
+    post_ok(&host, "/api/overlays/alerts/resume").await;
+    browser.wait_for("window.__shown.length === 2", WAIT).await;
+    assert_eq!(browser.eval("window.__shown").await, json!([raid, held]));
+    wait_for_overlay(&host, "recorded the ack", |o| o["pending"] == 0).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(browser.eval("window.__shown.length").await, 2, "once");
     browser.close().await;
     host.stop();
 }
