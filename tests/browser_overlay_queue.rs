@@ -1,7 +1,8 @@
 //! End-to-end in headless Chromium: the streamer pauses an overlay, alerts
 //! wait, and on resume the overlay page plays every one of them, in order,
 //! once; and the dashboard's Overlays page shows the pause and the queue
-//! and its buttons (pause, skip, remove, clear, resume) work, updated live.
+//! and its buttons (pause, skip, remove, clear, resume) work, updated live,
+//! as does the Events page's "Replay alert" while paused.
 //!
 //! The overlay page's read-only test hooks: `window.__overlay` (status,
 //! `paused`, `acked` count) and `window.__shown` (alert ids shown in this
@@ -38,7 +39,8 @@ async fn host_with_alert_box() -> (tempfile::TempDir, Host) {
     (dir, host)
 }
 
-async fn follow(host: &Host, name: &str) {
+/// Posts a follow from `name`; returns the stored event's id.
+async fn follow(host: &Host, name: &str) -> String {
     let resp = client()
         .post(host.url("/api/events/test"))
         .json(&json!({"kind": "channel.follow", "details": {"username": name}}))
@@ -46,6 +48,8 @@ async fn follow(host: &Host, name: &str) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
+    let event: Value = resp.json().await.unwrap();
+    event["id"].as_str().unwrap().to_owned()
 }
 
 async fn post_ok(host: &Host, path: &str) -> Value {
@@ -288,8 +292,9 @@ async fn the_overlays_page_pauses_lists_removes_skips_clears_and_resumes_live() 
     assert_eq!(page.next(WAIT).await, Some(json!({"type": "pause"})));
 
     // Queued alerts appear as they come, in play order.
+    let mut events = Vec::new();
     for name in ["Uno", "Dos", "Tres"] {
-        follow(&host, name).await;
+        events.push(follow(&host, name).await);
     }
     browser
         .wait_for(
@@ -364,6 +369,51 @@ async fn the_overlays_page_pauses_lists_removes_skips_clears_and_resumes_live() 
     let cancel = page.next(WAIT).await.unwrap();
     assert_eq!(cancel["type"], "cancel", "{cancel}");
     assert_eq!(cancel["ids"].as_array().unwrap().len(), 2, "{cancel}");
+
+    // "Replay alert" on the Events page: while paused, the alert waits.
+    browser.eval("(location.hash = 'events')").await;
+    let replay = format!(
+        "document.querySelector('#event-list [data-event-id=\"{}\"] button.replay')",
+        events[0]
+    );
+    browser.wait_for(&format!("{replay} !== null"), WAIT).await;
+    assert_eq!(
+        browser.eval(&format!("{replay}.textContent")).await,
+        "Replay alert"
+    );
+    browser.eval(&format!("({replay}.click(), true)")).await;
+    browser
+        .wait_for(
+            "[...document.querySelectorAll('#notices .notice')].some((n) => n.textContent.includes('Replayed to 1 plugin'))",
+            WAIT,
+        )
+        .await;
+    browser.eval("(location.hash = 'overlays')").await;
+    browser
+        .wait_for(
+            &format!("document.querySelectorAll('{CARD} .overlay-queue-item').length === 1"),
+            WAIT,
+        )
+        .await;
+    assert_eq!(listed_titles(&browser).await, json!(["Uno followed"]));
+    let replayed = alerts_overlay(&host).await;
+    assert_eq!(replayed["queued"][0]["event_id"], events[0].as_str());
+    let replayed_id = replayed["queued"][0]["id"].as_str().unwrap().to_owned();
+    assert!(
+        page.drain(Duration::from_millis(300)).await.is_empty(),
+        "nothing sent while paused"
+    );
+    click(&browser, &format!("{CARD} button.overlay-remove")).await;
+    browser
+        .wait_for(
+            &format!("document.querySelector('{CARD} .overlay-queue-empty') !== null"),
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        page.next(WAIT).await,
+        Some(json!({"type": "cancel", "ids": [replayed_id]}))
+    );
 
     // A pause made elsewhere (another dashboard, a script) shows here too.
     post_ok(&host, "/api/overlays/alerts/resume").await;
