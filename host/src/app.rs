@@ -181,7 +181,9 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         config.grants.clone(),
     );
     let twitch = TwitchLink::new(twitch_http_client()?, &config.twitch, token_source(config));
-    let overlays = OverlayQueue::new(store.clone());
+    let overlays = OverlayQueue::load(store.clone())
+        .await
+        .context("reading which overlays are paused")?;
     let speech = SpeechService::load(store.clone(), overlays.clone(), feed.clone())
         .await
         .context("loading the TTS settings")?;

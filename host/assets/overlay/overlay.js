@@ -18,6 +18,9 @@
 // playing if it is among them; the host dropped them, so no ack) and
 // {"type":"reload"} (the page's media policy changed: load the page again
 // once nothing plays; unacknowledged alerts come again afterwards).
+// {"type":"pause"} (the streamer paused this overlay: finish what plays,
+// start nothing more) and {"type":"resume"} (go on; the alerts that waited
+// follow); the welcome says whether the overlay is paused already.
 //
 // Alerts are laid out on a 1920×1080 stage scaled to the window. An alert's
 // `css` may start with card options, /*stagehand:card {JSON}*/ (entrance
@@ -26,7 +29,7 @@
 // applied as CSS.
 //
 // Test hooks (read-only): window.__overlay (connection state and counters,
-// spoken texts, ids cut short by a skip or dropped by a cancel) and
+// whether paused, spoken texts, ids cut short by a skip or dropped by a cancel) and
 // window.__shown (ids shown in this tab, oldest first).
 'use strict';
 
@@ -69,6 +72,7 @@
     connects: 0, // sockets opened by this page load
     error: null, // the message shown to the streamer, if any
     current: null, // id of the alert on screen
+    paused: false, // the streamer paused this overlay: nothing new starts
     queued: 0,
     spoken: [], // texts handed to speech synthesis, newest last
     skipped: [], // ids cut short by a skip, newest last
@@ -146,6 +150,14 @@
       if (message.type === 'welcome') {
         attempt = 0; // a good connection resets the backoff
         state.status = 'connected';
+        // Resumed while disconnected: what this page holds plays now.
+        state.paused = message.paused === true;
+        pump();
+      } else if (message.type === 'pause') {
+        state.paused = true; // what plays now finishes; the rest waits
+      } else if (message.type === 'resume') {
+        state.paused = false;
+        pump();
       } else if (message.type === 'alert') {
         receive(message);
       } else if (message.type === 'skip') {
@@ -214,7 +226,7 @@
   async function pump() {
     if (playing) return;
     playing = true;
-    while (queue.length > 0) {
+    while (queue.length > 0 && !state.paused) {
       const alert = queue.shift();
       state.queued = queue.length;
       try {

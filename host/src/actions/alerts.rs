@@ -1,16 +1,17 @@
 //! The overlay alert queue: alerts are stored first (so nothing is lost
 //! across reconnects and restarts) and overlays are woken to fetch them.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::{Mutex, broadcast, watch};
 
 use crate::event::{new_event_id, now_ms};
-use crate::store::overlay_alerts::{self, QueuedAlert};
-use crate::store::{Store, StoreError};
+use crate::store::overlay_alerts::{self, QueueEntry, QueuedAlert};
+use crate::store::{Store, StoreError, overlay_pauses};
 
 /// The overlay alerts go to when a plugin names none.
 pub const DEFAULT_OVERLAY: &str = "alerts";
@@ -27,6 +28,10 @@ pub fn valid_overlay_name(name: &str) -> bool {
 /// How many freshly queued alerts a connected overlay may fall behind by
 /// before it has to catch up from the database instead.
 const FRESH_CAPACITY: usize = 256;
+
+/// The most ids in one `cancel` message to a page (clearing a long queue
+/// sends several).
+const CANCEL_CHUNK: usize = 500;
 
 /// How many acknowledged alert ids are remembered, so the other pages of
 /// the same overlay acknowledging the same alert cost no database write.
@@ -53,7 +58,8 @@ impl FreshAlert {
 /// An instruction for the pages of one overlay, besides alerts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OverlayControl {
-    /// Stop what is playing now (the dashboard's "skip" for speech).
+    /// Stop what is playing now (the dashboard's "skip", for speech or for
+    /// any overlay).
     Skip { overlay: String },
     /// Drop these queued alerts without playing them (they were withdrawn:
     /// a muted viewer's speech, an item removed in the dashboard).
@@ -73,6 +79,51 @@ impl OverlayControl {
             }
             OverlayControl::Reload => true,
         }
+    }
+}
+
+/// One overlay's waiting alerts, as the dashboard lists them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waiting {
+    pub name: String,
+    /// How many alerts wait (neither acknowledged nor withdrawn).
+    pub pending: u64,
+    /// The first of them, in play order.
+    pub queued: Vec<QueueEntry>,
+}
+
+/// Which overlays the streamer paused. Pages of a paused overlay are sent
+/// no alert until it is resumed; then each page is sent what it is owed
+/// (see [`OverlayQueue::owed`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pauses {
+    /// Paused overlays and when each was paused.
+    paused: BTreeMap<String, DateTime<Utc>>,
+    /// When each overlay was last resumed (since the host started): a page
+    /// resuming counts what was still pending at that moment as owed, even
+    /// if another page of the overlay has shown it since.
+    resumed: BTreeMap<String, DateTime<Utc>>,
+}
+
+impl Pauses {
+    /// Whether `overlay` is paused.
+    pub fn is_paused(&self, overlay: &str) -> bool {
+        self.paused.contains_key(overlay)
+    }
+
+    /// When `overlay` was paused, if it is.
+    pub fn paused_at(&self, overlay: &str) -> Option<DateTime<Utc>> {
+        self.paused.get(overlay).copied()
+    }
+
+    /// When `overlay` was last resumed (None: not since the host started).
+    pub fn resumed_at(&self, overlay: &str) -> Option<DateTime<Utc>> {
+        self.resumed.get(overlay).copied()
+    }
+
+    /// The names of the paused overlays.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.paused.keys().map(String::as_str)
     }
 }
 
@@ -99,10 +150,15 @@ pub struct OverlayQueue {
     order: Arc<Mutex<Option<i64>>>,
     acked: Arc<std::sync::Mutex<RecentAcks>>,
     controls: broadcast::Sender<Arc<OverlayControl>>,
+    /// Paused overlays; sessions watch it to hold and resume their pages.
+    pauses: watch::Sender<Arc<Pauses>>,
+    /// One pause or resume at a time, so the database and `pauses` agree.
+    pausing: Arc<Mutex<()>>,
 }
 
 impl OverlayQueue {
-    /// A queue kept in `store`'s `overlay_alerts` table.
+    /// A queue kept in `store`'s `overlay_alerts` table, with no overlay
+    /// paused (see [`OverlayQueue::load`] for the host's own).
     pub fn new(store: Store) -> Self {
         OverlayQueue {
             store,
@@ -111,7 +167,91 @@ impl OverlayQueue {
             order: Arc::new(Mutex::new(None)),
             acked: Arc::default(),
             controls: broadcast::Sender::new(64),
+            pauses: watch::Sender::new(Arc::default()),
+            pausing: Arc::default(),
         }
+    }
+
+    /// The queue with the overlays paused in an earlier run still paused:
+    /// a restart in the middle of a cutscene releases nothing.
+    pub async fn load(store: Store) -> Result<Self, StoreError> {
+        let queue = Self::new(store);
+        let paused = queue.store.read(overlay_pauses::all).await?;
+        if !paused.is_empty() {
+            tracing::info!(overlays = ?paused.iter().map(|(n, _)| n).collect::<Vec<_>>(), "overlays still paused");
+        }
+        queue.pauses.send_replace(Arc::new(Pauses {
+            paused: paused.into_iter().collect(),
+            resumed: BTreeMap::new(),
+        }));
+        Ok(queue)
+    }
+
+    /// Pauses `overlay`: its pages finish what they play and are sent
+    /// nothing more until it is resumed; alerts queued meanwhile wait.
+    /// Stored before it takes effect. False if it was paused already.
+    pub async fn pause(&self, overlay: &str) -> Result<bool, StoreError> {
+        let _one_at_a_time = self.pausing.lock().await;
+        let at = now_ms();
+        let name = overlay.to_owned();
+        let changed = self
+            .store
+            .write(move |c| overlay_pauses::pause(c, &name, at))
+            .await?;
+        self.pauses.send_if_modified(|pauses| {
+            if pauses.is_paused(overlay) {
+                return false;
+            }
+            Arc::make_mut(pauses).paused.insert(overlay.to_owned(), at);
+            true
+        });
+        if changed {
+            self.changed.send_modify(|n| *n += 1);
+        }
+        Ok(changed)
+    }
+
+    /// Resumes `overlay`: its pages are sent every alert that waited, in
+    /// queue order, once. Stored before it takes effect. False if it was
+    /// not paused.
+    pub async fn resume(&self, overlay: &str) -> Result<bool, StoreError> {
+        let _one_at_a_time = self.pausing.lock().await;
+        let name = overlay.to_owned();
+        let changed = self
+            .store
+            .write(move |c| overlay_pauses::resume(c, &name))
+            .await?;
+        // Taken before the pages hear of it: whatever they acknowledge
+        // because of this resume is acknowledged at or after it.
+        let at = now_ms();
+        self.pauses.send_if_modified(|pauses| {
+            if !pauses.is_paused(overlay) {
+                return false;
+            }
+            let pauses = Arc::make_mut(pauses);
+            pauses.paused.remove(overlay);
+            pauses.resumed.insert(overlay.to_owned(), at);
+            true
+        });
+        if changed {
+            self.changed.send_modify(|n| *n += 1);
+        }
+        Ok(changed)
+    }
+
+    /// The paused overlays now.
+    pub fn pauses(&self) -> Arc<Pauses> {
+        self.pauses.borrow().clone()
+    }
+
+    /// Whether `overlay` is paused now.
+    pub fn is_paused(&self, overlay: &str) -> bool {
+        self.pauses.borrow().is_paused(overlay)
+    }
+
+    /// Changes whenever an overlay is paused or resumed.
+    pub fn watch_pauses(&self) -> watch::Receiver<Arc<Pauses>> {
+        self.pauses.subscribe()
     }
 
     /// Stores an alert for `overlay` and wakes its sockets; returns its id.
@@ -159,7 +299,8 @@ impl OverlayQueue {
         Ok(id)
     }
 
-    /// Wakes whenever an alert is queued.
+    /// Wakes whenever an alert is queued or withdrawn, or an overlay is
+    /// paused or resumed.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
     }
@@ -217,7 +358,7 @@ impl OverlayQueue {
             .store
             .write(move |c| overlay_alerts::expire(c, &ids, now_ms()))
             .await?;
-        let mut per_overlay: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut per_overlay: BTreeMap<String, Vec<String>> = Default::default();
         for (id, overlay) in &withdrawn {
             per_overlay
                 .entry(overlay.clone())
@@ -225,12 +366,83 @@ impl OverlayQueue {
                 .push(id.clone());
         }
         for (overlay, ids) in per_overlay {
-            self.control(OverlayControl::Cancel { overlay, ids });
-        }
-        if !withdrawn.is_empty() {
-            self.changed.send_modify(|n| *n += 1);
+            self.cancel(&overlay, ids);
         }
         Ok(withdrawn.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Withdraws every alert waiting for `overlay` (the dashboard's "clear
+    /// the queue"), a speech item being said included; returns their ids.
+    pub async fn clear(&self, overlay: &str) -> Result<Vec<String>, StoreError> {
+        let name = overlay.to_owned();
+        let withdrawn = self
+            .store
+            .write(move |c| overlay_alerts::expire_overlay(c, &name, now_ms()))
+            .await?;
+        self.cancel(overlay, withdrawn.clone());
+        Ok(withdrawn)
+    }
+
+    /// Withdraws alert `id` if it waits in `overlay`'s queue; false when it
+    /// does not (unknown, another overlay's, shown or withdrawn already).
+    pub async fn remove(&self, overlay: &str, id: &str) -> Result<bool, StoreError> {
+        let (name, wanted) = (overlay.to_owned(), id.to_owned());
+        let removed = self
+            .store
+            .write(move |c| overlay_alerts::expire_in(c, &name, &wanted, now_ms()))
+            .await?;
+        if removed {
+            self.cancel(overlay, vec![id.to_owned()]);
+        }
+        Ok(removed)
+    }
+
+    /// Tells `overlay`'s pages to drop withdrawn alerts (in messages of a
+    /// bounded size), and the dashboard that the queue changed.
+    fn cancel(&self, overlay: &str, ids: Vec<String>) {
+        if ids.is_empty() {
+            return;
+        }
+        for chunk in ids.chunks(CANCEL_CHUNK) {
+            self.control(OverlayControl::Cancel {
+                overlay: overlay.to_owned(),
+                ids: chunk.to_vec(),
+            });
+        }
+        self.changed.send_modify(|n| *n += 1);
+    }
+
+    /// The waiting alerts of each overlay in `names`, plus (with
+    /// `every_pending`) of every other overlay with alerts waiting, by name:
+    /// how many wait and the first `limit` in play order. One read.
+    pub async fn waiting(
+        &self,
+        names: std::collections::BTreeSet<String>,
+        every_pending: bool,
+        limit: u32,
+    ) -> Result<Vec<Waiting>, StoreError> {
+        self.store
+            .read(move |c| {
+                let mut names = names;
+                if every_pending {
+                    names.extend(
+                        overlay_alerts::pending_counts(c)?
+                            .into_iter()
+                            .map(|(name, _)| name),
+                    );
+                }
+                names
+                    .into_iter()
+                    .map(|name| {
+                        Ok(Waiting {
+                            pending: overlay_alerts::pending_count(c, &name)?,
+                            queued: overlay_alerts::queued(c, &name, limit)?,
+                            name,
+                        })
+                    })
+                    .collect()
+            })
+            .await
     }
 
     /// Unacknowledged alerts per overlay name, for the dashboard.
@@ -264,6 +476,24 @@ impl OverlayQueue {
         let overlay = overlay.to_owned();
         self.store
             .read(move |c| overlay_alerts::between(c, &overlay, after, upto, 200, true))
+            .await
+    }
+
+    /// What a page of `overlay` is owed on a resume, after `after` and up
+    /// to `upto` (a page at most): what was pending at `since` (the resume)
+    /// and everything queued after `horizon` (the last alert stored when
+    /// the page subscribed), acknowledged by another page or not.
+    pub async fn owed(
+        &self,
+        overlay: &str,
+        after: i64,
+        upto: i64,
+        horizon: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<QueuedAlert>, StoreError> {
+        let overlay = overlay.to_owned();
+        self.store
+            .read(move |c| overlay_alerts::owed(c, &overlay, after, upto, 200, horizon, since))
             .await
     }
 
@@ -435,6 +665,104 @@ mod tests {
             sent,
             vec!["old", "A", "B"],
             "every alert, once, in order ({b})"
+        );
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_pause_is_stored_before_it_takes_effect_and_outlives_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("q.db"), StoreOptions::default()).unwrap();
+        let queue = OverlayQueue::load(store.clone()).await.unwrap();
+        let mut watching = queue.watch_pauses();
+        let mut changes = queue.subscribe();
+        assert!(!queue.is_paused("alerts"));
+        assert!(queue.pause("alerts").await.unwrap());
+        assert!(watching.has_changed().unwrap() && changes.has_changed().unwrap());
+        let paused_at = watching.borrow_and_update().paused_at("alerts").unwrap();
+        changes.borrow_and_update();
+        assert!(!queue.pause("alerts").await.unwrap(), "paused already");
+        assert!(
+            !watching.has_changed().unwrap() && !changes.has_changed().unwrap(),
+            "nothing to announce"
+        );
+
+        // A queue loaded later (the next run) finds it paused.
+        let again = OverlayQueue::load(store.clone()).await.unwrap();
+        assert!(again.is_paused("alerts"));
+        assert_eq!(again.pauses().paused_at("alerts"), Some(paused_at));
+        assert_eq!(again.pauses().resumed_at("alerts"), None);
+
+        assert!(queue.resume("alerts").await.unwrap());
+        let pauses = watching.borrow_and_update().clone();
+        assert!(!pauses.is_paused("alerts"));
+        assert!(pauses.resumed_at("alerts").unwrap() >= paused_at);
+        assert!(!queue.resume("alerts").await.unwrap(), "not paused");
+        assert!(
+            !OverlayQueue::load(store.clone())
+                .await
+                .unwrap()
+                .is_paused("alerts")
+        );
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn clearing_and_removing_tell_the_pages_of_that_overlay_to_drop_the_alerts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("q.db"), StoreOptions::default()).unwrap();
+        let queue = OverlayQueue::new(store.clone());
+        let mut controls = queue.controls();
+        let mut ids = Vec::new();
+        for n in 0..(CANCEL_CHUNK + 2) {
+            ids.push(
+                queue
+                    .enqueue("alerts", None, None, json!({"title": n}))
+                    .await
+                    .unwrap(),
+            );
+        }
+        let side = queue
+            .enqueue("side", None, None, json!({"title": "side"}))
+            .await
+            .unwrap();
+        assert!(
+            !queue.remove("alerts", &side).await.unwrap(),
+            "not this overlay's"
+        );
+        assert!(queue.remove("alerts", &ids[0]).await.unwrap());
+        assert_eq!(
+            *controls.recv().await.unwrap(),
+            OverlayControl::Cancel {
+                overlay: "alerts".into(),
+                ids: vec![ids[0].clone()]
+            }
+        );
+        let cleared = queue.clear("alerts").await.unwrap();
+        assert_eq!(cleared, ids[1..].to_vec(), "in queue order");
+        // In messages of a bounded size.
+        let mut told = Vec::new();
+        for _ in 0..2 {
+            match &*controls.recv().await.unwrap() {
+                OverlayControl::Cancel { overlay, ids } => {
+                    assert_eq!(overlay, "alerts");
+                    assert!(ids.len() <= CANCEL_CHUNK);
+                    told.extend(ids.iter().cloned());
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(told, cleared);
+        let waiting = queue
+            .waiting(["alerts".to_owned()].into(), true, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            waiting
+                .iter()
+                .map(|w| (w.name.as_str(), w.pending, w.queued.len()))
+                .collect::<Vec<_>>(),
+            vec![("alerts", 0, 0), ("side", 1, 1)]
         );
         store.close().await;
     }

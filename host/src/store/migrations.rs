@@ -123,6 +123,7 @@ mod tests {
             "plugin_kv",
             "plugin_config",
             "overlay_alerts",
+            "overlay_pauses",
             "eventsub_messages",
         ] {
             assert!(tables.iter().any(|n| n == t), "missing {t} in {tables:?}");

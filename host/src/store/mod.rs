@@ -17,6 +17,7 @@ pub mod followers;
 pub mod migrations;
 mod open;
 pub mod overlay_alerts;
+pub mod overlay_pauses;
 pub mod plugins;
 pub mod polling_config;
 mod read_pool;

@@ -70,27 +70,183 @@ pub fn between(
     limit: u32,
     acknowledged: bool,
 ) -> Result<Vec<QueuedAlert>, StoreError> {
+    if acknowledged {
+        select(conn, overlay, after, upto, limit, i64::MIN, i64::MIN)
+    } else {
+        select(conn, overlay, after, upto, limit, i64::MAX, i64::MAX)
+    }
+}
+
+/// What a page is owed when its overlay is resumed: the alerts of `overlay`
+/// after `after` up to `upto`, oldest first, not withdrawn, and either
+/// still pending at `since` (the resume) or queued after `horizon` (the
+/// last alert stored when the page subscribed: those came while it was
+/// connected, so it is owed them even if another page showed them first).
+pub fn owed(
+    conn: &Connection,
+    overlay: &str,
+    after: i64,
+    upto: i64,
+    limit: u32,
+    horizon: i64,
+    since: DateTime<Utc>,
+) -> Result<Vec<QueuedAlert>, StoreError> {
+    select(conn, overlay, after, upto, limit, horizon, to_ms(since))
+}
+
+/// Alerts of `overlay` in (`after`, `upto`], not withdrawn, that are
+/// pending, after `horizon`, or acknowledged at or after `acked_since` (ms).
+fn select(
+    conn: &Connection,
+    overlay: &str,
+    after: i64,
+    upto: i64,
+    limit: u32,
+    horizon: i64,
+    acked_since: i64,
+) -> Result<Vec<QueuedAlert>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT rowid, id, overlay, event_id, plugin, payload, sent_count FROM overlay_alerts
-         WHERE overlay = ?1 AND rowid > ?2 AND rowid <= ?3
-           AND (?5 OR acked_at IS NULL) AND expired_at IS NULL
+         WHERE overlay = ?1 AND rowid > ?2 AND rowid <= ?3 AND expired_at IS NULL
+           AND (acked_at IS NULL OR rowid > ?5 OR acked_at >= ?6)
          ORDER BY rowid LIMIT ?4",
     )?;
     let rows = stmt
-        .query_map(params![overlay, after, upto, limit, acknowledged], |r| {
-            let payload: String = r.get(5)?;
-            Ok(QueuedAlert {
-                rowid: r.get(0)?,
-                id: r.get(1)?,
-                overlay: r.get(2)?,
-                event_id: r.get(3)?,
-                plugin: r.get(4)?,
-                payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
-                sent_count: r.get(6)?,
+        .query_map(
+            params![overlay, after, upto, limit, horizon, acked_since],
+            |r| {
+                let payload: String = r.get(5)?;
+                Ok(QueuedAlert {
+                    rowid: r.get(0)?,
+                    id: r.get(1)?,
+                    overlay: r.get(2)?,
+                    event_id: r.get(3)?,
+                    plugin: r.get(4)?,
+                    payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+                    sent_count: r.get(6)?,
+                })
+            },
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// How long the label of a queued alert may be in the dashboard's list.
+const LABEL_CHARS: usize = 200;
+
+/// A waiting alert as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct QueueEntry {
+    pub id: String,
+    /// What the alert says: its title, else its message, else its speech
+    /// text (a speech item's only text), cut to 200 characters.
+    pub title: String,
+    /// The kind of the event it came from (None when it came from none, or
+    /// that event is no longer stored).
+    pub kind: Option<String>,
+    pub plugin: Option<String>,
+    pub event_id: Option<String>,
+    pub queued_at: DateTime<Utc>,
+    /// A speech item (chat read aloud, a plugin's `speak`).
+    pub speech: bool,
+    /// Handed to a page at least once (it may be playing now, or waiting in
+    /// a page while the overlay is paused).
+    pub sent: bool,
+}
+
+/// The first `limit` alerts of `overlay` neither acknowledged nor
+/// withdrawn, in play order.
+pub fn queued(conn: &Connection, overlay: &str, limit: u32) -> Result<Vec<QueueEntry>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.id, json_extract(a.payload, '$.title'), json_extract(a.payload, '$.message'),
+                json_extract(a.payload, '$.tts'), json_extract(a.payload, '$.speech') IS 1,
+                e.kind, a.plugin, a.event_id, a.created_at, a.sent_count
+         FROM overlay_alerts a LEFT JOIN events e ON e.id = a.event_id
+         WHERE a.overlay = ?1 AND a.acked_at IS NULL AND a.expired_at IS NULL
+         ORDER BY a.rowid LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![overlay, limit], |r| {
+            // A plugin's fields are strings; anything else reads as empty.
+            let text = |i: usize| -> rusqlite::Result<String> {
+                Ok(match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    _ => String::new(),
+                })
+            };
+            let label = [text(1)?, text(2)?, text(3)?]
+                .into_iter()
+                .find(|t| !t.trim().is_empty())
+                .unwrap_or_default();
+            Ok(QueueEntry {
+                id: r.get(0)?,
+                title: cut(&label, LABEL_CHARS),
+                speech: r.get(4)?,
+                kind: r.get(5)?,
+                plugin: r.get(6)?,
+                event_id: r.get(7)?,
+                queued_at: from_ms(r.get(8)?),
+                sent: r.get::<_, i64>(9)? > 0,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// `text` cut to at most `max` characters, marked with an ellipsis.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…", &text[..end]),
+    }
+}
+
+/// How many alerts of `overlay` wait (neither acknowledged nor withdrawn).
+pub fn pending_count(conn: &Connection, overlay: &str) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM overlay_alerts
+             WHERE overlay = ?1 AND acked_at IS NULL AND expired_at IS NULL",
+        )?
+        .query_row([overlay], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
+}
+
+/// Withdraws every alert of `overlay` still pending; returns their ids in
+/// queue order.
+pub fn expire_overlay(
+    conn: &Connection,
+    overlay: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE overlay_alerts SET expired_at = ?2
+         WHERE overlay = ?1 AND acked_at IS NULL AND expired_at IS NULL RETURNING rowid, id",
+    )?;
+    let mut withdrawn = stmt
+        .query_map(params![overlay, to_ms(at)], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    withdrawn.sort_unstable();
+    Ok(withdrawn.into_iter().map(|(_, id)| id).collect())
+}
+
+/// Withdraws alert `id` if it is pending in `overlay`'s queue; false when
+/// it is not (unknown, another overlay's, already shown or withdrawn).
+pub fn expire_in(
+    conn: &Connection,
+    overlay: &str,
+    id: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE overlay_alerts SET expired_at = ?3
+             WHERE id = ?1 AND overlay = ?2 AND acked_at IS NULL AND expired_at IS NULL",
+        )?
+        .execute(params![id, overlay, to_ms(at)])?;
+    Ok(n > 0)
 }
 
 /// How many alerts each overlay has neither acknowledged nor expired, by
@@ -484,5 +640,169 @@ mod tests {
                 .all(|a| a.id == "a1"),
             "withdrawn is never resent"
         );
+    }
+
+    #[test]
+    fn a_resumed_page_is_owed_what_was_pending_at_the_resume_and_all_that_came_after_it_subscribed()
+    {
+        let conn = memory_db();
+        for (id, at) in [("before", 1), ("shown-early", 2), ("late", 3), ("later", 4)] {
+            enqueue(
+                &conn,
+                id,
+                "alerts",
+                None,
+                None,
+                &json!({"title": id}),
+                from_ms(at),
+            )
+            .unwrap();
+        }
+        let horizon = 2; // the page subscribed after "shown-early" was stored
+        ack(&conn, "alerts", "shown-early", from_ms(50)).unwrap();
+        // Another page showed these just after the resume at 100.
+        ack(&conn, "alerts", "before", from_ms(100)).unwrap();
+        ack(&conn, "alerts", "late", from_ms(120)).unwrap();
+        expire(&conn, &["later".into()], from_ms(130)).unwrap();
+        let ids = |alerts: Vec<QueuedAlert>| alerts.into_iter().map(|a| a.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(owed(&conn, "alerts", 0, i64::MAX, 10, horizon, from_ms(100)).unwrap()),
+            vec!["before", "late"],
+            "not what was shown before the resume, nor what was withdrawn"
+        );
+        assert_eq!(
+            ids(owed(&conn, "alerts", 1, 3, 10, horizon, from_ms(100)).unwrap()),
+            vec!["late"],
+            "only after `after` and up to `upto`"
+        );
+    }
+
+    #[test]
+    fn the_queue_lists_waiting_alerts_in_play_order_with_their_event_kind() {
+        let conn = memory_db();
+        conn.execute(
+            "INSERT INTO events (id, kind, source, channel_id, occurred_at, created_at, details)
+             VALUES ('ev1', 'channel.raid', 'test', '1', 1, 1, '{}')",
+            [],
+        )
+        .unwrap();
+        let long = "x".repeat(300);
+        for (id, event, payload) in [
+            ("a", Some("ev1"), json!({"title": "Raid!", "message": "m"})),
+            ("b", None, json!({"title": "", "message": "only a message"})),
+            (
+                "s",
+                Some("gone"),
+                json!({"speech": true, "title": "", "tts": "hi there"}),
+            ),
+            ("l", None, json!({"title": long, "html": "<b>x</b>"})),
+            ("n", None, json!({"title": 5})),
+            ("done", None, json!({"title": "shown"})),
+            ("other", None, json!({"title": "elsewhere"})),
+        ] {
+            let overlay = if id == "other" { "side" } else { "alerts" };
+            enqueue(
+                &conn,
+                id,
+                overlay,
+                event,
+                Some("alert-box"),
+                &payload,
+                from_ms(7),
+            )
+            .unwrap();
+        }
+        mark_sent(&conn, &["a".into()], from_ms(8)).unwrap();
+        ack(&conn, "alerts", "done", from_ms(9)).unwrap();
+        let listed = queued(&conn, "alerts", 10).unwrap();
+        let summary: Vec<_> = listed
+            .iter()
+            .map(|q| {
+                (
+                    q.id.as_str(),
+                    q.title.as_str(),
+                    q.kind.as_deref(),
+                    q.speech,
+                    q.sent,
+                )
+            })
+            .collect();
+        let cut_title = format!("{}…", "x".repeat(200));
+        assert_eq!(
+            summary,
+            vec![
+                ("a", "Raid!", Some("channel.raid"), false, true),
+                ("b", "only a message", None, false, false),
+                ("s", "hi there", None, true, false),
+                ("l", cut_title.as_str(), None, false, false),
+                ("n", "", None, false, false),
+            ]
+        );
+        assert_eq!(listed[0].event_id.as_deref(), Some("ev1"));
+        assert_eq!(listed[0].plugin.as_deref(), Some("alert-box"));
+        assert_eq!(listed[0].queued_at, from_ms(7));
+        assert_eq!(queued(&conn, "alerts", 2).unwrap().len(), 2, "capped");
+        assert_eq!(pending_count(&conn, "alerts").unwrap(), 5);
+        assert_eq!(pending_count(&conn, "nowhere").unwrap(), 0);
+    }
+
+    #[test]
+    fn clearing_withdraws_only_that_overlays_waiting_alerts_and_removing_only_its_own() {
+        let conn = memory_db();
+        for (id, overlay) in [
+            ("a", "alerts"),
+            ("b", "alerts"),
+            ("c", "side"),
+            ("d", "alerts"),
+        ] {
+            enqueue(
+                &conn,
+                id,
+                overlay,
+                None,
+                None,
+                &json!({"title": id}),
+                from_ms(1),
+            )
+            .unwrap();
+        }
+        ack(&conn, "alerts", "a", from_ms(2)).unwrap();
+        assert!(
+            !expire_in(&conn, "alerts", "c", from_ms(3)).unwrap(),
+            "another overlay's"
+        );
+        assert!(
+            !expire_in(&conn, "alerts", "a", from_ms(3)).unwrap(),
+            "already shown"
+        );
+        assert!(
+            !expire_in(&conn, "alerts", "zz", from_ms(3)).unwrap(),
+            "unknown"
+        );
+        assert!(expire_in(&conn, "alerts", "d", from_ms(3)).unwrap());
+        assert!(
+            !expire_in(&conn, "alerts", "d", from_ms(4)).unwrap(),
+            "once"
+        );
+        enqueue(
+            &conn,
+            "e",
+            "alerts",
+            None,
+            None,
+            &json!({"title": "e"}),
+            from_ms(5),
+        )
+        .unwrap();
+        assert_eq!(
+            expire_overlay(&conn, "alerts", from_ms(6)).unwrap(),
+            vec!["b", "e"]
+        );
+        assert!(
+            expire_overlay(&conn, "alerts", from_ms(7))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(pending_counts(&conn).unwrap(), vec![("side".to_owned(), 1)]);
     }
 }

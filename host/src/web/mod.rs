@@ -13,6 +13,7 @@ pub mod guard;
 pub mod live;
 pub mod media;
 pub mod overlay;
+pub mod overlay_queue;
 pub mod plugins;
 pub mod polling;
 pub mod preview;
@@ -124,7 +125,16 @@ pub fn router(state: AppState) -> Router {
         .route("/eventsub", get(eventsub::status))
         .route("/eventsub/connect", post(eventsub::connect))
         .route("/eventsub/disconnect", post(eventsub::disconnect))
-        .route("/overlays", get(overlay::list))
+        .route("/overlays", get(overlay_queue::list))
+        .route("/overlays/{name}", get(overlay_queue::one))
+        .route("/overlays/{name}/pause", post(overlay_queue::pause))
+        .route("/overlays/{name}/resume", post(overlay_queue::resume))
+        .route("/overlays/{name}/skip", post(overlay_queue::skip))
+        .route("/overlays/{name}/clear", post(overlay_queue::clear))
+        .route(
+            "/overlays/{name}/queue/{id}",
+            axum::routing::delete(overlay_queue::remove),
+        )
         .route("/overlay/key", post(overlay::regenerate_key))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(

@@ -1,13 +1,17 @@
 //! The overlay: the page an OBS browser source shows (`GET /overlay/{name}`),
-//! its socket (`GET /overlay/{name}/ws`), and the dashboard's view of both
-//! (`GET /api/overlays`, `POST /api/overlay/key`).
+//! its socket (`GET /overlay/{name}/ws`), and the overlay key
+//! (`POST /api/overlay/key`). The dashboard's queue controls are in
+//! [`super::overlay_queue`].
 //!
 //! Socket protocol: the page's first message is `{"type":"hello","key":K}`;
 //! then the host sends every alert of that overlay not yet acknowledged
 //! (`{"type":"alert","id":...}`), and the page answers `{"type":"ack","id":...}`
 //! once shown. A reconnecting page gets what it has not acknowledged, never
-//! what it has. A refused key (wrong, or regenerated while connected) closes
-//! the socket with code 4003 after an `{"type":"error"}` message saying why.
+//! what it has. While the overlay is paused the page is told
+//! `{"type":"pause"}` and sent no alert; `{"type":"resume"}` ends it and the
+//! alerts that waited follow. A refused key (wrong, or regenerated while
+//! connected) closes the socket with code 4003 after an `{"type":"error"}`
+//! message saying why.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,7 +23,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, watch};
 
@@ -28,11 +32,13 @@ use super::assets;
 use super::auth::constant_time_eq;
 use super::error::{ApiError, ApiJson};
 use crate::actions::alerts::{
-    DEFAULT_OVERLAY, FreshAlert, OverlayControl, OverlayQueue, valid_overlay_name,
+    DEFAULT_OVERLAY, FreshAlert, OverlayControl, OverlayQueue, Pauses, valid_overlay_name,
 };
+use crate::event::now_ms;
 use crate::live::{LiveFeed, LiveMessage};
 use crate::secrets;
 use crate::store::overlay_alerts::QueuedAlert;
+use chrono::{DateTime, Utc};
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// A page that does not take a message within this long is disconnected.
@@ -236,7 +242,8 @@ pub async fn page(
     assets::serve_with_policy(PAGE, &headers, &policy)
 }
 
-fn unknown_overlay(name: &str) -> ApiError {
+/// The answer for a name that cannot be an overlay's.
+pub(super) fn unknown_overlay(name: &str) -> ApiError {
     ApiError::not_found(format!(
         "no overlay named {name:?}: names are 1 to 32 of a-z, 0-9 and -"
     ))
@@ -290,88 +297,83 @@ async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
     }
     let _counted = state.overlay_pages.connect(&overlay);
     tracing::info!(overlay, "overlay connected");
+    // Watched before reading, so a pause or resume from now on is seen.
+    let mut pauses = state.overlays.watch_pauses();
     // Subscribed before the welcome and before catching up: an alert queued
     // after the page saw its welcome reaches it by one way or the other
     // (what both deliver is sent once: `last_sent` orders them).
-    let (mut fresh, horizon) = state.overlays.follow().await;
+    let (fresh, horizon) = state.overlays.follow().await;
     let mut controls = state.overlays.controls();
-    // Withdrawn while possibly still on their way here: never sent.
-    let mut withdrawn: std::collections::HashSet<String> = Default::default();
-    if send(&mut socket, json!({"type": "welcome", "overlay": overlay}))
+    let paused = pauses.borrow_and_update().is_paused(&overlay);
+    let mut page = Page {
+        state: state.clone(),
+        overlay: overlay.clone(),
+        socket,
+        last_sent: 0,
+        horizon,
+        paused,
+        owed_since: None,
+        // A paused page follows nothing: on resume it catches up from the
+        // database and follows anew.
+        fresh: (!paused).then_some(fresh),
+        withdrawn: Default::default(),
+    };
+    if page
+        .send(json!({"type": "welcome", "overlay": overlay, "paused": paused}))
         .await
         .is_err()
     {
         return;
     }
-
-    let mut last_sent = 0i64;
-    if catch_up(
-        &state,
-        &overlay,
-        &mut socket,
-        &mut last_sent,
-        horizon,
-        false,
-    )
-    .await
-    .is_err()
-    {
+    if !paused && page.catch_up(horizon, CatchUp::Pending).await.is_err() {
         return;
     }
     loop {
         tokio::select! {
-            alert = fresh.recv() => match alert {
+            alert = next_fresh(&mut page.fresh) => match alert {
                 Ok(alert) => {
-                    if withdrawn.remove(&alert.alert.id) {
-                        continue;
-                    }
-                    if send_fresh(&state, &overlay, &mut socket, &alert, &mut last_sent).await.is_err() {
+                    if page.fresh_alert(&alert).await.is_err() {
                         return;
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(overlay, missed, "overlay page fell behind; catching up from the database");
-                    // The oldest alert still buffered bounds the catch-up
-                    // (see `OverlayQueue::follow`).
-                    let next = loop {
-                        match fresh.recv().await {
-                            Ok(next) => break next,
-                            Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                            Err(broadcast::error::RecvError::Closed) => return,
-                        }
-                    };
-                    // Everything in between was on its way here: acknowledged
-                    // by other pages or not, this page is owed it.
-                    if catch_up(&state, &overlay, &mut socket, &mut last_sent, next.alert.rowid - 1, true).await.is_err()
-                        || send_fresh(&state, &overlay, &mut socket, &next, &mut last_sent).await.is_err()
-                    {
+                    if page.fell_behind().await.is_err() {
                         return;
                     }
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
+            changed = pauses.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let now = pauses.borrow_and_update().clone();
+                if page.follow_pause(&now).await.is_err() {
+                    return;
+                }
+            }
             control = controls.recv() => match control {
                 Ok(control) if control.applies_to(&overlay) => {
                     let message = match &*control {
                         OverlayControl::Skip { .. } => json!({"type": "skip"}),
                         OverlayControl::Reload => json!({"type": "reload"}),
                         OverlayControl::Cancel { ids, .. } => {
-                            if withdrawn.len() > 1024 {
-                                withdrawn.clear();
+                            if page.withdrawn.len() > 1024 {
+                                page.withdrawn.clear();
                             }
-                            withdrawn.extend(ids.iter().cloned());
+                            page.withdrawn.extend(ids.iter().cloned());
                             json!({"type": "cancel", "ids": ids})
                         }
                     };
-                    if send(&mut socket, message).await.is_err() {
-                        tracing::info!(overlay, "overlay disconnected (send failed or timed out)");
+                    if page.send(message).await.is_err() {
                         return;
                     }
                 }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return,
             },
-            message = socket.recv() => match message {
+            message = page.socket.recv() => match message {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<FromPage>(&text) {
                     Ok(FromPage::Ack { id }) => match state.overlays.ack(&overlay, &id).await {
                         Ok(true) => {
@@ -393,84 +395,222 @@ async fn session(state: AppState, overlay: String, mut socket: WebSocket) {
             _ = key_changes.changed() => {
                 tracing::info!(overlay, "overlay key regenerated; disconnecting a page holding the old one");
                 return refuse(
-                    socket,
+                    page.socket,
                     "key_changed",
                     "the overlay key was regenerated: copy the overlay URL again from the dashboard",
                 )
                 .await;
             }
             _ = state.shutdown.cancelled() => {
-                let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "host shutting down".into() }))).await;
+                let _ = page.socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "host shutting down".into() }))).await;
                 return;
             }
         }
     }
 }
 
-/// Sends a just-queued alert if it is this overlay's and not sent yet.
-async fn send_fresh(
-    state: &AppState,
-    overlay: &str,
-    socket: &mut WebSocket,
-    fresh: &FreshAlert,
-    last_sent: &mut i64,
-) -> Result<(), ()> {
-    let alert = &fresh.alert;
-    if alert.overlay != overlay || alert.rowid <= *last_sent {
-        return Ok(());
+/// The next alert queued, or never while the page follows none (paused).
+async fn next_fresh(
+    fresh: &mut Option<broadcast::Receiver<Arc<FreshAlert>>>,
+) -> Result<Arc<FreshAlert>, broadcast::error::RecvError> {
+    match fresh {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
     }
-    let text = fresh
-        .message
-        .get_or_init(|| alert_message(alert).to_string());
-    if send_text(socket, text.clone()).await.is_err() {
-        tracing::info!(overlay, "overlay disconnected (send failed or timed out)");
-        return Err(());
-    }
-    *last_sent = alert.rowid;
-    if fresh.first_send() {
-        record_sent(&state.overlays, vec![alert.id.clone()]);
-    }
-    Ok(())
 }
 
-/// Sends every alert after `last_sent` and up to `upto` from the database:
-/// the unacknowledged ones at connect, all of them (`missed`) after the
-/// page fell behind while connected.
-async fn catch_up(
-    state: &AppState,
-    overlay: &str,
-    socket: &mut WebSocket,
-    last_sent: &mut i64,
-    upto: i64,
-    missed: bool,
-) -> Result<(), ()> {
-    loop {
-        let read = if missed {
-            state.overlays.missed(overlay, *last_sent, upto).await
-        } else {
-            state.overlays.pending(overlay, *last_sent, upto).await
-        };
-        let pending = match read {
-            Ok(pending) => pending,
-            Err(e) => {
-                // The fresh alerts still flow; the next lag or reconnect retries.
-                tracing::error!(overlay, error = %e, "cannot read the alert queue");
-                return Ok(());
-            }
-        };
-        if pending.is_empty() {
+/// Which alerts a catch-up from the database sends.
+#[derive(Debug, Clone, Copy)]
+enum CatchUp {
+    /// Those not acknowledged: what a page connecting is sent.
+    Pending,
+    /// All of them, acknowledged by other pages or not: what a connected
+    /// page missed by falling behind (it was owed them all).
+    Missed,
+    /// What a page is owed when its overlay is resumed: what was pending
+    /// at `since` (the resume) plus all that came after it subscribed.
+    Owed { since: DateTime<Utc> },
+}
+
+/// One connected page: its socket and what it has been sent. Every method
+/// fails (`Err`) only when the page is gone (a send failed or timed out).
+struct Page {
+    state: AppState,
+    overlay: String,
+    socket: WebSocket,
+    /// Queue position of the last alert sent, so an alert that arrives by
+    /// both the catch-up and the broadcast is sent once, in order.
+    last_sent: i64,
+    /// The last queue position committed when the page subscribed: every
+    /// alert after it came while the page was connected, so it is owed
+    /// them all (see [`OverlayQueue::follow`]).
+    horizon: i64,
+    /// The page was told its overlay is paused: it plays nothing new and is
+    /// sent no alert until resumed.
+    paused: bool,
+    /// From a resume until its catch-up completed (a pause can cut it
+    /// short): alerts pending at this time are owed even if another page
+    /// acknowledges them meanwhile.
+    owed_since: Option<DateTime<Utc>>,
+    /// Alerts as they are queued; None while paused (nothing is sent then,
+    /// and the resume catches up from the database instead).
+    fresh: Option<broadcast::Receiver<Arc<FreshAlert>>>,
+    /// Withdrawn while possibly still on their way here: never sent.
+    withdrawn: std::collections::HashSet<String>,
+}
+
+impl Page {
+    async fn send(&mut self, message: Value) -> Result<(), ()> {
+        self.send_text(message.to_string()).await
+    }
+
+    async fn send_text(&mut self, text: String) -> Result<(), ()> {
+        if send_text(&mut self.socket, text).await.is_err() {
+            tracing::info!(
+                overlay = self.overlay,
+                "overlay disconnected (send failed or timed out)"
+            );
+            return Err(());
+        }
+        Ok(())
+    }
+
+    /// Whether this page's overlay is paused now (perhaps before the
+    /// session has heard of it: checked before every alert it sends).
+    fn paused_now(&self) -> bool {
+        self.state.overlays.is_paused(&self.overlay)
+    }
+
+    /// An alert just queued: sent if it is this overlay's and not sent yet,
+    /// held back (and the page told to hold) if the overlay is paused.
+    async fn fresh_alert(&mut self, fresh: &FreshAlert) -> Result<(), ()> {
+        let alert = &fresh.alert;
+        if self.withdrawn.remove(&alert.id) {
             return Ok(());
         }
-        let mut ids = Vec::with_capacity(pending.len());
-        for alert in &pending {
-            if send(socket, alert_message(alert)).await.is_err() {
-                tracing::info!(overlay, "overlay disconnected (send failed or timed out)");
-                return Err(());
-            }
-            *last_sent = alert.rowid;
-            ids.push(alert.id.clone());
+        if alert.overlay != self.overlay || alert.rowid <= self.last_sent {
+            return Ok(());
         }
-        record_sent(&state.overlays, ids);
+        if self.paused_now() {
+            return self.hold().await;
+        }
+        let text = fresh
+            .message
+            .get_or_init(|| alert_message(alert).to_string());
+        self.send_text(text.clone()).await?;
+        self.last_sent = alert.rowid;
+        if fresh.first_send() {
+            record_sent(&self.state.overlays, vec![alert.id.clone()]);
+        }
+        Ok(())
+    }
+
+    /// The page fell behind the broadcast: catch up from the database to
+    /// just before the oldest alert still buffered (see
+    /// [`OverlayQueue::follow`]), then go on with that one.
+    async fn fell_behind(&mut self) -> Result<(), ()> {
+        let next = loop {
+            match next_fresh(&mut self.fresh).await {
+                Ok(next) => break next,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return Err(()),
+            }
+        };
+        // Everything in between was on its way here: acknowledged by
+        // other pages or not, this page is owed it.
+        if !self.catch_up(next.alert.rowid - 1, CatchUp::Missed).await? {
+            return self.hold().await;
+        }
+        self.fresh_alert(&next).await
+    }
+
+    /// Follows a change of the paused overlays (any overlay's: only this
+    /// one's matters).
+    async fn follow_pause(&mut self, pauses: &Pauses) -> Result<(), ()> {
+        let paused = pauses.is_paused(&self.overlay);
+        if paused && !self.paused {
+            self.hold().await
+        } else if !paused && self.paused {
+            let since = pauses.resumed_at(&self.overlay).unwrap_or_else(now_ms);
+            self.resume(since).await
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The overlay is paused: the page finishes what it plays and holds the
+    /// rest; nothing more is sent until the resume.
+    async fn hold(&mut self) -> Result<(), ()> {
+        if self.paused {
+            return Ok(());
+        }
+        self.paused = true;
+        self.fresh = None;
+        tracing::debug!(overlay = self.overlay, "overlay page paused");
+        self.send(json!({"type": "pause"})).await
+    }
+
+    /// The overlay was resumed at `since`: the page plays what it holds, and
+    /// is sent what it is owed from the database, then follows anew.
+    async fn resume(&mut self, since: DateTime<Utc>) -> Result<(), ()> {
+        self.paused = false;
+        // A resume cut short by a pause still owes what was pending then.
+        let since = self.owed_since.map_or(since, |earlier| earlier.min(since));
+        self.owed_since = Some(since);
+        tracing::debug!(overlay = self.overlay, "overlay page resumed");
+        self.send(json!({"type": "resume"})).await?;
+        let (fresh, upto) = self.state.overlays.follow().await;
+        self.fresh = Some(fresh);
+        if self.catch_up(upto, CatchUp::Owed { since }).await? {
+            self.owed_since = None;
+        } else {
+            self.hold().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the alerts after `last_sent` and up to `upto` from the
+    /// database, `which` says which. Ok(false) when the overlay was paused
+    /// meanwhile: the rest waits for the resume.
+    async fn catch_up(&mut self, upto: i64, which: CatchUp) -> Result<bool, ()> {
+        loop {
+            if self.paused_now() {
+                return Ok(false);
+            }
+            let overlays = &self.state.overlays;
+            let (overlay, after) = (self.overlay.as_str(), self.last_sent);
+            let read = match which {
+                CatchUp::Pending => overlays.pending(overlay, after, upto).await,
+                CatchUp::Missed => overlays.missed(overlay, after, upto).await,
+                CatchUp::Owed { since } => {
+                    overlays
+                        .owed(overlay, after, upto, self.horizon, since)
+                        .await
+                }
+            };
+            let pending = match read {
+                Ok(pending) => pending,
+                Err(e) => {
+                    // The fresh alerts still flow; the next lag or reconnect retries.
+                    tracing::error!(overlay, error = %e, "cannot read the alert queue");
+                    return Ok(true);
+                }
+            };
+            if pending.is_empty() {
+                return Ok(true);
+            }
+            let mut ids = Vec::with_capacity(pending.len());
+            for alert in &pending {
+                if self.paused_now() {
+                    record_sent(&self.state.overlays, ids);
+                    return Ok(false);
+                }
+                self.send(alert_message(alert)).await?;
+                self.last_sent = alert.rowid;
+                ids.push(alert.id.clone());
+            }
+            record_sent(&self.state.overlays, ids);
+        }
     }
 }
 
@@ -526,52 +666,6 @@ async fn refuse(mut socket: WebSocket, code: &str, message: &str) {
         .await;
 }
 
-/// One overlay as the dashboard lists it.
-#[derive(Debug, Serialize)]
-pub struct OverlayView {
-    pub name: String,
-    /// Pages connected now.
-    pub connected: usize,
-    /// Alerts queued and not yet acknowledged.
-    pub pending: u64,
-    /// The URL to paste into an OBS browser source (with the key).
-    pub url: String,
-}
-
-/// `GET /api/overlays`: every overlay that has pages connected or alerts
-/// pending (and the default one), with the URL to give OBS.
-pub async fn list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<ApiJson<Vec<OverlayView>>, ApiError> {
-    let pending = state.overlays.pending_counts().await.map_err(|e| {
-        tracing::error!(error = %e, "cannot count pending overlay alerts");
-        ApiError::unavailable("cannot read the overlay alert queue")
-    })?;
-    let connected = state.overlay_pages.counts();
-    let mut names: BTreeMap<String, (usize, u64)> = BTreeMap::new();
-    names.insert(DEFAULT_OVERLAY.to_owned(), (0, 0));
-    for (name, n) in connected {
-        names.entry(name).or_default().0 = n;
-    }
-    for (name, n) in pending {
-        names.entry(name).or_default().1 = n;
-    }
-    let key = state.overlay_key.current();
-    let base = base_url(&headers);
-    Ok(ApiJson(
-        names
-            .into_iter()
-            .map(|(name, (connected, pending))| OverlayView {
-                url: overlay_url(&base, &name, &key),
-                name,
-                connected,
-                pending,
-            })
-            .collect(),
-    ))
-}
-
 /// `POST /api/overlay/key`: a fresh overlay key. Pages holding the old one
 /// are disconnected (they show "copy the overlay URL again"); answers with
 /// the new URL of the default overlay. 409 when the environment fixes the key.
@@ -610,7 +704,7 @@ pub async fn regenerate_key(State(state): State<AppState>, headers: HeaderMap) -
 /// `http://<host>` from the request's Host header, so the URL works from
 /// where the dashboard was opened; empty (a relative URL) when the header is
 /// missing or not a plain host[:port].
-fn base_url(headers: &HeaderMap) -> String {
+pub(super) fn base_url(headers: &HeaderMap) -> String {
     headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -625,7 +719,7 @@ fn base_url(headers: &HeaderMap) -> String {
 }
 
 /// The page URL with the key in the fragment (never sent to a server).
-fn overlay_url(base: &str, name: &str, key: &str) -> String {
+pub(super) fn overlay_url(base: &str, name: &str, key: &str) -> String {
     format!("{base}/overlay/{name}#key={key}")
 }
 

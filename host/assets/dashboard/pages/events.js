@@ -1,7 +1,8 @@
 // Events: the recent events as the formatter plugin shows them (label,
 // icon, colour, text), newest first, with a kind filter; new events appear
-// live. Each has a "Replay" button (its actions run again: the alert shows
-// again) and a test alert can be sent for any kind.
+// live. Each has a "Replay alert" button (its actions run again: the alert
+// shows again, or waits while its overlay is paused) and a test alert can
+// be sent for any kind.
 
 import { get, post, query } from '../api.js';
 import { Page } from '../page.js';
@@ -221,7 +222,7 @@ export class EventsPage extends Page {
           title: "Run this event's actions again (its alert shows again)",
           onclick: (e) => this.replay(event, e.currentTarget),
         },
-        'Replay',
+        'Replay alert',
       ),
     );
   }
