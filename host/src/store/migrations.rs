@@ -124,6 +124,7 @@ mod tests {
             "plugin_config",
             "overlay_alerts",
             "eventsub_messages",
+            "media_files",
         ] {
             assert!(tables.iter().any(|n| n == t), "missing {t} in {tables:?}");
         }

@@ -12,6 +12,7 @@ pub mod eventsub;
 pub mod guard;
 pub mod live;
 pub mod media;
+pub mod media_library;
 pub mod overlay;
 pub mod plugins;
 pub mod polling;
@@ -79,6 +80,8 @@ pub struct AppState {
     pub role_sync: Option<RoleSync>,
     /// The streamer's media files (`GET /media/{file}`).
     pub media_dir: Arc<std::path::Path>,
+    /// The uploaded ones among them (`/api/media`).
+    pub media: crate::media_library::MediaLibrary,
     /// What `/healthz` reports.
     pub health: crate::health::Health,
     /// Addresses presenting wrong credentials lately.
@@ -124,6 +127,13 @@ pub fn router(state: AppState) -> Router {
         .route("/eventsub/disconnect", post(eventsub::disconnect))
         .route("/overlays", get(overlay::list))
         .route("/overlay/key", post(overlay::regenerate_key))
+        .route(
+            "/media",
+            get(media_library::list)
+                .post(media_library::upload)
+                .layer(DefaultBodyLimit::max(MAX_MEDIA_UPLOAD)),
+        )
+        .route("/media/{id}", axum::routing::delete(media_library::delete))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -357,14 +357,17 @@ fn text(at: &str, value: &Value) -> Result<String, String> {
         .ok_or_else(|| format!("{at} must be text"))
 }
 
-/// An http(s) URL, or "" for none.
+/// An http(s) URL, a path on the host (`/media/…`: the streamer's media
+/// library; `/assets/…`: built-in media), or "" for none. The host checks
+/// each alert's URLs again before an overlay gets them.
 fn url(at: &str, value: &Value) -> Result<String, String> {
     let url = text(at, value)?.trim().to_owned();
-    if url.is_empty() || url.starts_with("https://") || url.starts_with("http://") {
+    let on_host = url.starts_with("/media/") || url.starts_with("/assets/");
+    if url.is_empty() || on_host || url.starts_with("https://") || url.starts_with("http://") {
         Ok(url)
     } else {
         Err(format!(
-            "{at} must be an http(s) URL or \"\", not \"{url}\""
+            "{at} must be an http(s) URL, a /media/ path or \"\", not \"{url}\""
         ))
     }
 }
@@ -409,6 +412,23 @@ mod tests {
         }
         assert_eq!(config.kind("channel.ban"), None);
         assert_eq!(Config::defaults(), config);
+    }
+
+    #[test]
+    fn media_library_paths_are_accepted_as_media_urls() {
+        let config = parse(json!({"alerts": {"channel.follow": {
+            "image_url": "/media/0123456789abcdef0123456789abcdef.png",
+            "sound_url": " /media/ding.wav ",
+            "video_url": "/assets/overlay/intro.webm"
+        }}}))
+        .unwrap();
+        let spec = config.kind("channel.follow").unwrap().resolve(none);
+        assert_eq!(
+            spec.image_url,
+            "/media/0123456789abcdef0123456789abcdef.png"
+        );
+        assert_eq!(spec.sound_url, "/media/ding.wav");
+        assert_eq!(spec.video_url, "/assets/overlay/intro.webm");
     }
 
     #[test]
@@ -553,6 +573,10 @@ mod tests {
             (
                 json!({"alerts": {"channel.follow": {"image_url": "C:\\cat.gif"}}}),
                 "image_url must be an http(s) URL",
+            ),
+            (
+                json!({"alerts": {"channel.follow": {"sound_url": "/etc/passwd"}}}),
+                "sound_url must be an http(s) URL, a /media/ path",
             ),
             (
                 json!({"alerts": {"channel.follow": {"enabled": "no"}}}),
