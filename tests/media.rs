@@ -336,6 +336,28 @@ async fn refusals_say_what_is_wrong_and_store_nothing() {
     assert_eq!((status, code.as_str()), (413, "too_large"), "{message}");
     assert!(message.contains("images are at most 10 MiB"), "{message}");
 
+    // Over the upload route's cap (64 MiB), sent without a length: the host
+    // counts it as it arrives and stops at the cap.
+    let mebibyte = vec![0u8; 1024 * 1024];
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = std::iter::once(Ok(png.clone()))
+        .chain((0..64).map(|_| Ok(mebibyte.clone())))
+        .collect();
+    let resp = client()
+        .post(host.url("/api/media"))
+        .header("Content-Type", "image/png")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .expect("an answer, not a reset");
+    let (status, code, message) = refusal(resp).await;
+    assert_eq!((status, code.as_str()), (413, "too_large"), "{message}");
+    assert!(
+        message.contains(&(64 * 1024 * 1024).to_string()),
+        "{message}"
+    );
+
     // A display name with control characters, an unknown query parameter.
     let (status, code, message) =
         refusal(upload(&host, png.clone(), "image/png", Some("a\u{7}b.png")).await).await;

@@ -83,8 +83,11 @@ pub struct MediaItem {
     pub name: String,
     /// What the content is (and what it is served as).
     pub content_type: String,
+    /// Image, sound or video: which alert field it suits.
     pub kind: Kind,
+    /// Its size on disk.
     pub bytes: u64,
+    /// When it was uploaded (the list is newest first).
     pub uploaded_at: DateTime<Utc>,
 }
 
@@ -106,12 +109,17 @@ impl MediaItem {
 /// Why an upload was refused or failed; nothing is stored when it is.
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
+    /// No bytes were sent.
     #[error("the request body is empty: send the file's bytes as the body")]
     Empty,
+    /// The display name is too long or holds control characters.
     #[error("{0}")]
     BadName(String),
+    /// The content is not accepted: its type, its declared type, or an
+    /// unsafe SVG.
     #[error(transparent)]
     Refused(#[from] SniffError),
+    /// Larger than files of its kind may be.
     #[error("{kind}s are at most {}; this {} file is {}", mib(*.max), .format.label(), mib(*.bytes))]
     TooLarge {
         kind: Kind,
@@ -119,8 +127,10 @@ pub enum UploadError {
         bytes: u64,
         max: u64,
     },
+    /// The library holds as many files or bytes as it may.
     #[error("{0}")]
     LibraryFull(String),
+    /// The disk or the database failed; worth retrying once fixed.
     #[error("cannot store the file: {0}")]
     Storage(String),
 }
@@ -128,8 +138,10 @@ pub enum UploadError {
 /// Why a delete failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DeleteError {
+    /// The library holds no file with this id.
     #[error("no media file with id {0:?}")]
     NotFound(String),
+    /// The database failed.
     #[error("cannot delete the file: {0}")]
     Storage(String),
 }

@@ -9,11 +9,14 @@ use std::fmt;
 use super::svg;
 
 /// What a media file is for: the three families the overlay plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// Shown: PNG, JPEG, GIF, WebP, SVG.
     Image,
+    /// Played: MP3, Ogg, WAV.
     Sound,
+    /// Shown and played: WebM, MP4.
     Video,
 }
 

@@ -17,10 +17,13 @@ pub struct MediaRow {
     pub file_name: String,
     /// The display name given at upload.
     pub name: String,
+    /// What the content is (judged from its bytes at upload).
     pub content_type: String,
     /// `image`, `sound` or `video`.
     pub kind: String,
+    /// The file's size.
     pub bytes: u64,
+    /// When it was stored.
     pub uploaded_at: DateTime<Utc>,
 }
 
