@@ -274,6 +274,11 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         twitch: twitch.clone(),
         polling,
         role_sync,
+        media: crate::media_library::MediaLibrary::open(
+            &media_dir,
+            store.clone(),
+            crate::media_library::Limits::default(),
+        ),
         media_dir: Arc::from(media_dir.as_path()),
         health: health.clone(),
         auth_failures: Arc::default(),

@@ -13,6 +13,7 @@ pub mod event;
 pub mod health;
 pub mod live;
 pub mod logging;
+pub mod media_library;
 pub mod periodic;
 pub mod pipeline;
 pub mod plugins;

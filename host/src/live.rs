@@ -34,6 +34,9 @@ pub enum LiveMessage {
     /// acknowledged, or the overlay key was regenerated: the dashboard
     /// re-fetches `/api/overlays`.
     OverlaysChanged,
+    /// A file was added to or deleted from the media library: the
+    /// dashboard re-fetches `/api/media`.
+    MediaChanged,
 }
 
 impl LiveMessage {
@@ -47,6 +50,7 @@ impl LiveMessage {
             LiveMessage::SpeechChanged => "speech",
             LiveMessage::EventSubChanged => "eventsub",
             LiveMessage::OverlaysChanged => "overlays",
+            LiveMessage::MediaChanged => "media",
         }
     }
 }

@@ -191,6 +191,22 @@ impl Browser {
         self.wait_for(&want, Duration::from_secs(10)).await;
     }
 
+    /// Chooses `files` in the page's file input `selector`, as a person
+    /// picking them in the file dialog would (the page's change handler
+    /// runs).
+    pub async fn choose_files(&self, selector: &str, files: &[&std::path::Path]) {
+        let paths: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        let input = self
+            .client()
+            .find(fantoccini::Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("no {selector} on the page: {e}"));
+        input
+            .send_keys(&paths.join("\n"))
+            .await
+            .unwrap_or_else(|e| panic!("cannot choose {paths:?} in {selector}: {e}"));
+    }
+
     /// Saves a PNG of the page (for looking at a failure).
     pub async fn screenshot(&self, path: &std::path::Path) {
         let png = self.client().screenshot().await.expect("screenshot");

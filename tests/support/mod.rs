@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod media;
 pub mod overlay;
 pub mod tmpfs;
 pub mod twitch;

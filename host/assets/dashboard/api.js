@@ -21,7 +21,8 @@ export function onLoggedOut(listener) {
 
 /**
  * Calls the API: `path` is below `/api` (e.g. `/events?limit=5`), `body`
- * (optional) is sent as JSON. Resolves to the parsed JSON answer (or null
+ * (optional) is sent as JSON, or as it is with its own type when it is a
+ * file (a Blob, for uploads). Resolves to the parsed JSON answer (or null
  * for an empty one).
  */
 export async function api(method, path, body) {
@@ -31,7 +32,11 @@ export async function api(method, path, body) {
     headers: { Accept: 'application/json' },
     cache: 'no-store',
   };
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    // The host judges the type by the content and checks it agrees.
+    init.headers['Content-Type'] = body.type || 'application/octet-stream';
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }

@@ -13,6 +13,7 @@ import { TtsPage } from './pages/tts.js';
 import { PluginsPage } from './pages/plugins.js';
 import { OverlaysPage } from './pages/overlays.js';
 import { PollingPage } from './pages/polling.js';
+import { MediaPage } from './pages/media.js';
 
 /** The safety net: how often the visible page re-fetches anyway. */
 const SAFETY_NET_MS = 30000;
@@ -26,6 +27,7 @@ const pages = [
   new TtsPage(),
   new PluginsPage(),
   new OverlaysPage(),
+  new MediaPage(),
   new PollingPage(),
 ];
 let current = null;

@@ -528,6 +528,13 @@
       media.removeAttribute('src');
       media.load(); // releases the network connection
     });
+    // Test hook (read-only): window.__overlay.mediaStarted lists the
+    // sources that started playing, newest last.
+    media.addEventListener(
+      'playing',
+      () => (state.mediaStarted ||= []).push(media.currentSrc),
+      { once: true },
+    );
     return new Promise((resolve) => {
       media.addEventListener('ended', resolve, { once: true });
       media.addEventListener('error', resolve, { once: true });

@@ -125,6 +125,7 @@ mod tests {
             "overlay_alerts",
             "overlay_pauses",
             "eventsub_messages",
+            "media_files",
         ] {
             assert!(tables.iter().any(|n| n == t), "missing {t} in {tables:?}");
         }

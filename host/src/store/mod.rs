@@ -14,6 +14,7 @@ pub mod clips;
 pub mod events;
 pub mod eventsub_messages;
 pub mod followers;
+pub mod media;
 pub mod migrations;
 mod open;
 pub mod overlay_alerts;

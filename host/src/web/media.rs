@@ -3,7 +3,9 @@
 //! show without a media grant. Public, like the overlay page that loads
 //! them; the folder cannot be listed. Only plain files directly inside the
 //! folder are served (no links, no sub-paths), with byte ranges for video
-//! and sound, and a policy that keeps an SVG from running script.
+//! and sound, and a policy that keeps an SVG from running script. Files of
+//! the media library (see `media_library`) are served with the type they
+//! were listed with, which their extension names.
 
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, header};
@@ -13,6 +15,7 @@ use tower_http::services::ServeFile;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::media_library::sniff::Format;
 
 /// Served media files are documents of their own: an SVG may not run
 /// script or load anything.
@@ -45,7 +48,15 @@ pub async fn serve(
         Ok(r) => r.map(axum::body::Body::new).into_response(),
         Err(e) => match e {},
     };
+    let library_type = file
+        .rsplit_once('.')
+        .and_then(|(_, extension)| Format::from_extension(extension))
+        .map(Format::content_type);
+    let success = response.status().is_success();
     let headers = response.headers_mut();
+    if let Some(content_type) = library_type.filter(|_| success) {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
     for (name, value) in [
         (header::CONTENT_SECURITY_POLICY, MEDIA_CSP),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),

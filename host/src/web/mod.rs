@@ -12,6 +12,7 @@ pub mod eventsub;
 pub mod guard;
 pub mod live;
 pub mod media;
+pub mod media_library;
 pub mod overlay;
 pub mod overlay_queue;
 pub mod plugins;
@@ -81,6 +82,8 @@ pub struct AppState {
     pub role_sync: Option<RoleSync>,
     /// The streamer's media files (`GET /media/{file}`).
     pub media_dir: Arc<std::path::Path>,
+    /// The uploaded ones among them (`/api/media`).
+    pub media: crate::media_library::MediaLibrary,
     /// What `/healthz` reports.
     pub health: crate::health::Health,
     /// Addresses presenting wrong credentials lately.
@@ -136,6 +139,13 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(overlay_queue::remove),
         )
         .route("/overlay/key", post(overlay::regenerate_key))
+        .route(
+            "/media",
+            get(media_library::list)
+                .post(media_library::upload)
+                .layer(DefaultBodyLimit::max(MAX_MEDIA_UPLOAD)),
+        )
+        .route("/media/{id}", axum::routing::delete(media_library::delete))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -728,6 +728,23 @@ mod tests {
     }
 
     #[test]
+    fn media_library_paths_are_accepted_as_media_urls() {
+        let config = parse(json!({"alerts": {"channel.follow": {
+            "image_url": "/media/0123456789abcdef0123456789abcdef.png",
+            "sound_url": " /media/ding.wav ",
+            "video_url": "/assets/overlay/intro.webm"
+        }}}))
+        .unwrap();
+        let spec = config.kind("channel.follow").unwrap().resolve(none);
+        assert_eq!(
+            spec.image_url,
+            "/media/0123456789abcdef0123456789abcdef.png"
+        );
+        assert_eq!(spec.sound_url, "/media/ding.wav");
+        assert_eq!(spec.video_url, "/assets/overlay/intro.webm");
+    }
+
+    #[test]
     fn kind_settings_override_the_defaults_field_by_field() {
         let config = parse(json!({"alerts": {"channel.follow": {
             "sound_url": "https://example.com/ding.mp3", "duration_ms": 3000, "tts": "hi {username}"
@@ -1013,6 +1030,10 @@ mod tests {
             (
                 json!({"alerts": {"channel.follow": {"image_url": "C:\\cat.gif"}}}),
                 "image_url must be an http(s) URL",
+            ),
+            (
+                json!({"alerts": {"channel.follow": {"sound_url": "/etc/passwd"}}}),
+                "sound_url must be an http(s) URL, a /media/ path",
             ),
             (
                 json!({"alerts": {"channel.follow": {"enabled": "no"}}}),
