@@ -173,6 +173,20 @@ impl Browser {
         }
     }
 
+    /// Chooses the file at `path` in the file input matching CSS `selector`,
+    /// as a user picking it in the file dialog would (its `change` fires).
+    pub async fn choose_file(&self, selector: &str, path: &std::path::Path) {
+        let input = self
+            .client()
+            .find(fantoccini::Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("no {selector}: {e}"));
+        input
+            .send_keys(path.to_str().expect("a UTF-8 path"))
+            .await
+            .unwrap_or_else(|e| panic!("cannot choose {} in {selector}: {e}", path.display()));
+    }
+
     /// Saves a PNG of the page (for looking at a failure).
     pub async fn screenshot(&self, path: &std::path::Path) {
         let png = self.client().screenshot().await.expect("screenshot");

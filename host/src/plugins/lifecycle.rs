@@ -143,7 +143,7 @@ impl PluginHost {
 
     /// This plugin's lifecycle lock, creating its entry (shown as
     /// compiling) if it is new.
-    fn lifecycle_lock(&self, name: &str, path: &Path) -> Arc<tokio::sync::Mutex<()>> {
+    pub(super) fn lifecycle_lock(&self, name: &str, path: &Path) -> Arc<tokio::sync::Mutex<()>> {
         let mut entries = self.entries();
         let entry = entries.entry(name.to_owned()).or_insert_with(|| {
             self.inner.feed.publish(LiveMessage::PluginsChanged);
