@@ -45,9 +45,7 @@ async fn a_package_is_installed_from_the_page_a_bad_one_refused_and_a_plugin_rem
         .await;
 
     // Chosen, it is checked and previewed; nothing is installed yet.
-    browser
-        .choose_file("#plugin-install-file", &package)
-        .await;
+    browser.choose_file("#plugin-install-file", &package).await;
     let title = browser
         .wait_for(
             "!document.querySelector('#plugin-install-preview').hidden && document.querySelector('#plugin-install-preview h4').textContent",
@@ -59,7 +57,10 @@ async fn a_package_is_installed_from_the_page_a_bad_one_refused_and_a_plugin_rem
         .eval("document.querySelector('#plugin-install-preview').textContent")
         .await;
     let preview = preview.as_str().unwrap();
-    assert!(preview.contains("nothing beyond overlay alerts"), "{preview}");
+    assert!(
+        preview.contains("nothing beyond overlay alerts"),
+        "{preview}"
+    );
     assert!(preview.contains("stagehand:plugin@0.2.0"), "{preview}");
     assert!(!dir.path().join("plugins/follow-alert").exists());
 
@@ -73,7 +74,11 @@ async fn a_package_is_installed_from_the_page_a_bad_one_refused_and_a_plugin_rem
             WAIT,
         )
         .await;
-    assert!(dir.path().join("plugins/follow-alert/plugin.toml").is_file());
+    assert!(
+        dir.path()
+            .join("plugins/follow-alert/plugin.toml")
+            .is_file()
+    );
     assert_eq!(
         browser
             .eval("document.querySelector('#plugin-install-preview').hidden")
@@ -91,7 +96,8 @@ async fn a_package_is_installed_from_the_page_a_bad_one_refused_and_a_plugin_rem
         .await;
     let error = error.as_str().unwrap();
     assert!(
-        error.contains("broken.stagehand cannot be installed") && error.contains("not a plugin package"),
+        error.contains("broken.stagehand cannot be installed")
+            && error.contains("not a plugin package"),
         "{error}"
     );
     assert_eq!(
@@ -116,18 +122,27 @@ async fn a_package_is_installed_from_the_page_a_bad_one_refused_and_a_plugin_rem
     let remove = "document.querySelector('#plugin-list [data-plugin=\"follow-alert\"] [data-action=remove]').click()";
     browser.eval(remove).await;
     browser
-        .wait_for("document.querySelector('#plugin-remove-dialog')?.open === true", WAIT)
+        .wait_for(
+            "document.querySelector('#plugin-remove-dialog')?.open === true",
+            WAIT,
+        )
         .await;
     browser
         .eval("document.querySelector('[data-action=remove-cancel]').click()")
         .await;
     browser
-        .wait_for("document.querySelector('#plugin-remove-dialog') === null", WAIT)
+        .wait_for(
+            "document.querySelector('#plugin-remove-dialog') === null",
+            WAIT,
+        )
         .await;
     assert!(dir.path().join("plugins/follow-alert").exists());
     browser.eval(remove).await;
     browser
-        .wait_for("document.querySelector('#plugin-remove-dialog')?.open === true", WAIT)
+        .wait_for(
+            "document.querySelector('#plugin-remove-dialog')?.open === true",
+            WAIT,
+        )
         .await;
     browser
         .eval("document.querySelector('[data-action=remove-confirm]').click()")

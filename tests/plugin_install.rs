@@ -17,10 +17,13 @@ const WAIT: Duration = Duration::from_secs(20);
 /// The folder `cargo xtask plugins` built `name` into.
 fn built(name: &str) -> PathBuf {
     let root = support::built_plugins();
-    [root.join("plugins").join(name), root.join("test-plugins").join(name)]
-        .into_iter()
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| panic!("no built plugin {name}"))
+    [
+        root.join("plugins").join(name),
+        root.join("test-plugins").join(name),
+    ]
+    .into_iter()
+    .find(|p| p.is_dir())
+    .unwrap_or_else(|| panic!("no built plugin {name}"))
 }
 
 /// The built component of `name`.
@@ -74,7 +77,12 @@ fn fault_v2(text: String) -> String {
     edited
 }
 
-async fn upload(host: &Host, body: Vec<u8>, content_type: &str, name: Option<&str>) -> reqwest::Response {
+async fn upload(
+    host: &Host,
+    body: Vec<u8>,
+    content_type: &str,
+    name: Option<&str>,
+) -> reqwest::Response {
     let mut url = host.url("/api/plugins/install");
     if let Some(name) = name {
         url.push_str(&format!("?name={name}"));
@@ -94,7 +102,10 @@ async fn preview(host: &Host, body: Vec<u8>, content_type: &str, name: Option<&s
     let status = resp.status();
     let body: Value = resp.json().await.unwrap();
     assert_eq!(status, 200, "{body}");
-    assert!(body["token"].as_str().is_some_and(|t| t.len() >= 32), "{body}");
+    assert!(
+        body["token"].as_str().is_some_and(|t| t.len() >= 32),
+        "{body}"
+    );
     assert_eq!(body["expires_in_secs"], 600);
     body
 }
@@ -251,7 +262,12 @@ async fn a_package_installs_updates_with_a_diff_and_removes_with_its_data() {
     assert_eq!(shown["update"], Value::Null);
     assert_eq!(shown["needs_grant"], json!(["webhook:127.0.0.1"]));
     assert_eq!(shown["file_bytes"], v1.len());
-    assert!(shown["description"].as_str().unwrap().contains("Misbehaves"));
+    assert!(
+        shown["description"]
+            .as_str()
+            .unwrap()
+            .contains("Misbehaves")
+    );
     // Nothing is installed before the confirmation.
     assert!(folder(dir.path()).is_empty(), "{:?}", folder(dir.path()));
     assert!(plugins(&host).await.is_empty());
@@ -277,7 +293,11 @@ async fn a_package_installs_updates_with_a_diff_and_removes_with_its_data() {
     assert_eq!(mode(&installed.join("plugin.toml")), 0o600);
 
     assert_eq!(grant(&host, "fault-plugin").await["status"], "running");
-    post_event(&host, json!({"kind": "test.fault", "details": {"mode": "kv"}})).await;
+    post_event(
+        &host,
+        json!({"kind": "test.fault", "details": {"mode": "kv"}}),
+    )
+    .await;
     wait_count(dir.path(), "1").await;
     let resp = client()
         .put(host.url("/api/plugins/fault-plugin/settings"))
@@ -316,7 +336,11 @@ async fn a_package_installs_updates_with_a_diff_and_removes_with_its_data() {
     );
     // Allowed, it runs with its data and settings kept.
     assert_eq!(grant(&host, "fault-plugin").await["status"], "running");
-    post_event(&host, json!({"kind": "test.fault", "details": {"mode": "kv"}})).await;
+    post_event(
+        &host,
+        json!({"kind": "test.fault", "details": {"mode": "kv"}}),
+    )
+    .await;
     wait_count(dir.path(), "2").await;
     assert!(stored(dir.path(), "fault-plugin").2, "settings kept");
 
@@ -331,7 +355,10 @@ async fn a_package_installs_updates_with_a_diff_and_removes_with_its_data() {
     assert_eq!(body, json!({"removed": "fault-plugin"}));
     assert!(folder(dir.path()).is_empty(), "{:?}", folder(dir.path()));
     assert!(
-        plugins(&host).await.iter().all(|p| p["name"] != "fault-plugin"),
+        plugins(&host)
+            .await
+            .iter()
+            .all(|p| p["name"] != "fault-plugin"),
         "still listed"
     );
     assert_eq!(stored(dir.path(), "fault-plugin"), (None, vec![], false));
@@ -362,12 +389,20 @@ async fn a_new_plugin_under_an_old_name_inherits_no_grant_or_data() {
     let shown = preview(&host, package.clone(), "application/gzip", None).await;
     confirm(&host, shown["token"].as_str().unwrap()).await;
     grant(&host, "fault-plugin").await;
-    post_event(&host, json!({"kind": "test.fault", "details": {"mode": "kv"}})).await;
+    post_event(
+        &host,
+        json!({"kind": "test.fault", "details": {"mode": "kv"}}),
+    )
+    .await;
     wait_count(dir.path(), "1").await;
 
     std::fs::remove_dir_all(dir.path().join("plugins/fault-plugin")).unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;
-    while plugins(&host).await.iter().any(|p| p["name"] == "fault-plugin") {
+    while plugins(&host)
+        .await
+        .iter()
+        .any(|p| p["name"] == "fault-plugin")
+    {
         assert!(tokio::time::Instant::now() < deadline, "never unloaded");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -393,7 +428,13 @@ async fn a_bare_component_installs_under_its_name_and_runs() {
     let dir = tempfile::tempdir().unwrap();
     let host = Host::start(dir.path(), "run", &[]);
     let wasm = component("follow-alert");
-    let shown = preview(&host, wasm.clone(), "application/wasm", Some("Follow_Alert")).await;
+    let shown = preview(
+        &host,
+        wasm.clone(),
+        "application/wasm",
+        Some("Follow_Alert"),
+    )
+    .await;
     assert_eq!(shown["name"], "follow-alert");
     assert_eq!(shown["bare"], true);
     assert_eq!(shown["permissions"], json!([]));
@@ -403,11 +444,17 @@ async fn a_bare_component_installs_under_its_name_and_runs() {
     assert_eq!(status["status"], "running", "{status}");
     assert_eq!(status["version"], "0.1.0", "the component's own version");
     let installed = dir.path().join("plugins/follow-alert");
-    assert_eq!(std::fs::read(installed.join("follow-alert.wasm")).unwrap(), wasm);
+    assert_eq!(
+        std::fs::read(installed.join("follow-alert.wasm")).unwrap(),
+        wasm
+    );
 
     // The same file again is an update of the running plugin.
     let shown = preview(&host, wasm, "application/wasm", Some("follow-alert")).await;
-    assert_eq!(shown["update"]["version"], json!({"from": "0.1.0", "to": "0"}));
+    assert_eq!(
+        shown["update"]["version"],
+        json!({"from": "0.1.0", "to": "0"})
+    );
     assert_eq!(shown["update"]["added_permissions"], json!([]));
     host.stop();
 }
@@ -442,7 +489,15 @@ async fn bad_files_are_refused_with_the_reason_and_change_nothing() {
         big
     };
     /// (what, body, content type, ?name=, status, code, words in the message)
-    type Case<'a> = (&'a str, Vec<u8>, &'a str, Option<&'a str>, u16, &'a str, &'a str);
+    type Case<'a> = (
+        &'a str,
+        Vec<u8>,
+        &'a str,
+        Option<&'a str>,
+        u16,
+        &'a str,
+        &'a str,
+    );
     let cases: Vec<Case> = vec![
         (
             "not gzip",
@@ -474,7 +529,10 @@ async fn bad_files_are_refused_with_the_reason_and_change_nothing() {
         (
             "manifest names another component",
             tar_gz(&[
-                ("plugin.toml", b"name = \"x\"\nversion = \"1\"\nwasm = \"y.wasm\"\n"),
+                (
+                    "plugin.toml",
+                    b"name = \"x\"\nversion = \"1\"\nwasm = \"y.wasm\"\n",
+                ),
                 ("x.wasm", &wasm),
             ]),
             "application/gzip",
@@ -494,7 +552,13 @@ async fn bad_files_are_refused_with_the_reason_and_change_nothing() {
         ),
         (
             "bad manifest",
-            tar_gz(&[("plugin.toml", b"name = \"x\"\nversion = \"1\"\nnetwork = true\n"), ("x.wasm", &wasm)]),
+            tar_gz(&[
+                (
+                    "plugin.toml",
+                    b"name = \"x\"\nversion = \"1\"\nnetwork = true\n",
+                ),
+                ("x.wasm", &wasm),
+            ]),
             "application/gzip",
             None,
             422,
@@ -569,20 +633,35 @@ async fn bad_files_are_refused_with_the_reason_and_change_nothing() {
         let resp = upload(&host, body, content_type, name).await;
         let got = resp.status().as_u16();
         let body: Value = resp.json().await.expect("a JSON error body");
-        assert_eq!((got, body["error"]["code"].as_str().unwrap_or("")), (status, code), "{what}: {body}");
+        assert_eq!(
+            (got, body["error"]["code"].as_str().unwrap_or("")),
+            (status, code),
+            "{what}: {body}"
+        );
         let message = body["error"]["message"].as_str().unwrap_or("");
-        assert!(message.contains(needle), "{what}: {needle:?} not in {message:?}");
-        assert!(folder(dir.path()).is_empty(), "{what}: {:?}", folder(dir.path()));
+        assert!(
+            message.contains(needle),
+            "{what}: {needle:?} not in {message:?}"
+        );
+        assert!(
+            folder(dir.path()).is_empty(),
+            "{what}: {:?}",
+            folder(dir.path())
+        );
     }
 
     // Over the route's cap, without a length: read up to it, then refused.
     let chunk = vec![0u8; 1 << 20];
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        (0..40).map(|_| Ok(chunk.clone())).chain([Ok(vec![0u8; 256 << 10])]).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..40)
+        .map(|_| Ok(chunk.clone()))
+        .chain([Ok(vec![0u8; 256 << 10])])
+        .collect();
     let resp = client()
         .post(host.url("/api/plugins/install"))
         .header("content-type", "application/gzip")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
         .send()
         .await
         .expect("an answer, not a reset");
@@ -613,15 +692,26 @@ async fn the_command_line_installs_with_yes_and_refuses_without_a_terminal() {
 
     let (ok, out, err) = support::run_cli(dir.path(), &["plugin", "install", v1.to_str().unwrap()]);
     assert!(!ok, "{out}");
-    assert!(err.contains("not a terminal") && err.contains("--yes"), "{err}");
-    assert!(out.contains("asks for:     webhook:127.0.0.1"), "it still shows what it asks for: {out}");
+    assert!(
+        err.contains("not a terminal") && err.contains("--yes"),
+        "{err}"
+    );
+    assert!(
+        out.contains("asks for:     webhook:127.0.0.1"),
+        "it still shows what it asks for: {out}"
+    );
     assert!(folder(dir.path()).is_empty(), "{:?}", folder(dir.path()));
 
     let host = Host::start(dir.path(), "run", &[]);
-    let (ok, out, err) =
-        support::run_cli(dir.path(), &["plugin", "install", v1.to_str().unwrap(), "--yes"]);
+    let (ok, out, err) = support::run_cli(
+        dir.path(),
+        &["plugin", "install", v1.to_str().unwrap(), "--yes"],
+    );
     assert!(ok, "{out}{err}");
-    assert!(out.contains("Install fault-plugin 1.0.0 (plugin contract 0.2.0)"), "{out}");
+    assert!(
+        out.contains("Install fault-plugin 1.0.0 (plugin contract 0.2.0)"),
+        "{out}"
+    );
     assert!(out.contains("needs grant:  webhook:127.0.0.1"), "{out}");
     assert!(out.contains("Installed fault-plugin"), "{out}");
     // The running host picks it up from the folder.
@@ -631,14 +721,20 @@ async fn the_command_line_installs_with_yes_and_refuses_without_a_terminal() {
     .await;
     grant(&host, "fault-plugin").await;
 
-    let (ok, out, err) = support::run_cli(dir.path(), &["plugin", "install", v2.to_str().unwrap(), "-y"]);
+    let (ok, out, err) = support::run_cli(
+        dir.path(),
+        &["plugin", "install", v2.to_str().unwrap(), "-y"],
+    );
     assert!(ok, "{out}{err}");
     assert!(out.contains("Update fault-plugin 1.0.0 -> 2.0.0"), "{out}");
     assert!(
         out.contains("changes:      + chat, + media:cdn.example.com, memory 16 -> 32 MiB"),
         "{out}"
     );
-    assert!(out.contains("needs grant:  chat, media:cdn.example.com"), "{out}");
+    assert!(
+        out.contains("needs grant:  chat, media:cdn.example.com"),
+        "{out}"
+    );
     let status = wait_for(&host, "fault-plugin", "2.0.0 waiting for its grant", |p| {
         p["version"] == "2.0.0" && p["status"] == "pending_grant"
     })
@@ -647,7 +743,12 @@ async fn the_command_line_installs_with_yes_and_refuses_without_a_terminal() {
 
     let (ok, _, err) = support::run_cli(
         dir.path(),
-        &["plugin", "install", work.path().join("missing.stagehand").to_str().unwrap(), "--yes"],
+        &[
+            "plugin",
+            "install",
+            work.path().join("missing.stagehand").to_str().unwrap(),
+            "--yes",
+        ],
     );
     assert!(!ok && err.contains("missing.stagehand"), "{err}");
     host.stop();

@@ -19,7 +19,8 @@ use stagehand::store;
 
 /// Installs `file` into the configured plugins folder.
 pub fn install(config: &Config, file: &Path, yes: bool) -> Result<ExitCode> {
-    let package = Package::from_path(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let package =
+        Package::from_path(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let name = package.manifest.name.clone();
     install::check_name(&name).map_err(anyhow::Error::msg)?;
     let dir = &config.plugins_dir;
@@ -29,7 +30,9 @@ pub fn install(config: &Config, file: &Path, yes: bool) -> Result<ExitCode> {
     if installed.is_some() {
         granted.extend(stored_grants(&db, &name)?);
     }
-    let file_bytes = std::fs::metadata(file).map(|m| m.len() as usize).unwrap_or(0);
+    let file_bytes = std::fs::metadata(file)
+        .map(|m| m.len() as usize)
+        .unwrap_or(0);
     let preview = install::preview(&package, file_bytes, installed.as_ref(), &granted);
     print_preview(&preview);
     if !yes {

@@ -227,7 +227,7 @@ export function confirmRemove(name) {
         'div',
         { class: 'toolbar' },
         el('button', { type: 'button', class: 'danger', dataset: { action: 'remove-confirm' }, onclick: () => close(true) }, `Remove ${name}`),
-        el('button', { type: 'button', dataset: { action: 'remove-cancel' }, onclick: () => close(false) }, 'Cancel'),
+        el('button', { type: 'button', autofocus: true, dataset: { action: 'remove-cancel' }, onclick: () => close(false) }, 'Cancel'),
       ),
     );
     dialog.addEventListener('cancel', (e) => {

@@ -188,12 +188,9 @@ pub fn preview(
 
 /// What changes from `old` to `new` in what the plugin asks for.
 pub fn diff(old: &Manifest, new: &Manifest) -> Update {
-    let keys = |m: &Manifest| -> BTreeSet<String> {
-        m.permissions.iter().map(Permission::key).collect()
-    };
-    let hosts = |m: &Manifest| -> BTreeSet<String> {
-        m.media_hosts().map(str::to_owned).collect()
-    };
+    let keys =
+        |m: &Manifest| -> BTreeSet<String> { m.permissions.iter().map(Permission::key).collect() };
+    let hosts = |m: &Manifest| -> BTreeSet<String> { m.media_hosts().map(str::to_owned).collect() };
     let (old_keys, new_keys) = (keys(old), keys(new));
     let (old_hosts, new_hosts) = (hosts(old), hosts(new));
     let changed = |from: u64, to: u64| (from != to).then_some(Change { from, to });
@@ -208,7 +205,10 @@ pub fn diff(old: &Manifest, new: &Manifest) -> Update {
             old.deadline.as_millis() as u64,
             new.deadline.as_millis() as u64,
         ),
-        memory_mib: changed((old.memory_bytes >> 20) as u64, (new.memory_bytes >> 20) as u64),
+        memory_mib: changed(
+            (old.memory_bytes >> 20) as u64,
+            (new.memory_bytes >> 20) as u64,
+        ),
         added_media_hosts: new_hosts.difference(&old_hosts).cloned().collect(),
         removed_media_hosts: old_hosts.difference(&new_hosts).cloned().collect(),
     }
@@ -623,10 +623,20 @@ mod tests {
         );
         new.version = "2.0.0".into();
         let update = diff(&old, &new);
-        assert_eq!(update.version, Change { from: "1.0.0".into(), to: "2.0.0".into() });
+        assert_eq!(
+            update.version,
+            Change {
+                from: "1.0.0".into(),
+                to: "2.0.0".into()
+            }
+        );
         assert_eq!(
             update.added_permissions,
-            vec!["media:b.example.com", "memory_mib:128", "webhook:discord.com"]
+            vec![
+                "media:b.example.com",
+                "memory_mib:128",
+                "webhook:discord.com"
+            ]
         );
         assert_eq!(
             update.removed_permissions,
@@ -664,7 +674,10 @@ mod tests {
         let tokens: Vec<String> = (0..=MAX_STAGED)
             .map(|i| staging.stage(package(), t0 + Duration::from_secs(i as u64)))
             .collect();
-        assert!(staging.take(&tokens[0], t0).is_none(), "the oldest made way");
+        assert!(
+            staging.take(&tokens[0], t0).is_none(),
+            "the oldest made way"
+        );
         assert!(staging.take(&tokens[MAX_STAGED], t0).is_some());
         assert!(
             staging.take(&tokens[MAX_STAGED], t0).is_none(),
@@ -678,7 +691,10 @@ mod tests {
         assert_eq!(err.problem, Problem::NameRequired);
         let err = read_upload(b"\0asm\x0d\0\x01\0".to_vec(), Some("Bad Näme")).unwrap_err();
         assert_eq!(err.problem, Problem::BadManifest, "{err}");
-        assert_eq!(check_name("install").unwrap_err().problem, Problem::BadManifest);
+        assert_eq!(
+            check_name("install").unwrap_err().problem,
+            Problem::BadManifest
+        );
         let err = read_upload(b"just text".to_vec(), None).unwrap_err();
         assert_eq!(err.problem, Problem::NotAPackage);
     }
@@ -700,7 +716,13 @@ mod tests {
             },
         };
         let written = write(&plugins, &package("1")).unwrap();
-        assert_eq!(written, Written { path: plugins.join("x"), replaced: false });
+        assert_eq!(
+            written,
+            Written {
+                path: plugins.join("x"),
+                replaced: false
+            }
+        );
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&plugins.join("x")), 0o700);
         assert_eq!(mode(&plugins.join("x/plugin.toml")), 0o600);
@@ -712,7 +734,10 @@ mod tests {
         assert!(written.replaced);
         let text = std::fs::read_to_string(plugins.join("x/plugin.toml")).unwrap();
         assert!(text.contains("\"2\""), "{text}");
-        assert!(!plugins.join("x/old.txt").exists(), "the old folder went whole");
+        assert!(
+            !plugins.join("x/old.txt").exists(),
+            "the old folder went whole"
+        );
         assert!(!plugins.join("X.wasm").exists());
         let left: Vec<_> = std::fs::read_dir(&plugins)
             .unwrap()

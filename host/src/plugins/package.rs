@@ -538,10 +538,22 @@ mod tests {
     #[test]
     fn bad_packages_get_a_reason() {
         let cases: Vec<(Vec<u8>, &str, Problem)> = vec![
-            (b"PK\x03\x04zip".to_vec(), "not a plugin package", Problem::NotAPackage),
+            (
+                b"PK\x03\x04zip".to_vec(),
+                "not a plugin package",
+                Problem::NotAPackage,
+            ),
             (vec![0x1f, 0x8b, 0, 1, 2], "package", Problem::BadPackage),
-            (tar_gz(&[("x.wasm", b"\0asm", FILE)]), "no plugin.toml", Problem::BadPackage),
-            (tar_gz(&[("plugin.toml", MANIFEST, FILE)]), "no .wasm", Problem::BadPackage),
+            (
+                tar_gz(&[("x.wasm", b"\0asm", FILE)]),
+                "no plugin.toml",
+                Problem::BadPackage,
+            ),
+            (
+                tar_gz(&[("plugin.toml", MANIFEST, FILE)]),
+                "no .wasm",
+                Problem::BadPackage,
+            ),
             (
                 tar_gz(&[("../plugin.toml", MANIFEST, FILE)]),
                 "only plugin.toml",
@@ -598,7 +610,10 @@ mod tests {
         ];
         for (bytes, expected, problem) in cases {
             let err = Package::from_bytes(&bytes).unwrap_err();
-            assert!(err.message.contains(expected), "{expected:?} not in {err:?}");
+            assert!(
+                err.message.contains(expected),
+                "{expected:?} not in {err:?}"
+            );
             assert_eq!(err.problem, problem, "{err:?}");
         }
     }

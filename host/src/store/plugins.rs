@@ -205,7 +205,13 @@ mod tests {
         let conn = memory_db();
         for plugin in ["p", "q"] {
             kv_apply(&conn, plugin, &[("k".into(), Some("v".into()))], from_ms(1)).unwrap();
-            grant(&conn, plugin, &["chat".into(), "tts_rules".into()], from_ms(1)).unwrap();
+            grant(
+                &conn,
+                plugin,
+                &["chat".into(), "tts_rules".into()],
+                from_ms(1),
+            )
+            .unwrap();
             set_enabled(&conn, plugin, false, from_ms(1)).unwrap();
         }
         retain_grants(&conn, "q", &["tts_rules".into(), "webhook:x.com".into()]).unwrap();

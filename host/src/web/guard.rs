@@ -29,7 +29,11 @@ pub const DRAIN_TIME: Duration = Duration::from_secs(2);
 /// default, so a large body is refused before any handler reads it.
 pub const UPLOAD_ROUTES: &[(&str, &str, usize)] = &[
     ("POST", "/api/media", crate::web::MAX_MEDIA_UPLOAD),
-    ("POST", "/api/plugins/install", crate::web::MAX_PLUGIN_UPLOAD),
+    (
+        "POST",
+        "/api/plugins/install",
+        crate::web::MAX_PLUGIN_UPLOAD,
+    ),
 ];
 
 /// The body cap of one request: its upload route's, or `default`.
@@ -43,11 +47,7 @@ pub fn body_cap(method: &str, path: &str, default: usize) -> usize {
 /// Refuses bodies over the request's cap ([`body_cap`] with `default`) with
 /// a readable 413.
 pub async fn limit_body(request: Request, next: Next, default: usize) -> Response {
-    let limit = body_cap(
-        request.method().as_str(),
-        request.uri().path(),
-        default,
-    );
+    let limit = body_cap(request.method().as_str(), request.uri().path(), default);
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)

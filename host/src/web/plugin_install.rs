@@ -160,9 +160,7 @@ fn refused(e: PackageError) -> ApiError {
 fn install_failed(e: InstallError) -> ApiError {
     tracing::error!(error = %e, "plugin install or removal failed");
     match e {
-        InstallError::Store(e) => {
-            ApiError::unavailable(format!("cannot store the change: {e}"))
-        }
+        InstallError::Store(e) => ApiError::unavailable(format!("cannot store the change: {e}")),
         other => ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "install_failed",
