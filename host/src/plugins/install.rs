@@ -561,8 +561,16 @@ impl PluginHost {
         let removed = tokio::task::spawn_blocking(move || remove_files(&dir, &plugin))
             .await
             .map_err(|e| InstallError::Task(e.to_string()))??;
-        let entry = self.entries().remove(name);
-        let known = entry.as_ref().is_some_and(|e| !e.refused);
+        // A source refused for another's name is listed under its file
+        // name: it is no plugin to remove, and stays listed.
+        let entry = {
+            let mut entries = self.entries();
+            match entries.get(name) {
+                Some(e) if !e.refused => entries.remove(name),
+                _ => None,
+            }
+        };
+        let known = entry.is_some();
         if let Some(worker) = entry.and_then(|e| e.worker) {
             let (done, stopped) = oneshot::channel();
             let grace = STOP_DRAIN + worker.busy.deadline() + Duration::from_millis(200);

@@ -344,33 +344,13 @@ impl Package {
             let stem = path.file_stem().unwrap_or_default().to_string_lossy();
             return Package::bare(&stem, path);
         }
-        let bytes = read_capped(path, MAX_PACKAGE_BYTES, "the file").map_err(|e| {
-            let too_big = e.0.contains("at most");
-            PackageError::new(
-                if too_big {
-                    Problem::TooLarge
-                } else {
-                    Problem::Unreadable
-                },
-                e.0,
-            )
-        })?;
+        let bytes = read_file(path, MAX_PACKAGE_BYTES, "the file")?;
         Package::from_bytes(&bytes)
     }
 
     /// A bare component named `stem`, with the default manifest.
     fn bare(stem: &str, wasm: &Path) -> Result<Package, PackageError> {
-        let bytes = read_capped(wasm, MAX_WASM_BYTES, "the component").map_err(|e| {
-            let too_big = e.0.contains("at most");
-            PackageError::new(
-                if too_big {
-                    Problem::TooLarge
-                } else {
-                    Problem::Unreadable
-                },
-                e.0,
-            )
-        })?;
+        let bytes = read_file(wasm, MAX_WASM_BYTES, "the component")?;
         Package::from_wasm(stem, bytes)
     }
 
@@ -413,6 +393,20 @@ impl Package {
 /// The manifest a bare component gets.
 fn bare_manifest(name: &str) -> String {
     format!("name = \"{name}\"\nversion = \"0\"\n")
+}
+
+/// Reads a file given on the command line (see [`read_capped`]); one over
+/// `cap` is [`Problem::TooLarge`].
+fn read_file(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>, PackageError> {
+    read_capped(path, cap, what).map_err(|e| {
+        let too_big = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > cap);
+        let problem = if too_big {
+            Problem::TooLarge
+        } else {
+            Problem::Unreadable
+        };
+        PackageError::new(problem, e.0)
+    })
 }
 
 /// Where a folder's component is: named by the manifest, the folder's only
