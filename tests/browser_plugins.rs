@@ -30,6 +30,32 @@ async fn a_package_is_installed_from_the_page_a_bad_one_refused_and_a_plugin_rem
         ],
     );
     assert!(ok, "{out}{err}");
+    // A second version asking to send chat messages.
+    let source = work.path().join("follow-alert-src");
+    std::fs::create_dir(&source).unwrap();
+    for entry in std::fs::read_dir(&built).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), source.join(entry.file_name())).unwrap();
+    }
+    let manifest = std::fs::read_to_string(source.join("plugin.toml")).unwrap();
+    let manifest = manifest.replace("version = \"0.1.0\"", "version = \"0.2.0\"");
+    std::fs::write(
+        source.join("plugin.toml"),
+        format!("{manifest}\n[permissions]\nchat = true\n"),
+    )
+    .unwrap();
+    let update = work.path().join("follow-alert-0.2.0.stagehand");
+    let (ok, out, err) = support::run_cli(
+        work.path(),
+        &[
+            "plugin",
+            "pack",
+            source.to_str().unwrap(),
+            "--out",
+            update.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{out}{err}");
     let bad = work.path().join("broken.stagehand");
     std::fs::write(&bad, "this is not a plugin").unwrap();
 
@@ -85,6 +111,42 @@ async fn a_package_is_installed_from_the_page_a_bad_one_refused_and_a_plugin_rem
             .await,
         json!(true)
     );
+
+    // An update shows what changes; Cancel leaves the installed version.
+    browser.choose_file("#plugin-install-file", &update).await;
+    let title = browser
+        .wait_for(
+            "!document.querySelector('#plugin-install-preview').hidden && document.querySelector('#plugin-install-preview h4').textContent",
+            WAIT,
+        )
+        .await;
+    assert_eq!(title, json!("Update follow-alert 0.1.0 → 0.2.0"));
+    let changes = browser
+        .eval("document.querySelector('#plugin-install-preview .install-changes').textContent")
+        .await;
+    assert_eq!(changes, json!("New: send chat messages"));
+    let preview = browser
+        .eval("document.querySelector('#plugin-install-preview').textContent")
+        .await;
+    assert!(
+        preview
+            .as_str()
+            .unwrap()
+            .contains("Once installed it waits until you allow: send chat messages."),
+        "{preview}"
+    );
+    browser
+        .eval("document.querySelector('[data-action=install-cancel]').click()")
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.querySelector('#plugin-install-preview').hidden")
+            .await,
+        json!(true)
+    );
+    let installed =
+        std::fs::read_to_string(dir.path().join("plugins/follow-alert/plugin.toml")).unwrap();
+    assert!(installed.contains("version = \"0.1.0\""), "{installed}");
 
     // A bad file: its reason is shown, nothing changes.
     browser.choose_file("#plugin-install-file", &bad).await;

@@ -264,6 +264,7 @@ pub fn write(dir: &Path, package: &Package) -> std::io::Result<Written> {
         .mode(0o700)
         .create(dir)?;
     let name = &package.manifest.name;
+    sweep_leftovers(dir, std::time::SystemTime::now());
     let others = sources(dir, name)?;
     let staging = tempfile::Builder::new()
         .prefix(".installing-")
@@ -326,6 +327,34 @@ pub fn write(dir: &Path, package: &Package) -> std::io::Result<Written> {
         path: target,
         replaced: replaced || !others.is_empty(),
     })
+}
+
+/// Prefixes of the hidden folders an install or removal works in.
+const WORK_PREFIXES: [&str; 3] = [".installing-", ".removing-", ".replaced-"];
+
+/// How old a hidden work folder must be to count as left over by an
+/// install or removal that was cut short (a crash, a full disk); younger
+/// ones may belong to one running now.
+pub const LEFTOVER_AGE: Duration = Duration::from_secs(60 * 60);
+
+/// Deletes hidden work folders in `dir` older than [`LEFTOVER_AGE`].
+fn sweep_leftovers(dir: &Path, now: std::time::SystemTime) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        if !WORK_PREFIXES.iter().any(|p| file_name.starts_with(p)) {
+            continue;
+        }
+        let old = std::fs::symlink_metadata(entry.path())
+            .and_then(|m| m.modified())
+            .is_ok_and(|at| now.duration_since(at).is_ok_and(|age| age >= LEFTOVER_AGE));
+        if old && let Err(e) = delete(&entry.path()) {
+            tracing::warn!(path = %entry.path().display(), error = %e, "cannot delete a left-over install folder");
+        }
+    }
 }
 
 /// Removes every source of plugin `name` from `dir`: each is first renamed
@@ -755,5 +784,27 @@ mod tests {
         assert!(remove_files(&plugins, "x").unwrap());
         assert!(!remove_files(&plugins, "x").unwrap());
         assert_eq!(std::fs::read_dir(&plugins).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn only_old_leftovers_of_cut_short_installs_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [".installing-abc", ".removing-x-123", "keep-me", ".hidden"] {
+            std::fs::create_dir(dir.path().join(name)).unwrap();
+        }
+        let now = std::time::SystemTime::now();
+        sweep_leftovers(dir.path(), now);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            4,
+            "young ones stay"
+        );
+        sweep_leftovers(dir.path(), now + LEFTOVER_AGE + Duration::from_secs(1));
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec![".hidden", "keep-me"]);
     }
 }
