@@ -11,6 +11,7 @@ use stagehand::config::{self, Config, LogFormat, Mode};
 use stagehand::demo::DemoTwitch;
 use stagehand::store::check;
 
+mod plugin_cli;
 mod twitch_cli;
 
 #[derive(Parser)]
@@ -48,7 +49,7 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
-    /// Plugin development.
+    /// Plugins: make, pack, check and install them.
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
@@ -120,6 +121,16 @@ enum PluginCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Install a package (or a bare .wasm) into the plugins folder, where a
+    /// running Stagehand picks it up. Shows what it asks for (and what an
+    /// update changes) and asks first, unless --yes.
+    Install {
+        /// A .stagehand package or a .wasm file.
+        file: PathBuf,
+        /// Install without asking (needed when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Check a package, a .wasm component or a plugin folder without running
     /// it: manifest, contract version, imports, size, permissions and limits.
     Check {
@@ -172,6 +183,7 @@ fn main() -> ExitCode {
             PluginCommand::New { name, dir, lang } => plugin_new(&dir, &name, &lang),
             PluginCommand::Pack { dir, out } => plugin_pack(&dir, out),
             PluginCommand::Check { path, json } => plugin_check(&path, json),
+            PluginCommand::Install { file, yes } => plugin_cli::install(&config, &file, yes),
         },
     };
     match result {
@@ -400,7 +412,10 @@ fn plugin_check(path: &std::path::Path, json: bool) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) if json => {
-            println!("{:#}", serde_json::json!({"ok": false, "error": e}));
+            println!(
+                "{:#}",
+                serde_json::json!({"ok": false, "error": e.to_string()})
+            );
             Ok(ExitCode::FAILURE)
         }
         Err(e) => anyhow::bail!("{}: {e}", path.display()),

@@ -191,6 +191,11 @@ impl Browser {
         self.wait_for(&want, Duration::from_secs(10)).await;
     }
 
+    /// Chooses the one file at `path` in the file input `selector`.
+    pub async fn choose_file(&self, selector: &str, path: &std::path::Path) {
+        self.choose_files(selector, &[path]).await;
+    }
+
     /// Chooses `files` in the page's file input `selector`, as a person
     /// picking them in the file dialog would (the page's change handler
     /// runs).

@@ -18,9 +18,34 @@ pub struct Outline {
     pub exports: Vec<String>,
 }
 
+/// Why a file is not a plugin this host can load.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct OutlineError {
+    /// It is a plugin, built for a contract this host does not load (one
+    /// from the future): updating Stagehand would help, fixing the file not.
+    pub unsupported_contract: bool,
+    pub message: String,
+}
+
+impl From<String> for OutlineError {
+    fn from(message: String) -> Self {
+        OutlineError {
+            unsupported_contract: false,
+            message,
+        }
+    }
+}
+
+impl From<&str> for OutlineError {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
 /// Reads `wasm`'s outline; an error says why it is not a plugin this host
 /// can load.
-pub fn outline(wasm: &[u8]) -> Result<Outline, String> {
+pub fn outline(wasm: &[u8]) -> Result<Outline, OutlineError> {
     if !wasm.starts_with(b"\0asm") {
         return Err("not a WebAssembly file (it does not start with \\0asm)".into());
     }
@@ -36,7 +61,7 @@ pub fn outline(wasm: &[u8]) -> Result<Outline, String> {
             Ok(Chunk::NeedMoreData(_)) => {
                 return Err("not a valid WebAssembly component: it ends early".into());
             }
-            Err(e) => return Err(format!("not a valid WebAssembly component: {e}")),
+            Err(e) => return Err(format!("not a valid WebAssembly component: {e}").into()),
         };
         rest = &rest[consumed..];
         match payload {
@@ -89,13 +114,15 @@ pub fn outline(wasm: &[u8]) -> Result<Outline, String> {
         if ours && !import.ends_with(&format!("@{contract}")) {
             return Err(format!(
                 "it imports {shown} but exports contract {contract}: rebuild it with one SDK version"
-            ));
+            )
+            .into());
         }
         if !ours && !import.starts_with("wasi:") {
             return Err(format!(
                 "it imports {shown}, which Stagehand does not provide (plugins get only \
                  stagehand:plugin/host and a WASI that grants nothing)"
-            ));
+            )
+            .into());
         }
     }
     Ok(Outline {
@@ -109,9 +136,9 @@ pub fn outline(wasm: &[u8]) -> Result<Outline, String> {
 /// Python one a few dozen.
 const MAX_NAMES: usize = 1_000;
 
-fn push_capped(names: &mut Vec<String>, name: &str, what: &str) -> Result<(), String> {
+fn push_capped(names: &mut Vec<String>, name: &str, what: &str) -> Result<(), OutlineError> {
     if names.len() >= MAX_NAMES {
-        return Err(format!("it has more than {MAX_NAMES} {what}"));
+        return Err(format!("it has more than {MAX_NAMES} {what}").into());
     }
     names.push(name.to_owned());
     Ok(())
@@ -131,7 +158,7 @@ fn listed(names: &[String]) -> String {
 }
 
 /// The contract a component's exports follow.
-fn contract_of(exports: &[String]) -> Result<String, String> {
+fn contract_of(exports: &[String]) -> Result<String, OutlineError> {
     if let Some(version) = exports
         .iter()
         .find_map(|e| e.strip_prefix("stagehand:plugin/handler@"))
@@ -144,10 +171,13 @@ fn contract_of(exports: &[String]) -> Result<String, String> {
                 .take(32)
                 .flat_map(char::escape_debug)
                 .collect();
-            Err(format!(
-                "it was built for plugin contract {version}; this Stagehand loads {}: update Stagehand or build with an older SDK",
-                CONTRACTS.join(" and ")
-            ))
+            Err(OutlineError {
+                unsupported_contract: true,
+                message: format!(
+                    "it was built for plugin contract {version}; this Stagehand loads {}: update Stagehand or build with an older SDK",
+                    CONTRACTS.join(" and ")
+                ),
+            })
         };
     }
     // 0.1 exported plain functions at the top of the world.
@@ -162,7 +192,8 @@ fn contract_of(exports: &[String]) -> Result<String, String> {
         } else {
             listed(exports)
         }
-    ))
+    )
+    .into())
 }
 
 #[cfg(test)]
@@ -184,12 +215,14 @@ mod tests {
             "0.1.0"
         );
         let future = contract_of(&names(&["stagehand:plugin/handler@0.9.0"])).unwrap_err();
+        assert!(future.unsupported_contract);
         assert!(
-            future.contains("0.9.0") && future.contains("update Stagehand"),
+            future.message.contains("0.9.0") && future.message.contains("update Stagehand"),
             "{future}"
         );
         let other = contract_of(&names(&["wasi:cli/run@0.2.0"])).unwrap_err();
-        assert!(other.contains("wasi:cli/run"), "{other}");
+        assert!(!other.unsupported_contract);
+        assert!(other.message.contains("wasi:cli/run"), "{other}");
     }
 
     #[test]
@@ -197,6 +230,7 @@ mod tests {
         assert!(
             outline(b"hello")
                 .unwrap_err()
+                .message
                 .contains("not a WebAssembly file")
         );
         // The smallest core module.
@@ -204,9 +238,10 @@ mod tests {
         assert!(
             outline(core)
                 .unwrap_err()
+                .message
                 .contains("core WebAssembly module")
         );
         let cut = b"\0asm\x0d\0\x01\0\x01";
-        assert!(outline(cut).unwrap_err().contains("not a valid"));
+        assert!(outline(cut).unwrap_err().message.contains("not a valid"));
     }
 }

@@ -143,7 +143,7 @@ impl PluginHost {
 
     /// This plugin's lifecycle lock, creating its entry (shown as
     /// compiling) if it is new.
-    fn lifecycle_lock(&self, name: &str, path: &Path) -> Arc<tokio::sync::Mutex<()>> {
+    pub(super) fn lifecycle_lock(&self, name: &str, path: &Path) -> Arc<tokio::sync::Mutex<()>> {
         let mut entries = self.entries();
         let entry = entries.entry(name.to_owned()).or_insert_with(|| {
             self.inner.feed.publish(LiveMessage::PluginsChanged);
@@ -420,7 +420,10 @@ impl PluginHost {
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join(", ");
+            // The old version (if any) is stopped: the status shows the
+            // one waiting, so the streamer sees what they are to allow.
             self.set_status(&status, |s| {
+                show_version(s, &version);
                 s.state = State::PendingGrant;
                 s.last_error = Some(format!("waiting for the streamer to grant: {list}"));
             });
@@ -539,17 +542,7 @@ impl PluginHost {
         {
             let mut s = entry.status.lock().unwrap_or_else(|p| p.into_inner());
             if entry.worker.is_none() {
-                s.version = version.manifest.version.clone();
-                s.kinds = version.info.kinds.clone();
-                s.contract = version.compiled.contract();
-                s.warnings = version.warnings.clone();
-                s.roles = version
-                    .info
-                    .roles
-                    .iter()
-                    .map(|r| convert::role_name(*r))
-                    .collect();
-                s.limits = Limits::of(&version.manifest);
+                show_version(&mut s, version);
             }
             s.path = path.display().to_string();
             s.description = version.manifest.description.clone();
@@ -642,6 +635,22 @@ impl PluginHost {
         }
         futures_util::future::join_all(waiting).await;
     }
+}
+
+/// Shows what `version` is in a plugin's status: its version, kinds,
+/// contract, load warnings, roles and limits.
+fn show_version(s: &mut worker::Status, version: &Version) {
+    s.version = version.manifest.version.clone();
+    s.kinds = version.info.kinds.clone();
+    s.contract = version.compiled.contract();
+    s.warnings = version.warnings.clone();
+    s.roles = version
+        .info
+        .roles
+        .iter()
+        .map(|r| convert::role_name(*r))
+        .collect();
+    s.limits = Limits::of(&version.manifest);
 }
 
 /// Tells a worker to stop (draining its queue for [`STOP_DRAIN`] or until

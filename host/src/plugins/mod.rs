@@ -7,6 +7,7 @@
 //! - [`lifecycle`]: load, swap, park and unload versions;
 //! - [`routing`]: events, formats and renders to the plugins that want them;
 //! - [`admin`]: what the streamer changes (grants, settings, on/off);
+//! - [`install`]: installing, updating and removing plugins from a file;
 //! - [`preview`]: alerts for sample events with unsaved settings;
 //! - [`quotas`]: every limit on what a plugin produces and keeps.
 //!
@@ -21,6 +22,7 @@ pub mod checks;
 pub mod convert;
 pub mod discovery;
 pub mod inspect;
+pub mod install;
 pub mod lifecycle;
 pub mod manifest;
 pub mod package;
@@ -66,6 +68,8 @@ struct Inner {
     routes: RwLock<Arc<Routes>>,
     /// Set once the first scan of the folder has finished.
     loaded: AtomicBool,
+    /// Uploaded plugins waiting for the streamer to confirm the install.
+    staged: install::Staging,
 }
 
 /// One plugin (or one refused source) as the registry knows it.
@@ -131,6 +135,7 @@ impl PluginHost {
                 entries: Mutex::new(BTreeMap::new()),
                 routes: RwLock::new(Arc::new(Routes::default())),
                 loaded: AtomicBool::new(false),
+                staged: install::Staging::default(),
             }),
         }
     }

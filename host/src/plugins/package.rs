@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::discovery::{MAX_MANIFEST_BYTES, MAX_WASM_BYTES, read_capped};
 use super::inspect::{self, Outline};
 use super::manifest::{self, Manifest};
+use super::runtime::LoadError;
 
 /// The file extension of packages.
 pub const EXTENSION: &str = "stagehand";
@@ -20,6 +21,77 @@ pub const EXTENSION: &str = "stagehand";
 pub const MAX_README_BYTES: u64 = 256 << 10;
 /// A package file, at most (compressed).
 pub const MAX_PACKAGE_BYTES: u64 = MAX_WASM_BYTES + (1 << 20);
+
+/// What is wrong with a file offered as a plugin, so an installer can say
+/// it in a status code and a stable error code (`POST /api/plugins/install`
+/// answers [`Problem::code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// Over a size cap.
+    TooLarge,
+    /// Not a package or a component at all (not gzip, not WebAssembly).
+    NotAPackage,
+    /// A package whose contents are wrong: damaged, a path or link, a file
+    /// that does not belong, a file missing or twice.
+    BadPackage,
+    /// `plugin.toml` does not parse or breaks a rule.
+    BadManifest,
+    /// Two names that must agree do not: the manifest's component name and
+    /// the file's, or the plugin's name and the one asked for.
+    NameMismatch,
+    /// A bare `.wasm` came without the name to install it under.
+    NameRequired,
+    /// The `.wasm` is not a Stagehand plugin component.
+    NotAComponent,
+    /// A plugin built for a contract this Stagehand does not load.
+    UnsupportedContract,
+    /// A file could not be read (the command line's paths).
+    Unreadable,
+}
+
+impl Problem {
+    /// The error code the API answers.
+    pub fn code(self) -> &'static str {
+        match self {
+            Problem::TooLarge => "too_large",
+            Problem::NotAPackage => "not_a_package",
+            Problem::BadPackage => "bad_package",
+            Problem::BadManifest => "bad_manifest",
+            Problem::NameMismatch => "name_mismatch",
+            Problem::NameRequired => "name_required",
+            Problem::NotAComponent => "not_a_component",
+            Problem::UnsupportedContract => "unsupported_contract",
+            Problem::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// Why a file is not a plugin Stagehand can install: what kind of problem,
+/// and a message a plugin author or streamer can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PackageError {
+    pub problem: Problem,
+    pub message: String,
+}
+
+impl PackageError {
+    /// A problem of kind `problem`, said by `message`.
+    pub fn new(problem: Problem, message: impl Into<String>) -> Self {
+        PackageError {
+            problem,
+            message: message.into(),
+        }
+    }
+
+    fn bad(message: impl Into<String>) -> Self {
+        Self::new(Problem::BadPackage, message)
+    }
+
+    fn unreadable(e: LoadError) -> Self {
+        Self::new(Problem::Unreadable, e.0)
+    }
+}
 
 /// A plugin's files, checked: what `plugin check` reports and an install
 /// writes.
@@ -59,16 +131,25 @@ impl Package {
         wasm_name: String,
         wasm: Vec<u8>,
         readme: Option<String>,
-    ) -> Result<Package, String> {
-        let manifest = manifest::parse(&manifest_text).map_err(|e| format!("plugin.toml: {e}"))?;
+    ) -> Result<Package, PackageError> {
+        let manifest = manifest::parse(&manifest_text)
+            .map_err(|e| PackageError::new(Problem::BadManifest, format!("plugin.toml: {e}")))?;
         if let Some(named) = &manifest.wasm
             && named != &wasm_name
         {
-            return Err(format!(
-                "plugin.toml names the component {named:?} but the file is {wasm_name:?}"
+            return Err(PackageError::new(
+                Problem::NameMismatch,
+                format!("plugin.toml names the component {named:?} but the file is {wasm_name:?}"),
             ));
         }
-        let outline = inspect::outline(&wasm).map_err(|e| format!("{wasm_name}: {e}"))?;
+        let outline = inspect::outline(&wasm).map_err(|e| {
+            let problem = if e.unsupported_contract {
+                Problem::UnsupportedContract
+            } else {
+                Problem::NotAComponent
+            };
+            PackageError::new(problem, format!("{wasm_name}: {e}"))
+        })?;
         Ok(Package {
             manifest_text,
             manifest,
@@ -136,16 +217,22 @@ impl Package {
     }
 
     /// Reads a package file's bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Package, String> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Package, PackageError> {
         if bytes.len() as u64 > MAX_PACKAGE_BYTES {
-            return Err(format!(
-                "the package is {} bytes; at most {MAX_PACKAGE_BYTES} are accepted",
-                bytes.len()
+            return Err(PackageError::new(
+                Problem::TooLarge,
+                format!(
+                    "the package is {} bytes; at most {MAX_PACKAGE_BYTES} are accepted",
+                    bytes.len()
+                ),
             ));
         }
         if !bytes.starts_with(&[0x1f, 0x8b]) {
-            return Err(format!(
-                "not a plugin package (a .{EXTENSION} file is gzip-compressed; make one with `stagehand plugin pack`)"
+            return Err(PackageError::new(
+                Problem::NotAPackage,
+                format!(
+                    "not a plugin package (a .{EXTENSION} file is gzip-compressed; make one with `stagehand plugin pack`)"
+                ),
             ));
         }
         // The whole decompressed stream is capped, not only the entries read
@@ -153,21 +240,24 @@ impl Package {
         let most = MAX_MANIFEST_BYTES + MAX_WASM_BYTES + MAX_README_BYTES + (64 << 10);
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes).take(most));
         let (mut manifest_text, mut wasm, mut readme) = (None, None::<(String, Vec<u8>)>, None);
-        let entries = archive
-            .entries()
-            .map_err(|e| format!("not a plugin package: {e}"))?;
+        let entries = archive.entries().map_err(|e| {
+            PackageError::new(Problem::NotAPackage, format!("not a plugin package: {e}"))
+        })?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| format!("the package is damaged: {e}"))?;
+            let mut entry =
+                entry.map_err(|e| PackageError::bad(format!("the package is damaged: {e}")))?;
             let path = entry
                 .path()
-                .map_err(|e| format!("the package holds an unreadable name: {e}"))?
+                .map_err(|e| {
+                    PackageError::bad(format!("the package holds an unreadable name: {e}"))
+                })?
                 .to_string_lossy()
                 .into_owned();
             let name = path.strip_prefix("./").unwrap_or(&path).to_owned();
             if !entry.header().entry_type().is_file() {
-                return Err(format!(
+                return Err(PackageError::bad(format!(
                     "the package holds {name:?}, which is not a plain file"
-                ));
+                )));
             }
             // Plain names only: no paths, control characters or the like.
             let plain = !name.is_empty()
@@ -176,18 +266,18 @@ impl Package {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
             if !plain || name.starts_with('.') {
-                return Err(format!(
+                return Err(PackageError::bad(format!(
                     "the package holds {name:?}; only plugin.toml, one .wasm and README.md belong at its top"
-                ));
+                )));
             }
             let cap = match name.as_str() {
                 "plugin.toml" => MAX_MANIFEST_BYTES,
                 "README.md" => MAX_README_BYTES,
                 n if n.ends_with(".wasm") => MAX_WASM_BYTES,
                 _ => {
-                    return Err(format!(
+                    return Err(PackageError::bad(format!(
                         "the package holds {name:?}; only plugin.toml, one .wasm and README.md belong in it"
-                    ));
+                    )));
                 }
             };
             let content = read_entry(&mut entry, cap, &name)?;
@@ -197,21 +287,23 @@ impl Package {
                 _ => wasm.replace((name.clone(), content)).is_some(),
             };
             if duplicate {
-                return Err(match name.ends_with(".wasm") {
+                return Err(PackageError::bad(match name.ends_with(".wasm") {
                     true => "the package holds more than one .wasm".to_owned(),
                     false => format!("the package holds {name} twice"),
-                });
+                }));
             }
         }
-        let manifest_text = manifest_text.ok_or("the package holds no plugin.toml")?;
-        let (wasm_name, wasm) = wasm.ok_or("the package holds no .wasm component")?;
+        let manifest_text =
+            manifest_text.ok_or_else(|| PackageError::bad("the package holds no plugin.toml"))?;
+        let (wasm_name, wasm) =
+            wasm.ok_or_else(|| PackageError::bad("the package holds no .wasm component"))?;
         Package::new(manifest_text, wasm_name, wasm, readme)
     }
 
     /// Gathers a plugin from a folder: a plugin folder as installed, or a
     /// plugin crate whose component was built (`target/wasm32-wasip2/release`,
     /// or under `CARGO_TARGET_DIR`).
-    pub fn from_dir(dir: &Path) -> Result<Package, String> {
+    pub fn from_dir(dir: &Path) -> Result<Package, PackageError> {
         let manifest_path = dir.join("plugin.toml");
         if std::fs::symlink_metadata(&manifest_path).is_err() {
             // A folder holding only a component, as the plugins folder allows.
@@ -220,11 +312,13 @@ impl Package {
             return Package::bare(&stem, &find_component(dir, &manifest::for_bare_wasm("x"))?);
         }
         let manifest_text = read_capped(&manifest_path, MAX_MANIFEST_BYTES, "plugin.toml")
-            .map_err(|e| e.0)
+            .map_err(PackageError::unreadable)
             .and_then(|b| text(b, "plugin.toml"))?;
-        let manifest = manifest::parse(&manifest_text).map_err(|e| format!("plugin.toml: {e}"))?;
+        let manifest = manifest::parse(&manifest_text)
+            .map_err(|e| PackageError::new(Problem::BadManifest, format!("plugin.toml: {e}")))?;
         let wasm_path = find_component(dir, &manifest)?;
-        let wasm = read_capped(&wasm_path, MAX_WASM_BYTES, "the component").map_err(|e| e.0)?;
+        let wasm = read_capped(&wasm_path, MAX_WASM_BYTES, "the component")
+            .map_err(PackageError::unreadable)?;
         let wasm_name = manifest
             .wasm
             .clone()
@@ -232,7 +326,7 @@ impl Package {
         let readme = match std::fs::symlink_metadata(dir.join("README.md")) {
             Ok(meta) if meta.is_file() => Some(
                 read_capped(&dir.join("README.md"), MAX_README_BYTES, "README.md")
-                    .map_err(|e| e.0)
+                    .map_err(PackageError::unreadable)
                     .and_then(|b| text(b, "README.md"))?,
             ),
             _ => None,
@@ -242,7 +336,7 @@ impl Package {
 
     /// Reads whatever `path` is: a package, a bare `.wasm` (named after its
     /// file, with the default manifest) or a folder.
-    pub fn from_path(path: &Path) -> Result<Package, String> {
+    pub fn from_path(path: &Path) -> Result<Package, PackageError> {
         if path.is_dir() {
             return Package::from_dir(path);
         }
@@ -250,28 +344,84 @@ impl Package {
             let stem = path.file_stem().unwrap_or_default().to_string_lossy();
             return Package::bare(&stem, path);
         }
-        let bytes = read_capped(path, MAX_PACKAGE_BYTES, "the file").map_err(|e| e.0)?;
+        let bytes = read_file(path, MAX_PACKAGE_BYTES, "the file")?;
         Package::from_bytes(&bytes)
     }
 
     /// A bare component named `stem`, with the default manifest.
-    fn bare(stem: &str, wasm: &Path) -> Result<Package, String> {
-        let name = manifest::name_from_stem(stem)
-            .ok_or_else(|| format!("{stem:?} is no plugin name: rename it to a-z, 0-9 and -"))?;
-        let bytes = read_capped(wasm, MAX_WASM_BYTES, "the component").map_err(|e| e.0)?;
-        let manifest_text = format!("name = \"{name}\"\nversion = \"0\"\n");
-        Package::new(manifest_text, format!("{name}.wasm"), bytes, None)
+    fn bare(stem: &str, wasm: &Path) -> Result<Package, PackageError> {
+        let bytes = read_file(wasm, MAX_WASM_BYTES, "the component")?;
+        Package::from_wasm(stem, bytes)
     }
+
+    /// A bare component (a `.wasm` without `plugin.toml`) named after
+    /// `stem` (its file name, or the name the streamer gave it), with the
+    /// default manifest: no permissions, default limits, and its version
+    /// from its own `describe` once loaded.
+    pub fn from_wasm(stem: &str, wasm: Vec<u8>) -> Result<Package, PackageError> {
+        let name = manifest::name_from_stem(stem).ok_or_else(|| {
+            PackageError::new(
+                Problem::BadManifest,
+                format!("{stem:?} is no plugin name: rename it to a-z, 0-9 and -"),
+            )
+        })?;
+        if wasm.len() as u64 > MAX_WASM_BYTES {
+            return Err(PackageError::new(
+                Problem::TooLarge,
+                format!(
+                    "the component is {} bytes; at most {MAX_WASM_BYTES} bytes ({} MiB) are loaded",
+                    wasm.len(),
+                    MAX_WASM_BYTES >> 20
+                ),
+            ));
+        }
+        if !wasm.starts_with(b"\0asm") {
+            return Err(PackageError::new(
+                Problem::NotAPackage,
+                "not a WebAssembly file (it does not start with \\0asm)",
+            ));
+        }
+        Package::new(bare_manifest(&name), format!("{name}.wasm"), wasm, None)
+    }
+
+    /// Whether this is a bare component, without a `plugin.toml` of its own.
+    pub fn is_bare(&self) -> bool {
+        self.manifest.version == "0" && self.manifest_text == bare_manifest(&self.manifest.name)
+    }
+}
+
+/// The manifest a bare component gets.
+fn bare_manifest(name: &str) -> String {
+    format!("name = \"{name}\"\nversion = \"0\"\n")
+}
+
+/// Reads a file given on the command line (see [`read_capped`]); one over
+/// `cap` is [`Problem::TooLarge`].
+fn read_file(path: &Path, cap: u64, what: &str) -> Result<Vec<u8>, PackageError> {
+    read_capped(path, cap, what).map_err(|e| {
+        let too_big = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > cap);
+        let problem = if too_big {
+            Problem::TooLarge
+        } else {
+            Problem::Unreadable
+        };
+        PackageError::new(problem, e.0)
+    })
 }
 
 /// Where a folder's component is: named by the manifest, the folder's only
 /// `.wasm`, or the crate's release build for wasm32-wasip2.
-fn find_component(dir: &Path, manifest: &Manifest) -> Result<PathBuf, String> {
+fn find_component(dir: &Path, manifest: &Manifest) -> Result<PathBuf, PackageError> {
     if let Some(named) = &manifest.wasm {
         return Ok(dir.join(named));
     }
     let mut here: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .map_err(|e| {
+            PackageError::new(
+                Problem::Unreadable,
+                format!("cannot read {}: {e}", dir.display()),
+            )
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
         .collect();
@@ -279,9 +429,12 @@ fn find_component(dir: &Path, manifest: &Manifest) -> Result<PathBuf, String> {
         return Ok(here.remove(0));
     }
     if here.len() > 1 {
-        return Err(format!(
-            "several .wasm files in {}: name one with wasm = \"...\" in plugin.toml",
-            dir.display()
+        return Err(PackageError::new(
+            Problem::BadManifest,
+            format!(
+                "several .wasm files in {}: name one with wasm = \"...\" in plugin.toml",
+                dir.display()
+            ),
         ));
     }
     // Where cargo put it: CARGO_TARGET_DIR when set, else the crate's target.
@@ -301,11 +454,14 @@ fn find_component(dir: &Path, manifest: &Manifest) -> Result<PathBuf, String> {
     if built.is_file() {
         return Ok(built);
     }
-    Err(format!(
-        "no component in {}: build it first (`cargo build --release --target wasm32-wasip2`, \
-         expected at {})",
-        dir.display(),
-        built.display()
+    Err(PackageError::new(
+        Problem::Unreadable,
+        format!(
+            "no component in {}: build it first (`cargo build --release --target wasm32-wasip2`, \
+             expected at {})",
+            dir.display(),
+            built.display()
+        ),
     ))
 }
 
@@ -318,20 +474,30 @@ fn crate_name(dir: &Path) -> Option<String> {
     Some(name.replace('-', "_"))
 }
 
-fn read_entry(entry: &mut impl Read, cap: u64, name: &str) -> Result<Vec<u8>, String> {
+fn read_entry(entry: &mut impl Read, cap: u64, name: &str) -> Result<Vec<u8>, PackageError> {
     let mut bytes = Vec::new();
     entry
         .take(cap + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("the package is damaged at {name}: {e}"))?;
+        .map_err(|e| PackageError::bad(format!("the package is damaged at {name}: {e}")))?;
     if bytes.len() as u64 > cap {
-        return Err(format!("{name} in the package is over {cap} bytes"));
+        return Err(PackageError::new(
+            Problem::TooLarge,
+            format!("{name} in the package is over {cap} bytes"),
+        ));
     }
     Ok(bytes)
 }
 
-fn text(bytes: Vec<u8>, name: &str) -> Result<String, String> {
-    String::from_utf8(bytes).map_err(|_| format!("{name} is not UTF-8 text"))
+fn text(bytes: Vec<u8>, name: &str) -> Result<String, PackageError> {
+    String::from_utf8(bytes).map_err(|_| {
+        let problem = if name == "plugin.toml" {
+            Problem::BadManifest
+        } else {
+            Problem::BadPackage
+        };
+        PackageError::new(problem, format!("{name} is not UTF-8 text"))
+    })
 }
 
 #[cfg(test)]
@@ -365,26 +531,42 @@ mod tests {
 
     #[test]
     fn bad_packages_get_a_reason() {
-        let cases: Vec<(Vec<u8>, &str)> = vec![
-            (b"PK\x03\x04zip".to_vec(), "not a plugin package"),
-            (vec![0x1f, 0x8b, 0, 1, 2], "package"),
-            (tar_gz(&[("x.wasm", b"\0asm", FILE)]), "no plugin.toml"),
-            (tar_gz(&[("plugin.toml", MANIFEST, FILE)]), "no .wasm"),
+        let cases: Vec<(Vec<u8>, &str, Problem)> = vec![
+            (
+                b"PK\x03\x04zip".to_vec(),
+                "not a plugin package",
+                Problem::NotAPackage,
+            ),
+            (vec![0x1f, 0x8b, 0, 1, 2], "package", Problem::BadPackage),
+            (
+                tar_gz(&[("x.wasm", b"\0asm", FILE)]),
+                "no plugin.toml",
+                Problem::BadPackage,
+            ),
+            (
+                tar_gz(&[("plugin.toml", MANIFEST, FILE)]),
+                "no .wasm",
+                Problem::BadPackage,
+            ),
             (
                 tar_gz(&[("../plugin.toml", MANIFEST, FILE)]),
                 "only plugin.toml",
+                Problem::BadPackage,
             ),
             (
                 tar_gz(&[("evil.sh", b"rm -rf /", FILE)]),
                 "only plugin.toml, one .wasm and README.md belong",
+                Problem::BadPackage,
             ),
             (
                 tar_gz(&[("plugin.toml", b"", tar::EntryType::Symlink)]),
                 "not a plain file",
+                Problem::BadPackage,
             ),
             (
                 tar_gz(&[("a.wasm", b"\0asm", FILE), ("b.wasm", b"\0asm", FILE)]),
                 "more than one .wasm",
+                Problem::BadPackage,
             ),
             (
                 tar_gz(&[
@@ -392,6 +574,7 @@ mod tests {
                     ("plugin.toml", MANIFEST, FILE),
                 ]),
                 "plugin.toml twice",
+                Problem::BadPackage,
             ),
             (
                 tar_gz(&[
@@ -399,10 +582,12 @@ mod tests {
                     ("x.wasm", b"\0asm", FILE),
                 ]),
                 "plugin.toml:",
+                Problem::BadManifest,
             ),
             (
                 tar_gz(&[("plugin.toml", MANIFEST, FILE), ("x.wasm", b"text", FILE)]),
                 "x.wasm: not a WebAssembly file",
+                Problem::NotAComponent,
             ),
             (
                 tar_gz(&[
@@ -414,11 +599,16 @@ mod tests {
                     ("x.wasm", b"\0asm", FILE),
                 ]),
                 "names the component \"y.wasm\"",
+                Problem::NameMismatch,
             ),
         ];
-        for (bytes, expected) in cases {
+        for (bytes, expected, problem) in cases {
             let err = Package::from_bytes(&bytes).unwrap_err();
-            assert!(err.contains(expected), "{expected:?} not in {err:?}");
+            assert!(
+                err.message.contains(expected),
+                "{expected:?} not in {err:?}"
+            );
+            assert_eq!(err.problem, problem, "{err:?}");
         }
     }
 
@@ -440,7 +630,7 @@ mod tests {
         let bytes = gz.finish().unwrap();
         assert!((bytes.len() as u64) < MAX_PACKAGE_BYTES, "{}", bytes.len());
         let err = Package::from_bytes(&bytes).unwrap_err();
-        assert!(err.contains("package"), "{err}");
+        assert!(err.message.contains("package"), "{err}");
     }
 
     #[test]
@@ -449,6 +639,10 @@ mod tests {
         let bytes = tar_gz(&[("plugin.toml", &big, FILE)]);
         assert!(bytes.len() < 10_000, "compresses well: {}", bytes.len());
         let err = Package::from_bytes(&bytes).unwrap_err();
-        assert!(err.contains("plugin.toml in the package is over"), "{err}");
+        assert!(
+            err.message.contains("plugin.toml in the package is over"),
+            "{err}"
+        );
+        assert_eq!(err.problem, Problem::TooLarge);
     }
 }

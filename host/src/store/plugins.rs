@@ -66,6 +66,31 @@ pub fn grant(
     Ok(())
 }
 
+/// Takes back every grant of `plugin` but those in `keep`: an update that
+/// no longer asks for a permission loses it, so a later version asking for
+/// it again waits for the streamer instead of inheriting it.
+pub fn retain_grants(conn: &Connection, plugin: &str, keep: &[String]) -> Result<(), StoreError> {
+    let granted = granted(conn, plugin)?;
+    let mut delete =
+        conn.prepare_cached("DELETE FROM plugin_grants WHERE plugin = ?1 AND permission = ?2")?;
+    for permission in granted.iter().filter(|p| !keep.contains(p)) {
+        delete.execute(params![plugin, permission])?;
+    }
+    Ok(())
+}
+
+/// Forgets everything kept for `plugin`: its key-value data, grants and
+/// dashboard settings (when it is removed, or a new plugin takes a name an
+/// old one left behind: it must not read the old one's data or inherit
+/// its grants).
+pub fn forget(conn: &Connection, plugin: &str) -> Result<(), StoreError> {
+    for table in ["plugin_kv", "plugin_grants", "plugin_config"] {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE plugin = ?1"))?
+            .execute([plugin])?;
+    }
+    Ok(())
+}
+
 /// What the streamer set for a plugin; the default is enabled with the
 /// manifest's settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,6 +198,31 @@ mod tests {
         let g: Vec<_> = granted(&conn, "p").unwrap().into_iter().collect();
         assert_eq!(g, vec!["chat", "webhook:discord.com"]);
         assert!(granted(&conn, "q").unwrap().is_empty());
+    }
+
+    #[test]
+    fn forgetting_a_plugin_leaves_the_others_and_pruning_keeps_what_is_asked() {
+        let conn = memory_db();
+        for plugin in ["p", "q"] {
+            kv_apply(&conn, plugin, &[("k".into(), Some("v".into()))], from_ms(1)).unwrap();
+            grant(
+                &conn,
+                plugin,
+                &["chat".into(), "tts_rules".into()],
+                from_ms(1),
+            )
+            .unwrap();
+            set_enabled(&conn, plugin, false, from_ms(1)).unwrap();
+        }
+        retain_grants(&conn, "q", &["tts_rules".into(), "webhook:x.com".into()]).unwrap();
+        let kept: Vec<_> = granted(&conn, "q").unwrap().into_iter().collect();
+        assert_eq!(kept, vec!["tts_rules"]);
+        forget(&conn, "p").unwrap();
+        assert!(kv_load(&conn, "p").unwrap().is_empty());
+        assert!(granted(&conn, "p").unwrap().is_empty());
+        assert_eq!(config(&conn, "p").unwrap(), PluginConfig::default());
+        assert_eq!(kv_load(&conn, "q").unwrap()["k"], "v");
+        assert!(!config(&conn, "q").unwrap().enabled);
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod media;
 pub mod media_library;
 pub mod overlay;
 pub mod overlay_queue;
+pub mod plugin_install;
 pub mod plugins;
 pub mod polling;
 pub mod preview;
@@ -98,6 +99,15 @@ pub fn router(state: AppState) -> Router {
         .route("/events/{id}/replay", post(events::replay))
         .route("/live", get(live::stream))
         .route("/plugins", get(plugins::list))
+        .route(
+            "/plugins/install",
+            post(plugin_install::upload).layer(DefaultBodyLimit::max(MAX_PLUGIN_UPLOAD)),
+        )
+        .route("/plugins/install/{token}", post(plugin_install::confirm))
+        .route(
+            "/plugins/{name}",
+            axum::routing::delete(plugin_install::remove),
+        )
         .route("/plugins/{name}/grant", post(plugins::grant))
         .route("/plugins/{name}/reset", post(plugins::reset))
         .route("/plugins/{name}/reload", post(plugins::reload))

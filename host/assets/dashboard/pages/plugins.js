@@ -1,12 +1,14 @@
 // Plugins: each plugin's status and last error, what it asks to be allowed
 // and what it was granted, and its controls: Allow, Reset (out of
-// quarantine), Enable / Disable, Reload, and its settings (JSON replacing
-// the [settings] of its plugin.toml). Status changes arrive on the
+// quarantine), Enable / Disable, Reload, Remove, and its settings (JSON
+// replacing the [settings] of its plugin.toml). Above them, "Install plugin"
+// (see plugin-install.js). Status changes arrive on the
 // `plugins` topic. Cards are updated in place, so a settings editor being
 // typed in survives live updates.
 
 import { del, get, post, put } from '../api.js';
 import { Page } from '../page.js';
+import { PluginInstaller, confirmRemove, removePlugin } from '../plugin-install.js';
 import { badge, debounce, el, fill, notify, withBusy } from '../ui.js';
 
 const STATUS_TONES = {
@@ -44,9 +46,18 @@ export class PluginsPage extends Page {
     super('plugins', 'Plugins', ['plugins']);
     this.cards = new Map();
     this.list = el('div', { class: 'cards', id: 'plugin-list' });
-    this.empty = el('p', { class: 'empty', hidden: true }, 'No plugins. Drop a plugin folder into the plugins directory; it loads without a restart.');
+    this.empty = el('p', { class: 'empty', hidden: true }, 'No plugins. Install one above, or drop a plugin folder into the plugins directory; it loads without a restart.');
     this.refreshSoon = debounce(() => this.refresh(), 200);
-    fill(this.body, this.empty, this.list);
+    this.installer = new PluginInstaller({
+      describe: describePermission,
+      onInstalled: (status) => {
+        const waiting = status.status === 'pending_grant' ? ' It waits for you to allow what it asks for.' : '';
+        const failed = status.last_error && status.status !== 'pending_grant' ? ` ${status.last_error}` : '';
+        notify(`${status.name} installed (${status.status.replace('_', ' ')}).${waiting}${failed}`, failed ? 'warn' : 'info');
+        this.refresh();
+      },
+    });
+    fill(this.body, this.installer.root, this.empty, this.list);
   }
 
   onLive() {
@@ -141,7 +152,23 @@ export class PluginsPage extends Page {
         ? action('Disable', 'disable', 'Stop giving it events (kept across restarts)')
         : action('Enable', 'enable', 'Load it and give it events again'),
       p.enabled ? action('Reload', 'reload', 'Load it again from its files') : null,
+      el(
+        'button',
+        { type: 'button', class: 'danger', title: 'Delete it with its stored data', dataset: { action: 'remove' }, onclick: (e) => this.remove(p.name, e.currentTarget) },
+        'Remove',
+      ),
     );
+  }
+
+  async remove(name, button) {
+    if (!(await confirmRemove(name))) {
+      return;
+    }
+    const removed = await withBusy(button, () => removePlugin(name));
+    if (removed) {
+      notify(`${name} removed.`);
+      this.refresh();
+    }
   }
 
   async act(name, path, button) {

@@ -124,7 +124,7 @@ impl Runtime {
     pub fn compile(&self, wasm: &[u8]) -> Result<Compiled, LoadError> {
         // Read its outline first: cheap, and it names a contract from the
         // future or a foreign import plainly.
-        super::inspect::outline(wasm).map_err(LoadError)?;
+        super::inspect::outline(wasm).map_err(|e| LoadError(e.message))?;
         let key = self.cache_key(wasm);
         let cached = self.cache.as_ref().and_then(|c| c.get(&self.engine, &key));
         let component = match cached {
