@@ -433,7 +433,7 @@ fn demo(args: &[String]) -> Result<(), String> {
 
 /// The browser tests that take the README's pictures, run with
 /// `STAGEHAND_SCREENSHOTS` set so they write them to `docs/images/`.
-const PICTURE_TESTS: &[&str] = &["browser_dashboard", "browser_alerts"];
+const PICTURE_TESTS: &[&str] = &["browser_pictures", "browser_alerts"];
 
 fn screenshots(args: &[String]) -> Result<(), String> {
     let mut cmd = cargo();
