@@ -1,12 +1,14 @@
 // Plugins: each plugin's status and last error, what it asks to be allowed
 // and what it was granted, and its controls: Allow, Reset (out of
-// quarantine), Enable / Disable, Reload, and its settings (JSON replacing
-// the [settings] of its plugin.toml). Status changes arrive on the
+// quarantine), Enable / Disable, Reload, and its settings: a form drawn
+// from its [[setting]] schema (settings-form.js), or for a plugin without
+// one JSON replacing the [settings] of its plugin.toml. Status changes arrive on the
 // `plugins` topic. Cards are updated in place, so a settings editor being
 // typed in survives live updates.
 
 import { del, get, post, put } from '../api.js';
 import { Page } from '../page.js';
+import { SettingsForm } from '../settings-form.js';
 import { badge, debounce, el, fill, notify, withBusy } from '../ui.js';
 
 const STATUS_TONES = {
@@ -173,11 +175,12 @@ export class PluginsPage extends Page {
       },
       el('summary', {}, 'Settings'),
       note,
+      formSlot,
       text,
       el(
         'div',
         { class: 'toolbar' },
-        el('button', { type: 'button', onclick: (e) => save(e.currentTarget) }, 'Save settings'),
+        saveRaw,
         el('button', { type: 'button', onclick: (e) => restore(e.currentTarget) }, 'Restore plugin.toml settings'),
       ),
       el('details', {}, el('summary', {}, 'Defaults from plugin.toml'), defaults),
@@ -185,6 +188,24 @@ export class PluginsPage extends Page {
     const base = `/plugins/${encodeURIComponent(card.name)}/settings`;
 
     const show = (settings) => {
+      const withForm = Array.isArray(settings.schema);
+      text.hidden = saveRaw.hidden = withForm;
+      fill(formSlot);
+      if (withForm) {
+        const form = new SettingsForm({
+          schema: settings.schema,
+          values: settings.settings,
+          loadMedia: () => get('/media'),
+          onSave: async (values) => {
+            const status = await put(base, { settings: values });
+            notify(`${card.name}: settings saved and applied.`);
+            this.updateCard(card, status);
+            load();
+            return status;
+          },
+        });
+        formSlot.appendChild(form.root);
+      }
       text.value = JSON.stringify(settings.settings, null, 2);
       defaults.textContent = JSON.stringify(settings.defaults, null, 2);
       note.textContent = settings.overridden
