@@ -1058,7 +1058,7 @@ mod tests {
             (field("type = \"choice\"\nchoices = [\"a\", \"a\"]"), "listed twice"),
             (field("type = \"choice\"\nchoices = [\"a\"]\ndefault = \"b\""), "default is not valid"),
             (field("type = \"color\"\ndefault = \"red\""), "default is not valid"),
-            (field("type = \"media\"\naccept = \"font\""), "accept \\\"font\\\""),
+            (field("type = \"media\"\naccept = \"font\""), "accept \"font\""),
             (field("type = \"media\"\ndefault = \"https://evil.example/a.png\""), "not allowed"),
             (field("type = \"duration\"\nmin_ms = 10\nmax_ms = 5"), "min_ms 10 is above max_ms 5"),
             (field("type = \"duration\"\nmax_ms = 99999999999"), "max_ms"),
@@ -1066,8 +1066,8 @@ mod tests {
             (field("type = \"text\"\nmax_length = 3\ndefault = \"long\""), "default is not valid"),
             (field("type = \"text\"\nmin = 3"), "min does not apply to a text setting"),
             (field("type = \"boolean\"\ndefault = \"yes\""), "default is not valid"),
-            (field("type = \"template\"\nvariables = [\"bad name\"]"), "variable \\\"bad name\\\""),
-            (field("type = \"slider\""), "unknown type \\\"slider\\\""),
+            (field("type = \"template\"\nvariables = [\"bad name\"]"), "variable \"bad name\""),
+            (field("type = \"slider\""), "unknown type \"slider\""),
             (field("type = \"record\""), "needs its fields"),
             (field("type = \"list\"\nmax_items = 1000\n[[setting.fields]]\nkey = \"a\"\ntype = \"text\"\nlabel = \"A\""), "max_items 1000 is above"),
             (field("type = \"list\"\nmin_items = 2\nmax_items = 1\n[[setting.fields]]\nkey = \"a\"\ntype = \"text\"\nlabel = \"A\""), "min_items 2 is above max_items 1"),
@@ -1077,7 +1077,7 @@ mod tests {
             (field("type = \"text\"\n[[setting]]\nkey = \"f\"\ntype = \"text\"\nlabel = \"Again\""), "declared twice"),
             ("[[setting]]\nkey = \"a b\"\ntype = \"text\"\nlabel = \"A\"".to_string(), "key must be"),
             ("[[setting]]\nkey = \"a\"\ntype = \"text\"\nlabel = \" \"".to_string(), "label must not be empty"),
-            (field("type = \"record\"\n[[setting.fields]]\nkey = \"in\"\ntype = \"number\"\nlabel = \"In\"\nmax = -1\nmin = 0"), "setting \\\"f.in\\\": min 0 is above max -1"),
+            (field("type = \"record\"\n[[setting.fields]]\nkey = \"in\"\ntype = \"number\"\nlabel = \"In\"\nmax = -1\nmin = 0"), "setting \"f.in\": min 0 is above max -1"),
         ] {
             let err = schema(&text).unwrap_err();
             assert!(err.contains(needle), "{text}\n=> {err}");
