@@ -163,6 +163,9 @@ export class PluginsPage extends Page {
     const text = el('textarea', { rows: 10, spellcheck: 'false', 'aria-label': `Settings of ${card.name}`, class: 'mono' });
     const defaults = el('pre', { class: 'mono defaults' });
     const note = el('p', { class: 'muted' });
+    const saveRaw = el('button', { type: 'button', onclick: (e) => save(e.currentTarget) }, 'Save settings');
+    // A plugin with a settings schema gets a form here instead of the JSON box.
+    const formSlot = el('div', { class: 'plugin-form-slot' });
     const root = el(
       'details',
       {
