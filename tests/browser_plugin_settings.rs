@@ -15,7 +15,8 @@ use support::{Host, TOKEN, client, install_plugin};
 const WAIT: Duration = Duration::from_secs(12);
 
 /// The settings form of follow-alert's card.
-const FORM: &str = "document.querySelector('article[data-plugin=\"follow-alert\"] form.plugin-form')";
+const FORM: &str =
+    "document.querySelector('article[data-plugin=\"follow-alert\"] form.plugin-form')";
 
 /// JavaScript that sets the control of setting `field` to `value` (a JS
 /// expression) and tells the form, as typing would.
@@ -74,13 +75,17 @@ async fn a_settings_form_is_filled_checked_by_the_host_saved_and_used_on_the_nex
     );
     assert_eq!(
         browser
-            .eval(&format!("{FORM}.querySelector('[data-field=\"title\"] input').value"))
+            .eval(&format!(
+                "{FORM}.querySelector('[data-field=\"title\"] input').value"
+            ))
             .await,
         json!("New follower!")
     );
     assert_eq!(
         browser
-            .eval(&format!("{FORM}.querySelector('[data-field=\"duration_ms\"] input').value"))
+            .eval(&format!(
+                "{FORM}.querySelector('[data-field=\"duration_ms\"] input').value"
+            ))
             .await,
         json!("5")
     );
@@ -107,12 +112,16 @@ async fn a_settings_form_is_filled_checked_by_the_host_saved_and_used_on_the_nex
         .await;
     assert_eq!(
         browser
-            .eval(&format!("{FORM}.querySelector('[data-field=\"message\"] textarea').value"))
+            .eval(&format!(
+                "{FORM}.querySelector('[data-field=\"message\"] textarea').value"
+            ))
             .await,
         json!("Say hi to {username}")
     );
     browser
-        .eval(&format!("{FORM}.querySelector('[data-field=\"speak\"] input').click()"))
+        .eval(&format!(
+            "{FORM}.querySelector('[data-field=\"speak\"] input').click()"
+        ))
         .await;
     browser.eval(&set_field("duration_ms", "'3'")).await;
 
@@ -120,7 +129,9 @@ async fn a_settings_form_is_filled_checked_by_the_host_saved_and_used_on_the_nex
     // and the form shows why, next to the title.
     browser.eval(&set_field("title", "'x'.repeat(101)")).await;
     browser
-        .eval(&format!("{FORM}.querySelector('button.save-settings').click()"))
+        .eval(&format!(
+            "{FORM}.querySelector('button.save-settings').click()"
+        ))
         .await;
     let shown = browser
         .wait_for(
@@ -128,22 +139,23 @@ async fn a_settings_form_is_filled_checked_by_the_host_saved_and_used_on_the_nex
             WAIT,
         )
         .await;
-    assert!(
-        shown.as_str().unwrap().contains("at most 100"),
-        "{shown}"
-    );
+    assert!(shown.as_str().unwrap().contains("at most 100"), "{shown}");
     let settings: Value = support::get_json(&host, "/api/plugins/follow-alert/settings").await;
-    assert_eq!(settings["overridden"], false, "a refused save changed the settings");
+    assert_eq!(
+        settings["overridden"], false,
+        "a refused save changed the settings"
+    );
 
     // Fixed and saved: the plugin runs with the new settings.
     browser.eval(&set_field("title", "'Thanks, friend!'")).await;
     browser
-        .eval(&format!("{FORM}.querySelector('button.save-settings').click()"))
+        .eval(&format!(
+            "{FORM}.querySelector('button.save-settings').click()"
+        ))
         .await;
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let settings: Value =
-            support::get_json(&host, "/api/plugins/follow-alert/settings").await;
+        let settings: Value = support::get_json(&host, "/api/plugins/follow-alert/settings").await;
         if settings["overridden"] == true {
             assert_eq!(
                 settings["settings"],
@@ -254,10 +266,15 @@ async fn lists_records_choices_colors_and_numbers_are_edited_in_the_form() {
     let card = "document.querySelector('article[data-plugin=\"every-setting\"]')";
     let form = format!("{card}.querySelector('form.plugin-form')");
     browser
-        .wait_for(&format!("{card}?.querySelector('details.settings summary') != null"), WAIT)
+        .wait_for(
+            &format!("{card}?.querySelector('details.settings summary') != null"),
+            WAIT,
+        )
         .await;
     browser
-        .eval(&format!("{card}.querySelector('details.settings summary').click()"))
+        .eval(&format!(
+            "{card}.querySelector('details.settings summary').click()"
+        ))
         .await;
     browser.wait_for(&format!("{form} != null"), WAIT).await;
     let js = |body: &str| format!("(() => {{ const form = {form}; {body} }})()");
@@ -291,7 +308,9 @@ async fn lists_records_choices_colors_and_numbers_are_edited_in_the_form() {
         .await;
     assert_eq!(
         browser
-            .eval(&js("return form.querySelector('[data-field=\"tiers.0.title\"] input').value;"))
+            .eval(&js(
+                "return form.querySelector('[data-field=\"tiers.0.title\"] input').value;"
+            ))
             .await,
         json!("Big")
     );
@@ -305,8 +324,7 @@ async fn lists_records_choices_colors_and_numbers_are_edited_in_the_form() {
         .await;
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let settings: Value =
-            support::get_json(&host, "/api/plugins/every-setting/settings").await;
+        let settings: Value = support::get_json(&host, "/api/plugins/every-setting/settings").await;
         if settings["overridden"] == true {
             assert_eq!(
                 settings["settings"],
@@ -326,7 +344,12 @@ async fn lists_records_choices_colors_and_numbers_are_edited_in_the_form() {
 
     // A value the host refuses inside a list item is shown beside that field.
     browser
-        .wait_for(&format!("{form}?.querySelector('[data-field=\"tiers.0.from\"] input')?.value === '100'"), WAIT)
+        .wait_for(
+            &format!(
+                "{form}?.querySelector('[data-field=\"tiers.0.from\"] input')?.value === '100'"
+            ),
+            WAIT,
+        )
         .await;
     browser
         .eval(&js(&format!(
@@ -339,7 +362,10 @@ async fn lists_records_choices_colors_and_numbers_are_edited_in_the_form() {
             WAIT,
         )
         .await;
-    assert!(shown.as_str().unwrap().contains("below the minimum"), "{shown}");
+    assert!(
+        shown.as_str().unwrap().contains("below the minimum"),
+        "{shown}"
+    );
     browser.close().await;
     host.stop();
 }

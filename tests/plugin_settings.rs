@@ -196,7 +196,12 @@ async fn the_settings_api_shows_the_schema_and_the_defaults_filled_in() {
     assert_eq!(got["defaults"], defaults);
 
     // Settings that leave keys out get them at their defaults.
-    let resp = put_settings(&host, "every-setting", json!({"title": "Hi", "tiers": [{"from": 3}]})).await;
+    let resp = put_settings(
+        &host,
+        "every-setting",
+        json!({"title": "Hi", "tiers": [{"from": 3}]}),
+    )
+    .await;
     assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
     let got = settings_of(&host, "every-setting").await;
     assert_eq!(got["overridden"], true);
@@ -222,7 +227,10 @@ async fn settings_that_do_not_fit_the_schema_get_422_naming_the_field_and_change
     install_every_setting(dir.path());
     let host = Host::start(dir.path(), "run", &[]);
     let good = json!({"title": "Kept", "volume": 0.25});
-    assert_eq!(put_settings(&host, "every-setting", good).await.status(), 200);
+    assert_eq!(
+        put_settings(&host, "every-setting", good).await.status(),
+        200
+    );
     let before = settings_of(&host, "every-setting").await;
     let reloads = plugin(&host, "every-setting").await["reloads"].clone();
 
@@ -231,24 +239,60 @@ async fn settings_that_do_not_fit_the_schema_get_422_naming_the_field_and_change
         (json!({"title": 7}), "title", "must be text"),
         (json!({"title": "x".repeat(21)}), "title", "at most 20"),
         (json!({"title": "two\nlines"}), "title", "line breaks"),
-        (json!({"message": "bell\u{7}"}), "message", "control characters"),
+        (
+            json!({"message": "bell\u{7}"}),
+            "message",
+            "control characters",
+        ),
         (json!({"volume": 2}), "volume", "above the maximum"),
         (json!({"volume": 0.3}), "volume", "step"),
         (json!({"volume": "loud"}), "volume", "must be a number"),
         (json!({"repeat": 1.5}), "repeat", "not a whole number"),
         (json!({"repeat": 0}), "repeat", "below the minimum"),
         (json!({"speak": "yes"}), "speak", "true or false"),
-        (json!({"position": "left"}), "position", "not one of the choices"),
+        (
+            json!({"position": "left"}),
+            "position",
+            "not one of the choices",
+        ),
         (json!({"accent": "red"}), "accent", "not a color"),
-        (json!({"image_url": "https://evil.example/x.png"}), "image_url", "not allowed"),
-        (json!({"image_url": "/api/events"}), "image_url", "not served"),
-        (json!({"image_url": "/media/ding.ogg"}), "image_url", "looks like a sound"),
-        (json!({"duration_ms": 500}), "duration_ms", "outside 1000 to 30000"),
-        (json!({"duration_ms": "5s"}), "duration_ms", "whole number of milliseconds"),
+        (
+            json!({"image_url": "https://evil.example/x.png"}),
+            "image_url",
+            "not allowed",
+        ),
+        (
+            json!({"image_url": "/api/events"}),
+            "image_url",
+            "not served",
+        ),
+        (
+            json!({"image_url": "/media/ding.ogg"}),
+            "image_url",
+            "looks like a sound",
+        ),
+        (
+            json!({"duration_ms": 500}),
+            "duration_ms",
+            "outside 1000 to 30000",
+        ),
+        (
+            json!({"duration_ms": "5s"}),
+            "duration_ms",
+            "whole number of milliseconds",
+        ),
         (json!({"style": {"font": 3}}), "style.font", "must be text"),
-        (json!({"style": {"weight": 700}}), "style.weight", "no setting named"),
+        (
+            json!({"style": {"weight": 700}}),
+            "style.weight",
+            "no setting named",
+        ),
         (json!({"tiers": [{}, {}, {}]}), "tiers", "between 0 and 2"),
-        (json!({"tiers": [{"from": -1}]}), "tiers.0.from", "below the minimum"),
+        (
+            json!({"tiers": [{"from": -1}]}),
+            "tiers.0.from",
+            "below the minimum",
+        ),
         (json!({"tiers": [{}, "x"]}), "tiers.1", "must be an object"),
     ] {
         let resp = put_settings(&host, "every-setting", settings.clone()).await;
@@ -262,7 +306,10 @@ async fn settings_that_do_not_fit_the_schema_get_422_naming_the_field_and_change
     assert_eq!(settings_of(&host, "every-setting").await, before);
     let status = plugin(&host, "every-setting").await;
     assert_eq!(status["status"], "running", "{status}");
-    assert_eq!(status["reloads"], reloads, "a refused change reloaded the plugin");
+    assert_eq!(
+        status["reloads"], reloads,
+        "a refused change reloaded the plugin"
+    );
     host.stop();
 }
 
@@ -397,10 +444,7 @@ fn plugin_check_shows_schema_problems() {
     let dir = tempfile::tempdir().unwrap();
     let folder = install_every_setting(dir.path());
     let check = |folder: &Path| {
-        support::run_cli(
-            dir.path(),
-            &["plugin", "check", folder.to_str().unwrap()],
-        )
+        support::run_cli(dir.path(), &["plugin", "check", folder.to_str().unwrap()])
     };
     let (ok, out, err) = check(&folder);
     assert!(ok, "{out}{err}");
@@ -427,7 +471,10 @@ fn plugin_check_shows_schema_problems() {
         "{err}"
     );
 
-    let typo = EVERY_TYPE.replace("default = \"{username} just followed\"", "default = \"{usernme} just followed\"");
+    let typo = EVERY_TYPE.replace(
+        "default = \"{username} just followed\"",
+        "default = \"{usernme} just followed\"",
+    );
     std::fs::write(folder.join("plugin.toml"), typo).unwrap();
     let (ok, out, err) = check(&folder);
     assert!(ok, "{out}{err}");

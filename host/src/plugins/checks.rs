@@ -126,7 +126,10 @@ mod tests {
         .unwrap();
         let w = load_warnings(&info(&["*"], vec![], vec![]), &m);
         assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].contains("setting \"m\"") && w[0].contains("{usrname}"), "{w:?}");
+        assert!(
+            w[0].contains("setting \"m\"") && w[0].contains("{usrname}"),
+            "{w:?}"
+        );
     }
 
     #[test]

@@ -256,9 +256,9 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
         .map(|fields| settings_schema::parse(fields, &media_hosts))
         .transpose()?;
     let settings = match &schema {
-        Some(schema) => schema.apply(&settings, &media_hosts).map_err(|e| {
-            format!("[settings] does not fit the [[setting]] schema: {e}")
-        })?,
+        Some(schema) => schema
+            .apply(&settings, &media_hosts)
+            .map_err(|e| format!("[settings] does not fit the [[setting]] schema: {e}"))?,
         None => settings,
     };
     Ok(Manifest {
@@ -542,7 +542,9 @@ mod tests {
             m.settings_for(Some(&given)).unwrap(),
             serde_json::json!({"title": "Hi", "ms": 50})
         );
-        let bad = m.settings_for(Some(&serde_json::json!({"ms": 500}))).unwrap_err();
+        let bad = m
+            .settings_for(Some(&serde_json::json!({"ms": 500})))
+            .unwrap_err();
         assert_eq!(bad.field, "ms");
         let free = parse("name = \"x\"\nversion = \"1\"").unwrap();
         assert!(free.schema.is_none());

@@ -65,7 +65,9 @@ pub struct Field {
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Kind {
     /// One line of text.
-    Text { max_length: usize },
+    Text {
+        max_length: usize,
+    },
     /// Text with `{variable}` placeholders the plugin fills in; the form
     /// shows `variables` as hints.
     Template {
@@ -83,15 +85,24 @@ pub enum Kind {
     },
     Boolean,
     /// One of a fixed set of strings.
-    Choice { choices: Vec<Choice> },
+    Choice {
+        choices: Vec<Choice>,
+    },
     /// `#rrggbb`.
     Color,
     /// A media URL (`/media/...` from the library, or "" for none).
-    Media { accept: Accept },
+    Media {
+        accept: Accept,
+    },
     /// Whole milliseconds.
-    Duration { min_ms: u64, max_ms: u64 },
+    Duration {
+        min_ms: u64,
+        max_ms: u64,
+    },
     /// An object of its own fields.
-    Record { fields: Vec<Field> },
+    Record {
+        fields: Vec<Field>,
+    },
     /// An array of objects, each of `fields`.
     List {
         fields: Vec<Field>,
@@ -197,7 +208,9 @@ fn parse_fields(
     for field in raw {
         *count += 1;
         if *count > MAX_FIELDS {
-            return Err(format!("[[setting]] declares more than {MAX_FIELDS} fields"));
+            return Err(format!(
+                "[[setting]] declares more than {MAX_FIELDS} fields"
+            ));
         }
         let path = join(parent, &field.key);
         if !valid_key(&field.key) {
@@ -338,7 +351,9 @@ fn parse_field(
         "color" => Kind::Color,
         "choice" => {
             let Some(raw_choices) = raw.choices.as_ref().filter(|c| !c.is_empty()) else {
-                return Err(fail("a choice setting needs a non-empty choices list".into()));
+                return Err(fail(
+                    "a choice setting needs a non-empty choices list".into(),
+                ));
             };
             if raw_choices.len() > MAX_CHOICES {
                 return Err(fail(format!("more than {MAX_CHOICES} choices")));
@@ -482,7 +497,8 @@ impl Field {
                     )));
                 }
                 let multiline = matches!(self.kind, Kind::Template { .. });
-                let bad = |c: char| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'));
+                let bad =
+                    |c: char| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'));
                 if text.chars().any(bad) {
                     return Err(invalid(if multiline {
                         "holds control characters (only line breaks and tabs are allowed)".into()
@@ -528,7 +544,9 @@ impl Field {
                 .map(Value::from)
                 .ok_or_else(|| expected("true or false")),
             Kind::Choice { choices } => {
-                let chosen = value.as_str().ok_or_else(|| expected("one of the choices"))?;
+                let chosen = value
+                    .as_str()
+                    .ok_or_else(|| expected("one of the choices"))?;
                 if choices.iter().any(|c| c.value == chosen) {
                     Ok(value.clone())
                 } else {
@@ -545,7 +563,9 @@ impl Field {
                 if hex.len() == 6 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
                     Ok(value.clone())
                 } else {
-                    Err(invalid(format!("{color:?} is not a color like \"#ff8800\"")))
+                    Err(invalid(format!(
+                        "{color:?} is not a color like \"#ff8800\""
+                    )))
                 }
             }
             Kind::Media { accept } => {
@@ -555,11 +575,13 @@ impl Field {
                 }
                 check_url(url, hosts).map_err(invalid)?;
                 match media_kind(url) {
-                    Some(kind) if *accept != Accept::Any && kind != *accept => Err(invalid(format!(
-                        "{url:?} looks like {}, but this setting takes {}",
-                        accept_name(kind),
-                        accept_name(*accept)
-                    ))),
+                    Some(kind) if *accept != Accept::Any && kind != *accept => {
+                        Err(invalid(format!(
+                            "{url:?} looks like {}, but this setting takes {}",
+                            accept_name(kind),
+                            accept_name(*accept)
+                        )))
+                    }
                     _ => Ok(value.clone()),
                 }
             }
@@ -611,7 +633,11 @@ impl Schema {
     /// Checks a settings object and gives back the one the plugin runs with:
     /// every key of the schema, missing ones at their defaults. Unknown keys
     /// are refused. `media_hosts` are the media hosts the plugin asks for.
-    pub fn apply(&self, settings: &Value, media_hosts: &BTreeSet<String>) -> Result<Value, Invalid> {
+    pub fn apply(
+        &self,
+        settings: &Value,
+        media_hosts: &BTreeSet<String>,
+    ) -> Result<Value, Invalid> {
         let object = settings.as_object().ok_or_else(|| Invalid {
             field: String::new(),
             message: format!("settings must be an object, not {}", type_name(settings)),
@@ -933,7 +959,10 @@ mod tests {
         assert_eq!(json[1]["variables"], json!(["name", "amount"]));
         assert_eq!(json[2]["step"], 0.25);
         assert_eq!(json[3]["integer"], true);
-        assert_eq!(json[4], json!({"key": "tts", "type": "boolean", "label": "Read it aloud", "default": true}));
+        assert_eq!(
+            json[4],
+            json!({"key": "tts", "type": "boolean", "label": "Read it aloud", "default": true})
+        );
         assert_eq!(
             json[5]["choices"],
             json!([{"value": "top", "label": "top"}, {"value": "bottom", "label": "Bottom of the screen"}])
@@ -982,37 +1011,87 @@ mod tests {
             (json!({"title": 5}), "title", "must be text"),
             (json!({"title": "x".repeat(21)}), "title", "at most 20"),
             (json!({"title": "a\nb"}), "title", "line breaks"),
-            (json!({"message": "a\u{7}b"}), "message", "control characters"),
+            (
+                json!({"message": "a\u{7}b"}),
+                "message",
+                "control characters",
+            ),
             (json!({"volume": "loud"}), "volume", "must be a number"),
             (json!({"volume": 1.5}), "volume", "above the maximum 1"),
             (json!({"volume": -1}), "volume", "below the minimum 0"),
             (json!({"volume": 0.3}), "volume", "step 0.25"),
             (json!({"count": 2.5}), "count", "not a whole number"),
             (json!({"tts": "yes"}), "tts", "true or false"),
-            (json!({"position": "left"}), "position", "not one of the choices: top, bottom"),
+            (
+                json!({"position": "left"}),
+                "position",
+                "not one of the choices: top, bottom",
+            ),
             (json!({"accent": "orange"}), "accent", "not a color"),
             (json!({"accent": "#ff880"}), "accent", "not a color"),
-            (json!({"image": "https://evil.example/x.png"}), "image", "not allowed"),
+            (
+                json!({"image": "https://evil.example/x.png"}),
+                "image",
+                "not allowed",
+            ),
             (json!({"image": "/api/events"}), "image", "not served"),
-            (json!({"image": "/media/boom.ogg"}), "image", "looks like a sound"),
-            (json!({"image": "javascript:alert(1)"}), "image", "must be https"),
-            (json!({"duration_ms": 999}), "duration_ms", "outside 1000 to 60000"),
-            (json!({"duration_ms": 1500.5}), "duration_ms", "whole number of milliseconds"),
+            (
+                json!({"image": "/media/boom.ogg"}),
+                "image",
+                "looks like a sound",
+            ),
+            (
+                json!({"image": "javascript:alert(1)"}),
+                "image",
+                "must be https",
+            ),
+            (
+                json!({"duration_ms": 999}),
+                "duration_ms",
+                "outside 1000 to 60000",
+            ),
+            (
+                json!({"duration_ms": 1500.5}),
+                "duration_ms",
+                "whole number of milliseconds",
+            ),
             (json!({"style": "bold"}), "style", "must be an object"),
-            (json!({"style": {"weight": 700}}), "style.weight", "no setting named"),
+            (
+                json!({"style": {"weight": 700}}),
+                "style.weight",
+                "no setting named",
+            ),
             (json!({"style": {"font": 1}}), "style.font", "must be text"),
             (json!({"variations": {}}), "variations", "must be a list"),
-            (json!({"variations": [{}, {}, {}, {}]}), "variations", "between 0 and 3"),
-            (json!({"variations": [{}, 5]}), "variations.1", "must be an object"),
-            (json!({"variations": [{"min_amount": -5}]}), "variations.0.min_amount", "below the minimum"),
-            (json!({"variations": [{"extra": true}]}), "variations.0.extra", "no setting named"),
+            (
+                json!({"variations": [{}, {}, {}, {}]}),
+                "variations",
+                "between 0 and 3",
+            ),
+            (
+                json!({"variations": [{}, 5]}),
+                "variations.1",
+                "must be an object",
+            ),
+            (
+                json!({"variations": [{"min_amount": -5}]}),
+                "variations.0.min_amount",
+                "below the minimum",
+            ),
+            (
+                json!({"variations": [{"extra": true}]}),
+                "variations.0.extra",
+                "no setting named",
+            ),
             (json!({"title": null}), "title", "not null"),
         ] {
             let e = invalid(settings.clone());
             assert_eq!(e.field, field, "{settings}: {e:?}");
             assert!(e.message.contains(needle), "{settings}: {e:?}");
         }
-        let top = every_type().apply(&json!([1]), &BTreeSet::new()).unwrap_err();
+        let top = every_type()
+            .apply(&json!([1]), &BTreeSet::new())
+            .unwrap_err();
         assert!(top.message.contains("must be an object"), "{top:?}");
     }
 
@@ -1049,35 +1128,117 @@ mod tests {
     fn malformed_schemas_are_refused_naming_the_setting() {
         let field = |body: &str| format!("[[setting]]\nkey = \"f\"\nlabel = \"F\"\n{body}");
         for (text, needle) in [
-            (field("type = \"number\"\nmin = 5\nmax = 1"), "min 5 is above max 1"),
-            (field("type = \"number\"\nstep = 0"), "step 0 must be above 0"),
-            (field("type = \"number\"\ninteger = true\nmin = 0.5"), "min 0.5 is not a whole number"),
-            (field("type = \"number\"\nmin = 1\ndefault = 0"), "default is not valid: 0 is below the minimum 1"),
+            (
+                field("type = \"number\"\nmin = 5\nmax = 1"),
+                "min 5 is above max 1",
+            ),
+            (
+                field("type = \"number\"\nstep = 0"),
+                "step 0 must be above 0",
+            ),
+            (
+                field("type = \"number\"\ninteger = true\nmin = 0.5"),
+                "min 0.5 is not a whole number",
+            ),
+            (
+                field("type = \"number\"\nmin = 1\ndefault = 0"),
+                "default is not valid: 0 is below the minimum 1",
+            ),
             (field("type = \"choice\""), "needs a non-empty choices list"),
-            (field("type = \"choice\"\nchoices = []"), "needs a non-empty choices list"),
-            (field("type = \"choice\"\nchoices = [\"a\", \"a\"]"), "listed twice"),
-            (field("type = \"choice\"\nchoices = [\"a\"]\ndefault = \"b\""), "default is not valid"),
-            (field("type = \"color\"\ndefault = \"red\""), "default is not valid"),
-            (field("type = \"media\"\naccept = \"font\""), "accept \"font\""),
-            (field("type = \"media\"\ndefault = \"https://evil.example/a.png\""), "not allowed"),
-            (field("type = \"duration\"\nmin_ms = 10\nmax_ms = 5"), "min_ms 10 is above max_ms 5"),
+            (
+                field("type = \"choice\"\nchoices = []"),
+                "needs a non-empty choices list",
+            ),
+            (
+                field("type = \"choice\"\nchoices = [\"a\", \"a\"]"),
+                "listed twice",
+            ),
+            (
+                field("type = \"choice\"\nchoices = [\"a\"]\ndefault = \"b\""),
+                "default is not valid",
+            ),
+            (
+                field("type = \"color\"\ndefault = \"red\""),
+                "default is not valid",
+            ),
+            (
+                field("type = \"media\"\naccept = \"font\""),
+                "accept \"font\"",
+            ),
+            (
+                field("type = \"media\"\ndefault = \"https://evil.example/a.png\""),
+                "not allowed",
+            ),
+            (
+                field("type = \"duration\"\nmin_ms = 10\nmax_ms = 5"),
+                "min_ms 10 is above max_ms 5",
+            ),
             (field("type = \"duration\"\nmax_ms = 99999999999"), "max_ms"),
-            (field("type = \"text\"\nmax_length = 0"), "max_length 0 is outside"),
-            (field("type = \"text\"\nmax_length = 3\ndefault = \"long\""), "default is not valid"),
-            (field("type = \"text\"\nmin = 3"), "min does not apply to a text setting"),
-            (field("type = \"boolean\"\ndefault = \"yes\""), "default is not valid"),
-            (field("type = \"template\"\nvariables = [\"bad name\"]"), "variable \"bad name\""),
+            (
+                field("type = \"text\"\nmax_length = 0"),
+                "max_length 0 is outside",
+            ),
+            (
+                field("type = \"text\"\nmax_length = 3\ndefault = \"long\""),
+                "default is not valid",
+            ),
+            (
+                field("type = \"text\"\nmin = 3"),
+                "min does not apply to a text setting",
+            ),
+            (
+                field("type = \"boolean\"\ndefault = \"yes\""),
+                "default is not valid",
+            ),
+            (
+                field("type = \"template\"\nvariables = [\"bad name\"]"),
+                "variable \"bad name\"",
+            ),
             (field("type = \"slider\""), "unknown type \"slider\""),
             (field("type = \"record\""), "needs its fields"),
-            (field("type = \"list\"\nmax_items = 1000\n[[setting.fields]]\nkey = \"a\"\ntype = \"text\"\nlabel = \"A\""), "max_items 1000 is above"),
-            (field("type = \"list\"\nmin_items = 2\nmax_items = 1\n[[setting.fields]]\nkey = \"a\"\ntype = \"text\"\nlabel = \"A\""), "min_items 2 is above max_items 1"),
-            (field("type = \"list\"\nmin_items = 1\n[[setting.fields]]\nkey = \"a\"\ntype = \"text\"\nlabel = \"A\""), "default is not valid: has 0 items"),
+            (
+                field(
+                    "type = \"list\"\nmax_items = 1000\n[[setting.fields]]\nkey = \"a\"\ntype = \"text\"\nlabel = \"A\"",
+                ),
+                "max_items 1000 is above",
+            ),
+            (
+                field(
+                    "type = \"list\"\nmin_items = 2\nmax_items = 1\n[[setting.fields]]\nkey = \"a\"\ntype = \"text\"\nlabel = \"A\"",
+                ),
+                "min_items 2 is above max_items 1",
+            ),
+            (
+                field(
+                    "type = \"list\"\nmin_items = 1\n[[setting.fields]]\nkey = \"a\"\ntype = \"text\"\nlabel = \"A\"",
+                ),
+                "default is not valid: has 0 items",
+            ),
             (field("type = \"text\"\nlabel2 = \"x\""), "unknown field"),
-            (field("type = \"text\"\nhelp = \"a\\u001b[8m\""), "help holds control characters"),
-            (field("type = \"text\"\n[[setting]]\nkey = \"f\"\ntype = \"text\"\nlabel = \"Again\""), "declared twice"),
-            ("[[setting]]\nkey = \"a b\"\ntype = \"text\"\nlabel = \"A\"".to_string(), "key must be"),
-            ("[[setting]]\nkey = \"a\"\ntype = \"text\"\nlabel = \" \"".to_string(), "label must not be empty"),
-            (field("type = \"record\"\n[[setting.fields]]\nkey = \"in\"\ntype = \"number\"\nlabel = \"In\"\nmax = -1\nmin = 0"), "setting \"f.in\": min 0 is above max -1"),
+            (
+                field("type = \"text\"\nhelp = \"a\\u001b[8m\""),
+                "help holds control characters",
+            ),
+            (
+                field(
+                    "type = \"text\"\n[[setting]]\nkey = \"f\"\ntype = \"text\"\nlabel = \"Again\"",
+                ),
+                "declared twice",
+            ),
+            (
+                "[[setting]]\nkey = \"a b\"\ntype = \"text\"\nlabel = \"A\"".to_string(),
+                "key must be",
+            ),
+            (
+                "[[setting]]\nkey = \"a\"\ntype = \"text\"\nlabel = \" \"".to_string(),
+                "label must not be empty",
+            ),
+            (
+                field(
+                    "type = \"record\"\n[[setting.fields]]\nkey = \"in\"\ntype = \"number\"\nlabel = \"In\"\nmax = -1\nmin = 0",
+                ),
+                "setting \"f.in\": min 0 is above max -1",
+            ),
         ] {
             let err = schema(&text).unwrap_err();
             assert!(err.contains(needle), "{text}\n=> {err}");
@@ -1094,7 +1255,9 @@ mod tests {
             ));
             prefix.push_str(".fields");
         }
-        nested.push_str(&format!("[[{prefix}]]\nkey = \"leaf\"\ntype = \"text\"\nlabel = \"L\"\n"));
+        nested.push_str(&format!(
+            "[[{prefix}]]\nkey = \"leaf\"\ntype = \"text\"\nlabel = \"L\"\n"
+        ));
         let err = schema(&nested).unwrap_err();
         assert!(err.contains("deeper than 4 levels"), "{err}");
 

@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use super::AppState;
 use super::error::{ApiError, ApiJson};
-use crate::plugins::worker::Status;
 use crate::plugins::settings_schema::Invalid;
+use crate::plugins::worker::Status;
 use crate::plugins::{PluginSettings, SettingsError};
 
 /// Every plugin: name, version, status, last error, permissions.

@@ -28,7 +28,12 @@ struct Look {
 
 impl Look {
     fn from(settings: &Settings) -> Look {
-        let media = |key: &str| settings.str(key).filter(|u| !u.is_empty()).map(str::to_owned);
+        let media = |key: &str| {
+            settings
+                .str(key)
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned)
+        };
         Look {
             title: settings.str_or("title", "New follower!"),
             message: settings.str_or("message", "{username} just followed"),
@@ -109,7 +114,10 @@ mod tests {
         let alert = only_alert(p.on_event(&testing::follow("JaneDoe")).unwrap());
         assert_eq!(alert.title, "New follower!");
         assert_eq!(alert.message, "JaneDoe just followed");
-        assert_eq!(alert.tts.as_deref(), Some("Thanks for the follow, JaneDoe!"));
+        assert_eq!(
+            alert.tts.as_deref(),
+            Some("Thanks for the follow, JaneDoe!")
+        );
         assert_eq!(alert.overlay, "alerts");
         assert_eq!(alert.duration_ms, 5_000);
         assert_eq!(alert.image_url, None);
