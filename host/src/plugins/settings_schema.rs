@@ -48,8 +48,11 @@ pub struct Schema {
 /// One field: its JSON key, what the form shows, its default and its type.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Field {
+    /// The key in the settings object.
     pub key: String,
+    /// What the form shows beside the control.
     pub label: String,
+    /// A longer explanation shown under the control.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     /// What the field holds when the settings object leaves it out (already
@@ -65,15 +68,15 @@ pub struct Field {
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Kind {
     /// One line of text.
-    Text {
-        max_length: usize,
-    },
+    Text { max_length: usize },
     /// Text with `{variable}` placeholders the plugin fills in; the form
     /// shows `variables` as hints.
     Template {
         max_length: usize,
         variables: Vec<String>,
     },
+    /// A JSON number, optionally bounded, on a grid of `step` from `min`
+    /// (or 0), or whole.
     Number {
         #[serde(skip_serializing_if = "Option::is_none")]
         min: Option<f64>,
@@ -83,26 +86,18 @@ pub enum Kind {
         step: Option<f64>,
         integer: bool,
     },
+    /// `true` or `false`.
     Boolean,
     /// One of a fixed set of strings.
-    Choice {
-        choices: Vec<Choice>,
-    },
+    Choice { choices: Vec<Choice> },
     /// `#rrggbb`.
     Color,
     /// A media URL (`/media/...` from the library, or "" for none).
-    Media {
-        accept: Accept,
-    },
+    Media { accept: Accept },
     /// Whole milliseconds.
-    Duration {
-        min_ms: u64,
-        max_ms: u64,
-    },
+    Duration { min_ms: u64, max_ms: u64 },
     /// An object of its own fields.
-    Record {
-        fields: Vec<Field>,
-    },
+    Record { fields: Vec<Field> },
     /// An array of objects, each of `fields`.
     List {
         fields: Vec<Field>,
@@ -114,7 +109,9 @@ pub enum Kind {
 /// One choice of a `choice` field.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Choice {
+    /// What the settings object holds.
     pub value: String,
+    /// What the form shows.
     pub label: String,
 }
 
@@ -122,9 +119,13 @@ pub struct Choice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Accept {
+    /// PNG, JPEG, GIF, WebP, SVG.
     Image,
+    /// MP3, OGG, WAV.
     Sound,
+    /// WebM, MP4.
     Video,
+    /// Any of them.
     Any,
 }
 
@@ -157,7 +158,9 @@ pub struct RawField {
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum RawChoice {
+    /// Its value is its label.
     Plain(String),
+    /// A value and what the form shows for it.
     Labelled { value: String, label: String },
 }
 
@@ -165,7 +168,9 @@ pub enum RawChoice {
 /// offending field (`alerts.variations.2.title`) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Invalid {
+    /// The dotted path; empty for the settings object itself.
     pub field: String,
+    /// What is wrong, for people.
     pub message: String,
 }
 

@@ -165,7 +165,9 @@ async fn change_settings(
 /// the dashboard can show the message beside it).
 #[derive(Debug)]
 pub enum SettingsRejection {
+    /// Answered in the usual `{"error": {"code", "message"}}` shape.
     Api(ApiError),
+    /// 422 `{"error": "invalid_settings", "field", "message"}`.
     Invalid(Invalid),
 }
 
