@@ -383,12 +383,27 @@ fn plugin_check(path: &std::path::Path, json: bool) -> Result<ExitCode> {
     use stagehand::plugins::package::Package;
     match Package::from_path(path) {
         Ok(package) if json => {
-            let report = serde_json::json!({"ok": true, "plugin": package.summary()});
+            let report = serde_json::json!({
+                "ok": true,
+                "plugin": package.summary(),
+                "settings_schema": package.manifest.schema,
+                "warnings": schema_warnings(&package.manifest),
+            });
             println!("{report:#}");
             Ok(ExitCode::SUCCESS)
         }
         Ok(package) => {
             print_summary(&package.summary());
+            match &package.manifest.schema {
+                Some(schema) => println!(
+                    "  settings:  a form of {} fields ([[setting]] schema)",
+                    schema.fields.len()
+                ),
+                None => println!("  settings:  free JSON (no [[setting]] schema)"),
+            }
+            for warning in schema_warnings(&package.manifest) {
+                println!("Warning: {warning}");
+            }
             let folder = path.canonicalize().ok().filter(|p| p.is_dir());
             let folder_name = folder
                 .as_ref()
@@ -420,6 +435,15 @@ fn plugin_check(path: &std::path::Path, json: bool) -> Result<ExitCode> {
         }
         Err(e) => anyhow::bail!("{}: {e}", path.display()),
     }
+}
+
+/// What the settings schema's author should fix though it loads.
+fn schema_warnings(manifest: &stagehand::plugins::manifest::Manifest) -> Vec<String> {
+    manifest
+        .schema
+        .as_ref()
+        .map(|s| s.warnings())
+        .unwrap_or_default()
 }
 
 fn print_summary(s: &stagehand::plugins::package::Summary) {

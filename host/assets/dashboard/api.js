@@ -2,13 +2,17 @@
 // itself (it is HttpOnly, so this code never sees the token); every failure
 // becomes an ApiError carrying the host's error code and message.
 
-/** A failed API call: `status` is the HTTP status, `code` the host's code. */
+/**
+ * A failed API call: `status` is the HTTP status, `code` the host's code,
+ * `field` the dotted path of the setting a refusal names (settings only).
+ */
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, field) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.field = field;
   }
 }
 
@@ -56,7 +60,10 @@ export async function api(method, path, body) {
     }
   }
   if (!response.ok) {
-    const error = data && data.error ? data.error : {};
+    // Most errors are {"error": {"code", "message"}}; a settings refusal is
+    // {"error": "invalid_settings", "field", "message"}.
+    const flat = data && typeof data.error === 'string';
+    const error = flat ? { code: data.error, message: data.message } : (data && data.error) || {};
     if (response.status === 401) {
       loggedOutListeners.forEach((listener) => listener());
     }
@@ -64,6 +71,7 @@ export async function api(method, path, body) {
       response.status,
       error.code || 'http_' + response.status,
       error.message || `${method} ${path} failed with HTTP ${response.status}`,
+      flat ? data.field : undefined,
     );
   }
   return data;

@@ -13,6 +13,7 @@ use super::PluginHost;
 use super::discovery;
 use super::lifecycle::{fingerprint, manifest_at};
 use super::manifest::Permission;
+use super::settings_schema::{Invalid, Schema};
 use super::worker::{Control, Status};
 use crate::store;
 
@@ -25,6 +26,9 @@ pub struct PluginSettings {
     pub defaults: Value,
     /// Whether the streamer's settings replace the manifest's.
     pub overridden: bool,
+    /// The `[[setting]]` schema the dashboard draws its form from; null for a
+    /// plugin whose settings are free JSON.
+    pub schema: Option<Schema>,
 }
 
 /// Why settings could not be read or changed.
@@ -34,6 +38,10 @@ pub enum SettingsError {
     /// them, or the plugin cannot load at all); nothing was changed.
     #[error("{0}")]
     Refused(String),
+    /// The settings do not fit the plugin's settings schema; nothing was
+    /// changed. Names the field.
+    #[error("{0}")]
+    Invalid(Invalid),
     /// The plugin's files could not be read.
     #[error("cannot read the plugin: {0}")]
     Unreadable(String),
@@ -150,16 +158,25 @@ impl PluginHost {
             .await
             .map_err(|e| SettingsError::Unreadable(e.to_string()))?
             .map_err(SettingsError::Unreadable)?;
-        let defaults = manifest.settings;
+        // With a schema, the form shows every field: the streamer's values
+        // completed with the defaults (as they are, if they no longer fit).
+        let settings = match &config.settings {
+            Some(given) => manifest
+                .settings_for(Some(given))
+                .unwrap_or_else(|_| given.clone()),
+            None => manifest.settings.clone(),
+        };
         Ok(Some(PluginSettings {
             overridden: config.settings.is_some(),
-            settings: config.settings.unwrap_or_else(|| defaults.clone()),
-            defaults,
+            settings,
+            defaults: manifest.settings,
+            schema: manifest.schema,
         }))
     }
 
-    /// Replaces the plugin's settings (None: back to its manifest's). The
-    /// plugin is started with them first, off to the side (its `configure` runs
+    /// Replaces the plugin's settings (None: back to its manifest's). With a
+    /// settings schema they are checked against it first
+    /// ([`SettingsError::Invalid`] names the field). The plugin is started with them first, off to the side (its `configure` runs
     /// under its set-up deadline): if it refuses them, nothing changes and
     /// the refusal is the error; if it accepts, they are stored and that
     /// instance replaces the running one between two events. A disabled
@@ -189,6 +206,12 @@ impl PluginHost {
             .await
             .map_err(|e| SettingsError::Unreadable(e.to_string()))?
             .map_err(|e| SettingsError::Refused(e.0))?;
+        if let Some(given) = &settings {
+            files
+                .manifest
+                .settings_for(Some(given))
+                .map_err(SettingsError::Invalid)?;
+        }
         let fingerprint = fingerprint(
             files.manifest_text.as_deref(),
             &files.wasm,

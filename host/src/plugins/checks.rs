@@ -1,7 +1,8 @@
 //! What the host notices about a plugin when it loads, short of refusing
 //! it: a role implemented but not declared (so never called), a kind the
 //! host does not know (a typo receives nothing), a name or version that
-//! differs from `plugin.toml` (which wins). Shown as `warnings` in
+//! differs from `plugin.toml` (which wins), a settings schema whose template
+//! default uses a variable it does not list. Shown as `warnings` in
 //! `GET /api/plugins` and logged once per load.
 
 use super::convert::role_name;
@@ -30,6 +31,9 @@ pub fn load_warnings(info: &wit::Info, manifest: &Manifest) -> Vec<String> {
         out.push(format!(
             "it asks for the kind {kind:?}, which Stagehand does not know{hint}: it receives such events only if something sends them"
         ));
+    }
+    if let Some(schema) = &manifest.schema {
+        out.extend(schema.warnings());
     }
     // A manifest without a version ("0") came without plugin.toml values
     // to compare against.
@@ -112,6 +116,20 @@ mod tests {
         assert!(w[0].contains("did you mean \"channel.follow\""), "{w:?}");
         let far = info(&["my.own.kind"], vec![], vec![]);
         assert!(!load_warnings(&far, &manifest())[0].contains("did you mean"));
+    }
+
+    #[test]
+    fn a_template_default_with_an_unlisted_variable_is_named() {
+        let m = super::super::manifest::parse(
+            "name = \"shout\"\nversion = \"1.2.0\"\n[[setting]]\nkey = \"m\"\ntype = \"template\"\nlabel = \"M\"\nvariables = [\"username\"]\ndefault = \"{usrname}!\"",
+        )
+        .unwrap();
+        let w = load_warnings(&info(&["*"], vec![], vec![]), &m);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("setting \"m\"") && w[0].contains("{usrname}"),
+            "{w:?}"
+        );
     }
 
     #[test]

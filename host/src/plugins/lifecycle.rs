@@ -271,9 +271,13 @@ impl PluginHost {
     ) -> Result<Prepared, LoadError> {
         let mut manifest = files.manifest;
         let settings_overridden = settings.is_some();
-        if let Some(settings) = settings {
-            manifest.settings = settings;
-        }
+        // Settings saved before the plugin changed its schema may no longer
+        // fit it: the plugin does not start with them, and says why.
+        manifest.settings = manifest.settings_for(settings.as_ref()).map_err(|e| {
+            LoadError(format!(
+                "the settings saved on the dashboard do not fit its settings schema ({e}); change them or restore the plugin.toml settings"
+            ))
+        })?;
         let runtime = self.inner.runtime.clone();
         let (kv, log) = self.storage_of(name).await;
         let plugin: Arc<str> = Arc::from(name);

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::runtime::limiter;
+use super::settings_schema::{self, Schema};
 
 /// Default per-call deadline.
 pub const DEFAULT_DEADLINE_MS: u64 = 50;
@@ -45,8 +46,12 @@ pub struct Manifest {
     /// Replace the instance with a fresh one after this many calls (for
     /// language runtimes whose heap grows with every call); kv is kept.
     pub recycle_after_calls: Option<u64>,
-    /// `[settings]` as a JSON object, for `configure` and `host.settings`.
+    /// `[settings]` as a JSON object, for `configure` and `host.settings`
+    /// (with a schema: checked against it, missing keys at their defaults).
     pub settings: serde_json::Value,
+    /// The `[[setting]]` schema the dashboard draws a form from and every
+    /// settings object is checked against; None: settings are free JSON.
+    pub schema: Option<Schema>,
 }
 
 /// Something the streamer must allow: an effect outside the overlay, media
@@ -125,10 +130,8 @@ struct RawManifest {
     limits: RawLimits,
     #[serde(default)]
     settings: Option<toml::Table>,
-    /// `[[setting]]`: the settings form's fields (key, type, label, …),
-    /// for the dashboard. Loading a plugin does not depend on them.
-    #[serde(default, rename = "setting")]
-    _setting: Option<Vec<toml::Table>>,
+    #[serde(default)]
+    setting: Option<Vec<settings_schema::RawField>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -247,6 +250,17 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
     }
     let settings = serde_json::to_value(raw.settings.unwrap_or_default())
         .map_err(|e| format!("settings: {e}"))?;
+    let media_hosts = crate::actions::media::granted_hosts(&permissions);
+    let schema = raw
+        .setting
+        .map(|fields| settings_schema::parse(fields, &media_hosts))
+        .transpose()?;
+    let settings = match &schema {
+        Some(schema) => schema
+            .apply(&settings, &media_hosts)
+            .map_err(|e| format!("[settings] does not fit the [[setting]] schema: {e}"))?,
+        None => settings,
+    };
     Ok(Manifest {
         name: raw.name,
         version: raw.version,
@@ -258,6 +272,7 @@ pub fn parse(text: &str) -> Result<Manifest, String> {
         recycle_after_calls: raw.limits.recycle_after_calls,
         instances: instances as usize,
         settings,
+        schema,
     })
 }
 
@@ -276,6 +291,26 @@ impl Manifest {
         let mark = self.memory_bytes / 100 * RECYCLE_MEMORY_PERCENT;
         self.recycle_after_calls.is_some_and(|n| calls >= n)
             || (memory_used > mark && baseline <= mark)
+    }
+
+    /// The media hosts this plugin asks for, as the settings schema checks
+    /// media URLs against them.
+    pub fn media_host_set(&self) -> BTreeSet<String> {
+        crate::actions::media::granted_hosts(&self.permissions)
+    }
+
+    /// The settings the plugin runs with when the streamer's `settings`
+    /// (None: the manifest's) are given: with a schema, checked against it
+    /// and completed with its defaults.
+    pub fn settings_for(
+        &self,
+        settings: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, settings_schema::Invalid> {
+        match (settings, &self.schema) {
+            (Some(given), Some(schema)) => schema.apply(given, &self.media_host_set()),
+            (Some(given), None) => Ok(given.clone()),
+            (None, _) => Ok(self.settings.clone()),
+        }
     }
 
     /// The hosts whose media this plugin's alerts may show.
@@ -300,6 +335,7 @@ pub fn for_bare_wasm(name: &str) -> Manifest {
         recycle_after_calls: None,
         instances: limiter::DEFAULT_INSTANCES,
         settings: serde_json::Value::Object(Default::default()),
+        schema: None,
     }
 }
 
@@ -492,6 +528,41 @@ mod tests {
             }
         }
         assert!(seen >= 5, "found only {seen} manifests");
+    }
+
+    #[test]
+    fn a_settings_schema_fills_in_and_checks_the_manifests_settings() {
+        let base = "name = \"x\"\nversion = \"1\"\n[[setting]]\nkey = \"title\"\ntype = \"text\"\nlabel = \"Title\"\ndefault = \"Hi\"\n[[setting]]\nkey = \"ms\"\ntype = \"duration\"\nlabel = \"Ms\"\nmax_ms = 100\n";
+        let m = parse(base).unwrap();
+        assert_eq!(m.settings, serde_json::json!({"title": "Hi", "ms": 0}));
+        assert_eq!(m.schema.as_ref().unwrap().fields.len(), 2);
+        // Streamer settings: checked and completed; without a schema, as given.
+        let given = serde_json::json!({"ms": 50});
+        assert_eq!(
+            m.settings_for(Some(&given)).unwrap(),
+            serde_json::json!({"title": "Hi", "ms": 50})
+        );
+        let bad = m
+            .settings_for(Some(&serde_json::json!({"ms": 500})))
+            .unwrap_err();
+        assert_eq!(bad.field, "ms");
+        let free = parse("name = \"x\"\nversion = \"1\"").unwrap();
+        assert!(free.schema.is_none());
+        assert_eq!(free.settings_for(Some(&given)).unwrap(), given);
+
+        let with_table = format!("{base}[settings]\ntitle = \"Hello\"");
+        assert_eq!(parse(&with_table).unwrap().settings["title"], "Hello");
+        let misfit = format!("{base}[settings]\ntitel = \"Hello\"");
+        let err = parse(&misfit).unwrap_err();
+        assert!(
+            err.contains("[settings] does not fit the [[setting]] schema: titel"),
+            "{err}"
+        );
+        // A media default may name a host the plugin asks for, and no other.
+        let media = "name = \"x\"\nversion = \"1\"\n[permissions]\nmedia = [\"cdn.example.com\"]\n[[setting]]\nkey = \"m\"\ntype = \"media\"\nlabel = \"M\"\ndefault = \"https://cdn.example.com/a.png\"";
+        assert!(parse(media).is_ok());
+        let elsewhere = media.replace("default = \"https://cdn", "default = \"https://other");
+        assert!(parse(&elsewhere).unwrap_err().contains("setting \"m\""));
     }
 
     #[test]

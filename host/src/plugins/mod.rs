@@ -32,6 +32,7 @@ pub mod quotas;
 pub mod routing;
 pub mod runtime;
 pub mod scaffold;
+pub mod settings_schema;
 pub mod watcher;
 pub mod worker;
 

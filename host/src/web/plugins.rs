@@ -3,16 +3,20 @@
 //! `POST .../reset` (out of quarantine), `POST .../enable` and
 //! `POST .../disable`, `POST .../reload` (load again from its files), and
 //! `GET`/`PUT`/`DELETE .../settings` (settings that replace the
-//! `[settings]` of its `plugin.toml`).
+//! `[settings]` of its `plugin.toml`; with a `[[setting]]` schema they are
+//! checked against it, and a misfit answers 422
+//! `{"error": "invalid_settings", "field": "<dotted path>", "message": ...}`).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::AppState;
 use super::error::{ApiError, ApiJson};
+use crate::plugins::settings_schema::Invalid;
 use crate::plugins::worker::Status;
 use crate::plugins::{PluginSettings, SettingsError};
 
@@ -96,16 +100,16 @@ async fn set_enabled(state: AppState, name: String, on: bool) -> Result<Json<Sta
     }
 }
 
-/// What the plugin runs with, its manifest's defaults, and whether the
-/// streamer's settings replace them.
+/// What the plugin runs with, its manifest's defaults, whether the
+/// streamer's settings replace them, and its settings schema (or null).
 pub async fn get_settings(
     State(state): State<AppState>,
     Path(name): Path<String>,
-) -> Result<Json<PluginSettings>, ApiError> {
+) -> Result<Json<PluginSettings>, SettingsRejection> {
     match state.plugins.settings(&name).await {
         Ok(Some(settings)) => Ok(Json(settings)),
-        Ok(None) => Err(no_plugin(&name)),
-        Err(e) => Err(settings_error(e)),
+        Ok(None) => Err(no_plugin(&name).into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -117,18 +121,21 @@ pub struct NewSettings {
     settings: Value,
 }
 
-/// Replaces the plugin's settings. The plugin is started with them first;
-/// 422 with its reason when it refuses them (nothing changes then).
+/// Replaces the plugin's settings. They are checked against its settings
+/// schema (422 `invalid_settings` naming the field), then the plugin is
+/// started with them; 422 with its reason when it refuses them. Nothing
+/// changes on either refusal.
 pub async fn put_settings(
     State(state): State<AppState>,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<NewSettings>,
-) -> Result<Json<Status>, ApiError> {
+) -> Result<Json<Status>, SettingsRejection> {
     if !body.settings.is_object() {
         return Err(ApiError::bad_request(format!(
             "settings must be a JSON object, not {}",
             crate::event::json_type(&body.settings)
-        )));
+        ))
+        .into());
     }
     change_settings(state, name, Some(body.settings)).await
 }
@@ -137,7 +144,7 @@ pub async fn put_settings(
 pub async fn delete_settings(
     State(state): State<AppState>,
     Path(name): Path<String>,
-) -> Result<Json<Status>, ApiError> {
+) -> Result<Json<Status>, SettingsRejection> {
     change_settings(state, name, None).await
 }
 
@@ -145,24 +152,61 @@ async fn change_settings(
     state: AppState,
     name: String,
     settings: Option<Value>,
-) -> Result<Json<Status>, ApiError> {
+) -> Result<Json<Status>, SettingsRejection> {
     match state.plugins.set_settings(&name, settings).await {
         Ok(Some(status)) => Ok(Json(status)),
-        Ok(None) => Err(no_plugin(&name)),
-        Err(e) => Err(settings_error(e)),
+        Ok(None) => Err(no_plugin(&name).into()),
+        Err(e) => Err(e.into()),
     }
 }
 
-fn settings_error(e: SettingsError) -> ApiError {
-    match e {
-        SettingsError::Refused(why) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "settings_refused",
-            format!("the plugin does not start with these settings: {why}"),
-        ),
-        SettingsError::Unreadable(why) => {
-            ApiError::unavailable(format!("cannot read the plugin: {why}"))
+/// Why a settings request failed: an ordinary API error, or settings that
+/// do not fit the plugin's schema (answered with the field they name, so
+/// the dashboard can show the message beside it).
+#[derive(Debug)]
+pub enum SettingsRejection {
+    /// Answered in the usual `{"error": {"code", "message"}}` shape.
+    Api(ApiError),
+    /// 422 `{"error": "invalid_settings", "field", "message"}`.
+    Invalid(Invalid),
+}
+
+impl From<ApiError> for SettingsRejection {
+    fn from(e: ApiError) -> Self {
+        SettingsRejection::Api(e)
+    }
+}
+
+impl From<SettingsError> for SettingsRejection {
+    fn from(e: SettingsError) -> Self {
+        match e {
+            SettingsError::Invalid(invalid) => SettingsRejection::Invalid(invalid),
+            SettingsError::Refused(why) => SettingsRejection::Api(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "settings_refused",
+                format!("the plugin does not start with these settings: {why}"),
+            )),
+            SettingsError::Unreadable(why) => SettingsRejection::Api(ApiError::unavailable(
+                format!("cannot read the plugin: {why}"),
+            )),
+            SettingsError::Store(e) => SettingsRejection::Api(store_failed(e)),
         }
-        SettingsError::Store(e) => store_failed(e),
+    }
+}
+
+impl IntoResponse for SettingsRejection {
+    fn into_response(self) -> Response {
+        match self {
+            SettingsRejection::Api(e) => e.into_response(),
+            SettingsRejection::Invalid(Invalid { field, message }) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(serde_json::json!({
+                    "error": "invalid_settings",
+                    "field": field,
+                    "message": message,
+                })),
+            )
+                .into_response(),
+        }
     }
 }

@@ -1,14 +1,16 @@
 // Plugins: each plugin's status and last error, what it asks to be allowed
 // and what it was granted, and its controls: Allow, Reset (out of
-// quarantine), Enable / Disable, Reload, Remove, and its settings (JSON
-// replacing the [settings] of its plugin.toml). Above them, "Install plugin"
-// (see plugin-install.js). Status changes arrive on the
+// quarantine), Enable / Disable, Reload, Remove, and its settings: a form
+// drawn from its [[setting]] schema (settings-form.js), or for a plugin
+// without one JSON replacing the [settings] of its plugin.toml. Above them,
+// "Install plugin" (see plugin-install.js). Status changes arrive on the
 // `plugins` topic. Cards are updated in place, so a settings editor being
 // typed in survives live updates.
 
 import { del, get, post, put } from '../api.js';
 import { Page } from '../page.js';
 import { PluginInstaller, confirmRemove, removePlugin } from '../plugin-install.js';
+import { SettingsForm } from '../settings-form.js';
 import { badge, debounce, el, fill, notify, withBusy } from '../ui.js';
 
 const STATUS_TONES = {
@@ -188,6 +190,9 @@ export class PluginsPage extends Page {
     const text = el('textarea', { rows: 10, spellcheck: 'false', 'aria-label': `Settings of ${card.name}`, class: 'mono' });
     const defaults = el('pre', { class: 'mono defaults' });
     const note = el('p', { class: 'muted' });
+    const saveRaw = el('button', { type: 'button', onclick: (e) => save(e.currentTarget) }, 'Save settings');
+    // A plugin with a settings schema gets a form here instead of the JSON box.
+    const formSlot = el('div', { class: 'plugin-form-slot' });
     const root = el(
       'details',
       {
@@ -200,11 +205,12 @@ export class PluginsPage extends Page {
       },
       el('summary', {}, 'Settings'),
       note,
+      formSlot,
       text,
       el(
         'div',
         { class: 'toolbar' },
-        el('button', { type: 'button', onclick: (e) => save(e.currentTarget) }, 'Save settings'),
+        saveRaw,
         el('button', { type: 'button', onclick: (e) => restore(e.currentTarget) }, 'Restore plugin.toml settings'),
       ),
       el('details', {}, el('summary', {}, 'Defaults from plugin.toml'), defaults),
@@ -212,6 +218,24 @@ export class PluginsPage extends Page {
     const base = `/plugins/${encodeURIComponent(card.name)}/settings`;
 
     const show = (settings) => {
+      const withForm = Array.isArray(settings.schema);
+      text.hidden = saveRaw.hidden = withForm;
+      fill(formSlot);
+      if (withForm) {
+        const form = new SettingsForm({
+          schema: settings.schema,
+          values: settings.settings,
+          loadMedia: () => get('/media'),
+          onSave: async (values) => {
+            const status = await put(base, { settings: values });
+            notify(`${card.name}: settings saved and applied.`);
+            this.updateCard(card, status);
+            load();
+            return status;
+          },
+        });
+        formSlot.appendChild(form.root);
+      }
       text.value = JSON.stringify(settings.settings, null, 2);
       defaults.textContent = JSON.stringify(settings.defaults, null, 2);
       note.textContent = settings.overridden

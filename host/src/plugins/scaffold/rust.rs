@@ -169,6 +169,8 @@ description = "What {name} does"
 deadline_ms = 50
 memory_mib = 64
 
+# Free-form settings. Declare [[setting]] tables instead and the dashboard
+# shows the streamer a form (see "Settings forms" in the SDK guide).
 [settings]
 title = "New follower!"
 "#
