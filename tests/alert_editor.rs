@@ -134,7 +134,21 @@ async fn bad_previews_are_refused_with_a_reason() {
     let resp = preview(&host, "alert-box", json!({"settings": [1], "events": one})).await;
     assert_eq!(error_code(resp).await, (400, "bad_request".into()));
 
-    // Settings the plugin itself refuses: 422 with its reason.
+    // Settings that do not fit the plugin's schema: 422 naming the field,
+    // as saving them would.
+    let resp = preview(
+        &host,
+        "alert-box",
+        json!({"settings": {"alerts": {"channel.cheer": {"duration_ms": "long"}}}, "events": one}),
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_settings", "{body}");
+    assert_eq!(
+        body["error"]["field"], "alerts.channel.cheer.duration_ms",
+        "{body}"
+    );
     let resp = preview(
         &host,
         "alert-box",

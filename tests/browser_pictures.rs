@@ -22,7 +22,11 @@ async fn post(host: &Host, path: &str, body: Value) -> Value {
         .send()
         .await
         .unwrap();
-    assert!(resp.status().is_success(), "{path}: {:?}", resp.text().await);
+    assert!(
+        resp.status().is_success(),
+        "{path}: {:?}",
+        resp.text().await
+    );
     resp.json().await.unwrap()
 }
 

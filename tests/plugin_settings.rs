@@ -298,9 +298,12 @@ async fn settings_that_do_not_fit_the_schema_get_422_naming_the_field_and_change
         let resp = put_settings(&host, "every-setting", settings.clone()).await;
         assert_eq!(resp.status(), 422, "{settings}");
         let body: Value = resp.json().await.unwrap();
-        assert_eq!(body["error"], "invalid_settings", "{settings}: {body}");
-        assert_eq!(body["field"], field, "{settings}: {body}");
-        let message = body["message"].as_str().unwrap();
+        assert_eq!(
+            body["error"]["code"], "invalid_settings",
+            "{settings}: {body}"
+        );
+        assert_eq!(body["error"]["field"], field, "{settings}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains(needle), "{settings}: {body}");
     }
     assert_eq!(settings_of(&host, "every-setting").await, before);

@@ -212,6 +212,27 @@ impl Browser {
             .unwrap_or_else(|e| panic!("cannot choose {paths:?} in {selector}: {e}"));
     }
 
+    /// Evaluates `expression` inside the frame the CSS `selector` finds (a
+    /// sandboxed frame the page itself cannot look into), then returns to
+    /// the page.
+    pub async fn eval_in_frame(&self, selector: &str, expression: &str) -> Value {
+        let frame = self
+            .client()
+            .find(fantoccini::Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("no frame {selector}: {e}"));
+        frame
+            .enter_frame()
+            .await
+            .unwrap_or_else(|e| panic!("cannot enter frame {selector}: {e}"));
+        let value = self.eval(expression).await;
+        self.client()
+            .enter_parent_frame()
+            .await
+            .expect("back to the page from its frame");
+        value
+    }
+
     /// Saves a PNG of the page (for looking at a failure).
     pub async fn screenshot(&self, path: &std::path::Path) {
         let png = self.client().screenshot().await.expect("screenshot");

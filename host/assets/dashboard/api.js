@@ -60,10 +60,9 @@ export async function api(method, path, body) {
     }
   }
   if (!response.ok) {
-    // Most errors are {"error": {"code", "message"}}; a settings refusal is
-    // {"error": "invalid_settings", "field", "message"}.
-    const flat = data && typeof data.error === 'string';
-    const error = flat ? { code: data.error, message: data.message } : (data && data.error) || {};
+    // Errors are {"error": {"code", "message"}}; a settings refusal adds
+    // `field` (the dotted path of the setting it names).
+    const error = (data && typeof data.error === 'object' && data.error) || {};
     if (response.status === 401) {
       loggedOutListeners.forEach((listener) => listener());
     }
@@ -71,7 +70,7 @@ export async function api(method, path, body) {
       response.status,
       error.code || 'http_' + response.status,
       error.message || `${method} ${path} failed with HTTP ${response.status}`,
-      flat ? data.field : undefined,
+      typeof error.field === 'string' ? error.field : undefined,
     );
   }
   return data;

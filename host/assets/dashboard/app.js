@@ -11,6 +11,7 @@ import { EventSubPage } from './pages/eventsub.js';
 import { ViewersPage } from './pages/viewers.js';
 import { TtsPage } from './pages/tts.js';
 import { PluginsPage } from './pages/plugins.js';
+import { AlertsPage } from './pages/alerts.js';
 import { OverlaysPage } from './pages/overlays.js';
 import { PollingPage } from './pages/polling.js';
 import { MediaPage } from './pages/media.js';
@@ -26,6 +27,7 @@ const pages = [
   new ViewersPage(),
   new TtsPage(),
   new PluginsPage(),
+  new AlertsPage(),
   new OverlaysPage(),
   new MediaPage(),
   new PollingPage(),

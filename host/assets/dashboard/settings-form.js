@@ -24,6 +24,11 @@ const ACCEPTED_KINDS = {
 
 let formCount = 0;
 
+/** What an optional field left out shows. */
+const NOT_SET = '(not set)';
+/** The media picker's value for "not set" (never a URL). */
+const UNSET = '\u0000unset';
+
 /** A deep copy of plain JSON data. */
 function copy(value) {
   return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
@@ -88,7 +93,9 @@ export class SettingsForm {
 
   fields(fields, holder, parent) {
     return fields.map((field) => {
-      if (!(field.key in holder)) {
+      // An optional field left out stays out ("not set"): the plugin
+      // decides what that means.
+      if (!(field.key in holder) && !field.optional) {
         holder[field.key] = copy(field.default);
       }
       const path = parent ? `${parent}.${field.key}` : field.key;
@@ -115,25 +122,48 @@ export class SettingsForm {
   /** The input of a field of a plain type, bound to `holder[field.key]`. */
   control(field, holder, id) {
     const key = field.key;
-    const set = (value) => { holder[key] = value; };
+    // An optional field emptied is "not set" again, not an empty value.
+    const set = (value) => {
+      if (field.optional && (value === '' || value === null || value === undefined)) {
+        delete holder[key];
+      } else {
+        holder[key] = value;
+      }
+    };
     const current = holder[key];
+    const unset = el('option', { value: '', selected: current === undefined }, NOT_SET);
     switch (field.type) {
       case 'text':
-        return el('input', { id, type: 'text', maxlength: field.max_length, value: current ?? '', oninput: (e) => set(e.target.value) });
+        return el('input', { id, type: 'text', maxlength: field.max_length, value: current ?? '', placeholder: field.optional ? NOT_SET : '', oninput: (e) => set(e.target.value) });
       case 'template':
         return this.template(field, holder, id);
       case 'number':
         return this.number(field, holder, id);
       case 'boolean':
+        if (field.optional) {
+          return el(
+            'select',
+            { id, onchange: (e) => set(e.target.value === '' ? undefined : e.target.value === 'true') },
+            unset,
+            el('option', { value: 'true', selected: current === true }, 'Yes'),
+            el('option', { value: 'false', selected: current === false }, 'No'),
+          );
+        }
         return el('input', { id, type: 'checkbox', checked: current === true, onchange: (e) => set(e.target.checked) });
       case 'choice':
         return el(
           'select',
           { id, onchange: (e) => set(e.target.value) },
+          field.optional ? unset : null,
           field.choices.map((c) => el('option', { value: c.value, selected: c.value === current }, c.label)),
         );
-      case 'color':
-        return el('input', { id, type: 'color', value: /^#[0-9a-fA-F]{6}$/.test(current) ? current.toLowerCase() : '#000000', oninput: (e) => set(e.target.value) });
+      case 'color': {
+        const input = el('input', { id, type: 'color', value: /^#[0-9a-fA-F]{6}$/.test(current) ? current.toLowerCase() : '#000000', oninput: (e) => { set(e.target.value); note.hidden = true; } });
+        if (!field.optional) return input;
+        const note = el('span', { class: 'muted', hidden: current !== undefined }, ` ${NOT_SET}`);
+        const clear = el('button', { type: 'button', class: 'secondary clear-color', onclick: () => { set(undefined); note.hidden = false; } }, 'Clear');
+        return el('span', { class: 'color' }, input, note, clear);
+      }
       case 'media':
         return this.mediaControl(field, holder, id);
       case 'duration': {
@@ -160,7 +190,11 @@ export class SettingsForm {
 
   /** A textarea with its variables as chips that insert `{name}` at the caret. */
   template(field, holder, id) {
-    const area = el('textarea', { id, rows: 3, maxlength: field.max_length, oninput: (e) => { holder[field.key] = e.target.value; } });
+    const setText = (value) => {
+      if (field.optional && value === '') delete holder[field.key];
+      else holder[field.key] = value;
+    };
+    const area = el('textarea', { id, rows: 3, maxlength: field.max_length, placeholder: field.optional ? NOT_SET : '', oninput: (e) => setText(e.target.value) });
     area.value = holder[field.key] ?? '';
     const insert = (name) => {
       const text = `{${name}}`;
@@ -168,7 +202,7 @@ export class SettingsForm {
       const end = area.selectionEnd ?? start;
       area.value = area.value.slice(0, start) + text + area.value.slice(end);
       area.selectionStart = area.selectionEnd = start + text.length;
-      holder[field.key] = area.value;
+      setText(area.value);
       area.focus();
     };
     const chips = (field.variables || []).map((name) =>
@@ -181,10 +215,15 @@ export class SettingsForm {
     const step = field.step ?? (field.integer ? 1 : 'any');
     const attrs = { type: 'number', min: field.min, max: field.max, step };
     const box = el('input', { id, ...attrs, value: holder[field.key] ?? '' });
-    const hasRange = field.min !== undefined && field.max !== undefined;
+    // An optional number has no slider: a slider cannot say "not set".
+    const hasRange = field.min !== undefined && field.max !== undefined && !field.optional;
     const slider = hasRange ? el('input', { ...attrs, type: 'range', value: holder[field.key] ?? field.min, 'aria-label': field.label, tabindex: -1 }) : null;
     const take = (input) => {
       const n = input.valueAsNumber;
+      if (field.optional && input.value === '') {
+        delete holder[field.key];
+        return;
+      }
       holder[field.key] = Number.isFinite(n) ? n : input.value;
       if (slider && input === box && Number.isFinite(n)) {
         slider.value = String(n);
@@ -202,7 +241,11 @@ export class SettingsForm {
   /** A picker of the media library (filtered by `accept`), or a URL box without one. */
   mediaControl(field, holder, id) {
     const current = holder[field.key] ?? '';
-    const set = (value) => { holder[field.key] = value; };
+    // For an optional field, "(not set)" leaves it out and "(none)" is "".
+    const set = (value) => {
+      if (field.optional && value === UNSET) delete holder[field.key];
+      else holder[field.key] = value;
+    };
     if (!Array.isArray(this.media)) {
       return el('input', {
         id,
@@ -210,12 +253,18 @@ export class SettingsForm {
         class: 'media-url',
         placeholder: '/media/… (empty: none)',
         value: current,
-        oninput: (e) => set(e.target.value.trim()),
+        oninput: (e) => {
+          const url = e.target.value.trim();
+          set(url === '' && field.optional ? UNSET : url);
+        },
       });
     }
     const kinds = ACCEPTED_KINDS[field.accept] || ACCEPTED_KINDS.any;
     const items = this.media.filter((m) => kinds.includes(m.kind));
-    const options = [el('option', { value: '', selected: current === '' }, '(none)')];
+    const options = [el('option', { value: '', selected: current === '' && holder[field.key] !== undefined }, '(none)')];
+    if (field.optional) {
+      options.unshift(el('option', { value: UNSET, selected: holder[field.key] === undefined }, NOT_SET));
+    }
     for (const item of items) {
       options.push(el('option', { value: item.url, selected: item.url === current }, `${item.name || item.id} (${item.kind})`));
     }
@@ -306,7 +355,7 @@ export class SettingsForm {
     target.scrollIntoView({ block: 'nearest' });
   }
 
-  /** Sends the values; a refusal naming a field is shown beside it. */
+  /** Sends the values; a refusal naming a field is shown beside it, any other in the form. */
   async save() {
     this.clearErrors();
     await withBusy(this.saveButton, async () => {
@@ -317,7 +366,10 @@ export class SettingsForm {
           this.showError(error.field, error.message);
           return undefined;
         }
-        throw error;
+        // Any other refusal (the plugin's own, say) is explained in the
+        // form too, where the streamer is looking.
+        this.showError('', error && error.message ? error.message : String(error));
+        return undefined;
       }
     });
   }

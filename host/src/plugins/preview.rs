@@ -66,6 +66,9 @@ pub enum PreviewError {
     /// The plugin is not running (disabled, waiting for a grant, failed).
     #[error("plugin {0:?} is not running, so it cannot be previewed")]
     NotRunning(String),
+    /// The draft settings do not fit the plugin's settings schema.
+    #[error("{}: {}", .0.field, .0.message)]
+    Invalid(super::settings_schema::Invalid),
     /// The draft settings were refused by the plugin's `configure`.
     #[error("the plugin does not start with these settings: {0}")]
     Refused(String),
@@ -111,7 +114,10 @@ impl PluginHost {
             .map_err(|e| PreviewError::Failed(format!("cannot read its stored data: {e}")))?;
         let mut manifest = version.manifest.clone();
         if let Some(settings) = settings {
-            manifest.settings = settings;
+            // Checked and completed as saving them would.
+            manifest.settings = manifest
+                .settings_for(Some(&settings))
+                .map_err(PreviewError::Invalid)?;
         }
         let runtime = self.inner.runtime.clone();
         let plugin: Arc<str> = Arc::from(name);

@@ -27,9 +27,10 @@ pub const MAX_CHOICES: usize = 100;
 pub const MAX_VARIABLES: usize = 50;
 /// The most items a `list` may allow.
 pub const MAX_LIST_ITEMS: usize = 100;
-/// The longest text a `text` or `template` field may allow (characters); a
-/// settings object as a whole is capped by the API's body limit anyway.
-pub const MAX_TEXT_LENGTH: usize = 60_000;
+/// The longest text a `text` or `template` field may allow (characters):
+/// as much as an alert's custom markup may hold. A settings object as a
+/// whole is capped by the API's body limit anyway.
+pub const MAX_TEXT_LENGTH: usize = super::quotas::MAX_ALERT_MARKUP;
 /// `max_length` of a `text` field that names none.
 pub const DEFAULT_TEXT_LENGTH: usize = 1_000;
 /// `max_length` of a `template` field that names none.
@@ -56,8 +57,13 @@ pub struct Field {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     /// What the field holds when the settings object leaves it out (already
-    /// checked against the field).
+    /// checked against the field); null for an optional field.
     pub default: Value,
+    /// Left out (or null) means "not set", and stays so: the plugin decides
+    /// what that means (a variation that changes only some fields of the
+    /// alert it varies). Never filled in with a default.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
     #[serde(flatten)]
     pub kind: Kind,
 }
@@ -139,6 +145,7 @@ pub struct RawField {
     label: String,
     help: Option<String>,
     default: Option<toml::Value>,
+    optional: Option<bool>,
     max_length: Option<u64>,
     variables: Option<Vec<String>>,
     min: Option<f64>,
@@ -231,7 +238,8 @@ fn parse_fields(
     Ok(out)
 }
 
-/// The attributes each type may carry (beyond key, type, label, help, default).
+/// The attributes each type may carry (beyond key, type, label, help,
+/// default and optional).
 fn allowed_attributes(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
         "text" => &["max_length"],
@@ -438,13 +446,29 @@ fn parse_field(
         }
         _ => unreachable!("allowed_attributes knows every type"),
     };
+    let optional = raw.optional.unwrap_or(false);
     let mut field = Field {
         key: raw.key,
         label: raw.label,
         help: raw.help,
         default: Value::Null,
+        optional,
         kind,
     };
+    if optional {
+        if matches!(field.kind, Kind::Record { .. } | Kind::List { .. }) {
+            return Err(fail(format!(
+                "optional applies to plain settings, not to a {}",
+                raw.kind
+            )));
+        }
+        if raw.default.is_some() {
+            return Err(fail(
+                "an optional setting has no default: leaving it out means \"not set\"".into(),
+            ));
+        }
+        return Ok(field);
+    }
     let default = match raw.default {
         Some(value) => serde_json::to_value(value).map_err(|e| fail(format!("default: {e}")))?,
         None => field.implicit_default(),
@@ -477,6 +501,7 @@ impl Field {
             Kind::Record { fields } => Value::Object(
                 fields
                     .iter()
+                    .filter(|f| !f.optional)
                     .map(|f| (f.key.clone(), f.default.clone()))
                     .collect(),
             ),
@@ -655,6 +680,7 @@ impl Schema {
         Value::Object(
             self.fields
                 .iter()
+                .filter(|f| !f.optional)
                 .map(|f| (f.key.clone(), f.default.clone()))
                 .collect(),
         )
@@ -727,6 +753,8 @@ fn check_object(
     let mut out = Map::new();
     for field in fields {
         let value = match object.get(&field.key) {
+            // Not set stays not set (a form sends null for an emptied one).
+            None | Some(Value::Null) if field.optional => continue,
             Some(value) => field.check(value, &join(path, &field.key), hosts)?,
             None => field.default.clone(),
         };
@@ -829,6 +857,73 @@ mod tests {
 
     fn schema(toml_text: &str) -> Result<Schema, String> {
         schema_with(toml_text, &[])
+    }
+
+    #[test]
+    fn optional_settings_stay_unset_and_are_checked_when_set() {
+        let schema = schema(
+            r#"
+            [[setting]]
+            key = "variations"
+            type = "list"
+            label = "Variations"
+
+            [[setting.fields]]
+            key = "when"
+            type = "text"
+            label = "When"
+
+            [[setting.fields]]
+            key = "title"
+            type = "text"
+            label = "Title"
+            optional = true
+            max_length = 5
+
+            [[setting.fields]]
+            key = "on"
+            type = "boolean"
+            label = "On"
+            optional = true
+            "#,
+        )
+        .unwrap();
+        let none = BTreeSet::new();
+        let applied = schema
+            .apply(
+                &json!({"variations": [{"when": "a"}, {"when": "b", "title": null, "on": false}, {"when": "c", "title": "hey"}]}),
+                &none,
+            )
+            .unwrap();
+        assert_eq!(
+            applied,
+            json!({"variations": [{"when": "a"}, {"when": "b", "on": false}, {"when": "c", "title": "hey"}]})
+        );
+        let err = schema
+            .apply(
+                &json!({"variations": [{"when": "a", "title": "too long"}]}),
+                &none,
+            )
+            .unwrap_err();
+        assert_eq!(err.field, "variations.0.title");
+        let err = schema
+            .apply(&json!({"variations": [{"when": "a", "on": "yes"}]}), &none)
+            .unwrap_err();
+        assert_eq!(err.field, "variations.0.on");
+
+        for (bad, needle) in [
+            (
+                "[[setting]]\nkey = \"a\"\ntype = \"text\"\nlabel = \"A\"\noptional = true\ndefault = \"x\"",
+                "an optional setting has no default",
+            ),
+            (
+                "[[setting]]\nkey = \"a\"\ntype = \"record\"\nlabel = \"A\"\noptional = true\n[[setting.fields]]\nkey = \"b\"\ntype = \"text\"\nlabel = \"B\"",
+                "optional applies to plain settings",
+            ),
+        ] {
+            let err = schema_with(bad, &[]).unwrap_err();
+            assert!(err.contains(needle), "{err}");
+        }
     }
 
     /// One field of every type, with a record and a list of records.

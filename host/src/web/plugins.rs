@@ -167,7 +167,8 @@ async fn change_settings(
 pub enum SettingsRejection {
     /// Answered in the usual `{"error": {"code", "message"}}` shape.
     Api(ApiError),
-    /// 422 `{"error": "invalid_settings", "field", "message"}`.
+    /// 422 `{"error": {"code": "invalid_settings", "message", "field"}}`:
+    /// the usual shape with the field's dotted path added.
     Invalid(Invalid),
 }
 
@@ -201,9 +202,7 @@ impl IntoResponse for SettingsRejection {
             SettingsRejection::Invalid(Invalid { field, message }) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Json(serde_json::json!({
-                    "error": "invalid_settings",
-                    "field": field,
-                    "message": message,
+                    "error": {"code": "invalid_settings", "message": message, "field": field},
                 })),
             )
                 .into_response(),

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::{ApiError, ApiJson};
+use super::plugins::SettingsRejection;
 use crate::event::{Event, EventData, EventKind, Source, Strictness, Viewer, json_type};
 use crate::plugins::preview::{MAX_EVENTS, PreviewError, PreviewResult};
 
@@ -48,11 +49,12 @@ pub async fn preview(
     State(state): State<AppState>,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<PreviewRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, SettingsRejection> {
     if body.events.is_empty() || body.events.len() > MAX_EVENTS {
         return Err(ApiError::bad_request(format!(
             "events must list 1 to {MAX_EVENTS} sample events"
-        )));
+        ))
+        .into());
     }
     if let Some(settings) = &body.settings
         && !settings.is_object()
@@ -60,7 +62,8 @@ pub async fn preview(
         return Err(ApiError::bad_request(format!(
             "settings must be a JSON object, not {}",
             json_type(settings)
-        )));
+        ))
+        .into());
     }
     // A bad sample is reported in its own place; the others still run.
     let samples: Vec<Result<Event, String>> = body
@@ -162,8 +165,12 @@ fn sample_event(sample: SampleEvent, channel: &str) -> Result<Event, String> {
     Ok(event)
 }
 
-fn preview_error(e: PreviewError) -> ApiError {
+fn preview_error(e: PreviewError) -> SettingsRejection {
+    if let PreviewError::Invalid(invalid) = e {
+        return SettingsRejection::Invalid(invalid);
+    }
     let status = match &e {
+        PreviewError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         PreviewError::NoPlugin(_) => StatusCode::NOT_FOUND,
         PreviewError::NotRunning(_) => StatusCode::CONFLICT,
         PreviewError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -171,11 +178,12 @@ fn preview_error(e: PreviewError) -> ApiError {
         PreviewError::Failed(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     let code = match &e {
+        PreviewError::Invalid(_) => "invalid_settings",
         PreviewError::NoPlugin(_) => "not_found",
         PreviewError::NotRunning(_) => "not_running",
         PreviewError::Refused(_) => "settings_refused",
         PreviewError::Busy => "busy",
         PreviewError::Failed(_) => "unavailable",
     };
-    ApiError::new(status, code, e.to_string())
+    ApiError::new(status, code, e.to_string()).into()
 }

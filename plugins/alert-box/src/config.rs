@@ -732,7 +732,7 @@ mod tests {
         let config = parse(json!({"alerts": {"channel.follow": {
             "image_url": "/media/0123456789abcdef0123456789abcdef.png",
             "sound_url": " /media/ding.wav ",
-            "video_url": "/assets/overlay/intro.webm"
+            "video_url": "/assets/alerts/intro.webm"
         }}}))
         .unwrap();
         let spec = config.kind("channel.follow").unwrap().resolve(none);
@@ -741,7 +741,7 @@ mod tests {
             "/media/0123456789abcdef0123456789abcdef.png"
         );
         assert_eq!(spec.sound_url, "/media/ding.wav");
-        assert_eq!(spec.video_url, "/assets/overlay/intro.webm");
+        assert_eq!(spec.video_url, "/assets/alerts/intro.webm");
     }
 
     #[test]
@@ -1033,7 +1033,7 @@ mod tests {
             ),
             (
                 json!({"alerts": {"channel.follow": {"sound_url": "/etc/passwd"}}}),
-                "sound_url must be an http(s) URL, a /media/ path",
+                "sound_url must be an http(s) URL, a /media/ or /assets/alerts/ path",
             ),
             (
                 json!({"alerts": {"channel.follow": {"enabled": "no"}}}),

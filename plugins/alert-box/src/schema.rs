@@ -259,7 +259,12 @@ fn alert_fields(out: &mut String, table: &str, kind: &str, defaults: Option<&cra
             extra: vec!["max_length = 60000".into()],
         },
     ];
-    for f in fields {
+    for mut f in fields {
+        // A variation changes only what it sets: its fields stay unset
+        // rather than taking a default.
+        if d.is_none() {
+            f.extra.push("optional = true".into());
+        }
         field(out, f);
     }
 }
