@@ -133,7 +133,8 @@ async fn every_dashboard_page_shows_a_streamers_setup() {
             WAIT,
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(1200)).await; // the entrance animation
+    // Every preview's entrance animation is over.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     browser.doc_picture("dashboard-alerts").await;
 
     visit(

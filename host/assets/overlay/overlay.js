@@ -65,6 +65,9 @@
   }
   fitStage();
   window.addEventListener('resize', fitStage);
+  // A frame sized after its page loaded (the dashboard's previews) does not
+  // always get a resize event: watch the page's own box too.
+  if ('ResizeObserver' in window) new ResizeObserver(fitStage).observe(document.documentElement);
 
   const state = {
     name,
@@ -579,6 +582,7 @@
       if (e.source !== window.parent || !e.data || e.data.type !== 'preview') return;
       if (!Array.isArray(e.data.alerts)) return;
       round += 1;
+      fitStage();
       queue.length = 0;
       if (stopCurrent) stopCurrent('skipped');
       e.data.alerts.forEach((alert, i) => {
