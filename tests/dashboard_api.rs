@@ -818,20 +818,33 @@ async fn settings_from_the_dashboard_replace_the_manifests_and_a_refused_change_
     // `{username}` is the viewer's display name.
     assert_eq!(alert["title"], "Hello GREETED!", "{alert}");
     overlay.ack(&alert).await;
+    // What it runs with: the custom fields, the rest completed from the
+    // plugin's settings schema.
+    let follow_of = |settings: &Value| settings["settings"]["alerts"]["channel.follow"].clone();
     let settings: Value = support::get_json(&host, "/api/plugins/alert-box/settings").await;
     assert_eq!(settings["overridden"], true);
-    assert_eq!(settings["settings"], custom);
+    let follow = follow_of(&settings);
+    assert_eq!(follow["title"], "Hello {username}!", "{settings}");
+    assert_eq!(follow["duration_ms"], 1000, "{settings}");
 
-    // Settings the plugin refuses: 422 with its reason, nothing changes.
-    let refused = client()
+    // Settings outside the schema (422 naming the field) or that the plugin
+    // itself refuses (422 with its reason): nothing changes.
+    let outside = client()
         .put(host.url("/api/plugins/alert-box/settings"))
         .json(&json!({"settings": {"alerts": {"channel.follow": {"duration_ms": 0}}}}))
         .send()
         .await
         .unwrap();
+    assert_eq!(error_code(outside).await, (422, "invalid_settings".into()));
+    let refused = client()
+        .put(host.url("/api/plugins/alert-box/settings"))
+        .json(&json!({"settings": {"alerts": {"channel.cheer": {"variations": [{"when": "bits >== 5"}]}}}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(refused).await, (422, "settings_refused".into()));
-    let settings: Value = support::get_json(&host, "/api/plugins/alert-box/settings").await;
-    assert_eq!(settings["settings"], custom);
+    let after: Value = support::get_json(&host, "/api/plugins/alert-box/settings").await;
+    assert_eq!(after["settings"], settings["settings"]);
     assert_eq!(plugin(&host, "alert-box").await["status"], "running");
 
     // Back to plugin.toml.
