@@ -5,14 +5,14 @@
 use wasmparser::{Chunk, Parser, Payload};
 
 /// Contract versions this host loads, newest first.
-pub const CONTRACTS: [&str; 2] = ["0.2.0", "0.1.0"];
+pub const CONTRACTS: [&str; 3] = ["0.3.0", "0.2.0", "0.1.0"];
 
 /// A component's outline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outline {
     /// The `stagehand:plugin` version it was built for.
     pub contract: String,
-    /// Its top-level imports (interfaces such as `stagehand:plugin/host@0.2.0`).
+    /// Its top-level imports (interfaces such as `stagehand:plugin/host@0.3.0`).
     pub imports: Vec<String>,
     /// Its top-level exports.
     pub exports: Vec<String>,
@@ -144,9 +144,10 @@ fn contract_of(exports: &[String]) -> Result<String, String> {
                 .take(32)
                 .flat_map(char::escape_debug)
                 .collect();
+            let (newest, older) = CONTRACTS.split_first().unwrap_or((&"", &[]));
             Err(format!(
-                "it was built for plugin contract {version}; this Stagehand loads {}: update Stagehand or build with an older SDK",
-                CONTRACTS.join(" and ")
+                "it was built for plugin contract {version}; this Stagehand loads {} and {newest}: update Stagehand or build with an older SDK",
+                older.iter().rev().copied().collect::<Vec<_>>().join(", ")
             ))
         };
     }
@@ -173,6 +174,10 @@ mod tests {
     fn exports_name_the_contract() {
         let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
+            contract_of(&names(&["stagehand:plugin/handler@0.3.0"])).unwrap(),
+            "0.3.0"
+        );
+        assert_eq!(
             contract_of(&names(&["stagehand:plugin/handler@0.2.0"])).unwrap(),
             "0.2.0"
         );
@@ -185,7 +190,9 @@ mod tests {
         );
         let future = contract_of(&names(&["stagehand:plugin/handler@0.9.0"])).unwrap_err();
         assert!(
-            future.contains("0.9.0") && future.contains("update Stagehand"),
+            future.contains("0.9.0")
+                && future.contains("loads 0.1.0, 0.2.0 and 0.3.0")
+                && future.contains("update Stagehand"),
             "{future}"
         );
         let other = contract_of(&names(&["wasi:cli/run@0.2.0"])).unwrap_err();
