@@ -18,8 +18,8 @@ use crate::event::{Event, Source};
 /// The record conversions that are the same copy in every frozen version:
 /// roles, displays, alerts both ways and actions.
 macro_rules! same_records {
-    ($old:path) => {
-        use $old as old;
+    ($($old:tt)+) => {
+        use $($old)+ as old;
 
         fn role(r: old::Role) -> wit::Role {
             match r {
