@@ -197,16 +197,31 @@ async fn unknown_kinds_are_kept_and_legacy_names_normalized() {
 async fn donations_and_discord_kinds_are_test_events_too() {
     let (_dir, host) = host();
     let refused = [
-        (json!({"amount": "5,00", "currency": "USD"}), "details.amount"),
-        (json!({"amount": "1e3", "currency": "USD"}), "details.amount"),
+        (
+            json!({"amount": "5,00", "currency": "USD"}),
+            "details.amount",
+        ),
+        (
+            json!({"amount": "1e3", "currency": "USD"}),
+            "details.amount",
+        ),
         (json!({"amount": "-5", "currency": "USD"}), "details.amount"),
-        (json!({"amount": "NaN", "currency": "USD"}), "details.amount"),
+        (
+            json!({"amount": "NaN", "currency": "USD"}),
+            "details.amount",
+        ),
         (json!({"amount": "", "currency": "USD"}), "details.amount"),
         (json!({"amount": 5.0, "currency": "USD"}), "details.amount"),
         (json!({"currency": "USD"}), "details.amount"),
-        (json!({"amount": "5.00", "currency": "usd"}), "details.currency"),
+        (
+            json!({"amount": "5.00", "currency": "usd"}),
+            "details.currency",
+        ),
         (json!({"amount": "5.00"}), "details.currency"),
-        (json!({"amount": "5.00", "currency": "USD", "tip": 1}), "details.tip"),
+        (
+            json!({"amount": "5.00", "currency": "USD", "tip": 1}),
+            "details.tip",
+        ),
     ];
     for (details, field) in refused {
         let resp = post_test(&host, json!({"kind": "donation", "details": details})).await;

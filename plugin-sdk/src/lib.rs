@@ -121,8 +121,8 @@ pub mod prelude {
     pub use crate::kinds;
     pub use crate::{
         Action, Actions, Alert, Badge, Ban, ChatMessage, Cheer, Clip, Discord, Display, Donation,
-        Event, EventData, Follow, Formatter, Gift, Info, Level, Plugin, Raid, Redemption,
-        Renderer, Resub, Reward, Role, Settings, Source, StreamOffline, StreamOnline, Subscribe,
+        Event, EventData, Follow, Formatter, Gift, Info, Level, Plugin, Raid, Redemption, Renderer,
+        Resub, Reward, Role, Settings, Source, StreamOffline, StreamOnline, Subscribe,
         SubscriptionEnd, TtsCooldown, TtsMute, Viewer, WebhookRequest,
     };
 }

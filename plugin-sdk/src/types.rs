@@ -145,9 +145,18 @@ mod tests {
         assert_eq!(testing::raid("Raider", 10).who(), "Raider");
         assert_eq!(testing::follow("Ann").who(), "Ann");
         assert_eq!(testing::follow(" ").who(), "Someone");
-        assert_eq!(testing::donation("Ann", "5.00", "USD", "", true).who(), "Ann");
-        assert_eq!(testing::donation("", "5.00", "USD", "", true).who(), "Someone");
-        let joined = testing::discord(crate::kinds::DISCORD_MEMBER_JOIN, serde_json::json!({"username": "Zed"}));
+        assert_eq!(
+            testing::donation("Ann", "5.00", "USD", "", true).who(),
+            "Ann"
+        );
+        assert_eq!(
+            testing::donation("", "5.00", "USD", "", true).who(),
+            "Someone"
+        );
+        let joined = testing::discord(
+            crate::kinds::DISCORD_MEMBER_JOIN,
+            serde_json::json!({"username": "Zed"}),
+        );
         assert_eq!(joined.who(), "Zed");
         // Nobody from outside Twitch is taken for a Twitch viewer.
         assert!(joined.viewer.is_none());

@@ -306,7 +306,7 @@ pub const MAX_AMOUNT_LEN: usize = 32;
 /// `NaN` or infinity: a donation is a plain non-negative amount, and it is
 /// never read as a float.
 pub fn check_amount(amount: &str) -> Result<(), String> {
-    let shape = "a decimal number like "5.00" (digits, optionally a '.' and more digits)";
+    let shape = "a decimal number like \"5.00\" (digits, optionally a '.' and more digits)";
     if amount.is_empty() {
         return Err(format!("a donation needs an amount, {shape}"));
     }
@@ -323,7 +323,11 @@ pub fn check_amount(amount: &str) -> Result<(), String> {
     if digits(whole) && fraction.is_none_or(digits) {
         Ok(())
     } else {
-        let shown: String = amount.chars().take(40).flat_map(char::escape_debug).collect();
+        let shown: String = amount
+            .chars()
+            .take(40)
+            .flat_map(char::escape_debug)
+            .collect();
         Err(format!("amount \"{shown}\" is not {shape}"))
     }
 }
@@ -336,7 +340,11 @@ pub fn check_currency(currency: &str) -> Result<(), String> {
     if currency.is_empty() {
         return Err("a donation needs a currency: an ISO 4217 code like \"USD\"".into());
     }
-    let shown: String = currency.chars().take(40).flat_map(char::escape_debug).collect();
+    let shown: String = currency
+        .chars()
+        .take(40)
+        .flat_map(char::escape_debug)
+        .collect();
     Err(format!(
         "currency \"{shown}\" is not an ISO 4217 code: three capital letters like \"USD\""
     ))
@@ -1050,7 +1058,10 @@ mod tests {
             assert!(err.message.contains("\"5.00\""), "{amount:?}: {err}");
         }
         let long = "9".repeat(MAX_AMOUNT_LEN + 1);
-        assert_eq!(donation(json!(long), json!("USD")).unwrap_err().field, "amount");
+        assert_eq!(
+            donation(json!(long), json!("USD")).unwrap_err().field,
+            "amount"
+        );
         // A JSON number would have gone through a float: refused too.
         for amount in [json!(5), json!(5.5), json!(null)] {
             let err = donation(amount.clone(), json!("USD")).unwrap_err();
@@ -1074,7 +1085,10 @@ mod tests {
             assert_eq!(err.field, "currency", "{currency:?}: {err}");
             assert!(err.message.contains("ISO 4217"), "{currency:?}: {err}");
         }
-        assert_eq!(donation(json!("5.00"), json!(840)).unwrap_err().field, "currency");
+        assert_eq!(
+            donation(json!("5.00"), json!(840)).unwrap_err().field,
+            "currency"
+        );
     }
 
     #[test]
@@ -1094,8 +1108,8 @@ mod tests {
             "winner_id": "2",
             "data": {"giveawayId": "g", "winnerId": "2", "extra": [1, {"x": true}]}
         }));
-        let data =
-            EventData::from_details(&EventKind::DiscordGiveawayEnd, &d, Strictness::Strict).unwrap();
+        let data = EventData::from_details(&EventKind::DiscordGiveawayEnd, &d, Strictness::Strict)
+            .unwrap();
         let EventData::DiscordGiveawayEnd(end) = &data else {
             panic!("{data:?}")
         };
@@ -1123,8 +1137,14 @@ mod tests {
     #[test]
     fn the_free_form_data_object_is_one_field_in_the_reference() {
         let fields = fields_of(&EventKind::DiscordGiveawayCreate);
-        assert!(fields.contains(&("data".to_owned(), "object")), "{fields:?}");
-        assert!(!fields.iter().any(|(name, _)| name.starts_with("data.")), "{fields:?}");
+        assert!(
+            fields.contains(&("data".to_owned(), "object")),
+            "{fields:?}"
+        );
+        assert!(
+            !fields.iter().any(|(name, _)| name.starts_with("data.")),
+            "{fields:?}"
+        );
     }
 
     #[test]

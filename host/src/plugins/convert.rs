@@ -229,7 +229,10 @@ mod tests {
         let wit::EventData::Donation(d) = wit.data else {
             panic!("{:?}", wit.data)
         };
-        assert_eq!((d.username.as_str(), d.amount.as_str()), ("JaneDoe", "5.00"));
+        assert_eq!(
+            (d.username.as_str(), d.amount.as_str()),
+            ("JaneDoe", "5.00")
+        );
         let other = Event::new(EventKind::from("bot.custom"), Source::External, "1")
             .with_details(json!({"username": "Someone"}));
         assert!(event_to_wit(&other).viewer.is_none());

@@ -704,7 +704,12 @@ mod tests {
             ),
             (
                 testing::discord(kinds::DISCORD_MEMBER_JOIN, json!({"username": "Zed"})),
-                ("Discord join", "📥", DISCORD_COLOR, "Zed joined the Discord"),
+                (
+                    "Discord join",
+                    "📥",
+                    DISCORD_COLOR,
+                    "Zed joined the Discord",
+                ),
             ),
             (
                 testing::discord(kinds::DISCORD_MEMBER_LEAVE, json!({"username": "Zed"})),
@@ -726,7 +731,12 @@ mod tests {
                     kinds::DISCORD_GIVEAWAY_CREATE,
                     json!({"giveawayId": "g1", "prize": "Steam key"}),
                 ),
-                ("Giveaway", "🎁", DISCORD_COLOR, "Giveaway started: Steam key"),
+                (
+                    "Giveaway",
+                    "🎁",
+                    DISCORD_COLOR,
+                    "Giveaway started: Steam key",
+                ),
             ),
             (
                 testing::discord(

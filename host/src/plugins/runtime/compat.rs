@@ -338,10 +338,14 @@ mod tests {
             panic!()
         };
         assert_eq!(c.badges[0].set_id, "subscriber");
-        let other = Event::new(EventKind::from("channel.hype_train.begin"), Source::Eventsub, "1")
-            .with_data(EventData::Other(
-                serde_json::json!({"level": 2}).as_object().unwrap().clone(),
-            ));
+        let other = Event::new(
+            EventKind::from("channel.hype_train.begin"),
+            Source::Eventsub,
+            "1",
+        )
+        .with_data(EventData::Other(
+            serde_json::json!({"level": 2}).as_object().unwrap().clone(),
+        ));
         let v2::EventData::Other(json) = v0_2::event(&other).data else {
             panic!()
         };

@@ -126,8 +126,8 @@ macro_rules! frozen_host {
     ($version:ident) => {
         mod $version {
             use super::HostState;
-            use crate::plugins::runtime::bindings::$version::stagehand::plugin::{host, types};
             use crate::plugins::runtime::bindings::v0_3::stagehand::plugin::host::Host as Current;
+            use crate::plugins::runtime::bindings::$version::stagehand::plugin::{host, types};
             use crate::plugins::runtime::wit;
 
             impl types::Host for HostState {}

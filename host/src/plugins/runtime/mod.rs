@@ -407,14 +407,10 @@ impl Instance {
             World::V0_2(b) => b
                 .stagehand_plugin_handler()
                 .call_on_event(s, &compat::v0_2::event(event))
-                .map(|r| {
-                    r.map(|actions| actions.into_iter().map(compat::v0_2::action).collect())
-                }),
+                .map(|r| r.map(|actions| actions.into_iter().map(compat::v0_2::action).collect())),
             World::V0_1(b) => b
                 .call_on_event(s, &compat::v0_1::event(event))
-                .map(|r| {
-                    r.map(|actions| actions.into_iter().map(compat::v0_1::action).collect())
-                }),
+                .map(|r| r.map(|actions| actions.into_iter().map(compat::v0_1::action).collect())),
         })
         .map(|r| r.map_err(|e| quotas::truncate(&e, quotas::MAX_ERROR)))
     }

@@ -203,7 +203,10 @@ mod tests {
                 .unwrap_or_else(|| panic!("{path} missing"))
         };
         for files in [typescript("a"), javascript("b")] {
-            assert_eq!(wit_of(&files, "stagehand-plugin-sdk/wit/plugin.wit"), newest);
+            assert_eq!(
+                wit_of(&files, "stagehand-plugin-sdk/wit/plugin.wit"),
+                newest
+            );
         }
         let python = python("c");
         assert_eq!(
