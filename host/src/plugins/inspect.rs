@@ -144,10 +144,11 @@ fn contract_of(exports: &[String]) -> Result<String, String> {
                 .take(32)
                 .flat_map(char::escape_debug)
                 .collect();
-            let (newest, older) = CONTRACTS.split_first().unwrap_or((&"", &[]));
+            let mut oldest_first: Vec<&str> = CONTRACTS.iter().rev().copied().collect();
+            let newest = oldest_first.pop().unwrap_or_default();
             Err(format!(
                 "it was built for plugin contract {version}; this Stagehand loads {} and {newest}: update Stagehand or build with an older SDK",
-                older.iter().rev().copied().collect::<Vec<_>>().join(", ")
+                oldest_first.join(", ")
             ))
         };
     }
