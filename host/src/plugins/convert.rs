@@ -227,7 +227,7 @@ mod tests {
         let wit = event_to_wit(&donation);
         assert!(wit.viewer.is_none());
         let wit::EventData::Donation(d) = wit.data else {
-            panic!("{:?}", wit.data)
+            panic!("a donation is typed in 0.3")
         };
         assert_eq!(
             (d.username.as_str(), d.amount.as_str()),
