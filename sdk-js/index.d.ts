@@ -1,6 +1,6 @@
 // Declarations of @stagehand/plugin-sdk (the JavaScript in index.js and
 // lib/). The contract's types are those of the WIT package
-// stagehand:plugin@0.2.0 (wit/plugin.wit; jco's declarations of it are in
+// stagehand:plugin@0.3.0 (wit/plugin.wit; jco's declarations of it are in
 // types/) as a plugin sees them through this SDK: u64 fields are numbers
 // and an absent option is null (test/types.ts checks the two agree).
 
@@ -15,7 +15,9 @@ export type Source =
   /** A chat message or command. */
   | "chat"
   /** Fired by the streamer (dashboard, API, `stagehand trigger`). */
-  | "test";
+  | "test"
+  /** From outside Twitch: the streamer's Discord bot (through Redis) or a service's webhook (Ko-fi). */
+  | "external";
 
 /** A Twitch user. */
 export interface Viewer {
@@ -135,6 +137,50 @@ export interface Clip {
 }
 
 /**
+ * `donation`: a tip through a service outside Twitch (Ko-fi, or a webhook
+ * the streamer set up). The giver is named here, not in the event's viewer:
+ * they are not a Twitch user.
+ */
+export interface Donation {
+  /** Who gave, as the service names them; empty when it names nobody. */
+  username: string;
+  /** A decimal number exactly as the service sent it ("5.00"): never a float, so no cent is lost. */
+  amount: string;
+  /** ISO 4217 code, three capital letters ("USD", "EUR"). */
+  currency: string;
+  /** What they wrote. The message of a private donation is for the streamer's eyes: show it publicly (alerts, chat, speech) only when `isPublic`. */
+  message: string;
+  /** False when the giver asked that it not be shown publicly. */
+  isPublic: boolean;
+  /** The service: "kofi" or the name of the webhook it came through. */
+  source: string;
+  /** The service's kind of payment, e.g. Ko-fi's `Donation`, `Subscription`, `Shop Order` or `Commission`. */
+  donationType: string;
+  /** A membership tier's name, when the payment is for one. */
+  tierName: string;
+}
+
+/**
+ * The `discord.*` kinds, from the streamer's Discord bot: a member joined or
+ * left, a ticket was opened or closed, a giveaway was created, ended or
+ * entered (the event's kind says which). Fields the message does not have
+ * are empty.
+ */
+export interface Discord {
+  guildId: string;
+  /** The member the event is about (the entrant, the ticket's opener). */
+  userId: string;
+  username: string;
+  giveawayId: string;
+  prize: string;
+  /** A giveaway's winner (`discord.giveaway.end`). */
+  winnerId: string;
+  ticketId: string;
+  /** The message's whole `data` object as it came, as JSON, for fields not modelled here. */
+  data: string;
+}
+
+/**
  * What an event carries, by kind (switch on `tag`). Kinds about the
  * event's viewer and nothing more carry nothing else (no `val`).
  */
@@ -166,6 +212,10 @@ export type EventData =
   | { tag: "stream-online"; val: StreamOnline }
   | { tag: "stream-offline"; val: StreamOffline }
   | { tag: "clip"; val: Clip }
+  /** `donation` */
+  | { tag: "donation"; val: Donation }
+  /** Every `discord.*` kind. */
+  | { tag: "discord"; val: Discord }
   /** A kind Stagehand does not model: its fields as a JSON object (read them with `field`). */
   | { tag: "other"; val: string };
 
@@ -400,7 +450,7 @@ export function now(): number;
 
 // ---------------------------------------------------------------- events
 
-/** Whom to name: "An anonymous gifter", "Anonymous", the clip's creator, the broadcaster, the viewer, else "Someone". */
+/** Whom to name: "An anonymous gifter", "Anonymous", the clip's creator, the broadcaster, a donation's giver or a Discord member, the viewer, else "Someone". */
 export function who(event: Event): string;
 /** As `who`, but null instead of "Someone". */
 export function named(event: Event): string | null;
@@ -408,7 +458,7 @@ export function named(event: Event): string | null;
 export function field(event: Event, name: string): string | null;
 /** A field of a JSON value by dotted path, as text (strings, numbers, booleans), or null. */
 export function lookup(value: unknown, path: string): string | null;
-/** The message a viewer attached (resub, cheer, chat, redemption input), or null when blank. */
+/** The message a viewer attached (resub, cheer, chat, redemption input, a public donation's), or null when blank or private. */
 export function message(event: Event): string | null;
 
 // ---------------------------------------------------------------- text
@@ -473,6 +523,16 @@ export namespace kinds {
   const STREAM_OFFLINE: "stream.offline";
   /** Seen by polling only. */
   const CLIP_CREATED: "channel.clip.created";
+  /** A tip through a service outside Twitch; source "external". */
+  const DONATION: "donation";
+  /** From the streamer's Discord bot (source "external"). */
+  const DISCORD_MEMBER_JOIN: "discord.member.join";
+  const DISCORD_MEMBER_LEAVE: "discord.member.leave";
+  const DISCORD_TICKET_CREATE: "discord.ticket.create";
+  const DISCORD_TICKET_CLOSE: "discord.ticket.close";
+  const DISCORD_GIVEAWAY_CREATE: "discord.giveaway.create";
+  const DISCORD_GIVEAWAY_END: "discord.giveaway.end";
+  const DISCORD_GIVEAWAY_ENTRY: "discord.giveaway.entry";
   /** Every kind. */
   const ALL: "*";
   /** Every modelled kind. */

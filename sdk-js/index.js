@@ -1,6 +1,6 @@
 // @stagehand/plugin-sdk: write a Stagehand plugin as a class, export it
 // with `exportPlugin`, build it into a WebAssembly component with
-// `stagehand-build`. The contract is the WIT package stagehand:plugin@0.2.0
+// `stagehand-build`. The contract is the WIT package stagehand:plugin@0.3.0
 // (wit/plugin.wit); see README.md.
 
 export { exportPlugin, errorText, NOT_CONFIGURED } from "./lib/export.js";

@@ -189,6 +189,88 @@ async fn unknown_kinds_are_kept_and_legacy_names_normalized() {
     host.stop();
 }
 
+/// The kinds from outside Twitch can be tried with a test event: a donation
+/// keeps its amount as the exact text sent, the Discord kinds keep their
+/// bot's whole `data` object, and a donation whose amount or currency is
+/// not plain is refused, naming the field, with nothing stored.
+#[tokio::test]
+async fn donations_and_discord_kinds_are_test_events_too() {
+    let (_dir, host) = host();
+    let refused = [
+        (
+            json!({"amount": "5,00", "currency": "USD"}),
+            "details.amount",
+        ),
+        (
+            json!({"amount": "1e3", "currency": "USD"}),
+            "details.amount",
+        ),
+        (json!({"amount": "-5", "currency": "USD"}), "details.amount"),
+        (
+            json!({"amount": "NaN", "currency": "USD"}),
+            "details.amount",
+        ),
+        (json!({"amount": "", "currency": "USD"}), "details.amount"),
+        (json!({"amount": 5.0, "currency": "USD"}), "details.amount"),
+        (json!({"currency": "USD"}), "details.amount"),
+        (
+            json!({"amount": "5.00", "currency": "usd"}),
+            "details.currency",
+        ),
+        (json!({"amount": "5.00"}), "details.currency"),
+        (
+            json!({"amount": "5.00", "currency": "USD", "tip": 1}),
+            "details.tip",
+        ),
+    ];
+    for (details, field) in refused {
+        let resp = post_test(&host, json!({"kind": "donation", "details": details})).await;
+        assert_eq!(resp.status(), 400, "{details}");
+        let body: Value = resp.json().await.unwrap();
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(field), "{details}: {message}");
+    }
+    let stored: Vec<Value> = support::get_json(&host, "/api/events").await;
+    assert!(stored.is_empty(), "nothing refused was stored: {stored:?}");
+
+    let donation: Value = post_test(
+        &host,
+        json!({"kind": "donation", "details": {
+            "username": "JaneDoe", "amount": "1234567.10", "currency": "EUR",
+            "message": "hi", "is_public": true, "source": "kofi",
+            "donation_type": "Donation", "tier_name": ""
+        }}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(donation["kind"], "donation");
+    assert_eq!(donation["details"]["amount"], "1234567.10");
+    assert_eq!(donation["details"]["currency"], "EUR");
+    assert_eq!(donation["details"]["is_public"], true);
+
+    let giveaway: Value = post_test(
+        &host,
+        json!({"kind": "discord.giveaway.end", "details": {
+            "guild_id": "1", "giveaway_id": "g", "winner_id": "2",
+            "data": {"giveawayId": "g", "winnerId": "2", "extra": {"n": 1}}
+        }}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(giveaway["kind"], "discord.giveaway.end");
+    assert_eq!(giveaway["details"]["winner_id"], "2");
+    assert_eq!(giveaway["details"]["prize"], "");
+    assert_eq!(giveaway["details"]["data"]["extra"]["n"], 1);
+    let listed: Vec<Value> = support::get_json(&host, "/api/events").await;
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1]["details"]["amount"], "1234567.10");
+    host.stop();
+}
+
 #[tokio::test]
 async fn bad_requests_get_json_errors() {
     let (_dir, host) = host();

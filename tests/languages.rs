@@ -59,7 +59,7 @@ async fn typescript_and_python_plugins_put_a_follow_alert_on_the_overlay() {
     let host = Host::start_serving(dir.path(), "run", &[]);
     wait_running(&host, &["follow-alert-ts", "follow-alert-py"]).await;
     for name in ["follow-alert-ts", "follow-alert-py"] {
-        assert_eq!(plugin(&host, name).await["contract"], "0.2.0");
+        assert_eq!(plugin(&host, name).await["contract"], "0.3.0");
     }
     let mut overlay = Overlay::connect(&host.base, "alerts").await;
     post(
@@ -313,7 +313,7 @@ fn check_built(dir: &std::path::Path, name: &str) {
     assert!(ok, "{out}{err}");
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["plugin"]["name"], name);
-    assert_eq!(report["plugin"]["contract"], "0.2.0");
+    assert_eq!(report["plugin"]["contract"], "0.3.0");
 }
 
 /// `stagehand plugin new NAME --lang ts` (and js) writes a project that

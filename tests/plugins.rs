@@ -787,7 +787,7 @@ async fn plugin_new_scaffolds_a_crate_that_builds_packs_and_runs_anywhere() {
     );
     assert!(ok, "{out}{err}");
     assert!(
-        out.contains("shout-out 0.1.0 (plugin contract 0.2.0)"),
+        out.contains("shout-out 0.1.0 (plugin contract 0.3.0)"),
         "{out}"
     );
     // Packing again does not replace the file.
@@ -806,7 +806,7 @@ async fn plugin_new_scaffolds_a_crate_that_builds_packs_and_runs_anywhere() {
     assert!(ok, "{out}{err}");
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["plugin"]["name"], "shout-out");
-    assert_eq!(report["plugin"]["contract"], "0.2.0");
+    assert_eq!(report["plugin"]["contract"], "0.3.0");
     assert_eq!(report["plugin"]["permissions"], json!([]));
 
     // Unpacked into a plugins folder, it runs and keeps state between events.
@@ -818,7 +818,7 @@ async fn plugin_new_scaffolds_a_crate_that_builds_packs_and_runs_anywhere() {
     let host = Host::start(data.path(), "run", &[]);
     let status = plugin(&host, "shout-out").await;
     assert_eq!(status["status"], "running", "{status}");
-    assert_eq!(status["contract"], "0.2.0");
+    assert_eq!(status["contract"], "0.3.0");
     assert_eq!(status["warnings"], json!([]), "{status}");
     let mut overlay = Overlay::connect(&host.base, "alerts").await;
     for name in ["Ann", "Bob"] {
@@ -870,6 +870,81 @@ async fn a_plugin_built_for_contract_0_1_still_runs() {
         assert_eq!(events[0]["id"], event["id"]);
         if events[0]["display"]["text"] == "legacy 7" {
             assert_eq!(events[0]["display"]["label"], "Legacy");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", events[0]);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    host.stop();
+}
+
+/// A component built against the frozen 0.2 contract still loads and runs,
+/// and the kinds 0.3 added reach it as `other` with their JSON fields: a
+/// donation's amount as sent, a Discord event's eight fields.
+#[tokio::test]
+async fn a_plugin_built_for_contract_0_2_still_runs() {
+    let (_dir, host) = host_with(&["legacy-v02", "event-formatter"]).await;
+    let status = plugin(&host, "legacy-v02").await;
+    assert_eq!(status["status"], "running", "{status}");
+    assert_eq!(status["contract"], "0.2.0", "{status}");
+    assert_eq!(status["warnings"], json!([]), "{status}");
+    assert_eq!(plugin(&host, "event-formatter").await["contract"], "0.3.0");
+    let mut overlay = Overlay::connect(&host.base, "alerts").await;
+    for name in ["Ann", "Bob"] {
+        post(
+            &host,
+            json!({"kind": "channel.follow", "details": {"username": name}}),
+        )
+        .await;
+    }
+    assert_eq!(
+        overlay.alert(WAIT).await["message"],
+        "Ann just followed (#1)"
+    );
+    assert_eq!(
+        overlay.alert(WAIT).await["message"],
+        "Bob just followed (#2)"
+    );
+
+    let donation = post(
+        &host,
+        json!({"kind": "donation", "details": {
+            "username": "JaneDoe", "amount": "5.00", "currency": "USD",
+            "message": "secret", "is_public": false, "source": "kofi"
+        }}),
+    )
+    .await;
+    let alert = overlay.alert(WAIT).await;
+    assert_eq!(alert["event_id"], donation["id"]);
+    assert_eq!(alert["title"], "other donation from test");
+    assert_eq!(alert["message"], "JaneDoe gave 5.00 USD via kofi");
+    post(
+        &host,
+        json!({"kind": "discord.giveaway.create", "details": {"prize": "Mug", "data": {"prize": "Mug"}}}),
+    )
+    .await;
+    let alert = overlay.alert(WAIT).await;
+    assert_eq!(alert["title"], "other discord.giveaway.create from test");
+    assert_eq!(alert["message"], "8 fields");
+
+    // The newest formatter shows the donation, without its private message.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let events: Vec<Value> = support::get_json(&host, "/api/events?kind=donation").await;
+        if events[0]["display"]["text"] == "JaneDoe donated 5.00 USD" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", events[0]);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let event = post(&host, json!({"kind": "test.legacy", "details": {"n": 7}})).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let events: Vec<Value> = support::get_json(&host, "/api/events?limit=1").await;
+        assert_eq!(events[0]["id"], event["id"]);
+        if events[0]["display"]["text"] == "legacy-v02 7" {
+            assert_eq!(events[0]["display"]["label"], "Legacy 0.2");
             break;
         }
         assert!(std::time::Instant::now() < deadline, "{}", events[0]);
@@ -988,6 +1063,19 @@ fn plugin_check_refuses_what_cannot_load() {
         out.contains("legacy-v01 0.1.0 (plugin contract 0.1.0)"),
         "{out}"
     );
+    let legacy = built.join("test-plugins/legacy-v02");
+    let (ok, out, err) =
+        support::run_cli(dir.path(), &["plugin", "check", legacy.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("legacy-v02 0.2.0 (plugin contract 0.2.0)"),
+        "{out}"
+    );
+    let current = built.join("plugins/event-formatter");
+    let (ok, out, err) =
+        support::run_cli(dir.path(), &["plugin", "check", current.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("(plugin contract 0.3.0)"), "{out}");
 }
 
 #[tokio::test]

@@ -6,7 +6,9 @@
 //!
 //! Besides the kind's own fields: `{username}` is whom to name (see
 //! [`crate::Event::who`]), `{kind}` the kind, `{tier_name}` the tier as
-//! people say it ("Tier 1", see [`crate::text::tier_name`]), `{viewer.login}`,
+//! people say it ("Tier 1", see [`crate::text::tier_name`]; a donation's
+//! own `tier_name` for donations), `{data.…}` a dotted path into a Discord
+//! event's `data` object, `{viewer.login}`,
 //! `{viewer.id}` and `{viewer.display_name}` the event's viewer.
 
 use serde_json::Value;
@@ -18,7 +20,14 @@ pub fn field(event: &Event, name: &str) -> Option<String> {
     match name {
         "username" => return Some(event.who()),
         "kind" => return Some(event.kind.clone()),
-        "tier_name" => return field(event, "tier").map(|t| crate::text::tier_name(&t)),
+        // A donation names its own (membership) tier; Twitch kinds have a
+        // number that reads as "Tier 1".
+        "tier_name" => {
+            return match &event.data {
+                EventData::Donation(d) => Some(d.tier_name.clone()),
+                _ => field(event, "tier").map(|t| crate::text::tier_name(&t)),
+            };
+        }
         "viewer.login" => return event.viewer.as_ref().map(|v| v.login.clone()),
         "viewer.id" => return event.viewer.as_ref().map(|v| v.id.clone()),
         "viewer.display_name" => return event.viewer.as_ref().map(|v| v.display_name.clone()),
@@ -61,6 +70,24 @@ pub fn field(event: &Event, name: &str) -> Option<String> {
         (EventData::Clip(c), "clip_url") => text(&c.url),
         (EventData::Clip(c), "creator_username") => text(&c.creator_name),
         (EventData::Clip(c), "view_count") => num(c.view_count),
+        (EventData::Donation(d), "amount") => text(&d.amount),
+        (EventData::Donation(d), "currency") => text(&d.currency),
+        (EventData::Donation(d), "message") => text(&d.message),
+        (EventData::Donation(d), "is_public") => flag(d.is_public),
+        (EventData::Donation(d), "source") => text(&d.source),
+        (EventData::Donation(d), "donation_type") => text(&d.donation_type),
+        (EventData::Donation(d), "tier_name") => text(&d.tier_name),
+        (EventData::Discord(d), "guild_id") => text(&d.guild_id),
+        (EventData::Discord(d), "user_id") => text(&d.user_id),
+        (EventData::Discord(d), "giveaway_id") => text(&d.giveaway_id),
+        (EventData::Discord(d), "prize") => text(&d.prize),
+        (EventData::Discord(d), "winner_id") => text(&d.winner_id),
+        (EventData::Discord(d), "ticket_id") => text(&d.ticket_id),
+        (EventData::Discord(d), path) => {
+            let inner = path.strip_prefix("data.")?;
+            let value: Value = serde_json::from_str(&d.data).ok()?;
+            lookup(&value, inner)
+        }
         (EventData::Other(json), path) => {
             let value: Value = serde_json::from_str(json).ok()?;
             lookup(&value, path)
@@ -116,6 +143,28 @@ mod tests {
         );
         assert_eq!(field(&other, "level").as_deref(), Some("3"));
         assert_eq!(field(&other, "top.0.user").as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn donation_and_discord_fields_carry_the_json_names() {
+        let d = testing::donation("Ann", "5.00", "EUR", "hi", false);
+        assert_eq!(field(&d, "amount").as_deref(), Some("5.00"));
+        assert_eq!(field(&d, "currency").as_deref(), Some("EUR"));
+        assert_eq!(field(&d, "is_public").as_deref(), Some("false"));
+        assert_eq!(field(&d, "source").as_deref(), Some("kofi"));
+        assert_eq!(field(&d, "donation_type").as_deref(), Some("Donation"));
+        assert_eq!(field(&d, "username").as_deref(), Some("Ann"));
+        // The donation's own tier, not a Twitch tier's name.
+        assert_eq!(field(&d, "tier_name").as_deref(), Some(""));
+        let g = testing::discord(
+            crate::kinds::DISCORD_GIVEAWAY_END,
+            json!({"giveawayId": "g1", "winnerId": "42", "extra": {"n": 3}}),
+        );
+        assert_eq!(field(&g, "giveaway_id").as_deref(), Some("g1"));
+        assert_eq!(field(&g, "winner_id").as_deref(), Some("42"));
+        assert_eq!(field(&g, "data.extra.n").as_deref(), Some("3"));
+        assert_eq!(field(&g, "data.winnerId").as_deref(), Some("42"));
+        assert_eq!(field(&g, "nope"), None);
     }
 
     #[test]

@@ -28,6 +28,18 @@ pub const STREAM_ONLINE: &str = "stream.online";
 pub const STREAM_OFFLINE: &str = "stream.offline";
 /// Seen by polling only.
 pub const CLIP_CREATED: &str = "channel.clip.created";
+/// A tip through a service outside Twitch (Ko-fi, a webhook); source
+/// `external`.
+pub const DONATION: &str = "donation";
+/// From the streamer's Discord bot (source `external`), all with
+/// [`crate::EventData::Discord`] data.
+pub const DISCORD_MEMBER_JOIN: &str = "discord.member.join";
+pub const DISCORD_MEMBER_LEAVE: &str = "discord.member.leave";
+pub const DISCORD_TICKET_CREATE: &str = "discord.ticket.create";
+pub const DISCORD_TICKET_CLOSE: &str = "discord.ticket.close";
+pub const DISCORD_GIVEAWAY_CREATE: &str = "discord.giveaway.create";
+pub const DISCORD_GIVEAWAY_END: &str = "discord.giveaway.end";
+pub const DISCORD_GIVEAWAY_ENTRY: &str = "discord.giveaway.entry";
 /// Every kind, for plugins that want them all (or use `"*"`).
 pub const ALL: &str = "*";
 
@@ -53,4 +65,12 @@ pub const KNOWN: &[&str] = &[
     STREAM_ONLINE,
     STREAM_OFFLINE,
     CLIP_CREATED,
+    DONATION,
+    DISCORD_MEMBER_JOIN,
+    DISCORD_MEMBER_LEAVE,
+    DISCORD_TICKET_CREATE,
+    DISCORD_TICKET_CLOSE,
+    DISCORD_GIVEAWAY_CREATE,
+    DISCORD_GIVEAWAY_END,
+    DISCORD_GIVEAWAY_ENTRY,
 ];

@@ -32,10 +32,11 @@
 //! stagehand_plugin_sdk::export!(FollowAlert);
 //! ```
 //!
-//! The contract is the WIT package `stagehand:plugin@0.2.0` in
-//! `wit/since_v0.2.0/`; this crate hides the generated bindings. Released
-//! versions of the contract stay frozen beside it (`wit/since_v0.1.0/`) and
-//! the host keeps loading components built against them.
+//! The contract is the WIT package `stagehand:plugin@0.3.0` in
+//! `wit/since_v0.3.0/`; this crate hides the generated bindings. Released
+//! versions of the contract stay frozen beside it (`wit/since_v0.1.0/`,
+//! `wit/since_v0.2.0/`) and the host keeps loading components built
+//! against them.
 //!
 //! On a native target the [`host`] functions talk to a fake host
 //! ([`testing`]), so a plugin is unit-tested with plain `cargo test`.
@@ -44,7 +45,7 @@
 pub mod bindings {
     wit_bindgen::generate!({
         world: "plugin",
-        path: "wit/since_v0.2.0",
+        path: "wit/since_v0.3.0",
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
         default_bindings_module: "stagehand_plugin_sdk::bindings",
@@ -63,9 +64,10 @@ pub mod text;
 mod types;
 
 pub use bindings::stagehand::plugin::types::{
-    Action, Alert, Badge, Ban, ChatMessage, Cheer, Clip, Display, Event, EventData, Follow, Gift,
-    Info, Level, Raid, Redemption, Resub, Reward, Role, Source, StreamOffline, StreamOnline,
-    Subscribe, SubscriptionEnd, TtsCooldown, TtsMute, Viewer, WebhookRequest,
+    Action, Alert, Badge, Ban, ChatMessage, Cheer, Clip, Discord, Display, Donation, Event,
+    EventData, Follow, Gift, Info, Level, Raid, Redemption, Resub, Reward, Role, Source,
+    StreamOffline, StreamOnline, Subscribe, SubscriptionEnd, TtsCooldown, TtsMute, Viewer,
+    WebhookRequest,
 };
 pub use serde_json;
 pub use settings::Settings;
@@ -118,10 +120,10 @@ pub mod prelude {
     pub use crate::host;
     pub use crate::kinds;
     pub use crate::{
-        Action, Actions, Alert, Badge, Ban, ChatMessage, Cheer, Clip, Display, Event, EventData,
-        Follow, Formatter, Gift, Info, Level, Plugin, Raid, Redemption, Renderer, Resub, Reward,
-        Role, Settings, Source, StreamOffline, StreamOnline, Subscribe, SubscriptionEnd,
-        TtsCooldown, TtsMute, Viewer, WebhookRequest,
+        Action, Actions, Alert, Badge, Ban, ChatMessage, Cheer, Clip, Discord, Display, Donation,
+        Event, EventData, Follow, Formatter, Gift, Info, Level, Plugin, Raid, Redemption, Renderer,
+        Resub, Reward, Role, Settings, Source, StreamOffline, StreamOnline, Subscribe,
+        SubscriptionEnd, TtsCooldown, TtsMute, Viewer, WebhookRequest,
     };
 }
 
@@ -331,7 +333,7 @@ macro_rules! export {
             }
 
             // Only a WebAssembly build exports: the entry points' names
-            // (`stagehand:plugin/handler@0.2.0#on-event`) are not valid
+            // (`stagehand:plugin/handler@0.3.0#on-event`) are not valid
             // symbols for a native library.
             #[cfg(target_arch = "wasm32")]
             $crate::bindings::__export_plugin_world!(StagehandPluginExport with_types_in $crate::bindings);

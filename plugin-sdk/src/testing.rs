@@ -6,9 +6,9 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use crate::{
-    Badge, Ban, ChatMessage, Cheer, Clip, Event, EventData, Follow, Gift, Info, Level, Raid,
-    Redemption, Resub, Reward, Source, StreamOffline, StreamOnline, Subscribe, SubscriptionEnd,
-    Viewer, kinds,
+    Badge, Ban, ChatMessage, Cheer, Clip, Discord, Donation, Event, EventData, Follow, Gift, Info,
+    Level, Raid, Redemption, Resub, Reward, Source, StreamOffline, StreamOnline, Subscribe,
+    SubscriptionEnd, Viewer, kinds,
 };
 
 /// What the host will learn from `describe` about plugin `P`: its
@@ -279,4 +279,45 @@ pub fn chat(name: &str, text: &str, badges: &[&str]) -> Event {
 /// An event of a kind Stagehand does not model, with its JSON fields.
 pub fn other(kind: &str, fields: serde_json::Value) -> Event {
     event(kind, None, EventData::Other(fields.to_string()))
+}
+
+/// `name` gave `amount` (a decimal string like "5.00") in `currency`
+/// through Ko-fi, with `message`, publicly or not. Source `external`, and
+/// no viewer: a Ko-fi name is not a Twitch user.
+pub fn donation(name: &str, amount: &str, currency: &str, message: &str, is_public: bool) -> Event {
+    let data = EventData::Donation(Donation {
+        username: name.into(),
+        amount: amount.into(),
+        currency: currency.into(),
+        message: message.into(),
+        is_public,
+        source: "kofi".into(),
+        donation_type: "Donation".into(),
+        tier_name: String::new(),
+    });
+    let mut e = event(kinds::DONATION, None, data);
+    e.source = Source::External;
+    e
+}
+
+/// A Discord event of `kind` (one of the `kinds::DISCORD_*`) as the bot
+/// sent it: `data` is its `data` object, with the bot's camelCase keys
+/// (`userId`, `username`, `giveawayId`, `prize`, `winnerId`, `ticketId`),
+/// which fill the record's fields as the host does. Source `external`, no
+/// viewer.
+pub fn discord(kind: &str, data: serde_json::Value) -> Event {
+    let text = |key: &str| data[key].as_str().unwrap_or_default().to_owned();
+    let record = Discord {
+        guild_id: "900".into(),
+        user_id: text("userId"),
+        username: text("username"),
+        giveaway_id: text("giveawayId"),
+        prize: text("prize"),
+        winner_id: text("winnerId"),
+        ticket_id: text("ticketId"),
+        data: data.to_string(),
+    };
+    let mut e = event(kind, None, EventData::Discord(record));
+    e.source = Source::External;
+    e
 }

@@ -41,8 +41,9 @@ impl Default for Info {
 impl Event {
     /// Whom an alert or post about this event should name: "An anonymous
     /// gifter" and "Anonymous" for anonymous gifts and cheers, the clip's
-    /// creator, the broadcaster for stream events, else the event's viewer,
-    /// and "Someone" when nothing names anyone.
+    /// creator, the broadcaster for stream events, a donation's giver or a
+    /// Discord member (by the name their service gives), else the event's
+    /// viewer, and "Someone" when nothing names anyone.
     pub fn who(&self) -> String {
         self.named().unwrap_or_else(|| "Someone".to_owned())
     }
@@ -56,6 +57,8 @@ impl Event {
             EventData::Clip(c) => Some(c.creator_name.clone()),
             EventData::StreamOnline(s) => Some(s.broadcaster_name.clone()),
             EventData::StreamOffline(s) => Some(s.broadcaster_name.clone()),
+            EventData::Donation(d) => Some(d.username.clone()),
+            EventData::Discord(d) => Some(d.username.clone()),
             EventData::Other(json) => serde_json::from_str::<serde_json::Value>(json)
                 .ok()
                 .and_then(|v| crate::fields::lookup(&v, "username")),
@@ -72,13 +75,17 @@ impl Event {
         crate::fields::field(self, name)
     }
 
-    /// The message a viewer attached (resub, cheer, chat), if not empty.
+    /// The message a viewer attached (resub, cheer, chat, a public
+    /// donation's), if not empty. A private donation's message is for the
+    /// streamer only, so it is `None` here: read `Donation::message` to
+    /// show it somewhere private.
     pub fn message(&self) -> Option<&str> {
         let text = match &self.data {
             EventData::Resub(r) => &r.message,
             EventData::Cheer(c) => &c.message,
             EventData::ChatMessage(c) => &c.text,
             EventData::Redemption(r) => &r.user_input,
+            EventData::Donation(d) if d.is_public => &d.message,
             _ => return None,
         };
         Some(text.as_str()).filter(|t| !t.trim().is_empty())
@@ -138,6 +145,29 @@ mod tests {
         assert_eq!(testing::raid("Raider", 10).who(), "Raider");
         assert_eq!(testing::follow("Ann").who(), "Ann");
         assert_eq!(testing::follow(" ").who(), "Someone");
+        assert_eq!(
+            testing::donation("Ann", "5.00", "USD", "", true).who(),
+            "Ann"
+        );
+        assert_eq!(
+            testing::donation("", "5.00", "USD", "", true).who(),
+            "Someone"
+        );
+        let joined = testing::discord(
+            crate::kinds::DISCORD_MEMBER_JOIN,
+            serde_json::json!({"username": "Zed"}),
+        );
+        assert_eq!(joined.who(), "Zed");
+        // Nobody from outside Twitch is taken for a Twitch viewer.
+        assert!(joined.viewer.is_none());
+    }
+
+    #[test]
+    fn a_private_donation_keeps_its_message_out_of_message() {
+        let public = testing::donation("Ann", "5.00", "USD", "thanks!", true);
+        assert_eq!(public.message(), Some("thanks!"));
+        let private = testing::donation("Ann", "5.00", "USD", "just for you", false);
+        assert_eq!(private.message(), None);
     }
 
     #[test]

@@ -7,8 +7,9 @@ import { tierName } from "./text.js";
 /**
  * Whom an alert or post about `event` should name: "An anonymous gifter"
  * and "Anonymous" for anonymous gifts and cheers, the clip's creator, the
- * broadcaster for stream events, else the event's viewer, and "Someone"
- * when nothing names anyone. Never empty, so it is safe in any sentence.
+ * broadcaster for stream events, a donation's giver or a Discord member
+ * (by their service's name), else the event's viewer, and "Someone" when
+ * nothing names anyone. Never empty, so it is safe in any sentence.
  */
 export function who(event) {
   return named(event) ?? "Someone";
@@ -35,6 +36,10 @@ export function named(event) {
     case "stream-offline":
       name = d.val.broadcasterName;
       break;
+    case "donation":
+    case "discord":
+      name = d.val.username;
+      break;
     case "other":
       name = lookup(parseJson(d.val), "username");
       break;
@@ -45,9 +50,10 @@ export function named(event) {
 }
 
 /**
- * The message a viewer attached (resub, cheer, chat, a redemption's input),
- * or null when there is none or it is blank, so callers need no per-kind
- * switch.
+ * The message a viewer attached (resub, cheer, chat, a redemption's input,
+ * a public donation's), or null when there is none or it is blank, so
+ * callers need no per-kind switch. A private donation's message is for the
+ * streamer only: null here (read `data.val.message` to show it privately).
  */
 export function message(event) {
   const d = event.data;
@@ -63,6 +69,10 @@ export function message(event) {
     case "redemption":
       text = d.val.userInput;
       break;
+    case "donation":
+      if (!d.val.isPublic) return null;
+      text = d.val.message;
+      break;
     default:
       return null;
   }
@@ -73,9 +83,11 @@ export function message(event) {
  * The field `name` of `event` as text, or null if it has none: the names
  * of the event's JSON form (the "details" the API shows), so a template
  * written against the dashboard's events works unchanged. Besides the
- * kind's own fields: `username` (see `who`), `kind`, `tier_name` ("Tier 1"),
- * `viewer.login`, `viewer.id` and `viewer.display_name`; for kinds Stagehand
- * does not model, any dotted path into their JSON (`top.0.user`).
+ * kind's own fields: `username` (see `who`), `kind`, `tier_name` ("Tier 1";
+ * a donation's own tier name for donations), `viewer.login`, `viewer.id`
+ * and `viewer.display_name`; `data.…` a dotted path into a Discord event's
+ * `data` object; for kinds Stagehand does not model, any dotted path into
+ * their JSON (`top.0.user`).
  */
 export function field(event, name) {
   switch (name) {
@@ -84,6 +96,7 @@ export function field(event, name) {
     case "kind":
       return event.kind;
     case "tier_name": {
+      if (event.data.tag === "donation") return event.data.val.tierName;
       const tier = field(event, "tier");
       return tier == null ? null : tierName(tier);
     }
@@ -172,6 +185,38 @@ export function field(event, name) {
           return num(v.viewCount);
       }
       return null;
+    case "donation":
+      switch (name) {
+        case "amount":
+          return v.amount;
+        case "currency":
+          return v.currency;
+        case "message":
+          return v.message;
+        case "is_public":
+          return String(v.isPublic);
+        case "source":
+          return v.source;
+        case "donation_type":
+          return v.donationType;
+      }
+      return null;
+    case "discord":
+      switch (name) {
+        case "guild_id":
+          return v.guildId;
+        case "user_id":
+          return v.userId;
+        case "giveaway_id":
+          return v.giveawayId;
+        case "prize":
+          return v.prize;
+        case "winner_id":
+          return v.winnerId;
+        case "ticket_id":
+          return v.ticketId;
+      }
+      return name.startsWith("data.") ? lookup(parseJson(v.data), name.slice(5)) : null;
     case "other":
       return lookup(parseJson(v), name);
   }

@@ -5,7 +5,7 @@
 // into an error instead of a trap (a trap is a fault; five in a row
 // quarantine the plugin).
 
-import * as host from "stagehand:plugin/host@0.2.0";
+import * as host from "stagehand:plugin/host@0.3.0";
 import { completeAlert } from "./actions.js";
 import { flush } from "./host.js";
 import { Settings } from "./settings.js";

@@ -3,7 +3,7 @@
 // when the plugin call returns (as the Rust SDK does): a plugin's keys are
 // written only by the plugin itself, and every host call has a cost.
 
-import * as host from "stagehand:plugin/host@0.2.0";
+import * as host from "stagehand:plugin/host@0.3.0";
 
 /** Values read or written in this instance: key → text, or null when absent. */
 const values = new Map();

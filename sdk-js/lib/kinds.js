@@ -27,6 +27,16 @@ export const STREAM_ONLINE = "stream.online";
 export const STREAM_OFFLINE = "stream.offline";
 /** Seen by polling only. */
 export const CLIP_CREATED = "channel.clip.created";
+/** A tip through a service outside Twitch (Ko-fi, a webhook); source "external". */
+export const DONATION = "donation";
+/** From the streamer's Discord bot (source "external"), all with `discord` data. */
+export const DISCORD_MEMBER_JOIN = "discord.member.join";
+export const DISCORD_MEMBER_LEAVE = "discord.member.leave";
+export const DISCORD_TICKET_CREATE = "discord.ticket.create";
+export const DISCORD_TICKET_CLOSE = "discord.ticket.close";
+export const DISCORD_GIVEAWAY_CREATE = "discord.giveaway.create";
+export const DISCORD_GIVEAWAY_END = "discord.giveaway.end";
+export const DISCORD_GIVEAWAY_ENTRY = "discord.giveaway.entry";
 /** Every kind, for plugins that want them all. */
 export const ALL = "*";
 
@@ -52,4 +62,12 @@ export const KNOWN = Object.freeze([
   STREAM_ONLINE,
   STREAM_OFFLINE,
   CLIP_CREATED,
+  DONATION,
+  DISCORD_MEMBER_JOIN,
+  DISCORD_MEMBER_LEAVE,
+  DISCORD_TICKET_CREATE,
+  DISCORD_TICKET_CLOSE,
+  DISCORD_GIVEAWAY_CREATE,
+  DISCORD_GIVEAWAY_END,
+  DISCORD_GIVEAWAY_ENTRY,
 ]);

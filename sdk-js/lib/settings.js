@@ -3,7 +3,7 @@
 // instead of failing on a missing or mistyped value. Same rules as the
 // Rust SDK's `Settings`.
 
-import * as host from "stagehand:plugin/host@0.2.0";
+import * as host from "stagehand:plugin/host@0.3.0";
 
 export class Settings {
   #values;

@@ -17,7 +17,7 @@ let failed = false;
 
 // 1. The WIT copy.
 const wit = join(root, "wit", "plugin.wit");
-const upstream = join(root, "..", "plugin-sdk", "wit", "since_v0.2.0", "plugin.wit");
+const upstream = join(root, "..", "plugin-sdk", "wit", "since_v0.3.0", "plugin.wit");
 if (!existsSync(upstream)) {
   console.error(`cannot compare wit/plugin.wit: ${upstream} is missing`);
   failed = true;
@@ -25,7 +25,7 @@ if (!existsSync(upstream)) {
   console.error(`wit/plugin.wit differs from ${relative(root, upstream)}: copy it over (cp ${relative(root, upstream)} wit/plugin.wit)`);
   failed = true;
 } else {
-  console.log("wit/plugin.wit is the contract of plugin-sdk/wit/since_v0.2.0");
+  console.log("wit/plugin.wit is the contract of plugin-sdk/wit/since_v0.3.0");
 }
 
 // 2. The generated declarations.

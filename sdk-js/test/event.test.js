@@ -71,3 +71,31 @@ test("message is what a viewer attached, if not blank", () => {
   assert.equal(message(testing.redemption("Ann", "Song", 5, "track")), "track");
   assert.equal(message(testing.follow("Ann")), null);
 });
+
+test("donations and Discord events name their person and carry their fields", () => {
+  const d = testing.donation("Ann", "5.00", "EUR", "hi", false);
+  assert.equal(d.source, "external");
+  assert.equal(d.viewer, null);
+  assert.equal(who(d), "Ann");
+  assert.equal(who(testing.donation("", "5.00", "USD")), "Someone");
+  assert.equal(field(d, "amount"), "5.00");
+  assert.equal(field(d, "currency"), "EUR");
+  assert.equal(field(d, "is_public"), "false");
+  assert.equal(field(d, "source"), "kofi");
+  assert.equal(field(d, "donation_type"), "Donation");
+  assert.equal(field(d, "tier_name"), "");
+  assert.equal(field(d, "username"), "Ann");
+  const g = testing.discord(kinds.DISCORD_GIVEAWAY_END, { giveawayId: "g1", winnerId: "42", extra: { n: 3 } });
+  assert.equal(g.kind, "discord.giveaway.end");
+  assert.equal(field(g, "giveaway_id"), "g1");
+  assert.equal(field(g, "winner_id"), "42");
+  assert.equal(field(g, "data.extra.n"), "3");
+  assert.equal(field(g, "data.winnerId"), "42");
+  assert.equal(field(g, "nope"), null);
+  assert.equal(who(testing.discord(kinds.DISCORD_MEMBER_JOIN, { username: "Zed" })), "Zed");
+});
+
+test("a private donation's message is not a message to show", () => {
+  assert.equal(message(testing.donation("Ann", "5.00", "USD", "thanks!", true)), "thanks!");
+  assert.equal(message(testing.donation("Ann", "5.00", "USD", "just for you", false)), null);
+});

@@ -1,7 +1,7 @@
 // The fake host and the event builders.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as host from "stagehand:plugin/host@0.2.0";
+import * as host from "stagehand:plugin/host@0.3.0";
 import { kinds, kv, now, log } from "../index.js";
 import * as testing from "../testing/index.js";
 

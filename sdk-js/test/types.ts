@@ -4,8 +4,8 @@
 // reads as the README shows it.
 
 /// <reference path="../types/plugin.d.ts" />
-import type * as W from "stagehand:plugin/types@0.2.0";
-import type * as H from "stagehand:plugin/handler@0.2.0";
+import type * as W from "stagehand:plugin/types@0.3.0";
+import type * as H from "stagehand:plugin/handler@0.3.0";
 import {
   exportPlugin,
   kinds,

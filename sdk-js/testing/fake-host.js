@@ -1,4 +1,4 @@
-// A fake of the host interface stagehand:plugin/host@0.2.0 for tests run
+// A fake of the host interface stagehand:plugin/host@0.3.0 for tests run
 // with Node: `register.js` makes that import resolve here. Values look as
 // QuickJS hands them to a plugin (numbers for u64, null for none).
 

@@ -1,8 +1,8 @@
 // Module resolution hooks (Node's `module.register`) for tests: the host
-// interface a plugin imports, stagehand:plugin/host@0.2.0, resolves to the
+// interface a plugin imports, stagehand:plugin/host@0.3.0, resolves to the
 // fake host next to this file.
 
-const HOST = /^stagehand:plugin\/host@0\.2\.\d+$/;
+const HOST = /^stagehand:plugin\/host@0\.3\.\d+$/;
 const FAKE = new URL("./fake-host.js", import.meta.url).href;
 
 /** Sends the host import to the fake; everything else resolves as usual. */

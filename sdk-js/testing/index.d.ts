@@ -55,5 +55,9 @@ export function raid(name: string, viewers: number): Event;
 export function redemption(name: string, title: string, cost: number, input?: string): Event;
 /** `name` said `text` in chat, with `badges` (set ids). */
 export function chat(name: string, text: string, badges?: string[]): Event;
+/** `name` gave `amount` ("5.00") in `currency` through Ko-fi (source "external", no viewer). */
+export function donation(name: string, amount: string, currency: string, message?: string, isPublic?: boolean): Event;
+/** A Discord event of `kind` from the bot's `data` object (camelCase keys; source "external", no viewer). */
+export function discord(kind: string, data?: Record<string, unknown>): Event;
 /** An event of a kind Stagehand does not model, with its JSON fields. */
 export function other(kind: string, fields: unknown): Event;

@@ -224,6 +224,54 @@ export function chat(name, text, badges = []) {
   });
 }
 
+/**
+ * `name` gave `amount` (a decimal string like "5.00") in `currency` through
+ * Ko-fi, with `message`, publicly or not. Source "external", and no viewer:
+ * a Ko-fi name is not a Twitch user.
+ */
+export function donation(name, amount, currency, message = "", isPublic = true) {
+  const e = event(kinds.DONATION, null, {
+    tag: "donation",
+    val: {
+      username: name,
+      amount,
+      currency,
+      message,
+      isPublic,
+      source: "kofi",
+      donationType: "Donation",
+      tierName: "",
+    },
+  });
+  e.source = "external";
+  return e;
+}
+
+/**
+ * A Discord event of `kind` (one of the `kinds.DISCORD_*`) as the bot sent
+ * it: `data` is its `data` object, with the bot's camelCase keys (`userId`,
+ * `username`, `giveawayId`, `prize`, `winnerId`, `ticketId`), which fill
+ * the record's fields as the host does. Source "external", no viewer.
+ */
+export function discord(kind, data = {}) {
+  const text = (key) => (typeof data[key] === "string" ? data[key] : "");
+  const e = event(kind, null, {
+    tag: "discord",
+    val: {
+      guildId: "900",
+      userId: text("userId"),
+      username: text("username"),
+      giveawayId: text("giveawayId"),
+      prize: text("prize"),
+      winnerId: text("winnerId"),
+      ticketId: text("ticketId"),
+      data: JSON.stringify(data),
+    },
+  });
+  e.source = "external";
+  return e;
+}
+
 /** An event of a kind Stagehand does not model, with its JSON fields. */
 export function other(kind, fields) {
   return event(kind, null, { tag: "other", val: JSON.stringify(fields) });

@@ -2,7 +2,7 @@
 """Checks that what this SDK keeps generated is still what it should be:
 
 - ``src/stagehand_plugin/wit/plugin.wit`` equals the contract,
-  ``../plugin-sdk/wit/since_v0.2.0/plugin.wit`` (the SDK builds against its
+  ``../plugin-sdk/wit/since_v0.3.0/plugin.wit`` (the SDK builds against its
   own copy, so that it works outside the Stagehand repository);
 - ``src/stagehand_plugin/_bindings`` equals what componentize-py generates
   from it today (regenerated into a temporary folder and compared file by
@@ -24,7 +24,7 @@ from pathlib import Path
 SDK = Path(__file__).resolve().parent.parent
 PACKAGE = SDK / "src" / "stagehand_plugin"
 WIT_COPY = PACKAGE / "wit" / "plugin.wit"
-CONTRACT = SDK.parent / "plugin-sdk" / "wit" / "since_v0.2.0" / "plugin.wit"
+CONTRACT = SDK.parent / "plugin-sdk" / "wit" / "since_v0.3.0" / "plugin.wit"
 BINDINGS = PACKAGE / "_bindings"
 # What is kept of componentize-py's output: the contract's module and the
 # Ok/Err/Some types it imports. The rest it writes (asyncio and wasi:http

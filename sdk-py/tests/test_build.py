@@ -24,7 +24,7 @@ def test_a_project_needs_a_manifest_with_a_name_and_an_app(tmp_path: Path):
 
 def test_the_wit_it_builds_against_is_the_contract():
     wit = (build.WIT_DIR / "plugin.wit").read_text()
-    assert "package stagehand:plugin@0.2.0;" in wit
+    assert "package stagehand:plugin@0.3.0;" in wit
     assert f"world {build.WORLD} {{" in wit
 
 

@@ -77,3 +77,29 @@ def test_message_is_what_the_viewer_typed():
     assert message(testing.chat("A", "hi")) == "hi"
     assert message(testing.redemption("A", "T", 1, "input")) == "input"
     assert message(testing.follow("A")) is None
+
+
+def test_donations_and_discord_events_name_their_person_and_carry_their_fields():
+    d = testing.donation("Ann", "5.00", "EUR", "hi", False)
+    assert d.viewer is None
+    assert who(d) == "Ann"
+    assert who(testing.donation("", "5.00", "USD")) == "Someone"
+    assert field(d, "amount") == "5.00"
+    assert field(d, "currency") == "EUR"
+    assert field(d, "is_public") == "false"
+    assert field(d, "source") == "kofi"
+    assert field(d, "donation_type") == "Donation"
+    assert field(d, "tier_name") == ""
+    assert field(d, "username") == "Ann"
+    g = testing.discord("discord.giveaway.end", {"giveawayId": "g1", "winnerId": "42", "extra": {"n": 3}})
+    assert field(g, "giveaway_id") == "g1"
+    assert field(g, "winner_id") == "42"
+    assert field(g, "data.extra.n") == "3"
+    assert field(g, "data.winnerId") == "42"
+    assert field(g, "nope") is None
+    assert who(testing.discord("discord.member.join", {"username": "Zed"})) == "Zed"
+
+
+def test_a_private_donation_has_no_message_to_show():
+    assert message(testing.donation("Ann", "5.00", "USD", "thanks!", True)) == "thanks!"
+    assert message(testing.donation("Ann", "5.00", "USD", "just for you", False)) is None

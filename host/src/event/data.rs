@@ -13,7 +13,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::EventKind;
 
@@ -268,6 +268,127 @@ pub struct ClipCreated {
     pub view_count: u64,
 }
 
+/// `donation`: a tip through a service outside Twitch (Ko-fi, or a webhook
+/// the streamer set up). The giver is not a Twitch user, so they are named
+/// here and the event has no viewer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Donation {
+    /// Who gave, as the service names them; empty when it names nobody.
+    pub username: String,
+    /// A decimal number exactly as the service sent it ("5.00"): kept as
+    /// text so no cent is lost to floating point. Checked by
+    /// [`check_amount`].
+    pub amount: String,
+    /// ISO 4217 code: three capital letters ("USD"). Checked by
+    /// [`check_currency`].
+    pub currency: String,
+    /// What the giver wrote. A private donation's message is for the
+    /// streamer only: whatever shows it publicly must check `is_public`.
+    pub message: String,
+    /// False when the giver asked that the donation not be shown publicly.
+    pub is_public: bool,
+    /// The service: `kofi`, or the name of the webhook it came through.
+    pub source: String,
+    /// The service's kind of payment, e.g. Ko-fi's `Donation`,
+    /// `Subscription`, `Shop Order` or `Commission`.
+    pub donation_type: String,
+    /// A membership tier's name, when the payment is for one.
+    pub tier_name: String,
+}
+
+/// Longest amount accepted, in characters: more digits than any real
+/// payment, few enough that nothing downstream chokes on one.
+pub const MAX_AMOUNT_LEN: usize = 32;
+
+/// Why `amount` is not a decimal number like "5.00": digits, optionally one
+/// `.` followed by more digits. No sign, exponent, separators, spaces,
+/// `NaN` or infinity: a donation is a plain non-negative amount, and it is
+/// never read as a float.
+pub fn check_amount(amount: &str) -> Result<(), String> {
+    let shape = "a decimal number like \"5.00\" (digits, optionally a '.' and more digits)";
+    if amount.is_empty() {
+        return Err(format!("a donation needs an amount, {shape}"));
+    }
+    if amount.len() > MAX_AMOUNT_LEN {
+        return Err(format!(
+            "amount is longer than {MAX_AMOUNT_LEN} characters; it must be {shape}"
+        ));
+    }
+    let (whole, fraction) = match amount.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (amount, None),
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if digits(whole) && fraction.is_none_or(digits) {
+        Ok(())
+    } else {
+        let shown: String = amount
+            .chars()
+            .take(40)
+            .flat_map(char::escape_debug)
+            .collect();
+        Err(format!("amount \"{shown}\" is not {shape}"))
+    }
+}
+
+/// Why `currency` is not an ISO 4217 code (three capital letters, "USD").
+pub fn check_currency(currency: &str) -> Result<(), String> {
+    if currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Ok(());
+    }
+    if currency.is_empty() {
+        return Err("a donation needs a currency: an ISO 4217 code like \"USD\"".into());
+    }
+    let shown: String = currency
+        .chars()
+        .take(40)
+        .flat_map(char::escape_debug)
+        .collect();
+    Err(format!(
+        "currency \"{shown}\" is not an ISO 4217 code: three capital letters like \"USD\""
+    ))
+}
+
+impl Donation {
+    /// The amount and currency checked (see [`check_amount`] and
+    /// [`check_currency`]), as a [`DetailsError`] naming the field.
+    pub fn check(&self) -> Result<(), DetailsError> {
+        check_amount(&self.amount).map_err(|message| DetailsError {
+            field: "amount".into(),
+            message,
+        })?;
+        check_currency(&self.currency).map_err(|message| DetailsError {
+            field: "currency".into(),
+            message,
+        })
+    }
+}
+
+/// The `discord.*` kinds, from the streamer's Discord bot (a member joined
+/// or left, a ticket opened or closed, a giveaway created, ended or
+/// entered; the kind says which). Fields the bot's message does not have
+/// are empty; `data` keeps the message's whole `data` object as it came,
+/// for fields not modelled here.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Discord {
+    /// The Discord server.
+    pub guild_id: String,
+    /// The member the event is about (who joined, entered, opened a ticket).
+    pub user_id: String,
+    /// Their name on Discord (not a Twitch user).
+    pub username: String,
+    pub giveaway_id: String,
+    /// What a giveaway gives away.
+    pub prize: String,
+    /// A giveaway's winner (`discord.giveaway.end`).
+    pub winner_id: String,
+    pub ticket_id: String,
+    /// The bot's `data` object as it came.
+    pub data: Details,
+}
+
 /// Which role a role change is about (in the JSON form).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleType {
@@ -307,6 +428,14 @@ pub enum EventData {
     StreamOnline(StreamOnline),
     StreamOffline(StreamOffline),
     ClipCreated(ClipCreated),
+    Donation(Donation),
+    DiscordMemberJoin(Discord),
+    DiscordMemberLeave(Discord),
+    DiscordTicketCreate(Discord),
+    DiscordTicketClose(Discord),
+    DiscordGiveawayCreate(Discord),
+    DiscordGiveawayEnd(Discord),
+    DiscordGiveawayEntry(Discord),
     /// A kind Stagehand does not model: its JSON as it came.
     Other(Details),
 }
@@ -407,6 +536,30 @@ impl EventData {
             EventKind::StreamOnline => EventData::StreamOnline(parse(kind, details, s)?),
             EventKind::StreamOffline => EventData::StreamOffline(parse(kind, details, s)?),
             EventKind::ClipCreated => EventData::ClipCreated(parse(kind, details, s)?),
+            EventKind::Donation => {
+                let donation: Donation = parse(kind, details, s)?;
+                donation.check()?;
+                EventData::Donation(donation)
+            }
+            EventKind::DiscordMemberJoin => EventData::DiscordMemberJoin(parse(kind, details, s)?),
+            EventKind::DiscordMemberLeave => {
+                EventData::DiscordMemberLeave(parse(kind, details, s)?)
+            }
+            EventKind::DiscordTicketCreate => {
+                EventData::DiscordTicketCreate(parse(kind, details, s)?)
+            }
+            EventKind::DiscordTicketClose => {
+                EventData::DiscordTicketClose(parse(kind, details, s)?)
+            }
+            EventKind::DiscordGiveawayCreate => {
+                EventData::DiscordGiveawayCreate(parse(kind, details, s)?)
+            }
+            EventKind::DiscordGiveawayEnd => {
+                EventData::DiscordGiveawayEnd(parse(kind, details, s)?)
+            }
+            EventKind::DiscordGiveawayEntry => {
+                EventData::DiscordGiveawayEntry(parse(kind, details, s)?)
+            }
             EventKind::Other(_) => EventData::Other(details.clone()),
         })
     }
@@ -446,6 +599,14 @@ impl EventData {
             EventData::StreamOnline(_) => EventKind::StreamOnline,
             EventData::StreamOffline(_) => EventKind::StreamOffline,
             EventData::ClipCreated(_) => EventKind::ClipCreated,
+            EventData::Donation(_) => EventKind::Donation,
+            EventData::DiscordMemberJoin(_) => EventKind::DiscordMemberJoin,
+            EventData::DiscordMemberLeave(_) => EventKind::DiscordMemberLeave,
+            EventData::DiscordTicketCreate(_) => EventKind::DiscordTicketCreate,
+            EventData::DiscordTicketClose(_) => EventKind::DiscordTicketClose,
+            EventData::DiscordGiveawayCreate(_) => EventKind::DiscordGiveawayCreate,
+            EventData::DiscordGiveawayEnd(_) => EventKind::DiscordGiveawayEnd,
+            EventData::DiscordGiveawayEntry(_) => EventKind::DiscordGiveawayEntry,
             EventData::Other(_) => return None,
         })
     }
@@ -486,12 +647,22 @@ impl EventData {
             EventData::StreamOnline(d) => to_map(d),
             EventData::StreamOffline(d) => to_map(d),
             EventData::ClipCreated(d) => to_map(d),
+            EventData::Donation(d) => to_map(d),
+            EventData::DiscordMemberJoin(d)
+            | EventData::DiscordMemberLeave(d)
+            | EventData::DiscordTicketCreate(d)
+            | EventData::DiscordTicketClose(d)
+            | EventData::DiscordGiveawayCreate(d)
+            | EventData::DiscordGiveawayEnd(d)
+            | EventData::DiscordGiveawayEntry(d) => to_map(d),
             EventData::Other(map) => map.clone(),
         }
     }
 
-    /// The display name of the viewer the data is about, when it names one
-    /// (empty for anonymous gifts and cheers).
+    /// The display name of the person the data is about, when it names one
+    /// (empty for anonymous gifts and cheers): a Twitch viewer, except for
+    /// the kinds from outside Twitch (see [`EventData::is_from_twitch`]),
+    /// whose names are the service's (a Ko-fi name, a Discord name).
     pub fn username(&self) -> Option<&str> {
         Some(match self {
             EventData::Follow(d) => &d.username,
@@ -514,13 +685,43 @@ impl EventData {
             EventData::StreamOnline(d) => &d.username,
             EventData::StreamOffline(d) => &d.username,
             EventData::ClipCreated(d) => &d.creator_username,
+            EventData::Donation(d) => &d.username,
+            EventData::DiscordMemberJoin(d)
+            | EventData::DiscordMemberLeave(d)
+            | EventData::DiscordTicketCreate(d)
+            | EventData::DiscordTicketClose(d)
+            | EventData::DiscordGiveawayCreate(d)
+            | EventData::DiscordGiveawayEnd(d)
+            | EventData::DiscordGiveawayEntry(d) => &d.username,
             EventData::Other(map) => return map.get("username").and_then(Value::as_str),
         })
     }
 
-    /// The empty data of `kind`: what a test event of that kind without
-    /// details carries.
+    /// Whether the data is of a Twitch kind, whose names are Twitch users.
+    /// Donations and the Discord kinds name people of other services, who
+    /// must never be taken for a Twitch viewer (a plugin could mute or
+    /// greet the wrong person); unmodelled kinds count as Twitch's.
+    pub fn is_from_twitch(&self) -> bool {
+        !matches!(
+            self,
+            EventData::Donation(_)
+                | EventData::DiscordMemberJoin(_)
+                | EventData::DiscordMemberLeave(_)
+                | EventData::DiscordTicketCreate(_)
+                | EventData::DiscordTicketClose(_)
+                | EventData::DiscordGiveawayCreate(_)
+                | EventData::DiscordGiveawayEnd(_)
+                | EventData::DiscordGiveawayEntry(_)
+        )
+    }
+
+    /// The empty data of `kind`: what an event of that kind carries before
+    /// its data is set. A donation has no valid empty form (it needs an
+    /// amount and a currency), so its empty data is the all-empty record.
     pub fn empty(kind: &EventKind) -> EventData {
+        if *kind == EventKind::Donation {
+            return EventData::Donation(Donation::default());
+        }
         EventData::from_details(kind, &Details::new(), Strictness::Lenient)
             .unwrap_or_else(|_| EventData::Other(Details::new()))
     }
@@ -528,6 +729,8 @@ impl EventData {
 
 /// The fields of each kind's JSON form with their JSON types, for the kinds
 /// reference (`docs/event-kinds.md`) and the test that keeps it true.
+/// Free-form objects (a Discord message's `data`) are one field: what is
+/// inside them is the sender's, not the model's.
 pub fn fields_of(kind: &EventKind) -> Vec<(String, &'static str)> {
     let sample = sample(kind);
     let mut out = Vec::new();
@@ -535,12 +738,19 @@ pub fn fields_of(kind: &EventKind) -> Vec<(String, &'static str)> {
     out
 }
 
+/// Top-level fields whose content the model does not describe.
+const FREE_FORM: &[&str] = &["data"];
+
 fn describe_fields(prefix: &str, value: &Value, out: &mut Vec<(String, &'static str)>) {
     let Value::Object(map) = value else {
         return;
     };
     for (key, value) in map {
         let name = format!("{prefix}{key}");
+        if prefix.is_empty() && FREE_FORM.contains(&key.as_str()) {
+            out.push((name, "object"));
+            continue;
+        }
         let ty = match value {
             Value::Null => "string or null",
             Value::Bool(_) => "boolean",
@@ -650,7 +860,58 @@ pub fn sample(kind: &EventKind) -> EventData {
             creator_username: name(),
             view_count: 3,
         }),
+        EventKind::Donation => EventData::Donation(Donation {
+            username: name(),
+            amount: "5.00".into(),
+            currency: "USD".into(),
+            message: "keep it up!".into(),
+            is_public: true,
+            source: "kofi".into(),
+            donation_type: "Donation".into(),
+            tier_name: "".into(),
+        }),
+        EventKind::DiscordMemberJoin => EventData::DiscordMemberJoin(discord_sample(
+            json!({"userId": "123456789012345678", "username": "JaneDoe"}),
+        )),
+        EventKind::DiscordMemberLeave => EventData::DiscordMemberLeave(discord_sample(
+            json!({"userId": "123456789012345678", "username": "JaneDoe"}),
+        )),
+        EventKind::DiscordTicketCreate => EventData::DiscordTicketCreate(discord_sample(
+            json!({"ticketId": "t-17", "userId": "123456789012345678", "username": "JaneDoe"}),
+        )),
+        EventKind::DiscordTicketClose => EventData::DiscordTicketClose(discord_sample(
+            json!({"ticketId": "t-17", "userId": "123456789012345678", "username": "JaneDoe"}),
+        )),
+        EventKind::DiscordGiveawayCreate => EventData::DiscordGiveawayCreate(discord_sample(
+            json!({"giveawayId": "g-42", "prize": "Steam key"}),
+        )),
+        EventKind::DiscordGiveawayEnd => EventData::DiscordGiveawayEnd(discord_sample(
+            json!({"giveawayId": "g-42", "prize": "Steam key", "winnerId": "123456789012345678", "username": "JaneDoe"}),
+        )),
+        EventKind::DiscordGiveawayEntry => EventData::DiscordGiveawayEntry(discord_sample(
+            json!({"giveawayId": "g-42", "userId": "123456789012345678", "username": "JaneDoe"}),
+        )),
         EventKind::Other(_) => EventData::Other(Details::new()),
+    }
+}
+
+/// A Discord event's data as the bridge fills it from the bot's `data`
+/// object (camelCase keys, as the bot sends them), every field set so the
+/// kinds reference lists them all.
+fn discord_sample(data: Value) -> Discord {
+    let text = |key: &str| data[key].as_str().unwrap_or_default().to_owned();
+    Discord {
+        guild_id: "987654321098765432".into(),
+        user_id: text("userId"),
+        username: text("username"),
+        giveaway_id: text("giveawayId"),
+        prize: text("prize"),
+        winner_id: text("winnerId"),
+        ticket_id: text("ticketId"),
+        data: match data {
+            Value::Object(map) => map,
+            _ => Details::new(),
+        },
     }
 }
 
@@ -765,6 +1026,141 @@ mod tests {
         );
     }
 
+    fn donation(amount: Value, currency: Value) -> Result<EventData, DetailsError> {
+        EventData::from_details(
+            &EventKind::Donation,
+            &details(json!({"username": "Ann", "amount": amount, "currency": currency})),
+            Strictness::Strict,
+        )
+    }
+
+    #[test]
+    fn a_donation_keeps_its_amount_exactly_as_sent() {
+        for amount in ["5.00", "5", "0.50", "1000000.123456", "007.10"] {
+            let Ok(EventData::Donation(d)) = donation(json!(amount), json!("EUR")) else {
+                panic!("{amount} was refused");
+            };
+            assert_eq!(d.amount, amount);
+            assert_eq!(d.currency, "EUR");
+            assert!(!d.is_public, "not said public: kept private");
+        }
+    }
+
+    #[test]
+    fn a_donation_amount_that_is_not_a_plain_decimal_is_refused() {
+        for amount in [
+            "5,00", "1e3", "-5", "+5", "NaN", "inf", "", " 5.00", "5.00 ", "5.", ".5", "5..0",
+            "1.2.3", "5_000", "٥", "0x10",
+        ] {
+            let err = donation(json!(amount), json!("USD")).unwrap_err();
+            assert_eq!(err.field, "amount", "{amount:?}: {err}");
+            assert!(err.to_string().starts_with("details.amount: "), "{err}");
+            assert!(err.message.contains("\"5.00\""), "{amount:?}: {err}");
+        }
+        let long = "9".repeat(MAX_AMOUNT_LEN + 1);
+        assert_eq!(
+            donation(json!(long), json!("USD")).unwrap_err().field,
+            "amount"
+        );
+        // A JSON number would have gone through a float: refused too.
+        for amount in [json!(5), json!(5.5), json!(null)] {
+            let err = donation(amount.clone(), json!("USD")).unwrap_err();
+            assert_eq!(err.field, "amount", "{amount}: {err}");
+        }
+        // Missing altogether.
+        let err = EventData::from_details(
+            &EventKind::Donation,
+            &details(json!({"currency": "USD"})),
+            Strictness::Strict,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "amount");
+        assert!(err.message.contains("needs an amount"), "{err}");
+    }
+
+    #[test]
+    fn a_donation_currency_must_be_an_iso_code() {
+        for currency in ["usd", "US", "USDT", "", "U$D", "ÜSD", " USD"] {
+            let err = donation(json!("5.00"), json!(currency)).unwrap_err();
+            assert_eq!(err.field, "currency", "{currency:?}: {err}");
+            assert!(err.message.contains("ISO 4217"), "{currency:?}: {err}");
+        }
+        assert_eq!(
+            donation(json!("5.00"), json!(840)).unwrap_err().field,
+            "currency"
+        );
+    }
+
+    #[test]
+    fn a_stored_donation_that_does_not_check_is_kept_as_it_is() {
+        let odd = details(json!({"amount": "lots", "currency": "USD"}));
+        assert_eq!(
+            EventData::from_stored(&EventKind::Donation, odd.clone()),
+            EventData::Other(odd)
+        );
+    }
+
+    #[test]
+    fn discord_events_keep_the_whole_data_object() {
+        let d = details(json!({
+            "guild_id": "1",
+            "giveaway_id": "g",
+            "winner_id": "2",
+            "data": {"giveawayId": "g", "winnerId": "2", "extra": [1, {"x": true}]}
+        }));
+        let data = EventData::from_details(&EventKind::DiscordGiveawayEnd, &d, Strictness::Strict)
+            .unwrap();
+        let EventData::DiscordGiveawayEnd(end) = &data else {
+            panic!("{data:?}")
+        };
+        assert_eq!(end.winner_id, "2");
+        assert_eq!(end.prize, "");
+        assert_eq!(end.data["extra"][1]["x"], json!(true));
+        assert_eq!(data.kind(), Some(EventKind::DiscordGiveawayEnd));
+        assert!(!data.is_from_twitch());
+        let err = EventData::from_details(
+            &EventKind::DiscordMemberJoin,
+            &details(json!({"data": "not an object"})),
+            Strictness::Strict,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "data");
+        let err = EventData::from_details(
+            &EventKind::DiscordMemberJoin,
+            &details(json!({"guildId": "1"})),
+            Strictness::Strict,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "guildId");
+    }
+
+    #[test]
+    fn the_free_form_data_object_is_one_field_in_the_reference() {
+        let fields = fields_of(&EventKind::DiscordGiveawayCreate);
+        assert!(
+            fields.contains(&("data".to_owned(), "object")),
+            "{fields:?}"
+        );
+        assert!(
+            !fields.iter().any(|(name, _)| name.starts_with("data.")),
+            "{fields:?}"
+        );
+    }
+
+    #[test]
+    fn kinds_from_outside_twitch_name_their_person_but_no_twitch_viewer() {
+        let donation = sample(&EventKind::Donation);
+        assert_eq!(donation.username(), Some("JaneDoe"));
+        assert!(!donation.is_from_twitch());
+        assert!(sample(&EventKind::Follow).is_from_twitch());
+        assert!(EventData::Other(Details::new()).is_from_twitch());
+        // Before its data is set, a donation event still carries a donation.
+        assert!(matches!(
+            EventData::empty(&EventKind::Donation),
+            EventData::Donation(_)
+        ));
+    }
+
     #[test]
     fn other_kinds_keep_their_json() {
         let d = details(json!({"anything": [1, 2]}));
@@ -782,28 +1178,38 @@ mod documented {
     use std::collections::BTreeMap;
 
     /// `docs/event-kinds.md`: kind → (JSON field → type) from its tables.
+    /// A heading may name several kinds (`` ## `a` `b` ``) sharing one table.
     fn documented() -> BTreeMap<String, BTreeMap<String, String>> {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/event-kinds.md");
         let text = std::fs::read_to_string(path).unwrap();
         let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        let mut kind = None;
+        let mut kinds: Vec<String> = Vec::new();
         for line in text.lines() {
             if let Some(heading) = line.strip_prefix("## `") {
-                let name = heading.trim_end_matches('`').to_owned();
-                out.entry(name.clone()).or_default();
-                kind = Some(name);
+                kinds = heading
+                    .split('`')
+                    .map(str::trim)
+                    .filter(|name| !name.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                for kind in &kinds {
+                    assert!(!out.contains_key(kind), "{kind} has two sections");
+                    out.entry(kind.clone()).or_default();
+                }
                 continue;
             }
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-            if let (Some(kind), [_, field, ty, ..]) = (&kind, cells.as_slice())
+            if let [_, field, ty, ..] = cells.as_slice()
                 && field.starts_with('`')
             {
                 let field = field.trim_matches('`').to_owned();
-                let previous = out
-                    .get_mut(kind)
-                    .unwrap()
-                    .insert(field.clone(), ty.to_string());
-                assert!(previous.is_none(), "{kind}: {field} is listed twice");
+                for kind in &kinds {
+                    let previous = out
+                        .get_mut(kind)
+                        .unwrap()
+                        .insert(field.clone(), ty.to_string());
+                    assert!(previous.is_none(), "{kind}: {field} is listed twice");
+                }
             }
         }
         out

@@ -86,6 +86,18 @@ event_kinds! {
     StreamOffline => "stream.offline",
     /// Polling only. Data: [`crate::event::data::ClipCreated`].
     ClipCreated => "channel.clip.created",
+    /// A tip through a service outside Twitch (Ko-fi, a webhook). Data:
+    /// [`crate::event::data::Donation`].
+    Donation => "donation",
+    /// From the streamer's Discord bot. Data: [`crate::event::data::Discord`]
+    /// (as every `discord.*` kind).
+    DiscordMemberJoin => "discord.member.join",
+    DiscordMemberLeave => "discord.member.leave",
+    DiscordTicketCreate => "discord.ticket.create",
+    DiscordTicketClose => "discord.ticket.close",
+    DiscordGiveawayCreate => "discord.giveaway.create",
+    DiscordGiveawayEnd => "discord.giveaway.end",
+    DiscordGiveawayEntry => "discord.giveaway.entry",
 }
 
 impl EventKind {

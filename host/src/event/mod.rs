@@ -162,6 +162,10 @@ pub enum Source {
     Chat,
     /// Fired by the streamer or a test (`POST /api/events/test`, `stagehand trigger`).
     Test,
+    /// From outside Twitch: a program of the streamer's community (a
+    /// Discord bot publishing on Redis) or a service's webhook (Ko-fi).
+    /// Names in such events are not Twitch users.
+    External,
 }
 
 impl Source {
@@ -171,6 +175,7 @@ impl Source {
             Source::Poll => "poll",
             Source::Chat => "chat",
             Source::Test => "test",
+            Source::External => "external",
         }
     }
 }
@@ -183,14 +188,15 @@ impl FromStr for Source {
             "poll" => Ok(Source::Poll),
             "chat" => Ok(Source::Chat),
             "test" => Ok(Source::Test),
+            "external" => Ok(Source::External),
             other => Err(UnknownSource(other.to_owned())),
         }
     }
 }
 
-/// A source name that is not one of eventsub, poll, chat, test.
+/// A source name that is not one of eventsub, poll, chat, test, external.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown event source {0:?} (expected eventsub, poll, chat or test)")]
+#[error("unknown event source {0:?} (expected eventsub, poll, chat, test or external)")]
 pub struct UnknownSource(pub String);
 
 /// [`Event`] as JSON: its data in JSON form.
@@ -246,7 +252,7 @@ mod tests {
             assert_eq!(&EventKind::from(kind.as_str()), kind);
             assert!(kind.is_known());
         }
-        assert_eq!(EventKind::KNOWN.len(), 20);
+        assert_eq!(EventKind::KNOWN.len(), 28);
     }
 
     #[test]
@@ -304,7 +310,13 @@ mod tests {
 
     #[test]
     fn sources_parse_and_print() {
-        for s in [Source::Eventsub, Source::Poll, Source::Chat, Source::Test] {
+        for s in [
+            Source::Eventsub,
+            Source::Poll,
+            Source::Chat,
+            Source::Test,
+            Source::External,
+        ] {
             assert_eq!(s.as_str().parse::<Source>().unwrap(), s);
             assert_eq!(serde_json::to_value(s).unwrap(), json!(s.as_str()));
         }

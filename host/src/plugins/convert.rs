@@ -18,6 +18,7 @@ pub fn event_to_wit(event: &Event) -> wit::Event {
             Source::Poll => wit::Source::Poll,
             Source::Chat => wit::Source::Chat,
             Source::Test => wit::Source::Test,
+            Source::External => wit::Source::External,
         },
         channel_id: event.channel_id.clone(),
         viewer: viewer_to_wit(event),
@@ -28,6 +29,9 @@ pub fn event_to_wit(event: &Event) -> wit::Event {
 
 /// The event's viewer; an event that names its viewer only in its data (a
 /// test event, an old stored row) gets one from that name, without an id.
+/// A name from outside Twitch (a donation's giver, a Discord member, any
+/// external event) is never made into a Twitch viewer: a plugin could mute
+/// or greet a Twitch user of that name.
 fn viewer_to_wit(event: &Event) -> Option<wit::Viewer> {
     if let Some(v) = &event.viewer {
         return Some(wit::Viewer {
@@ -35,6 +39,9 @@ fn viewer_to_wit(event: &Event) -> Option<wit::Viewer> {
             login: v.login.clone(),
             display_name: v.display_name.clone(),
         });
+    }
+    if event.source == Source::External || !event.data.is_from_twitch() {
+        return None;
     }
     let name = event.data.username()?.trim();
     (!name.is_empty()).then(|| wit::Viewer {
@@ -130,6 +137,32 @@ pub fn data_to_wit(data: &EventData) -> wit::EventData {
             creator_name: c.creator_username.clone(),
             view_count: c.view_count,
         }),
+        EventData::Donation(d) => W::Donation(wit::Donation {
+            username: d.username.clone(),
+            amount: d.amount.clone(),
+            currency: d.currency.clone(),
+            message: d.message.clone(),
+            is_public: d.is_public,
+            source: d.source.clone(),
+            donation_type: d.donation_type.clone(),
+            tier_name: d.tier_name.clone(),
+        }),
+        EventData::DiscordMemberJoin(d)
+        | EventData::DiscordMemberLeave(d)
+        | EventData::DiscordTicketCreate(d)
+        | EventData::DiscordTicketClose(d)
+        | EventData::DiscordGiveawayCreate(d)
+        | EventData::DiscordGiveawayEnd(d)
+        | EventData::DiscordGiveawayEntry(d) => W::Discord(wit::Discord {
+            guild_id: d.guild_id.clone(),
+            user_id: d.user_id.clone(),
+            username: d.username.clone(),
+            giveaway_id: d.giveaway_id.clone(),
+            prize: d.prize.clone(),
+            winner_id: d.winner_id.clone(),
+            ticket_id: d.ticket_id.clone(),
+            data: serde_json::to_string(&d.data).unwrap_or_else(|_| "{}".into()),
+        }),
         EventData::Other(map) => {
             W::Other(serde_json::to_string(map).unwrap_or_else(|_| "{}".into()))
         }
@@ -184,5 +217,36 @@ mod tests {
             "1",
         );
         assert!(event_to_wit(&nobody).viewer.is_none());
+    }
+
+    #[test]
+    fn names_from_outside_twitch_are_not_made_into_viewers() {
+        use crate::event::EventKind;
+        use crate::event::data::sample;
+        let donation = Event::of(sample(&EventKind::Donation), Source::Test, "1");
+        let wit = event_to_wit(&donation);
+        assert!(wit.viewer.is_none());
+        let wit::EventData::Donation(d) = wit.data else {
+            panic!("a donation is typed in 0.3")
+        };
+        assert_eq!(
+            (d.username.as_str(), d.amount.as_str()),
+            ("JaneDoe", "5.00")
+        );
+        let other = Event::new(EventKind::from("bot.custom"), Source::External, "1")
+            .with_details(json!({"username": "Someone"}));
+        assert!(event_to_wit(&other).viewer.is_none());
+        assert!(matches!(event_to_wit(&other).source, wit::Source::External));
+        let giveaway = Event::of(
+            sample(&EventKind::DiscordGiveawayCreate),
+            Source::External,
+            "1",
+        );
+        let wit::EventData::Discord(d) = event_to_wit(&giveaway).data else {
+            panic!()
+        };
+        assert_eq!(d.prize, "Steam key");
+        let data: Value = serde_json::from_str(&d.data).unwrap();
+        assert_eq!(data["giveawayId"], "g-42");
     }
 }

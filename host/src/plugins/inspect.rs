@@ -5,14 +5,14 @@
 use wasmparser::{Chunk, Parser, Payload};
 
 /// Contract versions this host loads, newest first.
-pub const CONTRACTS: [&str; 2] = ["0.2.0", "0.1.0"];
+pub const CONTRACTS: [&str; 3] = ["0.3.0", "0.2.0", "0.1.0"];
 
 /// A component's outline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outline {
     /// The `stagehand:plugin` version it was built for.
     pub contract: String,
-    /// Its top-level imports (interfaces such as `stagehand:plugin/host@0.2.0`).
+    /// Its top-level imports (interfaces such as `stagehand:plugin/host@0.3.0`).
     pub imports: Vec<String>,
     /// Its top-level exports.
     pub exports: Vec<String>,
@@ -171,11 +171,13 @@ fn contract_of(exports: &[String]) -> Result<String, OutlineError> {
                 .take(32)
                 .flat_map(char::escape_debug)
                 .collect();
+            let mut oldest_first: Vec<&str> = CONTRACTS.iter().rev().copied().collect();
+            let newest = oldest_first.pop().unwrap_or_default();
             Err(OutlineError {
                 unsupported_contract: true,
                 message: format!(
-                    "it was built for plugin contract {version}; this Stagehand loads {}: update Stagehand or build with an older SDK",
-                    CONTRACTS.join(" and ")
+                    "it was built for plugin contract {version}; this Stagehand loads {} and {newest}: update Stagehand or build with an older SDK",
+                    oldest_first.join(", ")
                 ),
             })
         };
@@ -204,6 +206,10 @@ mod tests {
     fn exports_name_the_contract() {
         let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
+            contract_of(&names(&["stagehand:plugin/handler@0.3.0"])).unwrap(),
+            "0.3.0"
+        );
+        assert_eq!(
             contract_of(&names(&["stagehand:plugin/handler@0.2.0"])).unwrap(),
             "0.2.0"
         );
@@ -217,7 +223,9 @@ mod tests {
         let future = contract_of(&names(&["stagehand:plugin/handler@0.9.0"])).unwrap_err();
         assert!(future.unsupported_contract);
         assert!(
-            future.message.contains("0.9.0") && future.message.contains("update Stagehand"),
+            future.message.contains("0.9.0")
+                && future.message.contains("loads 0.1.0, 0.2.0 and 0.3.0")
+                && future.message.contains("update Stagehand"),
             "{future}"
         );
         let other = contract_of(&names(&["wasi:cli/run@0.2.0"])).unwrap_err();

@@ -9,7 +9,7 @@
 
 use stagehand_plugin_sdk::prelude::*;
 use stagehand_plugin_sdk::text::tier_name;
-use stagehand_plugin_sdk::{Ban, fields, serde_json};
+use stagehand_plugin_sdk::{Ban, Discord, Donation, fields, serde_json};
 
 /// The plugin: the formatter for every kind. It keeps no state, so the
 /// host may call it for any event in any order.
@@ -172,9 +172,102 @@ pub fn display(event: &Event) -> Display {
             };
             ("Clip", "🎬", "#1e90ff", text)
         }
+        EventData::Donation(d) => return donation(d, &who),
+        EventData::Discord(d) => return discord(&event.kind, d, &who),
         EventData::Other(_) => return unknown(&event.kind, named(event)),
     };
     Display::new(label, icon, color, text)
+}
+
+/// "JaneDoe donated 5.00 USD: message". A private donation's message is
+/// left out: the dashboard's line may be on stream. A payment that is not a
+/// plain donation says what it was ("(Shop Order)", "(Subscription: Gold)").
+fn donation(d: &Donation, who: &str) -> Display {
+    let amount = [d.amount.as_str(), d.currency.as_str()]
+        .into_iter()
+        .filter_map(one_line)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let amount = if amount.is_empty() {
+        String::new()
+    } else {
+        format!(" {amount}")
+    };
+    let what = one_line(&d.donation_type).filter(|t| !t.eq_ignore_ascii_case("donation"));
+    let kind = match (what, one_line(&d.tier_name)) {
+        (Some(what), Some(tier)) => format!(" ({what}: {tier})"),
+        (Some(what), None) => format!(" ({what})"),
+        (None, Some(tier)) => format!(" ({tier})"),
+        (None, None) => String::new(),
+    };
+    let message = if d.is_public {
+        said(&d.message)
+    } else {
+        String::new()
+    };
+    let text = format!("{who} donated{amount}{kind}{message}");
+    Display::new("Donation", "💰", "#1e9e5a", text)
+}
+
+/// Discord's colour, for every event from the streamer's Discord bot.
+const DISCORD_COLOR: &str = "#5865f2";
+
+/// The Discord kinds: the kind says what happened, the record who and what.
+fn discord(kind: &str, d: &Discord, who: &str) -> Display {
+    let prize = one_line(&d.prize);
+    let ticket = one_line(&d.ticket_id)
+        .map(|t| format!("ticket {t}"))
+        .unwrap_or_else(|| "a ticket".into());
+    let named = one_line(&d.username);
+    let (label, icon, text) = match kind {
+        kinds::DISCORD_MEMBER_JOIN => ("Discord join", "📥", format!("{who} joined the Discord")),
+        kinds::DISCORD_MEMBER_LEAVE => ("Discord leave", "📤", format!("{who} left the Discord")),
+        kinds::DISCORD_TICKET_CREATE => ("Ticket opened", "🎫", format!("{who} opened {ticket}")),
+        kinds::DISCORD_TICKET_CLOSE => {
+            let text = match named {
+                Some(name) => format!("{name} closed {ticket}"),
+                None => format!("{} was closed", capitalised(&ticket)),
+            };
+            ("Ticket closed", "🎫", text)
+        }
+        kinds::DISCORD_GIVEAWAY_CREATE => {
+            let text = match prize {
+                Some(prize) => format!("Giveaway started: {prize}"),
+                None => "A giveaway started".into(),
+            };
+            ("Giveaway", "🎁", text)
+        }
+        kinds::DISCORD_GIVEAWAY_END => {
+            // The bot names the winner by id; by name when it gives one.
+            let winner = named.or_else(|| one_line(&d.winner_id));
+            let text = match (winner, prize) {
+                (Some(winner), Some(prize)) => format!("Giveaway ended: {winner} won {prize}"),
+                (Some(winner), None) => format!("Giveaway ended: {winner} won"),
+                (None, Some(prize)) => format!("The giveaway for {prize} ended"),
+                (None, None) => "A giveaway ended".into(),
+            };
+            ("Giveaway ended", "🏆", text)
+        }
+        kinds::DISCORD_GIVEAWAY_ENTRY => {
+            let text = match prize {
+                Some(prize) => format!("{who} entered the giveaway for {prize}"),
+                None => format!("{who} entered a giveaway"),
+            };
+            ("Giveaway entry", "🎟️", text)
+        }
+        // A Discord kind newer than this plugin: said generically.
+        other => return unknown(other, named),
+    };
+    Display::new(label, icon, DISCORD_COLOR, text)
+}
+
+/// "ticket 7" → "Ticket 7".
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// `channel.ban` is a permanent ban or a timeout.
@@ -314,6 +407,20 @@ mod tests {
         StreamOnline, Subscribe, SubscriptionEnd, testing,
     };
 
+    /// A Discord kind's record with every field empty.
+    fn empty_discord() -> EventData {
+        EventData::Discord(Discord {
+            guild_id: String::new(),
+            user_id: String::new(),
+            username: String::new(),
+            giveaway_id: String::new(),
+            prize: String::new(),
+            winner_id: String::new(),
+            ticket_id: String::new(),
+            data: "{}".into(),
+        })
+    }
+
     /// The display, through the plugin as the host calls it.
     fn show(event: &Event) -> Display {
         testing::reset();
@@ -401,6 +508,17 @@ mod tests {
                 creator_name: String::new(),
                 view_count: 0,
             }),
+            kinds::DONATION => EventData::Donation(Donation {
+                username: String::new(),
+                amount: String::new(),
+                currency: String::new(),
+                message: String::new(),
+                is_public: false,
+                source: String::new(),
+                donation_type: String::new(),
+                tier_name: String::new(),
+            }),
+            kind if kind.starts_with("discord.") => empty_discord(),
             _ => EventData::Other("{}".into()),
         }
     }
@@ -575,6 +693,75 @@ mod tests {
                 testing::event(kinds::CLIP_CREATED, None, clip),
                 ("Clip", "🎬", "#1e90ff", "Bob clipped \"Big play\""),
             ),
+            (
+                testing::donation("JaneDoe", "5.00", "USD", "keep it up", true),
+                (
+                    "Donation",
+                    "💰",
+                    "#1e9e5a",
+                    "JaneDoe donated 5.00 USD: keep it up",
+                ),
+            ),
+            (
+                testing::discord(kinds::DISCORD_MEMBER_JOIN, json!({"username": "Zed"})),
+                (
+                    "Discord join",
+                    "📥",
+                    DISCORD_COLOR,
+                    "Zed joined the Discord",
+                ),
+            ),
+            (
+                testing::discord(kinds::DISCORD_MEMBER_LEAVE, json!({"username": "Zed"})),
+                ("Discord leave", "📤", DISCORD_COLOR, "Zed left the Discord"),
+            ),
+            (
+                testing::discord(
+                    kinds::DISCORD_TICKET_CREATE,
+                    json!({"username": "Zed", "ticketId": "17"}),
+                ),
+                ("Ticket opened", "🎫", DISCORD_COLOR, "Zed opened ticket 17"),
+            ),
+            (
+                testing::discord(kinds::DISCORD_TICKET_CLOSE, json!({"ticketId": "17"})),
+                ("Ticket closed", "🎫", DISCORD_COLOR, "Ticket 17 was closed"),
+            ),
+            (
+                testing::discord(
+                    kinds::DISCORD_GIVEAWAY_CREATE,
+                    json!({"giveawayId": "g1", "prize": "Steam key"}),
+                ),
+                (
+                    "Giveaway",
+                    "🎁",
+                    DISCORD_COLOR,
+                    "Giveaway started: Steam key",
+                ),
+            ),
+            (
+                testing::discord(
+                    kinds::DISCORD_GIVEAWAY_END,
+                    json!({"giveawayId": "g1", "prize": "Steam key", "winnerId": "42", "username": "Zed"}),
+                ),
+                (
+                    "Giveaway ended",
+                    "🏆",
+                    DISCORD_COLOR,
+                    "Giveaway ended: Zed won Steam key",
+                ),
+            ),
+            (
+                testing::discord(
+                    kinds::DISCORD_GIVEAWAY_ENTRY,
+                    json!({"giveawayId": "g1", "prize": "Steam key", "username": "Zed"}),
+                ),
+                (
+                    "Giveaway entry",
+                    "🎟️",
+                    DISCORD_COLOR,
+                    "Zed entered the giveaway for Steam key",
+                ),
+            ),
         ];
         for kind in kinds::KNOWN {
             assert!(
@@ -634,7 +821,14 @@ mod tests {
     fn missing_names_fall_back_to_someone() {
         for kind in kinds::KNOWN {
             let text = show(&empty(kind)).text;
-            let names_nobody = [kinds::STREAM_ONLINE, kinds::STREAM_OFFLINE].contains(kind);
+            let names_nobody = [
+                kinds::STREAM_ONLINE,
+                kinds::STREAM_OFFLINE,
+                kinds::DISCORD_TICKET_CLOSE,
+                kinds::DISCORD_GIVEAWAY_CREATE,
+                kinds::DISCORD_GIVEAWAY_END,
+            ]
+            .contains(kind);
             assert_eq!(text.contains("Someone"), !names_nobody, "{kind}: {text}");
         }
         assert_eq!(show(&testing::follow("")).text, "Someone followed");
@@ -752,6 +946,63 @@ mod tests {
         for (event, text) in cases {
             assert_eq!(show(&event).text, text, "{}", event.kind);
         }
+    }
+
+    #[test]
+    fn a_private_donation_is_shown_without_its_message() {
+        let private = testing::donation("JaneDoe", "5.00", "USD", "for your eyes only", false);
+        assert_eq!(show(&private).text, "JaneDoe donated 5.00 USD");
+        let public = testing::donation("JaneDoe", "12", "EUR", "line\nbreak", true);
+        assert_eq!(show(&public).text, "JaneDoe donated 12 EUR: line break");
+    }
+
+    #[test]
+    fn a_payment_that_is_not_a_donation_says_what_it_was() {
+        let mut e = testing::donation("Ann", "3.00", "USD", "", true);
+        if let EventData::Donation(d) = &mut e.data {
+            d.donation_type = "Subscription".into();
+            d.tier_name = "Gold".into();
+        }
+        assert_eq!(show(&e).text, "Ann donated 3.00 USD (Subscription: Gold)");
+        if let EventData::Donation(d) = &mut e.data {
+            d.donation_type = "Shop Order".into();
+            d.tier_name.clear();
+        }
+        assert_eq!(show(&e).text, "Ann donated 3.00 USD (Shop Order)");
+        let nameless = testing::donation("", "1.00", "GBP", "", true);
+        assert_eq!(show(&nameless).text, "Someone donated 1.00 GBP");
+    }
+
+    #[test]
+    fn discord_events_with_partial_data_say_what_they_know() {
+        let cases = [
+            (
+                testing::discord(kinds::DISCORD_GIVEAWAY_END, json!({"winnerId": "42"})),
+                "Giveaway ended: 42 won",
+            ),
+            (
+                testing::discord(kinds::DISCORD_GIVEAWAY_END, json!({"prize": "Mug"})),
+                "The giveaway for Mug ended",
+            ),
+            (
+                testing::discord(kinds::DISCORD_TICKET_CLOSE, json!({"username": "Mod"})),
+                "Mod closed a ticket",
+            ),
+            (
+                testing::discord(kinds::DISCORD_TICKET_CREATE, json!({})),
+                "Someone opened a ticket",
+            ),
+            (
+                testing::discord(kinds::DISCORD_GIVEAWAY_ENTRY, json!({"username": "Zed"})),
+                "Zed entered a giveaway",
+            ),
+        ];
+        for (event, text) in cases {
+            assert_eq!(show(&event).text, text, "{}", event.kind);
+        }
+        // A Discord kind newer than this plugin still says something.
+        let newer = testing::discord("discord.role.add", json!({"username": "Zed"}));
+        assert_eq!(show(&newer).text, "Discord role add (Zed)");
     }
 
     #[test]

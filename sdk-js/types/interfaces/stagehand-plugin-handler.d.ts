@@ -1,5 +1,5 @@
 /// <reference path="./stagehand-plugin-types.d.ts" />
-declare module 'stagehand:plugin/handler@0.2.0' {
+declare module 'stagehand:plugin/handler@0.3.0' {
   /**
    * Who the plugin is and what it wants.
    */
@@ -21,9 +21,9 @@ declare module 'stagehand:plugin/handler@0.2.0' {
    * Renderer role: restyle an alert before it is shown (none: leave it).
    */
   export function render(a: Alert): Alert | undefined;
-  export type Event = import('stagehand:plugin/types@0.2.0').Event;
-  export type Display = import('stagehand:plugin/types@0.2.0').Display;
-  export type Alert = import('stagehand:plugin/types@0.2.0').Alert;
-  export type Action = import('stagehand:plugin/types@0.2.0').Action;
-  export type Info = import('stagehand:plugin/types@0.2.0').Info;
+  export type Event = import('stagehand:plugin/types@0.3.0').Event;
+  export type Display = import('stagehand:plugin/types@0.3.0').Display;
+  export type Alert = import('stagehand:plugin/types@0.3.0').Alert;
+  export type Action = import('stagehand:plugin/types@0.3.0').Action;
+  export type Info = import('stagehand:plugin/types@0.3.0').Info;
 }

@@ -1,5 +1,5 @@
 /// <reference path="./stagehand-plugin-types.d.ts" />
-declare module 'stagehand:plugin/host@0.2.0' {
+declare module 'stagehand:plugin/host@0.3.0' {
   /**
    * Writes a line to the host's log, tagged with the plugin's name.
    */
@@ -30,6 +30,6 @@ declare module 'stagehand:plugin/host@0.2.0' {
    * The plugin's settings, as a JSON object.
    */
   export function settings(): string;
-  export type Level = import('stagehand:plugin/types@0.2.0').Level;
-  export type KvChange = import('stagehand:plugin/types@0.2.0').KvChange;
+  export type Level = import('stagehand:plugin/types@0.3.0').Level;
+  export type KvChange = import('stagehand:plugin/types@0.3.0').KvChange;
 }

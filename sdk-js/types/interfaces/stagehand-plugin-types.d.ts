@@ -1,4 +1,4 @@
-declare module 'stagehand:plugin/types@0.2.0' {
+declare module 'stagehand:plugin/types@0.3.0' {
   /**
    * Where an event came from.
    * # Variants
@@ -15,8 +15,12 @@ declare module 'stagehand:plugin/types@0.2.0' {
    * ## `"test"`
    * 
    * Fired by the streamer (dashboard, API, `stagehand trigger`).
+   * ## `"external"`
+   * 
+   * From outside Twitch: a program of the streamer's community (a
+   * Discord bot through Redis) or a service's webhook (Ko-fi).
    */
-  export type Source = 'eventsub' | 'poll' | 'chat' | 'test';
+  export type Source = 'eventsub' | 'poll' | 'chat' | 'test' | 'external';
   /**
    * A Twitch user.
    */
@@ -173,10 +177,79 @@ declare module 'stagehand:plugin/types@0.2.0' {
     viewCount: bigint,
   }
   /**
+   * `donation`: a tip through a service outside Twitch (Ko-fi, or a
+   * webhook the streamer set up). The giver is named here, not in the
+   * event's viewer: they are not a Twitch user.
+   */
+  export interface Donation {
+    /**
+     * Who gave, as the service names them; empty when it names nobody.
+     */
+    username: string,
+    /**
+     * A decimal number exactly as the service sent it ("5.00"):
+     * never a float, so no cent is lost.
+     */
+    amount: string,
+    /**
+     * ISO 4217 code, three capital letters ("USD", "EUR").
+     */
+    currency: string,
+    /**
+     * What they wrote. The message of a private donation is for the
+     * streamer's eyes: show it publicly (alerts, chat, speech) only
+     * when `is-public`.
+     */
+    message: string,
+    /**
+     * False when the giver asked that it not be shown publicly.
+     */
+    isPublic: boolean,
+    /**
+     * The service: "kofi" or the name of the webhook it came through.
+     */
+    source: string,
+    /**
+     * The service's kind of payment, e.g. Ko-fi's `Donation`,
+     * `Subscription`, `Shop Order` or `Commission`.
+     */
+    donationType: string,
+    /**
+     * A membership tier's name, when the payment is for one.
+     */
+    tierName: string,
+  }
+  /**
+   * The `discord.*` kinds, from the streamer's Discord bot: a member
+   * joined or left, a ticket was opened or closed, a giveaway was
+   * created, ended or entered (the event's kind says which). Fields the
+   * message does not have are empty.
+   */
+  export interface Discord {
+    guildId: string,
+    /**
+     * The member the event is about (the entrant, the ticket's opener).
+     */
+    userId: string,
+    username: string,
+    giveawayId: string,
+    prize: string,
+    /**
+     * A giveaway's winner (`discord.giveaway.end`).
+     */
+    winnerId: string,
+    ticketId: string,
+    /**
+     * The message's whole `data` object as it came, as JSON, for
+     * fields not modelled here.
+     */
+    data: string,
+  }
+  /**
    * What an event carries, by kind. Kinds about the event's viewer and
    * nothing more carry nothing else.
    */
-  export type EventData = EventDataFollow | EventDataUnfollow | EventDataBan | EventDataUnban | EventDataTimeoutEnd | EventDataVipAdd | EventDataVipRemove | EventDataModeratorAdd | EventDataModeratorRemove | EventDataSubscribe | EventDataResub | EventDataSubscriptionEnd | EventDataGift | EventDataCheer | EventDataRaid | EventDataRedemption | EventDataChatMessage | EventDataStreamOnline | EventDataStreamOffline | EventDataClip | EventDataOther;
+  export type EventData = EventDataFollow | EventDataUnfollow | EventDataBan | EventDataUnban | EventDataTimeoutEnd | EventDataVipAdd | EventDataVipRemove | EventDataModeratorAdd | EventDataModeratorRemove | EventDataSubscribe | EventDataResub | EventDataSubscriptionEnd | EventDataGift | EventDataCheer | EventDataRaid | EventDataRedemption | EventDataChatMessage | EventDataStreamOnline | EventDataStreamOffline | EventDataClip | EventDataDonation | EventDataDiscord | EventDataOther;
   export interface EventDataFollow {
     tag: 'follow',
     val: Follow,
@@ -270,6 +343,20 @@ declare module 'stagehand:plugin/types@0.2.0' {
   export interface EventDataClip {
     tag: 'clip',
     val: Clip,
+  }
+  /**
+   * `donation`
+   */
+  export interface EventDataDonation {
+    tag: 'donation',
+    val: Donation,
+  }
+  /**
+   * Every `discord.*` kind.
+   */
+  export interface EventDataDiscord {
+    tag: 'discord',
+    val: Discord,
   }
   /**
    * A kind Stagehand does not model: its fields as a JSON object.

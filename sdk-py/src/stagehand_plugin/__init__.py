@@ -20,7 +20,7 @@ componentize-py.
 
     Handler = export(FollowAlert, kinds=[kinds.FOLLOW])
 
-The contract is the WIT package ``stagehand:plugin@0.2.0`` (``wit/`` in this
+The contract is the WIT package ``stagehand:plugin@0.3.0`` (``wit/`` in this
 package); its types are componentize-py's generated classes, re-exported by
 ``stagehand_plugin.types``. ``python -m stagehand_plugin.build`` builds the
 component; ``stagehand_plugin.testing`` is a fake host for pytest.
@@ -49,7 +49,7 @@ from .types import *  # noqa: F401,F403  (the contract's types)
 
 __version__ = "0.2.0"
 #: The contract this SDK speaks.
-CONTRACT = "stagehand:plugin@0.2.0"
+CONTRACT = "stagehand:plugin@0.3.0"
 
 __all__ = [
     "CONTRACT",

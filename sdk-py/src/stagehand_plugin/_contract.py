@@ -1,7 +1,7 @@
 """Where the contract's generated code comes from.
 
 componentize-py generates two top-level modules for the WIT package
-``stagehand:plugin@0.2.0``: ``wit_world`` (the types as dataclasses, the
+``stagehand:plugin@0.3.0``: ``wit_world`` (the types as dataclasses, the
 ``Handler`` protocol, the host functions) and ``componentize_py_types``
 (``Ok``, ``Err``, ``Some``). Inside a component they are the modules
 componentize-py generated while building it, wired to the host. On any other

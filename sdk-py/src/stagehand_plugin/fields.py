@@ -8,8 +8,10 @@ dashboard's events works unchanged: ``{username}``, ``{bits}``, ``{tier}``,
 
 Besides the kind's own fields: ``{username}`` is whom to name (see
 ``who``), ``{kind}`` the kind, ``{tier_name}`` the tier as people say it
-("Tier 1", see ``text.tier_name``), ``{viewer.login}``, ``{viewer.id}`` and
-``{viewer.display_name}`` the event's viewer. For kinds Stagehand does not
+("Tier 1", see ``text.tier_name``; a donation's own tier name for
+donations), ``{data.…}`` a dotted path into a Discord event's ``data``
+object, ``{viewer.login}``, ``{viewer.id}`` and ``{viewer.display_name}``
+the event's viewer. For kinds Stagehand does not
 model (``EventData_Other``), any field of their JSON by dotted path
 (``{top.0.user}``).
 """
@@ -25,6 +27,8 @@ from .types import (
     EventData_ChatMessage,
     EventData_Cheer,
     EventData_Clip,
+    EventData_Discord,
+    EventData_Donation,
     EventData_Follow,
     EventData_Gift,
     EventData_Other,
@@ -101,6 +105,22 @@ _FIELDS = {
         "creator_username": lambda c: c.creator_name,
         "view_count": lambda c: _num(c.view_count),
     },
+    EventData_Donation: {
+        "amount": lambda d: d.amount,
+        "currency": lambda d: d.currency,
+        "message": lambda d: d.message,
+        "is_public": lambda d: _flag(d.is_public),
+        "source": lambda d: d.source,
+        "donation_type": lambda d: d.donation_type,
+    },
+    EventData_Discord: {
+        "guild_id": lambda d: d.guild_id,
+        "user_id": lambda d: d.user_id,
+        "giveaway_id": lambda d: d.giveaway_id,
+        "prize": lambda d: d.prize,
+        "winner_id": lambda d: d.winner_id,
+        "ticket_id": lambda d: d.ticket_id,
+    },
 }
 
 
@@ -115,6 +135,8 @@ def field(event: Event, name: str) -> Optional[str]:
     if name == "kind":
         return event.kind
     if name == "tier_name":
+        if isinstance(event.data, EventData_Donation):
+            return event.data.value.tier_name
         tier = field(event, "tier")
         return None if tier is None else text.tier_name(tier)
     if name in ("viewer.login", "viewer.id", "viewer.display_name"):
@@ -125,6 +147,9 @@ def field(event: Event, name: str) -> Optional[str]:
     if isinstance(data, EventData_Other):
         value = _parse(data.value)
         return None if value is None else lookup(value, name)
+    if isinstance(data, EventData_Discord) and name.startswith("data."):
+        value = _parse(data.value.data)
+        return None if value is None else lookup(value, name[len("data.") :])
     read = _FIELDS.get(type(data), {}).get(name)
     return None if read is None else read(data.value)
 
@@ -176,6 +201,8 @@ def named(event: Event) -> Optional[str]:
         name = data.value.creator_name
     elif isinstance(data, (EventData_StreamOnline, EventData_StreamOffline)):
         name = data.value.broadcaster_name
+    elif isinstance(data, (EventData_Donation, EventData_Discord)):
+        name = data.value.username
     elif isinstance(data, EventData_Other):
         parsed = _parse(data.value)
         name = None if parsed is None else lookup(parsed, "username")
@@ -189,16 +216,19 @@ def named(event: Event) -> Optional[str]:
 def who(event: Event) -> str:
     """Whom an alert or post about this event should name: "An anonymous
     gifter" and "Anonymous" for anonymous gifts and cheers, the clip's
-    creator, the broadcaster for stream events, else the event's viewer,
-    and "Someone" when nothing names anyone. Never empty, so a message
+    creator, the broadcaster for stream events, a donation's giver or a
+    Discord member (by their service's name), else the event's viewer, and
+    "Someone" when nothing names anyone. Never empty, so a message
     always reads well."""
     name = named(event)
     return "Someone" if name is None else name
 
 
 def message(event: Event) -> Optional[str]:
-    """The message a viewer attached (resub, cheer, chat, redemption input),
-    or None when there is none or it is blank."""
+    """The message a viewer attached (resub, cheer, chat, redemption input,
+    a public donation's), or None when there is none or it is blank. A
+    private donation's message is for the streamer only: None here (read
+    ``data.value.message`` to show it privately)."""
     data = event.data
     if isinstance(data, (EventData_Resub, EventData_Cheer)):
         text_ = data.value.message
@@ -206,6 +236,10 @@ def message(event: Event) -> Optional[str]:
         text_ = data.value.text
     elif isinstance(data, EventData_Redemption):
         text_ = data.value.user_input
+    elif isinstance(data, EventData_Donation):
+        if not data.value.is_public:
+            return None
+        text_ = data.value.message
     else:
         return None
     return text_ if text_.strip() else None

@@ -30,6 +30,17 @@ STREAM_ONLINE = "stream.online"
 STREAM_OFFLINE = "stream.offline"
 #: Seen by polling only.
 CLIP_CREATED = "channel.clip.created"
+#: A tip through a service outside Twitch (Ko-fi, a webhook); source EXTERNAL.
+DONATION = "donation"
+#: From the streamer's Discord bot (source EXTERNAL), all with
+#: ``EventData_Discord`` data.
+DISCORD_MEMBER_JOIN = "discord.member.join"
+DISCORD_MEMBER_LEAVE = "discord.member.leave"
+DISCORD_TICKET_CREATE = "discord.ticket.create"
+DISCORD_TICKET_CLOSE = "discord.ticket.close"
+DISCORD_GIVEAWAY_CREATE = "discord.giveaway.create"
+DISCORD_GIVEAWAY_END = "discord.giveaway.end"
+DISCORD_GIVEAWAY_ENTRY = "discord.giveaway.entry"
 #: Every kind, for plugins that want them all.
 ALL = "*"
 
@@ -55,4 +66,12 @@ KNOWN = (
     STREAM_ONLINE,
     STREAM_OFFLINE,
     CLIP_CREATED,
+    DONATION,
+    DISCORD_MEMBER_JOIN,
+    DISCORD_MEMBER_LEAVE,
+    DISCORD_TICKET_CREATE,
+    DISCORD_TICKET_CLOSE,
+    DISCORD_GIVEAWAY_CREATE,
+    DISCORD_GIVEAWAY_END,
+    DISCORD_GIVEAWAY_ENTRY,
 )

@@ -29,12 +29,16 @@ from .types import (
     ChatMessage,
     Cheer,
     Clip,
+    Discord,
+    Donation,
     Event,
     EventData,
     EventData_Ban,
     EventData_ChatMessage,
     EventData_Cheer,
     EventData_Clip,
+    EventData_Discord,
+    EventData_Donation,
     EventData_Follow,
     EventData_Gift,
     EventData_ModeratorAdd,
@@ -343,3 +347,49 @@ def chat(name: str, text: str, badges: Sequence[str] = ()) -> Event:
 def other(kind: str, fields: Dict[str, Any]) -> Event:
     """An event of a kind Stagehand does not model, with its JSON fields."""
     return event(kind, None, EventData_Other(json.dumps(fields)))
+
+
+def donation(name: str, amount: str, currency: str, message: str = "", is_public: bool = True) -> Event:
+    """``name`` gave ``amount`` (a decimal string like "5.00") in
+    ``currency`` through Ko-fi, with ``message``, publicly or not. Source
+    ``EXTERNAL``, and no viewer: a Ko-fi name is not a Twitch user."""
+    data = Donation(
+        username=name,
+        amount=amount,
+        currency=currency,
+        message=message,
+        is_public=is_public,
+        source="kofi",
+        donation_type="Donation",
+        tier_name="",
+    )
+    e = event(kinds.DONATION, None, EventData_Donation(data))
+    e.source = Source.EXTERNAL
+    return e
+
+
+def discord(kind: str, data: Optional[Dict[str, Any]] = None) -> Event:
+    """A Discord event of ``kind`` (one of the ``kinds.DISCORD_*``) as the
+    bot sent it: ``data`` is its ``data`` object, with the bot's camelCase
+    keys (``userId``, ``username``, ``giveawayId``, ``prize``, ``winnerId``,
+    ``ticketId``), which fill the record's fields as the host does. Source
+    ``EXTERNAL``, no viewer."""
+    data = {} if data is None else data
+
+    def text_(key: str) -> str:
+        value = data.get(key)
+        return value if isinstance(value, str) else ""
+
+    record = Discord(
+        guild_id="900",
+        user_id=text_("userId"),
+        username=text_("username"),
+        giveaway_id=text_("giveawayId"),
+        prize=text_("prize"),
+        winner_id=text_("winnerId"),
+        ticket_id=text_("ticketId"),
+        data=json.dumps(data),
+    )
+    e = event(kind, None, EventData_Discord(record))
+    e.source = Source.EXTERNAL
+    return e

@@ -1,4 +1,4 @@
-"""The contract's types (WIT interface ``types`` of ``stagehand:plugin@0.2.0``).
+"""The contract's types (WIT interface ``types`` of ``stagehand:plugin@0.3.0``).
 
 They are componentize-py's generated classes, re-exported under one roof so
 a plugin imports them from the SDK rather than from ``wit_world``. How WIT
@@ -40,6 +40,8 @@ ChatMessage = _t.ChatMessage
 StreamOnline = _t.StreamOnline
 StreamOffline = _t.StreamOffline
 Clip = _t.Clip
+Donation = _t.Donation
+Discord = _t.Discord
 EventData_Follow = _t.EventData_Follow
 EventData_Unfollow = _t.EventData_Unfollow
 EventData_Ban = _t.EventData_Ban
@@ -60,6 +62,8 @@ EventData_ChatMessage = _t.EventData_ChatMessage
 EventData_StreamOnline = _t.EventData_StreamOnline
 EventData_StreamOffline = _t.EventData_StreamOffline
 EventData_Clip = _t.EventData_Clip
+EventData_Donation = _t.EventData_Donation
+EventData_Discord = _t.EventData_Discord
 EventData_Other = _t.EventData_Other
 EventData = _t.EventData
 Event = _t.Event
@@ -100,6 +104,8 @@ __all__ = [
     "StreamOnline",
     "StreamOffline",
     "Clip",
+    "Donation",
+    "Discord",
     "EventData_Follow",
     "EventData_Unfollow",
     "EventData_Ban",
@@ -120,6 +126,8 @@ __all__ = [
     "EventData_StreamOnline",
     "EventData_StreamOffline",
     "EventData_Clip",
+    "EventData_Donation",
+    "EventData_Discord",
     "EventData_Other",
     "EventData",
     "Event",

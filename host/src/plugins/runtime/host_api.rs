@@ -88,7 +88,7 @@ fn escape_controls(s: &str) -> String {
 
 impl wit::Host for HostState {}
 
-impl bindings::v0_2::stagehand::plugin::host::Host for HostState {
+impl bindings::v0_3::stagehand::plugin::host::Host for HostState {
     fn log(&mut self, level: wit::Level, message: String) -> wasmtime::Result<()> {
         self.write_log(level, &message);
         Ok(())
@@ -119,60 +119,68 @@ impl bindings::v0_2::stagehand::plugin::host::Host for HostState {
     }
 }
 
-/// The frozen 0.1 world's imports: the 0.2 host functions, through the 0.1
-/// world's own generated types.
-mod v0_1 {
-    use super::HostState;
-    use crate::plugins::runtime::bindings::v0_1::stagehand::plugin::{host, types};
-    use crate::plugins::runtime::bindings::v0_2::stagehand::plugin::host::Host as Current;
-    use crate::plugins::runtime::wit;
+/// A frozen world's imports: the newest host functions, through that
+/// world's own generated types (the host interface has not changed since
+/// 0.1; only the types are generated once per version).
+macro_rules! frozen_host {
+    ($version:ident) => {
+        mod $version {
+            use super::HostState;
+            use crate::plugins::runtime::bindings::v0_3::stagehand::plugin::host::Host as Current;
+            use crate::plugins::runtime::bindings::$version::stagehand::plugin::{host, types};
+            use crate::plugins::runtime::wit;
 
-    impl types::Host for HostState {}
+            impl types::Host for HostState {}
 
-    impl host::Host for HostState {
-        fn log(&mut self, level: types::Level, message: String) -> wasmtime::Result<()> {
-            let level = match level {
-                types::Level::Trace => wit::Level::Trace,
-                types::Level::Debug => wit::Level::Debug,
-                types::Level::Info => wit::Level::Info,
-                types::Level::Warn => wit::Level::Warn,
-                types::Level::Error => wit::Level::Error,
-            };
-            Current::log(self, level, message)
+            impl host::Host for HostState {
+                fn log(&mut self, level: types::Level, message: String) -> wasmtime::Result<()> {
+                    let level = match level {
+                        types::Level::Trace => wit::Level::Trace,
+                        types::Level::Debug => wit::Level::Debug,
+                        types::Level::Info => wit::Level::Info,
+                        types::Level::Warn => wit::Level::Warn,
+                        types::Level::Error => wit::Level::Error,
+                    };
+                    Current::log(self, level, message)
+                }
+
+                fn kv_get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+                    Current::kv_get(self, key)
+                }
+
+                fn kv_set(&mut self, key: String, value: String) -> wasmtime::Result<()> {
+                    Current::kv_set(self, key, value)
+                }
+
+                fn kv_delete(&mut self, key: String) -> wasmtime::Result<()> {
+                    Current::kv_delete(self, key)
+                }
+
+                fn kv_write(&mut self, changes: Vec<types::KvChange>) -> wasmtime::Result<()> {
+                    let changes = changes
+                        .into_iter()
+                        .map(|c| wit::KvChange {
+                            key: c.key,
+                            value: c.value,
+                        })
+                        .collect();
+                    Current::kv_write(self, changes)
+                }
+
+                fn now_ms(&mut self) -> wasmtime::Result<u64> {
+                    Current::now_ms(self)
+                }
+
+                fn settings(&mut self) -> wasmtime::Result<String> {
+                    Current::settings(self)
+                }
+            }
         }
-
-        fn kv_get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-            Current::kv_get(self, key)
-        }
-
-        fn kv_set(&mut self, key: String, value: String) -> wasmtime::Result<()> {
-            Current::kv_set(self, key, value)
-        }
-
-        fn kv_delete(&mut self, key: String) -> wasmtime::Result<()> {
-            Current::kv_delete(self, key)
-        }
-
-        fn kv_write(&mut self, changes: Vec<types::KvChange>) -> wasmtime::Result<()> {
-            let changes = changes
-                .into_iter()
-                .map(|c| wit::KvChange {
-                    key: c.key,
-                    value: c.value,
-                })
-                .collect();
-            Current::kv_write(self, changes)
-        }
-
-        fn now_ms(&mut self) -> wasmtime::Result<u64> {
-            Current::now_ms(self)
-        }
-
-        fn settings(&mut self) -> wasmtime::Result<String> {
-            Current::settings(self)
-        }
-    }
+    };
 }
+
+frozen_host!(v0_2);
+frozen_host!(v0_1);
 
 #[cfg(test)]
 mod tests {

@@ -30,11 +30,18 @@ use wasi::StderrTail;
 /// The host speaks the newest one; older components are converted to and
 /// from it at the boundary ([`compat`]).
 mod bindings {
+    pub mod v0_3 {
+        wasmtime::component::bindgen!({
+            world: "plugin",
+            path: "../plugin-sdk/wit/since_v0.3.0",
+            // Host functions may trap: that is how a broken quota stops a call.
+            imports: { default: trappable },
+        });
+    }
     pub mod v0_2 {
         wasmtime::component::bindgen!({
             world: "plugin",
             path: "../plugin-sdk/wit/since_v0.2.0",
-            // Host functions may trap: that is how a broken quota stops a call.
             imports: { default: trappable },
         });
     }
@@ -48,7 +55,7 @@ mod bindings {
 }
 
 /// The contract's types as the host sees them (the newest version).
-pub use bindings::v0_2::stagehand::plugin::types as wit;
+pub use bindings::v0_3::stagehand::plugin::types as wit;
 
 use super::convert::event_to_wit;
 use super::manifest::INIT_DEADLINE;
@@ -92,8 +99,10 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasi::add_to_linker(&mut linker)
             .map_err(|e| LoadError(format!("linking WASI: {}", root_cause(&e))))?;
-        bindings::v0_2::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+        bindings::v0_3::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| LoadError(format!("linking the host interface: {e}")))?;
+        bindings::v0_2::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| LoadError(format!("linking the 0.2 host interface: {e}")))?;
         bindings::v0_1::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| LoadError(format!("linking the 0.1 host interface: {e}")))?;
 
@@ -146,17 +155,25 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError(link_error(&e)))?;
-        let pre = match bindings::v0_2::PluginPre::new(pre.clone()) {
-            Ok(pre) => Pre::V0_2(Arc::new(pre)),
-            Err(newest) => match bindings::v0_1::PluginPre::new(pre) {
-                Ok(pre) => Pre::V0_1(Arc::new(pre)),
+        let pre = if let Ok(newest) = bindings::v0_3::PluginPre::new(pre.clone()) {
+            Pre::V0_3(Arc::new(newest))
+        } else if let Ok(v0_2) = bindings::v0_2::PluginPre::new(pre.clone()) {
+            Pre::V0_2(Arc::new(v0_2))
+        } else {
+            match bindings::v0_1::PluginPre::new(pre.clone()) {
+                Ok(v0_1) => Pre::V0_1(Arc::new(v0_1)),
                 Err(_) => {
+                    // Name what the newest contract misses: the most useful
+                    // reason for an author building today.
+                    let newest = bindings::v0_3::PluginPre::new(pre)
+                        .err()
+                        .map(|e| root_cause(&e))
+                        .unwrap_or_default();
                     return Err(LoadError(format!(
-                        "not a Stagehand plugin: it exports neither stagehand:plugin@0.2.0 nor @0.1.0 ({})",
-                        root_cause(&newest)
+                        "not a Stagehand plugin: it exports none of stagehand:plugin@0.3.0, @0.2.0 and @0.1.0 ({newest})"
                     )));
                 }
-            },
+            }
         };
         Ok(Compiled { pre, hash: key })
     }
@@ -189,6 +206,7 @@ impl Runtime {
             None => Err(Trap::Interrupt.into()),
         });
         let instantiated = match &compiled.pre {
+            Pre::V0_3(pre) => pre.instantiate(&mut store).map(World::V0_3),
             Pre::V0_2(pre) => pre.instantiate(&mut store).map(World::V0_2),
             Pre::V0_1(pre) => pre.instantiate(&mut store).map(World::V0_1),
         };
@@ -257,9 +275,10 @@ pub struct Compiled {
 }
 
 impl Compiled {
-    /// The contract version the component was built for (`0.2.0`).
+    /// The contract version the component was built for (`0.3.0`).
     pub fn contract(&self) -> &'static str {
         match self.pre {
+            Pre::V0_3(_) => "0.3.0",
             Pre::V0_2(_) => "0.2.0",
             Pre::V0_1(_) => "0.1.0",
         }
@@ -269,12 +288,14 @@ impl Compiled {
 /// A linked component of one contract version.
 #[derive(Clone)]
 enum Pre {
+    V0_3(Arc<bindings::v0_3::PluginPre<HostState>>),
     V0_2(Arc<bindings::v0_2::PluginPre<HostState>>),
     V0_1(Arc<bindings::v0_1::PluginPre<HostState>>),
 }
 
 /// An instance of one contract version.
 enum World {
+    V0_3(bindings::v0_3::Plugin),
     V0_2(bindings::v0_2::Plugin),
     V0_1(bindings::v0_1::Plugin),
 }
@@ -337,8 +358,12 @@ impl Instance {
 
     pub fn describe(&mut self, deadline: Duration) -> Result<wit::Info, Fault> {
         self.guard(deadline, |b, s| match b {
-            World::V0_2(b) => b.stagehand_plugin_handler().call_describe(s),
-            World::V0_1(b) => b.call_describe(s).map(compat::info),
+            World::V0_3(b) => b.stagehand_plugin_handler().call_describe(s),
+            World::V0_2(b) => b
+                .stagehand_plugin_handler()
+                .call_describe(s)
+                .map(compat::v0_2::info),
+            World::V0_1(b) => b.call_describe(s).map(compat::v0_1::info),
         })
     }
 
@@ -350,6 +375,7 @@ impl Instance {
         deadline: Duration,
     ) -> Result<Result<(), String>, Fault> {
         self.guard(deadline, |b, s| match b {
+            World::V0_3(b) => b.stagehand_plugin_handler().call_configure(s, settings),
             World::V0_2(b) => b.stagehand_plugin_handler().call_configure(s, settings),
             World::V0_1(b) => b.call_init(s, settings),
         })
@@ -359,24 +385,32 @@ impl Instance {
     pub fn format(&mut self, event: &Event) -> Result<Option<wit::Display>, Fault> {
         let deadline = self.deadline;
         self.guard(deadline, |b, s| match b {
-            World::V0_2(b) => b
+            World::V0_3(b) => b
                 .stagehand_plugin_handler()
                 .call_format(s, &event_to_wit(event)),
+            World::V0_2(b) => b
+                .stagehand_plugin_handler()
+                .call_format(s, &compat::v0_2::event(event))
+                .map(|d| d.map(compat::v0_2::display)),
             World::V0_1(b) => b
-                .call_format(s, &compat::event(event))
-                .map(|d| d.map(compat::display)),
+                .call_format(s, &compat::v0_1::event(event))
+                .map(|d| d.map(compat::v0_1::display)),
         })
     }
 
     pub fn on_event(&mut self, event: &Event) -> Result<Result<Vec<wit::Action>, String>, Fault> {
         let deadline = self.deadline;
         self.guard(deadline, |b, s| match b {
-            World::V0_2(b) => b
+            World::V0_3(b) => b
                 .stagehand_plugin_handler()
                 .call_on_event(s, &event_to_wit(event)),
+            World::V0_2(b) => b
+                .stagehand_plugin_handler()
+                .call_on_event(s, &compat::v0_2::event(event))
+                .map(|r| r.map(|actions| actions.into_iter().map(compat::v0_2::action).collect())),
             World::V0_1(b) => b
-                .call_on_event(s, &compat::event(event))
-                .map(|r| r.map(|actions| actions.into_iter().map(compat::action).collect())),
+                .call_on_event(s, &compat::v0_1::event(event))
+                .map(|r| r.map(|actions| actions.into_iter().map(compat::v0_1::action).collect())),
         })
         .map(|r| r.map_err(|e| quotas::truncate(&e, quotas::MAX_ERROR)))
     }
@@ -384,10 +418,14 @@ impl Instance {
     pub fn render(&mut self, alert: &wit::Alert) -> Result<Option<wit::Alert>, Fault> {
         let deadline = self.deadline;
         self.guard(deadline, |b, s| match b {
-            World::V0_2(b) => b.stagehand_plugin_handler().call_render(s, alert),
+            World::V0_3(b) => b.stagehand_plugin_handler().call_render(s, alert),
+            World::V0_2(b) => b
+                .stagehand_plugin_handler()
+                .call_render(s, &compat::v0_2::alert_to(alert))
+                .map(|a| a.map(compat::v0_2::alert)),
             World::V0_1(b) => b
-                .call_render(s, &compat::alert_to_v0_1(alert))
-                .map(|a| a.map(compat::alert)),
+                .call_render(s, &compat::v0_1::alert_to(alert))
+                .map(|a| a.map(compat::v0_1::alert)),
         })
     }
 

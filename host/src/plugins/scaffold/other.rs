@@ -189,4 +189,32 @@ mod tests {
             .unwrap();
         assert!(text.contains("{{"), "the SDK's text module was altered");
     }
+
+    /// What a new project builds against is the newest contract, byte for
+    /// byte, in every language.
+    #[test]
+    fn new_projects_carry_the_newest_contract() {
+        let newest = include_bytes!("../../../../plugin-sdk/wit/since_v0.3.0/plugin.wit");
+        let wit_of = |files: &Files, path: &str| {
+            files
+                .iter()
+                .find(|(p, _)| p == path)
+                .map(|(_, bytes)| bytes.clone())
+                .unwrap_or_else(|| panic!("{path} missing"))
+        };
+        for files in [typescript("a"), javascript("b")] {
+            assert_eq!(
+                wit_of(&files, "stagehand-plugin-sdk/wit/plugin.wit"),
+                newest
+            );
+        }
+        let python = python("c");
+        assert_eq!(
+            wit_of(
+                &python,
+                "stagehand-plugin-sdk/src/stagehand_plugin/wit/plugin.wit"
+            ),
+            newest
+        );
+    }
 }

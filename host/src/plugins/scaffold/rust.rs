@@ -58,6 +58,10 @@ const SDK_FILES: &[(&str, &str)] = &[
         "wit/since_v0.2.0/plugin.wit",
         include_str!("../../../../plugin-sdk/wit/since_v0.2.0/plugin.wit"),
     ),
+    (
+        "wit/since_v0.3.0/plugin.wit",
+        include_str!("../../../../plugin-sdk/wit/since_v0.3.0/plugin.wit"),
+    ),
 ];
 
 /// The SDK's manifest; its workspace-inherited keys are filled in.
@@ -304,7 +308,7 @@ mod tests {
         assert!(!sdk.contains("workspace"), "{sdk}");
         assert!(sdk.contains("name = \"stagehand-plugin-sdk\""));
         assert!(
-            made.join("stagehand-plugin-sdk/wit/since_v0.2.0/plugin.wit")
+            made.join("stagehand-plugin-sdk/wit/since_v0.3.0/plugin.wit")
                 .is_file()
         );
         let config = std::fs::read_to_string(made.join(".cargo/config.toml")).unwrap();
@@ -320,8 +324,11 @@ mod tests {
     fn every_sdk_source_file_is_vendored() {
         let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugin-sdk");
         let vendored: Vec<&str> = SDK_FILES.iter().map(|(rel, _)| *rel).collect();
-        for folder in ["src", "wit/since_v0.1.0", "wit/since_v0.2.0"] {
-            for entry in std::fs::read_dir(sdk.join(folder)).unwrap() {
+        let wit = std::fs::read_dir(sdk.join("wit"))
+            .unwrap()
+            .map(|entry| format!("wit/{}", entry.unwrap().file_name().to_string_lossy()));
+        for folder in std::iter::once("src".to_owned()).chain(wit) {
+            for entry in std::fs::read_dir(sdk.join(&folder)).unwrap() {
                 let rel = format!("{folder}/{}", entry.unwrap().file_name().to_string_lossy());
                 assert!(vendored.contains(&rel.as_str()), "{rel} is not vendored");
             }

@@ -21,6 +21,7 @@ class Source(Enum):
     POLL = 1
     CHAT = 2
     TEST = 3
+    EXTERNAL = 4
 
 @dataclass
 class Viewer:
@@ -162,6 +163,39 @@ class Clip:
     creator_name: str
     view_count: int
 
+@dataclass
+class Donation:
+    """
+    `donation`: a tip through a service outside Twitch (Ko-fi, or a
+    webhook the streamer set up). The giver is named here, not in the
+    event's viewer: they are not a Twitch user.
+    """
+    username: str
+    amount: str
+    currency: str
+    message: str
+    is_public: bool
+    source: str
+    donation_type: str
+    tier_name: str
+
+@dataclass
+class Discord:
+    """
+    The `discord.*` kinds, from the streamer's Discord bot: a member
+    joined or left, a ticket was opened or closed, a giveaway was
+    created, ended or entered (the event's kind says which). Fields the
+    message does not have are empty.
+    """
+    guild_id: str
+    user_id: str
+    username: str
+    giveaway_id: str
+    prize: str
+    winner_id: str
+    ticket_id: str
+    data: str
+
 
 @dataclass
 class EventData_Follow:
@@ -264,11 +298,21 @@ class EventData_Clip:
 
 
 @dataclass
+class EventData_Donation:
+    value: Donation
+
+
+@dataclass
+class EventData_Discord:
+    value: Discord
+
+
+@dataclass
 class EventData_Other:
     value: str
 
 
-EventData = Union[EventData_Follow, EventData_Unfollow, EventData_Ban, EventData_Unban, EventData_TimeoutEnd, EventData_VipAdd, EventData_VipRemove, EventData_ModeratorAdd, EventData_ModeratorRemove, EventData_Subscribe, EventData_Resub, EventData_SubscriptionEnd, EventData_Gift, EventData_Cheer, EventData_Raid, EventData_Redemption, EventData_ChatMessage, EventData_StreamOnline, EventData_StreamOffline, EventData_Clip, EventData_Other]
+EventData = Union[EventData_Follow, EventData_Unfollow, EventData_Ban, EventData_Unban, EventData_TimeoutEnd, EventData_VipAdd, EventData_VipRemove, EventData_ModeratorAdd, EventData_ModeratorRemove, EventData_Subscribe, EventData_Resub, EventData_SubscriptionEnd, EventData_Gift, EventData_Cheer, EventData_Raid, EventData_Redemption, EventData_ChatMessage, EventData_StreamOnline, EventData_StreamOffline, EventData_Clip, EventData_Donation, EventData_Discord, EventData_Other]
 """
 What an event carries, by kind. Kinds about the event's viewer and
 nothing more carry nothing else.
