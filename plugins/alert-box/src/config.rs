@@ -21,7 +21,7 @@ use crate::condition::Condition;
 
 /// The kinds the alert box shows alerts for: what it asks the host for, and
 /// the only keys `[settings.alerts]` accepts.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 8] = [
     kinds::FOLLOW,
     kinds::SUBSCRIBE,
     kinds::RESUB,
@@ -29,6 +29,7 @@ pub const KINDS: [&str; 7] = [
     kinds::CHEER,
     kinds::RAID,
     kinds::REDEMPTION,
+    kinds::DONATION,
 ];
 
 /// Longest an alert may stay on screen: a typo like 60000000 must not
@@ -215,6 +216,8 @@ fn builtin(kind: &str) -> (Spec, Vec<Variation>) {
         kinds::CHEER => ("{username} cheered {bits} bits!", "{message}"),
         kinds::RAID => ("{username} is raiding!", "with {viewers} viewers"),
         kinds::REDEMPTION => ("{username} redeemed {reward.title}", "{user_input}"),
+        // {message} is empty for a private donation (see `Vars`).
+        kinds::DONATION => ("{username} tipped {amount} {currency}!", "{message}"),
         _ => ("{kind}", ""),
     };
     let base = Spec {
@@ -249,9 +252,47 @@ fn builtin(kind: &str) -> (Spec, Vec<Variation>) {
             "{username} is raiding!",
             Some("with 1 viewer"),
         ),
+        kinds::DONATION => return (base, donation_variations()),
         _ => None,
     };
     (base, variations.into_iter().collect())
+}
+
+/// A donation's built-in steps by amount, in the donation's own currency
+/// units (compared as decimals, so "19.99" is below 20): the bigger the
+/// tip, the louder the thanks and the longer it stays. Under 5 the base
+/// alert shows.
+fn donation_variations() -> Vec<Variation> {
+    let steps = [
+        (
+            "amount >= 100",
+            "{username} tipped {amount} {currency}! THANK YOU!",
+            12_000,
+        ),
+        (
+            "amount >= 20",
+            "{username} tipped {amount} {currency}! Wow, thank you!",
+            9_000,
+        ),
+        (
+            "amount >= 5",
+            "{username} tipped {amount} {currency}! Thank you!",
+            7_000,
+        ),
+    ];
+    steps
+        .into_iter()
+        .filter_map(|(when, title, duration_ms)| {
+            Condition::parse(when).ok().map(|when| Variation {
+                when,
+                overrides: Overrides {
+                    title: Some(title.into()),
+                    duration_ms: Some(duration_ms),
+                    ..Overrides::default()
+                },
+            })
+        })
+        .collect()
 }
 
 /// A kind's table: its overrides and, if given, its own variations.
