@@ -268,7 +268,11 @@ async fn a_wrong_or_missing_kofi_token_is_refused_and_stores_nothing() {
     ];
     for data in &cases {
         let resp = post_kofi(&host, data).await;
-        assert_eq!(error_code(resp).await, (401, "unauthorized".into()), "{data}");
+        assert_eq!(
+            error_code(resp).await,
+            (401, "unauthorized".into()),
+            "{data}"
+        );
     }
     // The API token does not stand in for Ko-fi's.
     let resp = client()
@@ -409,7 +413,14 @@ async fn generic_hooks_take_signed_json_once_per_id() {
         "public": true,
     })
     .to_string();
-    let resp = post_hook(&host, "tips", &tip, Some(&sign(TIPS_SECRET, tip.as_bytes())), None).await;
+    let resp = post_hook(
+        &host,
+        "tips",
+        &tip,
+        Some(&sign(TIPS_SECRET, tip.as_bytes())),
+        None,
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     let donations = events(&host, "donation").await;
     assert_eq!(donations.len(), 1);
@@ -424,7 +435,10 @@ async fn generic_hooks_take_signed_json_once_per_id() {
 
     let status = hook_status(&host, "deploys").await;
     assert_eq!(status["kind"], "hook.deploys");
-    assert_eq!((status["accepted"].as_u64(), status["duplicates"].as_u64()), (Some(4), Some(2)));
+    assert_eq!(
+        (status["accepted"].as_u64(), status["duplicates"].as_u64()),
+        (Some(4), Some(2))
+    );
     assert_eq!(hook_status(&host, "tips").await["kind"], "donation");
     host.stop();
 }
@@ -438,8 +452,14 @@ async fn a_bad_or_missing_signature_or_an_unknown_hook_stores_nothing() {
     let cases = [
         (None, "no X-Stagehand-Signature"),
         (Some(sign(TIPS_SECRET, body.as_bytes())), "does not match"),
-        (Some(sign(DEPLOYS_SECRET, b"another body")), "does not match"),
-        (Some(good.trim_start_matches("sha256=").to_owned()), "sha256="),
+        (
+            Some(sign(DEPLOYS_SECRET, b"another body")),
+            "does not match",
+        ),
+        (
+            Some(good.trim_start_matches("sha256=").to_owned()),
+            "sha256=",
+        ),
         (Some("sha256=not-hex".to_owned()), "not hexadecimal"),
     ];
     for (signature, reason) in cases {
@@ -464,17 +484,38 @@ async fn a_bad_or_missing_signature_or_an_unknown_hook_stores_nothing() {
     assert_eq!(error_code(resp).await, (400, "bad_request".into()));
     // A signed tip without an amount: 400 naming the field.
     let tip = json!({"payment": {"currency": "EUR"}}).to_string();
-    let resp = post_hook(&host, "tips", &tip, Some(&sign(TIPS_SECRET, tip.as_bytes())), None).await;
+    let resp = post_hook(
+        &host,
+        "tips",
+        &tip,
+        Some(&sign(TIPS_SECRET, tip.as_bytes())),
+        None,
+    )
+    .await;
     assert_eq!(resp.status(), 400);
     let answer: Value = resp.json().await.unwrap();
-    assert!(answer["error"]["message"].as_str().unwrap().contains("amount"), "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("amount"),
+        "{answer}"
+    );
 
     assert!(events(&host, "hook.deploys").await.is_empty());
     assert!(events(&host, "donation").await.is_empty());
     let status = hook_status(&host, "deploys").await;
-    assert_eq!(status["refused"], json!({"unauthorized": 5, "malformed": 1}));
+    assert_eq!(
+        status["refused"],
+        json!({"unauthorized": 5, "malformed": 1})
+    );
     // Once past the signature the body is valid again: it goes through.
-    assert_eq!(post_hook(&host, "deploys", &body, Some(&good), None).await.status(), 200);
+    assert_eq!(
+        post_hook(&host, "deploys", &body, Some(&good), None)
+            .await
+            .status(),
+        200
+    );
     host.stop();
 }
 
@@ -486,7 +527,12 @@ async fn too_many_wrong_signatures_lock_out_hooks_but_not_the_api() {
     let wrong = sign("not-the-secret-0123456789", body.as_bytes());
     let mut statuses = Vec::new();
     for _ in 0..21 {
-        statuses.push(post_hook(&host, "deploys", body, Some(&wrong), None).await.status().as_u16());
+        statuses.push(
+            post_hook(&host, "deploys", body, Some(&wrong), None)
+                .await
+                .status()
+                .as_u16(),
+        );
     }
     assert!(statuses[..20].iter().all(|s| *s == 401), "{statuses:?}");
     assert_eq!(statuses[20], 429);
@@ -526,9 +572,18 @@ async fn only_hooks_are_reachable_without_the_api_token() {
     // for the API token).
     let resp = post_kofi(&host, &kofi_with(json!({"verification_token": null}))).await;
     let answer: Value = resp.json().await.unwrap();
-    assert!(answer["error"]["message"].as_str().unwrap().contains("verification_token"));
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("verification_token")
+    );
     // Only POST: nothing else lives under /hooks/.
-    let resp = anonymous().get(host.url("/hooks/kofi")).send().await.unwrap();
+    let resp = anonymous()
+        .get(host.url("/hooks/kofi"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 405);
 
     let status: Value = get_json(&host, "/api/hooks").await;
@@ -560,7 +615,10 @@ async fn the_demo_sends_donations_through_the_kofi_hook() {
     let donation = &events(&host, "donation").await[0];
     assert_eq!(donation["source"], "external");
     assert_eq!(donation["details"]["source"], "kofi");
-    assert!(donation["id"].as_str().unwrap().starts_with("kofi:"), "{donation}");
+    assert!(
+        donation["id"].as_str().unwrap().starts_with("kofi:"),
+        "{donation}"
+    );
     let status = hook_status(&host, "kofi").await;
     assert_eq!(status["configured"], true);
     assert!(status["accepted"].as_u64().unwrap() >= 1, "{status}");

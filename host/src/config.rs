@@ -701,8 +701,14 @@ mod tests {
         let cases = [
             ("[hooks.tips]\nkind = \"donation\"", "needs a `secret`"),
             ("[hooks.tips]\nsecret = \"short\"", "at least 16"),
-            ("[hooks.Tips]\nsecret = \"tips-secret-0123456789\"", "lowercase"),
-            ("[hooks.kofi]\nsecret = \"tips-secret-0123456789\"", "Ko-fi's hook"),
+            (
+                "[hooks.Tips]\nsecret = \"tips-secret-0123456789\"",
+                "lowercase",
+            ),
+            (
+                "[hooks.kofi]\nsecret = \"tips-secret-0123456789\"",
+                "Ko-fi's hook",
+            ),
             (
                 "[hooks.tips]\nsecret = \"tips-secret-0123456789\"\nkind = \"channel.cheer\"",
                 "not one a hook maps to",

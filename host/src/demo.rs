@@ -104,7 +104,14 @@ pub fn demo_donations(hooks: Hooks, token: String, mean: Duration, stop: Cancell
         return;
     }
     const NAMES: [&str; 8] = [
-        "Ko-fi Supporter", "Mara", "pixelpaul", "Juniper", "Theo K.", "nightowl", "Ines", "",
+        "Ko-fi Supporter",
+        "Mara",
+        "pixelpaul",
+        "Juniper",
+        "Theo K.",
+        "nightowl",
+        "Ines",
+        "",
     ];
     const MESSAGES: [&str; 5] = [
         "Keep it up!",
@@ -113,7 +120,9 @@ pub fn demo_donations(hooks: Hooks, token: String, mean: Duration, stop: Cancell
         "",
         "Happy birthday to the channel!",
     ];
-    const AMOUNTS: [&str; 8] = ["3.00", "3.00", "5.00", "5.00", "10.00", "15.00", "25.00", "100.00"];
+    const AMOUNTS: [&str; 8] = [
+        "3.00", "3.00", "5.00", "5.00", "10.00", "15.00", "25.00", "100.00",
+    ];
     tokio::spawn(async move {
         let mut rng: rand::rngs::StdRng = rand::make_rng();
         loop {

@@ -161,7 +161,14 @@ mod tests {
         assert_eq!(e.source, Source::External);
         assert_eq!(e.id, "hook:deploys:7");
         assert_eq!(e.details()["build"]["status"], json!("green"));
-        let e = to_event("deploys", &HookKind::Other, body.as_bytes(), Some("abc"), "1").unwrap();
+        let e = to_event(
+            "deploys",
+            &HookKind::Other,
+            body.as_bytes(),
+            Some("abc"),
+            "1",
+        )
+        .unwrap();
         assert_eq!(e.id, "hook:deploys:abc", "the header wins");
         let e = to_event("deploys", &HookKind::Other, b"{}", None, "1").unwrap();
         assert!(!e.id.starts_with("hook:"), "no id: a fresh one");
@@ -194,7 +201,11 @@ mod tests {
         assert!(d.is_public);
         assert_eq!(d.source, "tips");
         assert_eq!(d.donation_type, "Donation");
-        assert!(!serde_json::to_string(&e).unwrap().contains("ann@example.com"));
+        assert!(
+            !serde_json::to_string(&e)
+                .unwrap()
+                .contains("ann@example.com")
+        );
     }
 
     #[test]
@@ -219,10 +230,30 @@ mod tests {
         let cases: [(&HookKind, String, Option<&str>, &str); 8] = [
             (&HookKind::Other, "not json".into(), None, "not JSON"),
             (&HookKind::Other, "[1]".into(), None, "JSON object"),
-            (&HookKind::Other, json!({"id": 1.5}).to_string(), None, "id must be"),
-            (&HookKind::Other, json!({"id": ""}).to_string(), None, "event id must be"),
-            (&HookKind::Other, "{}".into(), Some(&"x".repeat(200)), "event id must be"),
-            (&kind, json!({"currency": "USD"}).to_string(), None, "details.amount"),
+            (
+                &HookKind::Other,
+                json!({"id": 1.5}).to_string(),
+                None,
+                "id must be",
+            ),
+            (
+                &HookKind::Other,
+                json!({"id": ""}).to_string(),
+                None,
+                "event id must be",
+            ),
+            (
+                &HookKind::Other,
+                "{}".into(),
+                Some(&"x".repeat(200)),
+                "event id must be",
+            ),
+            (
+                &kind,
+                json!({"currency": "USD"}).to_string(),
+                None,
+                "details.amount",
+            ),
             (
                 &kind,
                 json!({"amount": "1e5", "currency": "USD"}).to_string(),

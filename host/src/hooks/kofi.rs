@@ -59,9 +59,8 @@ impl KofiPayment {
 /// shape (naming what is wrong), 401 for a missing or wrong token.
 pub fn parse(body: &[u8], token: &str) -> Result<KofiPayment, HookError> {
     let data = data_field(body)?;
-    let value: Value = serde_json::from_str(&data).map_err(|e| {
-        HookError::malformed(format!("the `data` field is not JSON: {e}"))
-    })?;
+    let value: Value = serde_json::from_str(&data)
+        .map_err(|e| HookError::malformed(format!("the `data` field is not JSON: {e}")))?;
     let Value::Object(object) = value else {
         return Err(HookError::malformed(format!(
             "the `data` field must hold a JSON object, not {}",
@@ -96,7 +95,9 @@ fn data_field(body: &[u8]) -> Result<String, HookError> {
     for (key, value) in url::form_urlencoded::parse(body) {
         if key == "data" {
             if data.is_some() {
-                return Err(HookError::malformed("the form has more than one `data` field"));
+                return Err(HookError::malformed(
+                    "the form has more than one `data` field",
+                ));
             }
             data = Some(value.into_owned());
         }
@@ -340,7 +341,10 @@ mod tests {
             (raw("data=not-json"), "not JSON"),
             (raw("data=%5B1%5D"), "JSON object"),
             (with(json!({"message_id": ""})), "no message_id"),
-            (with(json!({"message_id": "x".repeat(200)})), "message_id must be"),
+            (
+                with(json!({"message_id": "x".repeat(200)})),
+                "message_id must be",
+            ),
             (with(json!({"type": null})), "no type"),
             (with(json!({"amount": "3,00"})), "not a decimal number"),
             (with(json!({"amount": "-3"})), "not a decimal number"),

@@ -199,9 +199,10 @@ impl Hooks {
         id_header: Option<&str>,
     ) -> Option<Result<Accepted, HookError>> {
         let hook = self.inner.config.hooks.get(name)?;
-        let event = signature::verify(hook.secret.expose(), body, signature_header).and_then(|()| {
-            generic::to_event(name, &hook.kind, body, id_header, &self.inner.channel_id)
-        });
+        let event =
+            signature::verify(hook.secret.expose(), body, signature_header).and_then(|()| {
+                generic::to_event(name, &hook.kind, body, id_header, &self.inner.channel_id)
+            });
         Some(self.finish(name, event).await)
     }
 
@@ -247,8 +248,12 @@ impl Hooks {
             }
         });
         match &result {
-            Ok(accepted) => tracing::info!(hook = name, event_id = %accepted.id, status = accepted.status, "hook request accepted"),
-            Err(e) => tracing::warn!(hook = name, status = %e.status, reason = %e.message, "hook request refused"),
+            Ok(accepted) => {
+                tracing::info!(hook = name, event_id = %accepted.id, status = accepted.status, "hook request accepted")
+            }
+            Err(e) => {
+                tracing::warn!(hook = name, status = %e.status, reason = %e.message, "hook request refused")
+            }
         }
         result
     }

@@ -36,7 +36,10 @@ pub fn verify(secret: &str, body: &[u8], header: Option<&str>) -> Result<(), Hoo
 /// The header value that signs `body` with `secret`: what a sender puts in
 /// `X-Stagehand-Signature`.
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    format!("sha256={}", hex::encode(mac(secret, body).finalize().into_bytes()))
+    format!(
+        "sha256={}",
+        hex::encode(mac(secret, body).finalize().into_bytes())
+    )
 }
 
 fn mac(secret: &str, body: &[u8]) -> Hmac<Sha256> {
@@ -66,15 +69,37 @@ mod tests {
         let body = br#"{"amount":"5.00"}"#;
         let good = sign(SECRET, body);
         assert!(verify(SECRET, body, Some(&good)).is_ok());
-        assert!(verify(SECRET, body, Some(&good.to_uppercase().replace("SHA256", "sha256"))).is_ok());
+        assert!(
+            verify(
+                SECRET,
+                body,
+                Some(&good.to_uppercase().replace("SHA256", "sha256"))
+            )
+            .is_ok()
+        );
         let cases = [
-            (SECRET, &br#"{"amount":"500.00"}"#[..], Some(good.as_str()), "does not match"),
-            ("another-secret-0123456789", body, Some(good.as_str()), "does not match"),
+            (
+                SECRET,
+                &br#"{"amount":"500.00"}"#[..],
+                Some(good.as_str()),
+                "does not match",
+            ),
+            (
+                "another-secret-0123456789",
+                body,
+                Some(good.as_str()),
+                "does not match",
+            ),
             (SECRET, body, None, "no X-Stagehand-Signature"),
             (SECRET, body, Some(&good[7..]), "must be sha256="),
             (SECRET, body, Some("sha256=zz"), "not hexadecimal"),
             (SECRET, body, Some("sha256="), "does not match"),
-            (SECRET, body, Some(&good[..good.len() - 2]), "does not match"),
+            (
+                SECRET,
+                body,
+                Some(&good[..good.len() - 2]),
+                "does not match",
+            ),
         ];
         for (secret, body, header, needle) in cases {
             let err = verify(secret, body, header).unwrap_err();

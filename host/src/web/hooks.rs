@@ -42,8 +42,7 @@ pub async fn receive(
             &HookError {
                 status: StatusCode::TOO_MANY_REQUESTS,
                 code: "too_many_failures",
-                message: "refused an address that sent too many wrong tokens or signatures"
-                    .into(),
+                message: "refused an address that sent too many wrong tokens or signatures".into(),
             },
         );
         return super::guard::too_many_failures(wait);

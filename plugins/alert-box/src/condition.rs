@@ -327,9 +327,8 @@ mod tests {
 
     #[test]
     fn decimal_amounts_compare_exactly() {
-        let amount = |value: &'static str| {
-            move |name: &str| (name == "amount").then(|| value.to_owned())
-        };
+        let amount =
+            |value: &'static str| move |name: &str| (name == "amount").then(|| value.to_owned());
         let holds = |when: &str, value: &'static str| {
             Condition::parse(when).unwrap().matches(amount(value))
         };
@@ -343,8 +342,14 @@ mod tests {
         assert!(!holds("amount < 5", "5.000000000000000000001"));
         assert!(holds("amount == 5", "005.000"));
         assert!(holds("amount > 5.5", "5.50001"));
-        assert!(holds("amount >= 99999999999999999999.01", "99999999999999999999.02"));
-        assert!(!holds("amount >= 99999999999999999999.02", "99999999999999999999.01"));
+        assert!(holds(
+            "amount >= 99999999999999999999.01",
+            "99999999999999999999.02"
+        ));
+        assert!(!holds(
+            "amount >= 99999999999999999999.02",
+            "99999999999999999999.01"
+        ));
     }
 
     #[test]

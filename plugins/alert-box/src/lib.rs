@@ -236,12 +236,20 @@ mod tests {
             ("5.00", "Ann tipped 5.00 EUR! Thank you!", 7_000),
             ("19.99", "Ann tipped 19.99 EUR! Thank you!", 7_000),
             ("20", "Ann tipped 20 EUR! Wow, thank you!", 9_000),
-            ("99.999999999999999999", "Ann tipped 99.999999999999999999 EUR! Wow, thank you!", 9_000),
+            (
+                "99.999999999999999999",
+                "Ann tipped 99.999999999999999999 EUR! Wow, thank you!",
+                9_000,
+            ),
             ("100.00", "Ann tipped 100.00 EUR! THANK YOU!", 12_000),
         ];
         for (amount, title, duration_ms) in cases {
             let alert = one(&mut p, &testing::donation("Ann", amount, "EUR", "hi", true));
-            assert_eq!((alert.title.as_str(), alert.duration_ms), (title, duration_ms), "{amount}");
+            assert_eq!(
+                (alert.title.as_str(), alert.duration_ms),
+                (title, duration_ms),
+                "{amount}"
+            );
             assert_eq!(alert.message, "hi");
         }
     }
@@ -252,7 +260,10 @@ mod tests {
             "message": "{message}", "tts": "{username} says {message}",
             "variations": [{"when": "amount >= 1", "title": "{message} from {username}"}],
         }}}));
-        let alert = one(&mut p, &testing::donation("Ann", "50.00", "USD", "my secret", false));
+        let alert = one(
+            &mut p,
+            &testing::donation("Ann", "50.00", "USD", "my secret", false),
+        );
         assert_eq!(alert.message, "");
         assert_eq!(alert.title, "from Ann");
         assert_eq!(alert.tts.as_deref(), Some("Ann says"));
@@ -640,6 +651,9 @@ mod manifest_tests {
         let small = p
             .on_event(&testing::donation("Ann", "19.99", "USD", "", true))
             .unwrap();
-        assert!(format!("{small:?}").contains("Ann tipped 19.99 USD!\""), "{small:?}");
+        assert!(
+            format!("{small:?}").contains("Ann tipped 19.99 USD!\""),
+            "{small:?}"
+        );
     }
 }

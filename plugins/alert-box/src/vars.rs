@@ -150,7 +150,10 @@ mod tests {
         if let EventData::Donation(d) = &mut member.data {
             d.tier_name = "Gold".into();
         }
-        assert_eq!(Vars::new(&member, 1).get("tier_name").as_deref(), Some("Gold"));
+        assert_eq!(
+            Vars::new(&member, 1).get("tier_name").as_deref(),
+            Some("Gold")
+        );
     }
 
     #[test]
