@@ -47,15 +47,8 @@ pub async fn receive(
         );
         return super::guard::too_many_failures(wait);
     }
-    let header = |key: &str| {
-        request
-            .headers()
-            .get(key)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let signature = header(SIGNATURE_HEADER);
-    let event_id = header(EVENT_ID_HEADER);
+    let signature = header(request.headers(), SIGNATURE_HEADER);
+    let event_id = header(request.headers(), EVENT_ID_HEADER);
     // The router's body cap has already refused anything larger.
     let body = match axum::body::to_bytes(request.into_body(), super::MAX_BODY_BYTES).await {
         Ok(body) => body,
@@ -85,6 +78,14 @@ pub async fn receive(
             ApiError::new(e.status, e.code, e.message).into_response()
         }
     }
+}
+
+/// A header's value as text, if it has one.
+fn header(headers: &axum::http::HeaderMap, key: &str) -> Option<String> {
+    headers
+        .get(key)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// `GET /api/hooks`: every hook's counters (see [`HooksStatus`]).

@@ -649,10 +649,10 @@ mod manifest_tests {
             "{tip:?}"
         );
         let small = p
-            .on_event(&testing::donation("Ann", "19.99", "USD", "", true))
+            .on_event(&testing::donation("Ann", "4.99", "USD", "", true))
             .unwrap();
         assert!(
-            format!("{small:?}").contains("Ann tipped 19.99 USD!\""),
+            format!("{small:?}").contains("Ann tipped 4.99 USD!\""),
             "{small:?}"
         );
     }
