@@ -61,6 +61,8 @@ pub struct RunningHost {
     pub plugins: PluginHost,
     /// The Twitch connection.
     pub twitch: TwitchLink,
+    /// The inbound webhooks (the demo feeds its donations through them).
+    pub hooks: crate::hooks::Hooks,
     /// What `/healthz` reports, and what stops the host.
     pub health: Health,
     shutdown: CancellationToken,
@@ -111,6 +113,8 @@ impl RunningHost {
             }
         };
         drop(self.events);
+        // The hooks hold a sender too.
+        drop(self.hooks);
         self.pipeline.await.context("pipeline task")?;
         // Plugins finish what was dispatched to them and save their data.
         self.plugins.shutdown().await;
@@ -258,6 +262,7 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         spawn_role_sync_triggers(sync.clone(), &twitch, &feed, twitch_stop.clone());
     }
 
+    let hooks = crate::hooks::Hooks::new(config.hooks.clone(), events.clone(), channel_id.as_str());
     let shutdown = CancellationToken::new();
     let state = AppState {
         store: store.clone(),
@@ -282,6 +287,8 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         media_dir: Arc::from(media_dir.as_path()),
         health: health.clone(),
         auth_failures: Arc::default(),
+        hooks: hooks.clone(),
+        hook_failures: Arc::default(),
     };
     let app = web::router(state);
     let server = tokio::spawn(web::server::serve(
@@ -321,6 +328,7 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         feed,
         plugins,
         twitch,
+        hooks,
         health,
         shutdown,
         twitch_stop,

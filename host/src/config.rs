@@ -74,7 +74,77 @@ pub struct Config {
     /// Plugin permissions granted in the file (`[grants] name = ["chat"]`),
     /// besides those granted from the dashboard.
     pub grants: BTreeMap<String, BTreeSet<String>>,
+    /// Inbound webhooks (`POST /hooks/kofi`, `POST /hooks/{name}`).
+    pub hooks: HooksConfig,
 }
+
+/// A secret from the configuration: compared, never printed (its `Debug`
+/// shows a placeholder, so a logged config leaks nothing).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a configured secret.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the comparison that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Inbound webhooks: Ko-fi's verification token and the streamer's own
+/// hooks, each with its secret. A hook not configured answers 404.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HooksConfig {
+    /// Ko-fi's verification token (`STAGEHAND_KOFI_TOKEN` or `kofi_token`):
+    /// `POST /hooks/kofi` exists only when it is set.
+    pub kofi_token: Option<Secret>,
+    /// `[hooks.<name>]` tables, by name.
+    pub hooks: BTreeMap<String, HookConfig>,
+}
+
+/// One generic hook (`POST /hooks/<name>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookConfig {
+    /// The HMAC-SHA256 key its sender signs bodies with.
+    pub secret: Secret,
+    /// What its JSON becomes.
+    pub kind: HookKind,
+}
+
+/// What a generic hook's JSON becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookKind {
+    /// An event of kind `hook.<name>` carrying the JSON object as it came.
+    Other,
+    /// A `donation` event; each donation field is read from the dotted
+    /// path given (a field not listed is read from its own name).
+    Donation { fields: BTreeMap<String, String> },
+}
+
+/// The donation fields a hook's `[hooks.<name>.fields]` may map (the
+/// `source` is always the hook's name).
+pub const DONATION_FIELDS: [&str; 7] = [
+    "username",
+    "amount",
+    "currency",
+    "message",
+    "is_public",
+    "donation_type",
+    "tier_name",
+];
+
+/// The route name Ko-fi's hook uses, which no generic hook may take.
+pub const KOFI_HOOK: &str = "kofi";
 
 /// The TOML file's shape; every key optional, unknown keys refused (a typo
 /// should not silently fall back to a default).
@@ -95,6 +165,23 @@ pub struct FileConfig {
     pub twitch: FileTwitch,
     #[serde(default)]
     pub grants: BTreeMap<String, Vec<String>>,
+    /// Ko-fi's verification token (`STAGEHAND_KOFI_TOKEN` overrides it).
+    pub kofi_token: Option<String>,
+    /// `[hooks.<name>]`: the streamer's own webhooks.
+    #[serde(default)]
+    pub hooks: BTreeMap<String, FileHook>,
+}
+
+/// `[hooks.<name>]` in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileHook {
+    pub secret: Option<String>,
+    /// `donation`, or absent for `hook.<name>` events.
+    pub kind: Option<String>,
+    /// For `kind = "donation"`: donation field → dotted path in the JSON.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
 }
 
 /// `[twitch]` in the file.
@@ -291,6 +378,8 @@ pub fn resolve(
         grants.insert(plugin, permissions.into_iter().collect());
     }
 
+    let hooks = resolve_hooks(var("STAGEHAND_KOFI_TOKEN"), file.kofi_token, file.hooks)?;
+
     let channel_id = file.channel_id.unwrap_or_else(|| match mode {
         Mode::Run => "local".into(),
         Mode::Demo => "demo".into(),
@@ -308,7 +397,101 @@ pub fn resolve(
         twitch,
         log_format,
         grants,
+        hooks,
     })
+}
+
+/// The hooks' configuration, each secret and name checked.
+fn resolve_hooks(
+    kofi_env: Option<String>,
+    kofi_file: Option<String>,
+    file: BTreeMap<String, FileHook>,
+) -> Result<HooksConfig, ConfigError> {
+    let kofi_token = match (kofi_env, kofi_file) {
+        (Some(t), _) => {
+            check_secret("STAGEHAND_KOFI_TOKEN", &t)?;
+            Some(Secret::new(t))
+        }
+        (None, Some(t)) => {
+            check_secret("kofi_token in the config file", &t)?;
+            Some(Secret::new(t))
+        }
+        (None, None) => None,
+    };
+    let mut hooks = BTreeMap::new();
+    for (name, hook) in file {
+        let origin = format!("hooks.{name} in the config file");
+        let invalid = |message: String| ConfigError::Invalid {
+            origin: origin.clone(),
+            message,
+        };
+        if !valid_hook_name(&name) {
+            return Err(invalid(
+                "a hook's name is 1 to 64 lowercase letters, digits, '-' or '_'".into(),
+            ));
+        }
+        if name == KOFI_HOOK {
+            return Err(invalid(
+                "`kofi` is Ko-fi's hook: set kofi_token (or STAGEHAND_KOFI_TOKEN) instead".into(),
+            ));
+        }
+        let Some(secret) = hook.secret else {
+            return Err(invalid(
+                "needs a `secret` (at least 16 characters) to check signatures with".into(),
+            ));
+        };
+        check_secret(&origin, &secret)?;
+        let kind = match hook.kind.as_deref() {
+            None => {
+                if !hook.fields.is_empty() {
+                    return Err(invalid(
+                        "`fields` maps a typed kind's fields: set kind = \"donation\" too".into(),
+                    ));
+                }
+                HookKind::Other
+            }
+            Some("donation") => {
+                for (field, path) in &hook.fields {
+                    if !DONATION_FIELDS.contains(&field.as_str()) {
+                        return Err(invalid(format!(
+                            "fields.{field}: a donation has no such field (it has {})",
+                            DONATION_FIELDS.join(", ")
+                        )));
+                    }
+                    if path.is_empty() || path.split('.').any(str::is_empty) {
+                        return Err(invalid(format!(
+                            "fields.{field}: {path:?} is not a dotted path like \"donor.name\""
+                        )));
+                    }
+                }
+                HookKind::Donation {
+                    fields: hook.fields,
+                }
+            }
+            Some(other) => {
+                return Err(invalid(format!(
+                    "kind {other:?} is not one a hook maps to: use \"donation\", or leave it out for hook.{name} events"
+                )));
+            }
+        };
+        hooks.insert(
+            name,
+            HookConfig {
+                secret: Secret::new(secret),
+                kind,
+            },
+        );
+    }
+    Ok(HooksConfig { kofi_token, hooks })
+}
+
+/// Whether `name` may name a hook (it is part of the route and of the
+/// event kind `hook.<name>`).
+pub fn valid_hook_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 fn check_secret(origin: &str, value: &str) -> Result<(), ConfigError> {
@@ -470,6 +653,88 @@ mod tests {
         let file: FileConfig = toml::from_str("[poll_secs]\nfollowerz = 5").unwrap();
         let err = resolve(file, &env(&[("STAGEHAND_DATA_DIR", "/d")]), Mode::Run).unwrap_err();
         assert!(err.to_string().contains("followerz"), "{err}");
+    }
+
+    #[test]
+    fn hooks_come_from_the_file_with_their_secrets_checked() {
+        let file: FileConfig = toml::from_str(
+            r#"
+            kofi_token = "kofi-token-from-the-file"
+            [hooks.tips]
+            secret = "tips-secret-0123456789"
+            kind = "donation"
+            [hooks.tips.fields]
+            username = "donor.name"
+            [hooks.deploys]
+            secret = "deploys-secret-0123456789"
+            "#,
+        )
+        .unwrap();
+        let c = resolve(
+            file,
+            &env(&[
+                ("STAGEHAND_DATA_DIR", "/d"),
+                ("STAGEHAND_KOFI_TOKEN", "kofi-token-from-the-env"),
+            ]),
+            Mode::Run,
+        )
+        .unwrap();
+        assert_eq!(
+            c.hooks.kofi_token.as_ref().map(Secret::expose),
+            Some("kofi-token-from-the-env")
+        );
+        let tips = &c.hooks.hooks["tips"];
+        assert_eq!(tips.secret.expose(), "tips-secret-0123456789");
+        let HookKind::Donation { fields } = &tips.kind else {
+            panic!("tips maps to donations");
+        };
+        assert_eq!(fields["username"], "donor.name");
+        assert_eq!(c.hooks.hooks["deploys"].kind, HookKind::Other);
+        let shown = format!("{c:?}");
+        for secret in ["kofi-token", "tips-secret", "deploys-secret"] {
+            assert!(!shown.contains(secret), "{secret} leaks into {shown}");
+        }
+    }
+
+    #[test]
+    fn bad_hooks_are_refused_naming_the_hook() {
+        let cases = [
+            ("[hooks.tips]\nkind = \"donation\"", "needs a `secret`"),
+            ("[hooks.tips]\nsecret = \"short\"", "at least 16"),
+            (
+                "[hooks.Tips]\nsecret = \"tips-secret-0123456789\"",
+                "lowercase",
+            ),
+            (
+                "[hooks.kofi]\nsecret = \"tips-secret-0123456789\"",
+                "Ko-fi's hook",
+            ),
+            (
+                "[hooks.tips]\nsecret = \"tips-secret-0123456789\"\nkind = \"channel.cheer\"",
+                "not one a hook maps to",
+            ),
+            (
+                "[hooks.tips]\nsecret = \"tips-secret-0123456789\"\nkind = \"donation\"\n[hooks.tips.fields]\nbits = \"x\"",
+                "no such field",
+            ),
+            (
+                "[hooks.tips]\nsecret = \"tips-secret-0123456789\"\nkind = \"donation\"\n[hooks.tips.fields]\namount = \"a..b\"",
+                "dotted path",
+            ),
+            (
+                "[hooks.tips]\nsecret = \"tips-secret-0123456789\"\n[hooks.tips.fields]\namount = \"a\"",
+                "kind = \"donation\"",
+            ),
+            ("kofi_token = \"short\"", "kofi_token"),
+        ];
+        for (text, needle) in cases {
+            let file: FileConfig = toml::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let err = resolve(file, &env(&[("STAGEHAND_DATA_DIR", "/d")]), Mode::Run)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        assert!(toml::from_str::<FileConfig>("[hooks.tips]\nsecrett = \"x\"").is_err());
     }
 
     #[test]

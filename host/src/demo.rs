@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Config, Secret};
+use crate::hooks::{Hooks, kofi};
 use crate::secrets;
 use twitch_lookalike::demo::DemoStream;
 use twitch_lookalike::{MockOptions, MockTwitch};
@@ -54,6 +55,11 @@ impl DemoTwitch {
         config.twitch.auth_url = mock.auth_url();
         config.twitch.client_id = Some(mock.client_id().to_owned());
         config.twitch.access_token = Some(mock.access_token().to_owned());
+        // The demo's donations come through the Ko-fi hook, which needs a
+        // token: a fresh one unless the streamer set theirs.
+        if config.hooks.kofi_token.is_none() {
+            config.hooks.kofi_token = Some(Secret::new(secrets::generate()));
+        }
         let file = config.data_dir.join(DEMO_FILE);
         crate::secrets::private_dir(&config.data_dir)
             .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
@@ -86,6 +92,69 @@ impl DemoTwitch {
         let _ = std::fs::remove_file(&self.file);
         self.mock.shutdown().await;
     }
+}
+
+/// Now and then (about one event in twelve of the demo's `mean` gap) a
+/// Ko-fi payment: a form body exactly as Ko-fi sends it, with `token`,
+/// taken by [`Hooks::receive_kofi`] like a real one (parsed, checked,
+/// private messages dropped, stored once, alerted). Runs until `stop`.
+pub fn demo_donations(hooks: Hooks, token: String, mean: Duration, stop: CancellationToken) {
+    use rand::RngExt;
+    if mean.is_zero() {
+        return;
+    }
+    const NAMES: [&str; 8] = [
+        "Ko-fi Supporter",
+        "Mara",
+        "pixelpaul",
+        "Juniper",
+        "Theo K.",
+        "nightowl",
+        "Ines",
+        "",
+    ];
+    const MESSAGES: [&str; 5] = [
+        "Keep it up!",
+        "For the coffee fund",
+        "Loved today's stream",
+        "",
+        "Happy birthday to the channel!",
+    ];
+    const AMOUNTS: [&str; 8] = [
+        "3.00", "3.00", "5.00", "5.00", "10.00", "15.00", "25.00", "100.00",
+    ];
+    tokio::spawn(async move {
+        let mut rng: rand::rngs::StdRng = rand::make_rng();
+        loop {
+            let wait = mean.mul_f64(12.0 * rng.random_range(0.5..1.5));
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+            let pick = |rng: &mut rand::rngs::StdRng, list: &[&'static str]| {
+                list[rng.random_range(0..list.len())]
+            };
+            let subscription = rng.random_bool(0.2);
+            let data = serde_json::json!({
+                "verification_token": token,
+                "message_id": uuid::Uuid::now_v7().to_string(),
+                "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "type": if subscription { "Subscription" } else { "Donation" },
+                "is_public": rng.random_bool(0.8),
+                "from_name": pick(&mut rng, &NAMES),
+                "message": pick(&mut rng, &MESSAGES),
+                "amount": pick(&mut rng, &AMOUNTS),
+                "currency": "USD",
+                "is_subscription_payment": subscription,
+                "is_first_subscription_payment": subscription,
+                "tier_name": if subscription { serde_json::Value::from("Supporter") } else { serde_json::Value::Null },
+            });
+            let body = kofi::form_body(&data);
+            if let Some(Err(e)) = hooks.receive_kofi(body.as_bytes()).await {
+                tracing::warn!(error = %e.message, "the demo's donation was refused");
+            }
+        }
+    });
 }
 
 /// Reads the running demo's endpoint from `data_dir`.

@@ -11,6 +11,7 @@ pub mod dedup;
 pub mod demo;
 pub mod event;
 pub mod health;
+pub mod hooks;
 pub mod live;
 pub mod logging;
 pub mod media_library;

@@ -225,8 +225,20 @@ fn serve(mut config: Config, mode: Mode) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
         };
+        // Stopped before the host, whose pipeline drains only once every
+        // source has let go of it.
+        let demo_sources_stop = tokio_util::sync::CancellationToken::new();
         if let Some(demo) = &demo {
-            demo.generate(demo_interval()?);
+            let mean = demo_interval()?;
+            demo.generate(mean);
+            if let Some(token) = &config.hooks.kofi_token {
+                stagehand::demo::demo_donations(
+                    host.hooks.clone(),
+                    token.expose().to_owned(),
+                    mean,
+                    demo_sources_stop.clone(),
+                );
+            }
         }
         let base = format!("http://{}", host.addr);
         say(&format!(
@@ -261,6 +273,7 @@ fn serve(mut config: Config, mode: Mode) -> Result<ExitCode> {
             None => tracing::info!("shutting down"),
             Some(reason) => tracing::error!("stopping: {reason}"),
         }
+        demo_sources_stop.cancel();
         host.stop().await?;
         if let Some(demo) = demo {
             demo.stop().await;

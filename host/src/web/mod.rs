@@ -1,7 +1,8 @@
 //! The HTTP server: small handler modules assembled into one router, with
 //! the state passed explicitly. `/api/*` needs the bearer token (or the
-//! dashboard's session cookie, see [`auth`]); every failure answers with a
-//! JSON error body.
+//! dashboard's session cookie, see [`auth`]); `/hooks/{name}` takes
+//! services' webhooks, each checked by its own token or signature (see
+//! [`hooks`]); every failure answers with a JSON error body.
 
 pub mod assets;
 pub mod auth;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod eventsub;
 pub mod guard;
+pub mod hooks;
 pub mod live;
 pub mod media;
 pub mod media_library;
@@ -89,6 +91,12 @@ pub struct AppState {
     pub health: crate::health::Health,
     /// Addresses presenting wrong credentials lately.
     pub auth_failures: Arc<guard::AuthFailures>,
+    /// Inbound webhooks (`/hooks/{name}`) and their counters.
+    pub hooks: crate::hooks::Hooks,
+    /// Addresses sending wrong hook tokens or signatures lately (counted
+    /// apart from the API's: hook senders reach the host through a proxy
+    /// or tunnel, whose address must not lock the dashboard out).
+    pub hook_failures: Arc<guard::AuthFailures>,
 }
 
 /// The whole HTTP surface.
@@ -156,6 +164,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_MEDIA_UPLOAD)),
         )
         .route("/media/{id}", axum::routing::delete(media_library::delete))
+        .route("/hooks", get(hooks::status))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -169,6 +178,9 @@ pub fn router(state: AppState) -> Router {
         .route("/overlay/{name}/ws", get(overlay::socket))
         .route("/media/{file}", get(media::serve))
         .route("/assets/{*path}", get(assets::asset))
+        // The only routes without the API token: each hook checks its own
+        // token or signature.
+        .route("/hooks/{name}", post(hooks::receive))
         .nest("/api", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

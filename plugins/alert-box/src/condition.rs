@@ -169,11 +169,80 @@ fn unquote(value: &str) -> Result<String, String> {
 }
 
 /// Numbers compare as numbers when both sides are numbers ("900" < "1000"),
-/// anything else as text.
+/// anything else as text. Plain decimals ("19.99", a donation's amount)
+/// compare exactly, digit by digit, so no amount is rounded across a
+/// threshold; other numbers ("1e3") compare as floating point.
 pub fn compare(left: &str, right: &str) -> Ordering {
+    if let (Some(l), Some(r)) = (Decimal::parse(left), Decimal::parse(right)) {
+        return l.cmp(&r);
+    }
     match (number(left), number(right)) {
         (Some(l), Some(r)) => l.partial_cmp(&r).unwrap_or(Ordering::Equal),
         _ => left.cmp(right),
+    }
+}
+
+/// A plain decimal: an optional `-`, digits, optionally `.` and digits.
+/// Leading zeros of the whole part and trailing zeros of the fraction are
+/// dropped, so equal values have equal parts ("020.50" is "20.5").
+#[derive(Debug, PartialEq, Eq)]
+struct Decimal<'a> {
+    negative: bool,
+    whole: &'a str,
+    fraction: &'a str,
+}
+
+impl<'a> Decimal<'a> {
+    fn parse(text: &'a str) -> Option<Decimal<'a>> {
+        let text = text.trim();
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+            return None;
+        }
+        if digits.ends_with('.') {
+            return None;
+        }
+        let whole = whole.trim_start_matches('0');
+        let fraction = fraction.trim_end_matches('0');
+        // -0 is 0.
+        let negative = negative && !(whole.is_empty() && fraction.is_empty());
+        Some(Decimal {
+            negative,
+            whole,
+            fraction,
+        })
+    }
+
+    /// The order of the magnitudes: more whole digits is bigger, then digit
+    /// by digit (fractions compare as text once trailing zeros are gone).
+    fn cmp_magnitude(&self, other: &Decimal) -> Ordering {
+        self.whole
+            .len()
+            .cmp(&other.whole.len())
+            .then_with(|| self.whole.cmp(other.whole))
+            .then_with(|| self.fraction.cmp(other.fraction))
+    }
+}
+
+impl Ord for Decimal<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self.negative, other.negative) {
+            (false, true) => Ordering::Greater,
+            (true, false) => Ordering::Less,
+            (false, false) => self.cmp_magnitude(other),
+            (true, true) => other.cmp_magnitude(self),
+        }
+    }
+}
+
+impl PartialOrd for Decimal<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -281,6 +350,49 @@ mod tests {
         for (text, reason) in cases {
             let err = Condition::parse(text).expect_err(text);
             assert!(err.contains(reason), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn decimal_amounts_compare_exactly() {
+        let amount =
+            |value: &'static str| move |name: &str| (name == "amount").then(|| value.to_owned());
+        let holds = |when: &str, value: &'static str| {
+            Condition::parse(when).unwrap().matches(amount(value))
+        };
+        assert!(holds("amount >= 20", "20.00"));
+        assert!(holds("amount >= 20", "20"));
+        assert!(holds("amount >= 20", "100.00"));
+        assert!(!holds("amount >= 20", "19.99"));
+        // As floating point this rounds to 20 and would match.
+        assert!(!holds("amount >= 20", "19.99999999999999999999"));
+        assert!(holds("amount < 5", "4.999999999999999999999"));
+        assert!(!holds("amount < 5", "5.000000000000000000001"));
+        assert!(holds("amount == 5", "005.000"));
+        assert!(holds("amount > 5.5", "5.50001"));
+        assert!(holds(
+            "amount >= 99999999999999999999.01",
+            "99999999999999999999.02"
+        ));
+        assert!(!holds(
+            "amount >= 99999999999999999999.02",
+            "99999999999999999999.01"
+        ));
+    }
+
+    #[test]
+    fn decimals_order_with_their_sign() {
+        let cases = [
+            ("1", "2", Ordering::Less),
+            ("10", "9", Ordering::Greater),
+            ("-1", "1", Ordering::Less),
+            ("-10", "-9", Ordering::Less),
+            ("-0", "0", Ordering::Equal),
+            ("2.5", "2.50", Ordering::Equal),
+            ("0.05", "0.5", Ordering::Less),
+        ];
+        for (left, right, expected) in cases {
+            assert_eq!(compare(left, right), expected, "{left} vs {right}");
         }
     }
 

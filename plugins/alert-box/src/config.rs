@@ -28,7 +28,7 @@ use crate::condition::Condition;
 
 /// The kinds the alert box shows alerts for: what it asks the host for, and
 /// the only keys `[settings.alerts]` accepts.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 8] = [
     kinds::FOLLOW,
     kinds::SUBSCRIBE,
     kinds::RESUB,
@@ -36,6 +36,7 @@ pub const KINDS: [&str; 7] = [
     kinds::CHEER,
     kinds::RAID,
     kinds::REDEMPTION,
+    kinds::DONATION,
 ];
 
 /// Longest an alert may stay on screen: a typo like 60000000 must not
@@ -368,6 +369,12 @@ pub(crate) fn builtin(kind: &str) -> (Spec, Vec<Variation>) {
             "{user_input}",
             look("points.svg", "sparkle.wav", "slide-up", "#a970ff", 5_000),
         ),
+        // {message} is empty for a private donation (see `Vars`).
+        kinds::DONATION => (
+            "{username} tipped {amount} {currency}!",
+            "{message}",
+            look("heart.svg", "coins.wav", "pop", "#29c46a", 6_000),
+        ),
         _ => (
             "{kind}",
             "",
@@ -501,6 +508,32 @@ pub(crate) fn builtin(kind: &str) -> (Spec, Vec<Variation>) {
                     "#ffc83d",
                     10_000,
                 )),
+            ),
+        ],
+        // By amount, in the donation's own currency units, compared as
+        // decimals ("19.99" is below 20): the bigger the tip, the louder
+        // the thanks. Under 5 the base alert shows.
+        kinds::DONATION => vec![
+            (
+                "amount >= 100",
+                with_words(
+                    look("crown.svg", "fanfare.wav", "zoom", "#ffc83d", 12_000),
+                    "{username} tipped {amount} {currency}! THANK YOU!",
+                ),
+            ),
+            (
+                "amount >= 20",
+                with_words(
+                    look("trophy.svg", "fanfare.wav", "bounce", "#ff9f1c", 9_000),
+                    "{username} tipped {amount} {currency}! Wow, thank you!",
+                ),
+            ),
+            (
+                "amount >= 5",
+                with_words(
+                    look("star.svg", "coins.wav", "pop", "#29c46a", 7_000),
+                    "{username} tipped {amount} {currency}! Thank you!",
+                ),
             ),
         ],
         _ => Vec::new(),

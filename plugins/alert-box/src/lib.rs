@@ -1,5 +1,6 @@
 //! An alert box: overlay alerts for follows, subs, resubs, gift subs,
-//! cheers, raids and channel-point redemptions.
+//! cheers, raids, channel-point redemptions and donations (whose steps by
+//! amount compare the amount as an exact decimal).
 //!
 //! Every kind works with empty settings; the streamer overrides any field
 //! per kind (title, message, image/sound/video URLs, tts, duration,
@@ -234,6 +235,11 @@ mod tests {
                 "Bob redeemed Hydrate",
                 "drink!",
             ),
+            (
+                testing::donation("Ann", "3.00", "USD", "coffee!", true),
+                "Ann tipped 3.00 USD!",
+                "coffee!",
+            ),
         ];
         for (event, title, message) in cases {
             let alert = one(&mut p, &event);
@@ -368,6 +374,52 @@ mod tests {
         let second = one(&mut p, &testing::follow("B"));
         let (options, _) = card::split(second.css.as_deref().unwrap()).unwrap();
         assert_eq!(options["animation"], "zoom");
+    }
+
+    #[test]
+    fn donations_step_up_by_amount_compared_as_decimals() {
+        let mut p = plugin(json!({}));
+        let cases = [
+            ("4.99", "Ann tipped 4.99 EUR!", 5_000),
+            ("5.00", "Ann tipped 5.00 EUR! Thank you!", 7_000),
+            ("19.99", "Ann tipped 19.99 EUR! Thank you!", 7_000),
+            ("20", "Ann tipped 20 EUR! Wow, thank you!", 9_000),
+            (
+                "99.999999999999999999",
+                "Ann tipped 99.999999999999999999 EUR! Wow, thank you!",
+                9_000,
+            ),
+            ("100.00", "Ann tipped 100.00 EUR! THANK YOU!", 12_000),
+        ];
+        for (amount, title, duration_ms) in cases {
+            let alert = one(&mut p, &testing::donation("Ann", amount, "EUR", "hi", true));
+            assert_eq!(
+                (alert.title.as_str(), alert.duration_ms),
+                (title, duration_ms),
+                "{amount}"
+            );
+            assert_eq!(alert.message, "hi");
+        }
+    }
+
+    #[test]
+    fn a_private_donation_alerts_without_its_message() {
+        let mut p = plugin(json!({"alerts": {"donation": {
+            "message": "{message}", "tts": "{username} says {message}",
+            "variations": [{"when": "amount >= 1", "title": "{message} from {username}"}],
+        }}}));
+        let alert = one(
+            &mut p,
+            &testing::donation("Ann", "50.00", "USD", "my secret", false),
+        );
+        assert_eq!(alert.message, "");
+        assert_eq!(alert.title, "from Ann");
+        assert_eq!(alert.tts.as_deref(), Some("Ann says"));
+        let shown = format!("{alert:?}");
+        assert!(!shown.contains("my secret"), "{shown}");
+        // A giver Ko-fi does not name is "Someone".
+        let alert = one(&mut p, &testing::donation("", "2.00", "USD", "", true));
+        assert_eq!(alert.title, "from Someone");
     }
 
     #[test]
@@ -777,6 +829,39 @@ mod manifest_tests {
             }
         }
         Value::Object(out)
+    }
+
+    #[test]
+    fn donations_thank_louder_as_the_amount_grows_and_keep_private_messages_private() {
+        testing::reset();
+        let mut p = AlertBox::new(Settings::from_json(serde_json::json!({}))).unwrap();
+        let title_of = |actions: Vec<Action>| match actions.as_slice() {
+            [Action::ShowAlert(alert)] => (alert.title.clone(), alert.message.clone(), alert.image_url.clone()),
+            other => panic!("one alert, got {other:?}"),
+        };
+        let (big, _, crown) = title_of(
+            p.on_event(&testing::donation("Ann", "100.00", "USD", "hi", true))
+                .unwrap(),
+        );
+        assert_eq!(big, "Ann tipped 100.00 USD! THANK YOU!");
+        assert!(crown.ends_with("crown.svg"), "{crown}");
+        let (wow, _, _) = title_of(
+            p.on_event(&testing::donation("Ann", "20.00", "USD", "", true))
+                .unwrap(),
+        );
+        assert_eq!(wow, "Ann tipped 20.00 USD! Wow, thank you!");
+        // Compared as decimals: just under 20 is the next step down.
+        let (thanks, _, _) = title_of(
+            p.on_event(&testing::donation("Ann", "19.99", "USD", "", true))
+                .unwrap(),
+        );
+        assert_eq!(thanks, "Ann tipped 19.99 USD! Thank you!");
+        let (small, message, _) = title_of(
+            p.on_event(&testing::donation("Ann", "4.99", "EUR", "secret", false))
+                .unwrap(),
+        );
+        assert_eq!(small, "Ann tipped 4.99 EUR!");
+        assert_eq!(message, "", "a private donation's message is never shown");
     }
 
     #[test]

@@ -26,6 +26,7 @@ fn label(kind: &str) -> &'static str {
         kinds::CHEER => "Cheer (bits)",
         kinds::RAID => "Raid",
         kinds::REDEMPTION => "Channel points redemption",
+        kinds::DONATION => "Donation",
         _ => "Alert",
     }
 }
@@ -40,6 +41,14 @@ fn variables(kind: &str) -> Vec<&'static str> {
         kinds::CHEER => vec!["bits", "message", "is_anonymous"],
         kinds::RAID => vec!["viewers"],
         kinds::REDEMPTION => vec!["reward.title", "reward.cost", "reward.prompt", "user_input"],
+        kinds::DONATION => vec![
+            "amount",
+            "currency",
+            "message",
+            "source",
+            "donation_type",
+            "tier_name",
+        ],
         _ => vec![],
     });
     names.extend(["count", "kind"]);

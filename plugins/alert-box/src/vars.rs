@@ -1,8 +1,13 @@
 //! The variables templates and conditions see: the event's fields, plus a
 //! few the streamer would otherwise have to work out.
 
-use stagehand_plugin_sdk::Event;
 use stagehand_plugin_sdk::text::tier_name;
+use stagehand_plugin_sdk::{Event, EventData};
+
+/// A donation its giver asked to keep private.
+fn is_private_donation(event: &Event) -> bool {
+    matches!(&event.data, EventData::Donation(d) if !d.is_public)
+}
 
 /// What `{name}` means for one event.
 ///
@@ -27,7 +32,15 @@ impl<'a> Vars<'a> {
     pub fn get(&self, name: &str) -> Option<String> {
         match name {
             "count" => Some(self.count.to_string()),
-            "tier_name" => self.event.field("tier").map(|t| tier_name(&t)),
+            // A donation names its own (membership) tier; Twitch kinds have
+            // a number that reads as "Tier 1".
+            "tier_name" => match &self.event.data {
+                EventData::Donation(d) => Some(d.tier_name.clone()).filter(|t| !t.is_empty()),
+                _ => self.event.field("tier").map(|t| tier_name(&t)),
+            },
+            // A private donation's message is never shown, whatever the
+            // event carries (the host drops it before storing anyway).
+            "message" if is_private_donation(self.event) => None,
             // An empty message is no message: a condition sees it missing.
             "message" => self.event.field("message").filter(|m| !m.trim().is_empty()),
             field => self.event.field(field),
@@ -119,6 +132,28 @@ mod tests {
         // A redemption's text is {user_input}, not {message}.
         let e = testing::redemption("Bob", "Hydrate", 5, "typed");
         assert_eq!(Vars::new(&e, 1).get("message"), None);
+    }
+
+    #[test]
+    fn a_donation_names_its_tier_and_hides_a_private_message() {
+        testing::reset();
+        let public = testing::donation("Ann", "25.00", "EUR", "keep going", true);
+        let v = Vars::new(&public, 1);
+        assert_eq!(v.get("username").as_deref(), Some("Ann"));
+        assert_eq!(v.get("amount").as_deref(), Some("25.00"));
+        assert_eq!(v.get("currency").as_deref(), Some("EUR"));
+        assert_eq!(v.get("message").as_deref(), Some("keep going"));
+        assert_eq!(v.get("tier_name"), None, "no tier: no name");
+        let private = testing::donation("Ann", "25.00", "EUR", "just for you", false);
+        assert_eq!(Vars::new(&private, 1).get("message"), None);
+        let mut member = testing::donation("Ann", "6.00", "USD", "", true);
+        if let EventData::Donation(d) = &mut member.data {
+            d.tier_name = "Gold".into();
+        }
+        assert_eq!(
+            Vars::new(&member, 1).get("tier_name").as_deref(),
+            Some("Gold")
+        );
     }
 
     #[test]
