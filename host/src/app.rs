@@ -16,6 +16,7 @@ use crate::actions::Executor;
 use crate::actions::alerts::OverlayQueue;
 use crate::actions::webhook::WebhookSender;
 use crate::config::Config;
+use crate::external::redis::{BridgeContext, RedisBridge, RedisStatus};
 use crate::health::Health;
 use crate::live::LiveFeed;
 use crate::pipeline::{EventSender, Pipeline, PipelineOptions};
@@ -63,9 +64,12 @@ pub struct RunningHost {
     pub twitch: TwitchLink,
     /// What `/healthz` reports, and what stops the host.
     pub health: Health,
+    /// The Redis bridge's status (unconfigured without a URL).
+    pub redis: RedisStatus,
     shutdown: CancellationToken,
     twitch_stop: CancellationToken,
     pollers: Vec<JoinHandle<()>>,
+    redis_bridge: RedisBridge,
     executor: JoinHandle<()>,
     executor_stop: CancellationToken,
     /// Stops the watch on the writer before the writer is closed.
@@ -86,7 +90,7 @@ impl RunningHost {
 
     /// Stops accepting requests, drains the pipeline, commits every pending
     /// write and closes the database.
-    pub async fn stop(self) -> Result<()> {
+    pub async fn stop(mut self) -> Result<()> {
         self.watch_stop.cancel();
         // Sources first, so nothing new arrives while the rest drains.
         self.twitch_stop.cancel();
@@ -101,6 +105,8 @@ impl RunningHost {
                 poller.abort();
             }
         }
+        // The Redis subscriber holds an event sender too.
+        self.redis_bridge.stop_subscriber(SHUTDOWN_GRACE).await;
         let mut server = self.server;
         let served = match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
             Ok(joined) => joined.context("HTTP server task")?,
@@ -112,6 +118,9 @@ impl RunningHost {
         };
         drop(self.events);
         self.pipeline.await.context("pipeline task")?;
+        // Every stored event has been offered to the publisher: it sends
+        // what it still holds while Redis answers.
+        self.redis_bridge.finish(SHUTDOWN_GRACE).await;
         // Plugins finish what was dispatched to them and save their data.
         self.plugins.shutdown().await;
         self.executor_stop.cancel();
@@ -207,11 +216,15 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     let executor = tokio::spawn(executor.run(actions_rx, executor_stop.clone()));
 
     let (pipeline, events) = Pipeline::new(store.clone(), feed.clone(), PipelineOptions::default());
+    let (publish_tx, publish_tap) = crate::external::redis::publish_tap(&config.redis);
     let pipeline = {
-        let pipeline = pipeline
+        let mut pipeline = pipeline
             .with_plugins(plugins.clone())
             .with_health(health.clone())
             .with_tap(SpeechService::wants, speech.spawn());
+        if let Some(tx) = publish_tx {
+            pipeline = pipeline.with_observer(|_| true, tx);
+        }
         let health = health.clone();
         // Every event goes through the pipeline: if it crashes (a bug), the
         // host stops with the reason rather than serve without storing.
@@ -255,6 +268,17 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     if let Some(sync) = &role_sync {
         spawn_role_sync_triggers(sync.clone(), &twitch, &feed, twitch_stop.clone());
     }
+    let redis_bridge = crate::external::redis::start(
+        &config.redis,
+        BridgeContext {
+            events: events.clone(),
+            feed: feed.clone(),
+            health: health.clone(),
+            channel_id: channel_id.clone(),
+        },
+        publish_tap,
+    );
+    let redis = redis_bridge.status();
 
     let shutdown = CancellationToken::new();
     let state = AppState {
@@ -275,6 +299,7 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         media_dir: Arc::from(media_dir.as_path()),
         health: health.clone(),
         auth_failures: Arc::default(),
+        redis: redis.clone(),
     };
     let app = web::router(state);
     let server = tokio::spawn(web::server::serve(
@@ -315,9 +340,11 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         plugins,
         twitch,
         health,
+        redis,
         shutdown,
         twitch_stop,
         pollers,
+        redis_bridge,
         executor,
         executor_stop,
         watch_stop,

@@ -34,6 +34,10 @@ pub enum LiveMessage {
     /// acknowledged, or the overlay key was regenerated: the dashboard
     /// re-fetches `/api/overlays`.
     OverlaysChanged,
+    /// Something changed in the connections to the world outside Twitch
+    /// (the Redis bridge connected or lost, a message came in): the
+    /// dashboard re-fetches `/api/external`. Throttled by the sender.
+    ExternalChanged,
 }
 
 impl LiveMessage {
@@ -47,6 +51,7 @@ impl LiveMessage {
             LiveMessage::SpeechChanged => "speech",
             LiveMessage::EventSubChanged => "eventsub",
             LiveMessage::OverlaysChanged => "overlays",
+            LiveMessage::ExternalChanged => "external",
         }
     }
 }

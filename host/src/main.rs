@@ -214,7 +214,13 @@ fn serve(mut config: Config, mode: Mode) -> Result<ExitCode> {
             }
         };
         if let Some(demo) = &demo {
-            demo.generate(demo_interval()?);
+            let mean = demo_interval()?;
+            demo.generate(mean);
+            let channel_id = host
+                .twitch
+                .identity()
+                .map_or_else(|| config.channel_id.clone(), |i| i.user_id.clone());
+            demo.generate_external(host.events.clone(), channel_id, mean);
         }
         let base = format!("http://{}", host.addr);
         say(&format!(
@@ -248,6 +254,9 @@ fn serve(mut config: Config, mode: Mode) -> Result<ExitCode> {
         match &fatal {
             None => tracing::info!("shutting down"),
             Some(reason) => tracing::error!("stopping: {reason}"),
+        }
+        if let Some(demo) = &demo {
+            demo.stop_generating();
         }
         host.stop().await?;
         if let Some(demo) = demo {

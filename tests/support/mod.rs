@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod overlay;
+pub mod pubsub;
 pub mod tmpfs;
 pub mod twitch;
 

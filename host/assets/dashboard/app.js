@@ -13,6 +13,7 @@ import { TtsPage } from './pages/tts.js';
 import { PluginsPage } from './pages/plugins.js';
 import { OverlaysPage } from './pages/overlays.js';
 import { PollingPage } from './pages/polling.js';
+import { ExternalPage } from './pages/external.js';
 
 /** The safety net: how often the visible page re-fetches anyway. */
 const SAFETY_NET_MS = 30000;
@@ -27,6 +28,7 @@ const pages = [
   new PluginsPage(),
   new OverlaysPage(),
   new PollingPage(),
+  new ExternalPage(),
 ];
 let current = null;
 

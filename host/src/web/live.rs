@@ -40,7 +40,8 @@ fn to_sse(message: &LiveMessage) -> SseEvent {
         | LiveMessage::TtsRulesChanged
         | LiveMessage::SpeechChanged
         | LiveMessage::EventSubChanged
-        | LiveMessage::OverlaysChanged => Ok("{}".to_owned()),
+        | LiveMessage::OverlaysChanged
+        | LiveMessage::ExternalChanged => Ok("{}".to_owned()),
     };
     match data {
         Ok(json) => base.data(json),

@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod eventsub;
+pub mod external;
 pub mod guard;
 pub mod live;
 pub mod media;
@@ -84,6 +85,8 @@ pub struct AppState {
     pub health: crate::health::Health,
     /// Addresses presenting wrong credentials lately.
     pub auth_failures: Arc<guard::AuthFailures>,
+    /// The Redis bridge's status (`GET /api/external`).
+    pub redis: crate::external::redis::RedisStatus,
 }
 
 /// The whole HTTP surface.
@@ -124,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .route("/eventsub", get(eventsub::status))
         .route("/eventsub/connect", post(eventsub::connect))
         .route("/eventsub/disconnect", post(eventsub::disconnect))
+        .route("/external", get(external::status))
         .route("/overlays", get(overlay::list))
         .route("/overlay/key", post(overlay::regenerate_key))
         .fallback(not_found)
