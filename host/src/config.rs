@@ -103,10 +103,7 @@ impl std::fmt::Debug for RedisConfig {
         f.debug_struct("RedisConfig")
             .field(
                 "url",
-                &self
-                    .url
-                    .as_deref()
-                    .map(crate::external::redis::redact_url),
+                &self.url.as_deref().map(crate::external::redis::redact_url),
             )
             .field("channels", &self.channels)
             .field("publish", &self.publish)
@@ -446,7 +443,9 @@ fn resolve_redis(
 fn check_redis_url(url: &str) -> Result<(), String> {
     let shape = "a Redis URL like redis://127.0.0.1:6379 (rediss:// for TLS, redis+unix:///path for a socket)";
     if url.len() > 2048 {
-        return Err(format!("is longer than 2048 characters; it must be {shape}"));
+        return Err(format!(
+            "is longer than 2048 characters; it must be {shape}"
+        ));
     }
     let parsed = url::Url::parse(url).map_err(|e| format!("is not {shape}: {e}"))?;
     match parsed.scheme() {
@@ -457,9 +456,7 @@ fn check_redis_url(url: &str) -> Result<(), String> {
             Ok(())
         }
         "redis+unix" | "valkey+unix" | "unix" => Ok(()),
-        other => Err(format!(
-            "has the scheme {other:?}; it must be {shape}"
-        )),
+        other => Err(format!("has the scheme {other:?}; it must be {shape}")),
     }
 }
 
@@ -688,7 +685,10 @@ mod tests {
             file,
             &env(&[
                 ("STAGEHAND_DATA_DIR", "/d"),
-                ("STAGEHAND_REDIS_CHANNELS", " bot:events , alerts,bot:events"),
+                (
+                    "STAGEHAND_REDIS_CHANNELS",
+                    " bot:events , alerts,bot:events",
+                ),
                 ("STAGEHAND_REDIS_PUBLISH", "twitch_events"),
             ]),
             Mode::Run,
@@ -706,17 +706,57 @@ mod tests {
     fn bad_redis_settings_are_refused_with_their_origin() {
         let url = ("STAGEHAND_REDIS_URL", "redis://127.0.0.1:6379");
         let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
-            (vec![("STAGEHAND_REDIS_URL", "http://x")], "STAGEHAND_REDIS_URL", "scheme"),
-            (vec![("STAGEHAND_REDIS_URL", "127.0.0.1:6379")], "STAGEHAND_REDIS_URL", "Redis URL"),
-            (vec![("STAGEHAND_REDIS_URL", "redis://:hunter2@")], "STAGEHAND_REDIS_URL", "Redis URL"),
-            (vec![("STAGEHAND_REDIS_CHANNELS", "a")], "STAGEHAND_REDIS_CHANNELS", "STAGEHAND_REDIS_URL"),
-            (vec![("STAGEHAND_REDIS_PUBLISH", "a")], "STAGEHAND_REDIS_PUBLISH", "STAGEHAND_REDIS_URL"),
-            (vec![url, ("STAGEHAND_REDIS_CHANNELS", "a,,b")], "STAGEHAND_REDIS_CHANNELS", "empty"),
-            (vec![url, ("STAGEHAND_REDIS_CHANNELS", "news feed")], "STAGEHAND_REDIS_CHANNELS", "letters"),
-            (vec![url, ("STAGEHAND_REDIS_CHANNELS", "a/b")], "STAGEHAND_REDIS_CHANNELS", "letters"),
-            (vec![url, ("STAGEHAND_REDIS_PUBLISH", "x*")], "STAGEHAND_REDIS_PUBLISH", "letters"),
             (
-                vec![url, ("STAGEHAND_REDIS_CHANNELS", "a,b"), ("STAGEHAND_REDIS_PUBLISH", "b")],
+                vec![("STAGEHAND_REDIS_URL", "http://x")],
+                "STAGEHAND_REDIS_URL",
+                "scheme",
+            ),
+            (
+                vec![("STAGEHAND_REDIS_URL", "127.0.0.1:6379")],
+                "STAGEHAND_REDIS_URL",
+                "Redis URL",
+            ),
+            (
+                vec![("STAGEHAND_REDIS_URL", "redis://:hunter2@")],
+                "STAGEHAND_REDIS_URL",
+                "Redis URL",
+            ),
+            (
+                vec![("STAGEHAND_REDIS_CHANNELS", "a")],
+                "STAGEHAND_REDIS_CHANNELS",
+                "STAGEHAND_REDIS_URL",
+            ),
+            (
+                vec![("STAGEHAND_REDIS_PUBLISH", "a")],
+                "STAGEHAND_REDIS_PUBLISH",
+                "STAGEHAND_REDIS_URL",
+            ),
+            (
+                vec![url, ("STAGEHAND_REDIS_CHANNELS", "a,,b")],
+                "STAGEHAND_REDIS_CHANNELS",
+                "empty",
+            ),
+            (
+                vec![url, ("STAGEHAND_REDIS_CHANNELS", "news feed")],
+                "STAGEHAND_REDIS_CHANNELS",
+                "letters",
+            ),
+            (
+                vec![url, ("STAGEHAND_REDIS_CHANNELS", "a/b")],
+                "STAGEHAND_REDIS_CHANNELS",
+                "letters",
+            ),
+            (
+                vec![url, ("STAGEHAND_REDIS_PUBLISH", "x*")],
+                "STAGEHAND_REDIS_PUBLISH",
+                "letters",
+            ),
+            (
+                vec![
+                    url,
+                    ("STAGEHAND_REDIS_CHANNELS", "a,b"),
+                    ("STAGEHAND_REDIS_PUBLISH", "b"),
+                ],
                 "STAGEHAND_REDIS_PUBLISH",
                 "come back",
             ),
@@ -739,15 +779,26 @@ mod tests {
         let long = "c".repeat(101);
         let err = resolve(
             FileConfig::default(),
-            &env(&[("STAGEHAND_DATA_DIR", "/d"), url, ("STAGEHAND_REDIS_CHANNELS", &long)]),
+            &env(&[
+                ("STAGEHAND_DATA_DIR", "/d"),
+                url,
+                ("STAGEHAND_REDIS_CHANNELS", &long),
+            ]),
             Mode::Run,
         )
         .unwrap_err();
         assert!(err.to_string().contains("1 to 100"), "{err}");
-        let many = (0..33).map(|n| format!("c{n}")).collect::<Vec<_>>().join(",");
+        let many = (0..33)
+            .map(|n| format!("c{n}"))
+            .collect::<Vec<_>>()
+            .join(",");
         let err = resolve(
             FileConfig::default(),
-            &env(&[("STAGEHAND_DATA_DIR", "/d"), url, ("STAGEHAND_REDIS_CHANNELS", &many)]),
+            &env(&[
+                ("STAGEHAND_DATA_DIR", "/d"),
+                url,
+                ("STAGEHAND_REDIS_CHANNELS", &many),
+            ]),
             Mode::Run,
         )
         .unwrap_err();

@@ -139,7 +139,12 @@ pub async fn demo_external_events(
         "CosmicLlama",
         "QuietYeti",
     ];
-    const PRIZES: &[&str] = &["Steam key", "Channel merch", "Nitro (1 month)", "Signed poster"];
+    const PRIZES: &[&str] = &[
+        "Steam key",
+        "Channel merch",
+        "Nitro (1 month)",
+        "Signed poster",
+    ];
     let pick = |list: &[&'static str]| list[rand::random_range(0..list.len())];
     let member = |n: usize| {
         let name = pick(MEMBERS);
@@ -159,7 +164,10 @@ pub async fn demo_external_events(
             0 => ("MEMBER_JOIN", member(n)),
             1 => {
                 giveaway += 1;
-                ("GIVEAWAY_CREATE", serde_json::json!({"giveawayId": format!("demo-g{giveaway}"), "prize": pick(PRIZES)}))
+                (
+                    "GIVEAWAY_CREATE",
+                    serde_json::json!({"giveawayId": format!("demo-g{giveaway}"), "prize": pick(PRIZES)}),
+                )
             }
             2 | 3 => {
                 let mut entry = member(n);
@@ -183,7 +191,10 @@ pub async fn demo_external_events(
                 opened["ticketId"] = format!("demo-t{ticket}").into();
                 ("TICKET_CREATE", opened)
             }
-            6 => ("TICKET_CLOSE", serde_json::json!({"ticketId": format!("demo-t{ticket}")})),
+            6 => (
+                "TICKET_CLOSE",
+                serde_json::json!({"ticketId": format!("demo-t{ticket}")}),
+            ),
             _ => ("MEMBER_LEAVE", member(n)),
         };
         step += 1;

@@ -120,7 +120,10 @@ impl Subscriber {
                         if inbox.try_send(incoming).is_err() {
                             let dropped = push_status.message_dropped();
                             if dropped == 1 || dropped.is_multiple_of(LOG_EVERY) {
-                                tracing::warn!(dropped, "Redis messages arrive faster than they are stored; dropping some");
+                                tracing::warn!(
+                                    dropped,
+                                    "Redis messages arrive faster than they are stored; dropping some"
+                                );
                             }
                         }
                     }

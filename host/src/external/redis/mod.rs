@@ -160,9 +160,7 @@ pub fn start(config: &RedisConfig, context: BridgeContext, tap: PublishTap) -> R
         channel_id: context.channel_id,
         status: bridge.status.clone(),
     };
-    bridge.subscriber = Some(tokio::spawn(
-        subscriber.run(bridge.subscriber_stop.clone()),
-    ));
+    bridge.subscriber = Some(tokio::spawn(subscriber.run(bridge.subscriber_stop.clone())));
     if let (Some(channel), Some(tap)) = (publish, tap) {
         let publisher = publisher::Publisher {
             client,
@@ -201,7 +199,9 @@ impl RedisBridge {
         if let Some(mut task) = self.publisher.take()
             && tokio::time::timeout(grace, &mut task).await.is_err()
         {
-            tracing::warn!("events still waiting to be published on Redis after {grace:?}; dropped");
+            tracing::warn!(
+                "events still waiting to be published on Redis after {grace:?}; dropped"
+            );
             self.publisher_stop.cancel();
             let _ = task.await;
         }

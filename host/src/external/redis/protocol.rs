@@ -274,7 +274,11 @@ pub fn discord_message(
 pub fn excerpt(payload: &[u8]) -> String {
     const SHOWN: usize = 80;
     let text = String::from_utf8_lossy(&payload[..payload.len().min(SHOWN * 4)]);
-    let mut out: String = text.chars().take(SHOWN).flat_map(char::escape_debug).collect();
+    let mut out: String = text
+        .chars()
+        .take(SHOWN)
+        .flat_map(char::escape_debug)
+        .collect();
     if payload.len() > SHOWN {
         out.push('…');
     }
@@ -338,8 +342,8 @@ mod tests {
             assert_eq!(details["prize"], json!("Hat"));
             assert_eq!(details["data"]["extra"], json!([1]), "the whole data kept");
             // The stored form reads back as the same typed data.
-            let back = EventData::from_details(kind, &details, crate::event::Strictness::Strict)
-                .unwrap();
+            let back =
+                EventData::from_details(kind, &details, crate::event::Strictness::Strict).unwrap();
             assert_eq!(back, event.data);
         }
     }
@@ -427,7 +431,9 @@ mod tests {
             ("12".to_owned(), "not a number"),
             ("null".to_owned(), "not null"),
             (
-                format!(r#"{{"type":"GIVEAWAY_CREATE","guildId":"1","data":{{"prize":["{secret}"]}}}}"#),
+                format!(
+                    r#"{{"type":"GIVEAWAY_CREATE","guildId":"1","data":{{"prize":["{secret}"]}}}}"#
+                ),
                 "GIVEAWAY_CREATE: data.prize must be a string, not an array",
             ),
             (

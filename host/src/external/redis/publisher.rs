@@ -207,7 +207,10 @@ async fn take_in(
         if full {
             let dropped = status.publish_dropped(1);
             if dropped == 1 || dropped.is_multiple_of(1000) {
-                tracing::warn!(dropped, "Redis is unreachable and {QUEUE} events already wait to be published; dropping newer ones");
+                tracing::warn!(
+                    dropped,
+                    "Redis is unreachable and {QUEUE} events already wait to be published; dropping newer ones"
+                );
             }
         }
         queue.ready.notify_one();

@@ -327,9 +327,15 @@ mod tests {
         let problem = s
             .health_problem(start + Duration::from_secs(31))
             .expect("degraded after 30 s");
-        assert!(problem.contains("subscribing to redis://:***@127.0.0.1:6379"), "{problem}");
+        assert!(
+            problem.contains("subscribing to redis://:***@127.0.0.1:6379"),
+            "{problem}"
+        );
         assert!(problem.contains("Connection refused"), "{problem}");
-        assert!(problem.contains("publishing to"), "the publisher never connected either");
+        assert!(
+            problem.contains("publishing to"),
+            "the publisher never connected either"
+        );
         s.subscriber_up();
         s.publisher_up();
         assert_eq!(s.health_problem(start + Duration::from_secs(60)), None);
