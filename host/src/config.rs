@@ -705,7 +705,9 @@ mod tests {
     #[test]
     fn bad_redis_settings_are_refused_with_their_origin() {
         let url = ("STAGEHAND_REDIS_URL", "redis://127.0.0.1:6379");
-        let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+        // (environment, the origin the error names, what it says)
+        type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+        let cases: Vec<Case> = vec![
             (
                 vec![("STAGEHAND_REDIS_URL", "http://x")],
                 "STAGEHAND_REDIS_URL",

@@ -58,20 +58,19 @@ pub struct RedisBridge {
     upkeep_stop: CancellationToken,
 }
 
+/// What the pipeline offers an observer: a stored event and when the
+/// plugins have acted on it (the publisher does not wait for that).
+pub type Observed = (Arc<StoredEvent>, Settled);
+
 /// The pipeline observer the publisher reads from, made before the
 /// pipeline starts (observers are fixed then); `None` without
 /// `STAGEHAND_REDIS_PUBLISH`.
-pub type PublishTap = Option<mpsc::Receiver<(Arc<StoredEvent>, Settled)>>;
+pub type PublishTap = Option<mpsc::Receiver<Observed>>;
 
 /// A new observer channel for the publisher, when `config` publishes: the
 /// sender goes to [`crate::pipeline::Pipeline::with_observer`], the
 /// receiver to [`start`].
-pub fn publish_tap(
-    config: &RedisConfig,
-) -> (
-    Option<mpsc::Sender<(Arc<StoredEvent>, Settled)>>,
-    PublishTap,
-) {
+pub fn publish_tap(config: &RedisConfig) -> (Option<mpsc::Sender<Observed>>, PublishTap) {
     if config.url.is_none() || config.publish.is_none() {
         return (None, None);
     }
