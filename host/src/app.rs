@@ -16,6 +16,7 @@ use crate::actions::Executor;
 use crate::actions::alerts::OverlayQueue;
 use crate::actions::webhook::WebhookSender;
 use crate::config::Config;
+use crate::external::redis::{BridgeContext, RedisBridge, RedisStatus};
 use crate::health::Health;
 use crate::live::LiveFeed;
 use crate::pipeline::{EventSender, Pipeline, PipelineOptions};
@@ -65,9 +66,12 @@ pub struct RunningHost {
     pub hooks: crate::hooks::Hooks,
     /// What `/healthz` reports, and what stops the host.
     pub health: Health,
+    /// The Redis bridge's status (unconfigured without a URL).
+    pub redis: RedisStatus,
     shutdown: CancellationToken,
     twitch_stop: CancellationToken,
     pollers: Vec<JoinHandle<()>>,
+    redis_bridge: RedisBridge,
     executor: JoinHandle<()>,
     executor_stop: CancellationToken,
     /// Stops the watch on the writer before the writer is closed.
@@ -88,7 +92,7 @@ impl RunningHost {
 
     /// Stops accepting requests, drains the pipeline, commits every pending
     /// write and closes the database.
-    pub async fn stop(self) -> Result<()> {
+    pub async fn stop(mut self) -> Result<()> {
         self.watch_stop.cancel();
         // Sources first, so nothing new arrives while the rest drains.
         self.twitch_stop.cancel();
@@ -103,6 +107,8 @@ impl RunningHost {
                 poller.abort();
             }
         }
+        // The Redis subscriber holds an event sender too.
+        self.redis_bridge.stop_subscriber(SHUTDOWN_GRACE).await;
         let mut server = self.server;
         let served = match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
             Ok(joined) => joined.context("HTTP server task")?,
@@ -116,6 +122,9 @@ impl RunningHost {
         // The hooks hold a sender too.
         drop(self.hooks);
         self.pipeline.await.context("pipeline task")?;
+        // Every stored event has been offered to the publisher: it sends
+        // what it still holds while Redis answers.
+        self.redis_bridge.finish(SHUTDOWN_GRACE).await;
         // Plugins finish what was dispatched to them and save their data.
         self.plugins.shutdown().await;
         self.executor_stop.cancel();
@@ -213,11 +222,15 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     let executor = tokio::spawn(executor.run(actions_rx, executor_stop.clone()));
 
     let (pipeline, events) = Pipeline::new(store.clone(), feed.clone(), PipelineOptions::default());
+    let (publish_tx, publish_tap) = crate::external::redis::publish_tap(&config.redis);
     let pipeline = {
-        let pipeline = pipeline
+        let mut pipeline = pipeline
             .with_plugins(plugins.clone())
             .with_health(health.clone())
             .with_tap(SpeechService::wants, speech.spawn());
+        if let Some(tx) = publish_tx {
+            pipeline = pipeline.with_observer(|_| true, tx);
+        }
         let health = health.clone();
         // Every event goes through the pipeline: if it crashes (a bug), the
         // host stops with the reason rather than serve without storing.
@@ -261,6 +274,17 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
     if let Some(sync) = &role_sync {
         spawn_role_sync_triggers(sync.clone(), &twitch, &feed, twitch_stop.clone());
     }
+    let redis_bridge = crate::external::redis::start(
+        &config.redis,
+        BridgeContext {
+            events: events.clone(),
+            feed: feed.clone(),
+            health: health.clone(),
+            channel_id: channel_id.clone(),
+        },
+        publish_tap,
+    );
+    let redis = redis_bridge.status();
 
     let hooks = crate::hooks::Hooks::new(config.hooks.clone(), events.clone(), channel_id.as_str());
     let shutdown = CancellationToken::new();
@@ -289,6 +313,7 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         auth_failures: Arc::default(),
         hooks: hooks.clone(),
         hook_failures: Arc::default(),
+        redis: redis.clone(),
     };
     let app = web::router(state);
     let server = tokio::spawn(web::server::serve(
@@ -330,9 +355,11 @@ pub async fn start(config: &Config) -> Result<RunningHost> {
         twitch,
         hooks,
         health,
+        redis,
         shutdown,
         twitch_stop,
         pollers,
+        redis_bridge,
         executor,
         executor_stop,
         watch_stop,

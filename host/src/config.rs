@@ -74,6 +74,8 @@ pub struct Config {
     /// Plugin permissions granted in the file (`[grants] name = ["chat"]`),
     /// besides those granted from the dashboard.
     pub grants: BTreeMap<String, BTreeSet<String>>,
+    /// The Redis bridge (off without a URL).
+    pub redis: RedisConfig,
     /// Inbound webhooks (`POST /hooks/kofi`, `POST /hooks/{name}`).
     pub hooks: HooksConfig,
 }
@@ -146,6 +148,39 @@ pub const DONATION_FIELDS: [&str; 7] = [
 /// The route name Ko-fi's hook uses, which no generic hook may take.
 pub const KOFI_HOOK: &str = "kofi";
 
+/// The channel the Redis bridge subscribes to when none are named: where
+/// the streamer's Discord bot publishes.
+pub const DEFAULT_REDIS_CHANNEL: &str = "discord_events";
+/// The most channels the bridge subscribes to.
+pub const MAX_REDIS_CHANNELS: usize = 32;
+/// The longest channel name accepted.
+pub const MAX_REDIS_CHANNEL_LEN: usize = 100;
+
+/// The Redis bridge (`STAGEHAND_REDIS_*`, `[redis]` in the file).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct RedisConfig {
+    /// `redis://`, `rediss://` (TLS) or `redis+unix://` URL; the bridge is
+    /// off without one. May hold a password: never logged or shown whole.
+    pub url: Option<String>,
+    /// Channels to subscribe to (at least one when `url` is set).
+    pub channels: Vec<String>,
+    /// The channel every stored event is published on, if any.
+    pub publish: Option<String>,
+}
+
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field(
+                "url",
+                &self.url.as_deref().map(crate::external::redis::redact_url),
+            )
+            .field("channels", &self.channels)
+            .field("publish", &self.publish)
+            .finish()
+    }
+}
+
 /// The TOML file's shape; every key optional, unknown keys refused (a typo
 /// should not silently fall back to a default).
 #[derive(Debug, Default, Deserialize)]
@@ -165,6 +200,8 @@ pub struct FileConfig {
     pub twitch: FileTwitch,
     #[serde(default)]
     pub grants: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub redis: FileRedis,
     /// Ko-fi's verification token (`STAGEHAND_KOFI_TOKEN` overrides it).
     pub kofi_token: Option<String>,
     /// `[hooks.<name>]`: the streamer's own webhooks.
@@ -182,6 +219,15 @@ pub struct FileHook {
     /// For `kind = "donation"`: donation field → dotted path in the JSON.
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
+}
+
+/// `[redis]` in the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRedis {
+    pub url: Option<String>,
+    pub channels: Option<Vec<String>>,
+    pub publish: Option<String>,
 }
 
 /// `[twitch]` in the file.
@@ -378,6 +424,8 @@ pub fn resolve(
         grants.insert(plugin, permissions.into_iter().collect());
     }
 
+    let redis = resolve_redis(file.redis, &var)?;
+
     let hooks = resolve_hooks(var("STAGEHAND_KOFI_TOKEN"), file.kofi_token, file.hooks)?;
 
     let channel_id = file.channel_id.unwrap_or_else(|| match mode {
@@ -397,6 +445,7 @@ pub fn resolve(
         twitch,
         log_format,
         grants,
+        redis,
         hooks,
     })
 }
@@ -492,6 +541,123 @@ pub fn valid_hook_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// `STAGEHAND_REDIS_URL`, `STAGEHAND_REDIS_CHANNELS` (comma-separated) and
+/// `STAGEHAND_REDIS_PUBLISH`, over `[redis]` in the file.
+fn resolve_redis(
+    file: FileRedis,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<RedisConfig, ConfigError> {
+    let (url, url_origin) = match var("STAGEHAND_REDIS_URL") {
+        Some(url) => (Some(url.trim().to_owned()), "STAGEHAND_REDIS_URL"),
+        None => (file.url, "redis.url in the config file"),
+    };
+    let (channels, channels_origin) = match var("STAGEHAND_REDIS_CHANNELS") {
+        Some(list) => (
+            Some(list.split(',').map(|c| c.trim().to_owned()).collect()),
+            "STAGEHAND_REDIS_CHANNELS",
+        ),
+        None => (file.channels, "redis.channels in the config file"),
+    };
+    let (publish, publish_origin) = match var("STAGEHAND_REDIS_PUBLISH") {
+        Some(channel) => (Some(channel.trim().to_owned()), "STAGEHAND_REDIS_PUBLISH"),
+        None => (file.publish, "redis.publish in the config file"),
+    };
+    let invalid = |origin: &str, message: String| ConfigError::Invalid {
+        origin: origin.to_owned(),
+        message,
+    };
+    let Some(url) = url else {
+        if channels.is_some() {
+            return Err(invalid(
+                channels_origin,
+                "names channels but no Redis server: set STAGEHAND_REDIS_URL too".into(),
+            ));
+        }
+        if publish.is_some() {
+            return Err(invalid(
+                publish_origin,
+                "names a channel but no Redis server: set STAGEHAND_REDIS_URL too".into(),
+            ));
+        }
+        return Ok(RedisConfig::default());
+    };
+    check_redis_url(&url).map_err(|message| invalid(url_origin, message))?;
+    let mut names: Vec<String> = Vec::new();
+    for channel in channels.unwrap_or_else(|| vec![DEFAULT_REDIS_CHANNEL.to_owned()]) {
+        check_redis_channel(&channel).map_err(|message| invalid(channels_origin, message))?;
+        if !names.contains(&channel) {
+            names.push(channel);
+        }
+    }
+    if names.is_empty() {
+        return Err(invalid(channels_origin, "names no channel".into()));
+    }
+    if names.len() > MAX_REDIS_CHANNELS {
+        return Err(invalid(
+            channels_origin,
+            format!(
+                "names {} channels; at most {MAX_REDIS_CHANNELS}",
+                names.len()
+            ),
+        ));
+    }
+    if let Some(channel) = &publish {
+        check_redis_channel(channel).map_err(|message| invalid(publish_origin, message))?;
+        if names.contains(channel) {
+            return Err(invalid(
+                publish_origin,
+                format!(
+                    "{channel:?} is also a channel the bridge subscribes to: every published event would come back as a new one; publish on another channel"
+                ),
+            ));
+        }
+    }
+    Ok(RedisConfig {
+        url: Some(url),
+        channels: names,
+        publish,
+    })
+}
+
+/// Why `url` is not a Redis URL the bridge can use (the message never
+/// repeats the URL, which may hold a password).
+fn check_redis_url(url: &str) -> Result<(), String> {
+    let shape = "a Redis URL like redis://127.0.0.1:6379 (rediss:// for TLS, redis+unix:///path for a socket)";
+    if url.len() > 2048 {
+        return Err(format!(
+            "is longer than 2048 characters; it must be {shape}"
+        ));
+    }
+    let parsed = url::Url::parse(url).map_err(|e| format!("is not {shape}: {e}"))?;
+    match parsed.scheme() {
+        "redis" | "rediss" | "valkey" | "valkeys" => {
+            if parsed.host_str().is_none_or(str::is_empty) {
+                return Err(format!("names no host; it must be {shape}"));
+            }
+            Ok(())
+        }
+        "redis+unix" | "valkey+unix" | "unix" => Ok(()),
+        other => Err(format!("has the scheme {other:?}; it must be {shape}")),
+    }
+}
+
+/// Why `name` is not a channel name the bridge accepts: 1 to 100 ASCII
+/// letters, digits, `.`, `_`, `-` or `:` (channel names also become event
+/// kinds and ids, so they keep to characters safe in both).
+fn check_redis_channel(name: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':');
+    if name.is_empty() {
+        return Err("has an empty channel name".into());
+    }
+    if name.len() > MAX_REDIS_CHANNEL_LEN || !name.chars().all(allowed) {
+        let shown: String = name.chars().take(40).flat_map(char::escape_debug).collect();
+        return Err(format!(
+            "channel \"{shown}\" is not 1 to {MAX_REDIS_CHANNEL_LEN} letters, digits, '.', '_', '-' or ':'"
+        ));
+    }
+    Ok(())
 }
 
 fn check_secret(origin: &str, value: &str) -> Result<(), ConfigError> {
@@ -653,6 +819,176 @@ mod tests {
         let file: FileConfig = toml::from_str("[poll_secs]\nfollowerz = 5").unwrap();
         let err = resolve(file, &env(&[("STAGEHAND_DATA_DIR", "/d")]), Mode::Run).unwrap_err();
         assert!(err.to_string().contains("followerz"), "{err}");
+    }
+
+    #[test]
+    fn redis_is_off_by_default_and_subscribes_to_discord_events() {
+        let c = resolve(
+            FileConfig::default(),
+            &env(&[("STAGEHAND_DATA_DIR", "/d")]),
+            Mode::Run,
+        )
+        .unwrap();
+        assert_eq!(c.redis, RedisConfig::default());
+        let c = resolve(
+            FileConfig::default(),
+            &env(&[
+                ("STAGEHAND_DATA_DIR", "/d"),
+                ("STAGEHAND_REDIS_URL", "redis://127.0.0.1:6379"),
+            ]),
+            Mode::Run,
+        )
+        .unwrap();
+        assert_eq!(c.redis.url.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert_eq!(c.redis.channels, vec!["discord_events".to_owned()]);
+        assert_eq!(c.redis.publish, None);
+    }
+
+    #[test]
+    fn redis_settings_come_from_the_file_and_the_environment_wins() {
+        let file: FileConfig = toml::from_str(
+            r#"
+            [redis]
+            url = "redis://:pw@127.0.0.1:6379"
+            channels = ["a", "b"]
+            publish = "out"
+            "#,
+        )
+        .unwrap();
+        let c = resolve(file, &env(&[("STAGEHAND_DATA_DIR", "/d")]), Mode::Run).unwrap();
+        assert_eq!(c.redis.channels, vec!["a".to_owned(), "b".to_owned()]);
+        assert_eq!(c.redis.publish.as_deref(), Some("out"));
+        assert!(
+            !format!("{c:?}").contains("pw@"),
+            "the password stays out of Debug"
+        );
+        let file: FileConfig =
+            toml::from_str("[redis]\nurl = \"redis://127.0.0.1:1\"\nchannels = [\"a\"]").unwrap();
+        let c = resolve(
+            file,
+            &env(&[
+                ("STAGEHAND_DATA_DIR", "/d"),
+                (
+                    "STAGEHAND_REDIS_CHANNELS",
+                    " bot:events , alerts,bot:events",
+                ),
+                ("STAGEHAND_REDIS_PUBLISH", "twitch_events"),
+            ]),
+            Mode::Run,
+        )
+        .unwrap();
+        assert_eq!(
+            c.redis.channels,
+            vec!["bot:events".to_owned(), "alerts".to_owned()],
+            "trimmed, repeats once"
+        );
+        assert_eq!(c.redis.publish.as_deref(), Some("twitch_events"));
+    }
+
+    #[test]
+    fn bad_redis_settings_are_refused_with_their_origin() {
+        let url = ("STAGEHAND_REDIS_URL", "redis://127.0.0.1:6379");
+        // (environment, the origin the error names, what it says)
+        type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+        let cases: Vec<Case> = vec![
+            (
+                vec![("STAGEHAND_REDIS_URL", "http://x")],
+                "STAGEHAND_REDIS_URL",
+                "scheme",
+            ),
+            (
+                vec![("STAGEHAND_REDIS_URL", "127.0.0.1:6379")],
+                "STAGEHAND_REDIS_URL",
+                "Redis URL",
+            ),
+            (
+                vec![("STAGEHAND_REDIS_URL", "redis://:hunter2@")],
+                "STAGEHAND_REDIS_URL",
+                "Redis URL",
+            ),
+            (
+                vec![("STAGEHAND_REDIS_CHANNELS", "a")],
+                "STAGEHAND_REDIS_CHANNELS",
+                "STAGEHAND_REDIS_URL",
+            ),
+            (
+                vec![("STAGEHAND_REDIS_PUBLISH", "a")],
+                "STAGEHAND_REDIS_PUBLISH",
+                "STAGEHAND_REDIS_URL",
+            ),
+            (
+                vec![url, ("STAGEHAND_REDIS_CHANNELS", "a,,b")],
+                "STAGEHAND_REDIS_CHANNELS",
+                "empty",
+            ),
+            (
+                vec![url, ("STAGEHAND_REDIS_CHANNELS", "news feed")],
+                "STAGEHAND_REDIS_CHANNELS",
+                "letters",
+            ),
+            (
+                vec![url, ("STAGEHAND_REDIS_CHANNELS", "a/b")],
+                "STAGEHAND_REDIS_CHANNELS",
+                "letters",
+            ),
+            (
+                vec![url, ("STAGEHAND_REDIS_PUBLISH", "x*")],
+                "STAGEHAND_REDIS_PUBLISH",
+                "letters",
+            ),
+            (
+                vec![
+                    url,
+                    ("STAGEHAND_REDIS_CHANNELS", "a,b"),
+                    ("STAGEHAND_REDIS_PUBLISH", "b"),
+                ],
+                "STAGEHAND_REDIS_PUBLISH",
+                "come back",
+            ),
+            (
+                vec![url, ("STAGEHAND_REDIS_PUBLISH", "discord_events")],
+                "STAGEHAND_REDIS_PUBLISH",
+                "come back",
+            ),
+        ];
+        for (pairs, origin, needle) in cases {
+            let mut all = vec![("STAGEHAND_DATA_DIR", "/d")];
+            all.extend(pairs.iter().copied());
+            let err = resolve(FileConfig::default(), &env(&all), Mode::Run)
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(origin), "{pairs:?}: {err}");
+            assert!(err.contains(needle), "{pairs:?}: {err}");
+            assert!(!err.contains("hunter2"), "{pairs:?}: {err}");
+        }
+        let long = "c".repeat(101);
+        let err = resolve(
+            FileConfig::default(),
+            &env(&[
+                ("STAGEHAND_DATA_DIR", "/d"),
+                url,
+                ("STAGEHAND_REDIS_CHANNELS", &long),
+            ]),
+            Mode::Run,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("1 to 100"), "{err}");
+        let many = (0..33)
+            .map(|n| format!("c{n}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let err = resolve(
+            FileConfig::default(),
+            &env(&[
+                ("STAGEHAND_DATA_DIR", "/d"),
+                url,
+                ("STAGEHAND_REDIS_CHANNELS", &many),
+            ]),
+            Mode::Run,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("at most 32"), "{err}");
+        assert!(toml::from_str::<FileConfig>("[redis]\nurll = \"x\"").is_err());
     }
 
     #[test]

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, Secret};
+use crate::external::redis::protocol;
 use crate::hooks::{Hooks, kofi};
+use crate::pipeline::EventSender;
 use crate::secrets;
 use twitch_lookalike::demo::DemoStream;
 use twitch_lookalike::{MockOptions, MockTwitch};
@@ -86,6 +88,27 @@ impl DemoTwitch {
         tokio::spawn(stream.run(self.stream_stop.clone()));
     }
 
+    /// Also generates the Discord events a streamer's bot would publish
+    /// (see [`demo_external_events`]), for `channel_id`, until the demo
+    /// stops generating.
+    pub fn generate_external(&self, events: EventSender, channel_id: String, mean: Duration) {
+        if mean.is_zero() {
+            return;
+        }
+        tokio::spawn(demo_external_events(
+            events,
+            channel_id,
+            mean,
+            self.stream_stop.clone(),
+        ));
+    }
+
+    /// Stops generating events (Twitch and Discord): called before the
+    /// host stops, since the Discord generator holds an event sender.
+    pub fn stop_generating(&self) {
+        self.stream_stop.cancel();
+    }
+
     /// Stops the generator and the look-alike.
     pub async fn stop(self) {
         self.stream_stop.cancel();
@@ -155,6 +178,110 @@ pub fn demo_donations(hooks: Hooks, token: String, mean: Duration, stop: Cancell
             }
         }
     });
+/// The channel the demo's Discord bot would publish on.
+const DEMO_DISCORD_CHANNEL: &str = "discord_events";
+/// The demo's Discord server.
+const DEMO_GUILD: &str = "112233445566778899";
+/// Discord events are rarer than Twitch ones: one per this many of the
+/// Twitch generator's mean gaps, on average.
+const DISCORD_EVENT_RARITY: u32 = 4;
+
+/// The demo's Discord community: a bot's messages in the shape it
+/// publishes on Redis (members join and leave, a giveaway is created,
+/// entered and ended, a ticket is opened and closed), each read by the
+/// Redis bridge's own protocol code and sent into the pipeline with source
+/// `external`, so the demo shows exactly what a real bot's events look
+/// like. Runs until `stop`.
+pub async fn demo_external_events(
+    events: EventSender,
+    channel_id: String,
+    mean: Duration,
+    stop: CancellationToken,
+) {
+    const MEMBERS: &[&str] = &[
+        "PixelPanda",
+        "NeonOtter",
+        "SleepyFalcon",
+        "TurboBadger",
+        "CosmicLlama",
+        "QuietYeti",
+    ];
+    const PRIZES: &[&str] = &[
+        "Steam key",
+        "Channel merch",
+        "Nitro (1 month)",
+        "Signed poster",
+    ];
+    let pick = |list: &[&'static str]| list[rand::random_range(0..list.len())];
+    let member = |n: usize| {
+        let name = pick(MEMBERS);
+        serde_json::json!({"userId": format!("4000000000000000{n:02}"), "username": name})
+    };
+    let mut step: usize = 0;
+    let mut giveaway = 0u32;
+    let mut ticket = 0u32;
+    loop {
+        let gap = mean.mul_f64(f64::from(DISCORD_EVENT_RARITY) * (0.5 + rand::random::<f64>()));
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(gap) => {}
+        }
+        let n = rand::random_range(0..100usize);
+        let (message_type, data) = match step % 8 {
+            0 => ("MEMBER_JOIN", member(n)),
+            1 => {
+                giveaway += 1;
+                (
+                    "GIVEAWAY_CREATE",
+                    serde_json::json!({"giveawayId": format!("demo-g{giveaway}"), "prize": pick(PRIZES)}),
+                )
+            }
+            2 | 3 => {
+                let mut entry = member(n);
+                entry["giveawayId"] = format!("demo-g{giveaway}").into();
+                ("GIVEAWAY_ENTRY", entry)
+            }
+            4 => {
+                let winner = member(n);
+                (
+                    "GIVEAWAY_END",
+                    serde_json::json!({
+                        "giveawayId": format!("demo-g{giveaway}"),
+                        "winnerId": winner["userId"],
+                        "username": winner["username"],
+                    }),
+                )
+            }
+            5 => {
+                ticket += 1;
+                let mut opened = member(n);
+                opened["ticketId"] = format!("demo-t{ticket}").into();
+                ("TICKET_CREATE", opened)
+            }
+            6 => (
+                "TICKET_CLOSE",
+                serde_json::json!({"ticketId": format!("demo-t{ticket}")}),
+            ),
+            _ => ("MEMBER_LEAVE", member(n)),
+        };
+        step += 1;
+        let now = crate::event::now_ms();
+        let payload = protocol::discord_message(message_type, DEMO_GUILD, now, data);
+        match protocol::parse(DEMO_DISCORD_CHANNEL, payload.as_bytes(), &channel_id, now) {
+            Ok(event) => {
+                tracing::debug!(kind = %event.kind, "demo Discord event");
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    sent = events.send(event) => {
+                        if sent.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            Err(malformed) => tracing::warn!(%malformed, "a demo Discord message did not parse"),
+        }
+    }
 }
 
 /// Reads the running demo's endpoint from `data_dir`.
@@ -191,4 +318,54 @@ pub async fn lookalike_helix(
         Some(policy) => helix.with_retry(policy),
         None => helix,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{EventKind, Source};
+    use crate::live::LiveFeed;
+    use crate::pipeline::{Pipeline, PipelineOptions};
+    use crate::store::{Store, StoreOptions};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_demo_discord_bot_goes_through_the_redis_protocol() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("d.db"), StoreOptions::default()).unwrap();
+        let feed = LiveFeed::new(256);
+        let mut live = feed.subscribe();
+        let (pipeline, events) = Pipeline::new(store, feed, PipelineOptions::default());
+        tokio::spawn(pipeline.run());
+        let stop = CancellationToken::new();
+        let generator = tokio::spawn(demo_external_events(
+            events,
+            "demo-channel".into(),
+            Duration::from_millis(1),
+            stop.clone(),
+        ));
+        let mut kinds = Vec::new();
+        while kinds.len() < 8 {
+            if let crate::live::Received::Message(crate::live::LiveMessage::Event(stored)) =
+                live.recv().await
+            {
+                assert_eq!(stored.event.source, Source::External);
+                assert_eq!(stored.event.channel_id, "demo-channel");
+                assert!(stored.event.id.starts_with("redis:"), "{}", stored.event.id);
+                kinds.push(stored.event.kind.clone());
+            }
+        }
+        stop.cancel();
+        generator.await.unwrap();
+        for kind in [
+            EventKind::DiscordMemberJoin,
+            EventKind::DiscordGiveawayCreate,
+            EventKind::DiscordGiveawayEntry,
+            EventKind::DiscordGiveawayEnd,
+            EventKind::DiscordTicketCreate,
+            EventKind::DiscordTicketClose,
+            EventKind::DiscordMemberLeave,
+        ] {
+            assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+        }
+    }
 }

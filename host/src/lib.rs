@@ -10,6 +10,7 @@ pub mod config;
 pub mod dedup;
 pub mod demo;
 pub mod event;
+pub mod external;
 pub mod health;
 pub mod hooks;
 pub mod live;

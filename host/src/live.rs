@@ -37,6 +37,10 @@ pub enum LiveMessage {
     /// A file was added to or deleted from the media library: the
     /// dashboard re-fetches `/api/media`.
     MediaChanged,
+    /// Something changed in the connections to the world outside Twitch
+    /// (the Redis bridge connected or lost, a message came in): the
+    /// dashboard re-fetches `/api/external`. Throttled by the sender.
+    ExternalChanged,
 }
 
 impl LiveMessage {
@@ -51,6 +55,7 @@ impl LiveMessage {
             LiveMessage::EventSubChanged => "eventsub",
             LiveMessage::OverlaysChanged => "overlays",
             LiveMessage::MediaChanged => "media",
+            LiveMessage::ExternalChanged => "external",
         }
     }
 }

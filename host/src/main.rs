@@ -239,6 +239,11 @@ fn serve(mut config: Config, mode: Mode) -> Result<ExitCode> {
                     demo_sources_stop.clone(),
                 );
             }
+            let channel_id = host
+                .twitch
+                .identity()
+                .map_or_else(|| config.channel_id.clone(), |i| i.user_id.clone());
+            demo.generate_external(host.events.clone(), channel_id, mean);
         }
         let base = format!("http://{}", host.addr);
         say(&format!(
@@ -274,6 +279,9 @@ fn serve(mut config: Config, mode: Mode) -> Result<ExitCode> {
             Some(reason) => tracing::error!("stopping: {reason}"),
         }
         demo_sources_stop.cancel();
+        if let Some(demo) = &demo {
+            demo.stop_generating();
+        }
         host.stop().await?;
         if let Some(demo) = demo {
             demo.stop().await;

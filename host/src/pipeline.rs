@@ -151,6 +151,9 @@ impl Default for PipelineOptions {
 struct Tap {
     wants: fn(&EventKind) -> bool,
     tx: mpsc::Sender<(Arc<StoredEvent>, Settled)>,
+    /// Whether the consumer waits for the plugins to act ([`Settled`]):
+    /// only then do the plugins carry a settle guard for the event.
+    settles: bool,
 }
 
 /// Events waiting for the database to take writes again.
@@ -224,7 +227,28 @@ impl Pipeline {
         wants: fn(&EventKind) -> bool,
         tx: mpsc::Sender<(Arc<StoredEvent>, Settled)>,
     ) -> Self {
-        self.taps.push(Tap { wants, tx });
+        self.taps.push(Tap {
+            wants,
+            tx,
+            settles: true,
+        });
+        self
+    }
+
+    /// Like [`Pipeline::with_tap`], for a consumer that only passes events
+    /// on (the Redis publisher) and never waits for the plugins: its
+    /// [`Settled`] may resolve before they acted, and the plugins carry no
+    /// settle guard for it, so observing every event costs them nothing.
+    pub fn with_observer(
+        mut self,
+        wants: fn(&EventKind) -> bool,
+        tx: mpsc::Sender<(Arc<StoredEvent>, Settled)>,
+    ) -> Self {
+        self.taps.push(Tap {
+            wants,
+            tx,
+            settles: false,
+        });
         self
     }
 
@@ -474,7 +498,7 @@ impl Pipeline {
             .collect();
         let (guard, settled) = settle::new();
         if let Some(plugins) = &self.plugins {
-            let settle = (!tapped.is_empty()).then_some(&guard);
+            let settle = tapped.iter().any(|t| t.settles).then_some(&guard);
             plugins.dispatch(stored, settle);
         }
         drop(guard);
@@ -714,6 +738,30 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_observer_sees_stored_events_in_order_and_never_holds_the_pipeline() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("p.db"), StoreOptions::default()).unwrap();
+        let (tx, mut observed) = mpsc::channel(3);
+        let (pipeline, sender) =
+            Pipeline::new(store.clone(), LiveFeed::new(64), PipelineOptions::default());
+        let _task = tokio::spawn(pipeline.with_observer(|_| true, tx).run());
+        let events: Vec<Event> = (0..10).map(follow).collect();
+        // Nobody reads the observer meanwhile: every event is still stored.
+        for e in &events {
+            assert!(matches!(
+                sender.submit(e.clone()).await.unwrap(),
+                Outcome::Stored(_)
+            ));
+        }
+        for e in &events[..3] {
+            let (stored, _settled) = observed.recv().await.unwrap();
+            assert_eq!(stored.event.id, e.id);
+        }
+        assert!(observed.try_recv().is_err(), "the rest were not offered");
+        assert_eq!(store.read(events::count).await.unwrap(), 10);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

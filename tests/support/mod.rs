@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod media;
 pub mod overlay;
+pub mod pubsub;
 pub mod tmpfs;
 pub mod twitch;
 

@@ -15,6 +15,7 @@ import { AlertsPage } from './pages/alerts.js';
 import { OverlaysPage } from './pages/overlays.js';
 import { PollingPage } from './pages/polling.js';
 import { MediaPage } from './pages/media.js';
+import { ExternalPage } from './pages/external.js';
 
 /** The safety net: how often the visible page re-fetches anyway. */
 const SAFETY_NET_MS = 30000;
@@ -31,6 +32,7 @@ const pages = [
   new OverlaysPage(),
   new MediaPage(),
   new PollingPage(),
+  new ExternalPage(),
 ];
 let current = null;
 

@@ -6,7 +6,7 @@
 // messages may have been missed in between.
 
 /** The topics the host sends (the SSE `event:` names). */
-export const TOPICS = ['event', 'event_display', 'eventsub', 'tts_rules', 'speech', 'plugins', 'overlays', 'media'];
+export const TOPICS = ['event', 'event_display', 'eventsub', 'tts_rules', 'speech', 'plugins', 'overlays', 'media', 'external'];
 
 const FIRST_RETRY_MS = 1000;
 // The host is usually on this machine: retrying every 10 s at worst costs

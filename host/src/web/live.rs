@@ -41,7 +41,8 @@ fn to_sse(message: &LiveMessage) -> SseEvent {
         | LiveMessage::SpeechChanged
         | LiveMessage::EventSubChanged
         | LiveMessage::OverlaysChanged
-        | LiveMessage::MediaChanged => Ok("{}".to_owned()),
+        | LiveMessage::MediaChanged
+        | LiveMessage::ExternalChanged => Ok("{}".to_owned()),
     };
     match data {
         Ok(json) => base.data(json),

@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod eventsub;
+pub mod external;
 pub mod guard;
 pub mod hooks;
 pub mod live;
@@ -97,6 +98,8 @@ pub struct AppState {
     /// apart from the API's: hook senders reach the host through a proxy
     /// or tunnel, whose address must not lock the dashboard out).
     pub hook_failures: Arc<guard::AuthFailures>,
+    /// The Redis bridge's status (`GET /api/external`).
+    pub redis: crate::external::redis::RedisStatus,
 }
 
 /// The whole HTTP surface.
@@ -156,6 +159,7 @@ pub fn router(state: AppState) -> Router {
             "/overlays/{name}/queue/{id}",
             axum::routing::delete(overlay_queue::remove),
         )
+        .route("/external", get(external::status))
         .route("/overlay/key", post(overlay::regenerate_key))
         .route(
             "/media",
