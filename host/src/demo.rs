@@ -178,6 +178,8 @@ pub fn demo_donations(hooks: Hooks, token: String, mean: Duration, stop: Cancell
             }
         }
     });
+}
+
 /// The channel the demo's Discord bot would publish on.
 const DEMO_DISCORD_CHANNEL: &str = "discord_events";
 /// The demo's Discord server.

@@ -836,7 +836,11 @@ mod manifest_tests {
         testing::reset();
         let mut p = AlertBox::new(Settings::from_json(serde_json::json!({}))).unwrap();
         let title_of = |actions: Vec<Action>| match actions.as_slice() {
-            [Action::ShowAlert(alert)] => (alert.title.clone(), alert.message.clone(), alert.image_url.clone()),
+            [Action::ShowAlert(alert)] => (
+                alert.title.clone(),
+                alert.message.clone(),
+                alert.image_url.clone(),
+            ),
             other => panic!("one alert, got {other:?}"),
         };
         let (big, _, crown) = title_of(
