@@ -373,7 +373,7 @@ pub(crate) fn builtin(kind: &str) -> (Spec, Vec<Variation>) {
         kinds::DONATION => (
             "{username} tipped {amount} {currency}!",
             "{message}",
-            look("heart.svg", "coins.wav", "pop", "#29c46a", 6_000),
+            look("heart.svg", "coins.wav", "pop", "#29c46a", 5_000),
         ),
         _ => (
             "{kind}",

@@ -833,36 +833,44 @@ mod manifest_tests {
 
     #[test]
     fn donations_thank_louder_as_the_amount_grows_and_keep_private_messages_private() {
-        testing::reset();
+        stagehand_plugin_sdk::testing::reset();
         let mut p = AlertBox::new(Settings::from_json(serde_json::json!({}))).unwrap();
         let title_of = |actions: Vec<Action>| match actions.as_slice() {
             [Action::ShowAlert(alert)] => (
                 alert.title.clone(),
                 alert.message.clone(),
-                alert.image_url.clone(),
+                alert.image_url.clone().unwrap_or_default(),
             ),
             other => panic!("one alert, got {other:?}"),
         };
         let (big, _, crown) = title_of(
-            p.on_event(&testing::donation("Ann", "100.00", "USD", "hi", true))
-                .unwrap(),
+            p.on_event(&stagehand_plugin_sdk::testing::donation(
+                "Ann", "100.00", "USD", "hi", true,
+            ))
+            .unwrap(),
         );
         assert_eq!(big, "Ann tipped 100.00 USD! THANK YOU!");
         assert!(crown.ends_with("crown.svg"), "{crown}");
         let (wow, _, _) = title_of(
-            p.on_event(&testing::donation("Ann", "20.00", "USD", "", true))
-                .unwrap(),
+            p.on_event(&stagehand_plugin_sdk::testing::donation(
+                "Ann", "20.00", "USD", "", true,
+            ))
+            .unwrap(),
         );
         assert_eq!(wow, "Ann tipped 20.00 USD! Wow, thank you!");
         // Compared as decimals: just under 20 is the next step down.
         let (thanks, _, _) = title_of(
-            p.on_event(&testing::donation("Ann", "19.99", "USD", "", true))
-                .unwrap(),
+            p.on_event(&stagehand_plugin_sdk::testing::donation(
+                "Ann", "19.99", "USD", "", true,
+            ))
+            .unwrap(),
         );
         assert_eq!(thanks, "Ann tipped 19.99 USD! Thank you!");
         let (small, message, _) = title_of(
-            p.on_event(&testing::donation("Ann", "4.99", "EUR", "secret", false))
-                .unwrap(),
+            p.on_event(&stagehand_plugin_sdk::testing::donation(
+                "Ann", "4.99", "EUR", "secret", false,
+            ))
+            .unwrap(),
         );
         assert_eq!(small, "Ann tipped 4.99 EUR!");
         assert_eq!(message, "", "a private donation's message is never shown");
