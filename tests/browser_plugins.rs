@@ -87,7 +87,7 @@ async fn a_package_is_installed_from_the_page_a_bad_one_refused_and_a_plugin_rem
         preview.contains("nothing beyond overlay alerts"),
         "{preview}"
     );
-    assert!(preview.contains("stagehand:plugin@0.2.0"), "{preview}");
+    assert!(preview.contains("stagehand:plugin@0.3.0"), "{preview}");
     assert!(!dir.path().join("plugins/follow-alert").exists());
 
     // Install: the plugin appears, running.

@@ -253,7 +253,7 @@ async fn a_package_installs_updates_with_a_diff_and_removes_with_its_data() {
     let shown = preview(&host, v1.clone(), "application/gzip", None).await;
     assert_eq!(shown["name"], "fault-plugin");
     assert_eq!(shown["version"], "1.0.0");
-    assert_eq!(shown["contract"], "0.2.0");
+    assert_eq!(shown["contract"], "0.3.0");
     assert_eq!(shown["permissions"], json!(["webhook:127.0.0.1"]));
     assert_eq!(shown["memory_mib"], 16);
     assert_eq!(shown["deadline_ms"], 50);
@@ -470,7 +470,7 @@ async fn bad_files_are_refused_with_the_reason_and_change_nothing() {
     let manifest = b"name = \"x\"\nversion = \"1.0.0\"\n";
     let mut future = wasm.clone();
     let (from, to) = (
-        b"stagehand:plugin/handler@0.2.0",
+        b"stagehand:plugin/handler@0.3.0",
         b"stagehand:plugin/handler@0.9.0",
     );
     let mut patched = 0;
@@ -480,7 +480,7 @@ async fn bad_files_are_refused_with_the_reason_and_change_nothing() {
             patched += 1;
         }
     }
-    assert!(patched > 0, "follow-alert exports no handler@0.2.0");
+    assert!(patched > 0, "follow-alert exports no handler@0.3.0");
     let host = Host::start(dir.path(), "run", &[]);
 
     let oversized = {
@@ -709,7 +709,7 @@ async fn the_command_line_installs_with_yes_and_refuses_without_a_terminal() {
     );
     assert!(ok, "{out}{err}");
     assert!(
-        out.contains("Install fault-plugin 1.0.0 (plugin contract 0.2.0)"),
+        out.contains("Install fault-plugin 1.0.0 (plugin contract 0.3.0)"),
         "{out}"
     );
     assert!(out.contains("needs grant:  webhook:127.0.0.1"), "{out}");

@@ -938,6 +938,13 @@ async fn a_plugin_built_for_contract_0_2_still_runs() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
+    // With the newer formatter off, the 0.2 component's own display shows.
+    let off = client()
+        .post(host.url("/api/plugins/event-formatter/disable"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status(), 200);
     let event = post(&host, json!({"kind": "test.legacy", "details": {"n": 7}})).await;
     let deadline = std::time::Instant::now() + WAIT;
     loop {
