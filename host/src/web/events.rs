@@ -193,7 +193,9 @@ pub fn build_test_event(body: TestEvent, default_channel: &str) -> Result<Event,
     Ok(event)
 }
 
-fn valid_kind(name: &str) -> bool {
+/// Whether `name` can be an event kind: lowercase names like
+/// `channel.follow` (test events and the editor's samples).
+pub(super) fn valid_kind(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
         && name

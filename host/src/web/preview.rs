@@ -129,12 +129,7 @@ pub async fn preview(
 /// The sample of `sample.kind` with `sample.details` laid over it.
 fn sample_event(sample: SampleEvent, channel: &str) -> Result<Event, String> {
     let kind_name = sample.kind.trim();
-    if kind_name.is_empty()
-        || kind_name.len() > 128
-        || !kind_name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
-    {
+    if !super::events::valid_kind(kind_name) {
         return Err(format!(
             "kind {kind_name:?} is not an event kind: use lowercase names like channel.follow"
         ));
