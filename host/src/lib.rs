@@ -22,6 +22,7 @@ pub mod plugins;
 pub mod polling;
 pub mod secrets;
 pub mod settle;
+pub mod storage;
 pub mod store;
 pub mod tts;
 pub mod twitch;

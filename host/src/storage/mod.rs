@@ -1,0 +1,330 @@
+//! The channel-keyed repositories of cluster mode, behind one trait with two
+//! backends: PostgreSQL (shared by every node of a cluster) and SQLite (one
+//! file, for a single-machine trial of the cluster roles and for the contract
+//! suite). Every method takes the channel it acts for and every statement is
+//! filtered by it, so a request for one channel can never reach another's
+//! rows. The schema of both comes from one list of migrations
+//! ([`migrations`]).
+//!
+//! The single-streamer host keeps its own store ([`crate::store`]); this
+//! layer holds what the cluster roles share.
+
+pub mod migrations;
+pub mod postgres;
+pub mod sealed;
+pub mod sqlite;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+pub use sealed::{SealError, TokenKey};
+
+/// A channel: the broadcaster's Twitch user id (digits).
+pub type ChannelId = String;
+
+/// Why a repository call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database could not be reached or refused the statement.
+    #[error("database error: {0}")]
+    Backend(String),
+    /// The channel named does not exist.
+    #[error("no channel {0}")]
+    NoChannel(String),
+    /// A channel with this id or login exists already.
+    #[error("channel {0} exists already")]
+    ChannelExists(String),
+    /// Stored data could not be read back (a row written by a newer version,
+    /// or changed by hand).
+    #[error("stored data is malformed: {0}")]
+    Malformed(String),
+    /// A commit carried a cursor for a partition whose lease its holder no
+    /// longer holds; nothing was written.
+    #[error("lease {0} is not held by this node any more")]
+    LeaseLost(String),
+    /// The schema in the database is newer than this build knows.
+    #[error("database schema version {found} is newer than this Stagehand supports ({supported})")]
+    TooNew { found: i64, supported: i64 },
+}
+
+/// A channel as the cluster knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub login: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One event to store. `id` is unique within the channel (the Twitch message
+/// id, or an id derived from the source); storing it again is a no-op.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub channel_id: ChannelId,
+    pub id: String,
+    pub kind: String,
+    pub source: String,
+    pub occurred_at: DateTime<Utc>,
+    /// The event as JSON (the host's [`crate::event::Event`] serialised).
+    pub body: Value,
+    /// What formatter plugins made of it, if anything.
+    pub display: Option<Value>,
+}
+
+/// An event as stored: `seq` is its position in its channel (1, 2, …, in
+/// commit order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelEvent {
+    pub channel_id: ChannelId,
+    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub source: String,
+    pub occurred_at: DateTime<Utc>,
+    pub stored_at: DateTime<Utc>,
+    pub body: Value,
+    pub display: Option<Value>,
+}
+
+/// What happened to one event of a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored with this per-channel `seq`.
+    New(i64),
+    /// An event with this id was already stored in the channel.
+    Duplicate,
+}
+
+/// An alert for one overlay of a channel. `id` is unique within the channel
+/// (derived from the event and the plugin, so a redelivered event makes the
+/// same id and is not queued twice).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAlert {
+    pub channel_id: ChannelId,
+    pub id: String,
+    pub overlay: String,
+    pub event_id: Option<String>,
+    pub plugin: Option<String>,
+    /// The alert as the overlay page receives it.
+    pub body: Value,
+}
+
+/// A queued alert: `position` orders a channel's alerts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedAlert {
+    pub channel_id: ChannelId,
+    pub id: String,
+    pub overlay: String,
+    pub position: i64,
+    pub event_id: Option<String>,
+    pub plugin: Option<String>,
+    pub body: Value,
+    pub queued_at: DateTime<Utc>,
+}
+
+/// One key-value change of a plugin (`None` deletes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvChange {
+    pub channel_id: ChannelId,
+    pub plugin: String,
+    pub key: String,
+    pub value: Option<String>,
+}
+
+/// Where a consumer of the event stream has got to: committed in the same
+/// transaction as the work it stands for, so a restarted consumer resumes
+/// exactly after the last committed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamCursor {
+    /// Which stream partition (a worker partition number).
+    pub partition: u32,
+    /// The last stream sequence whose work is committed.
+    pub sequence: u64,
+    /// Who commits: the holder of the partition's lease
+    /// (`worker-partition-<partition>`). A commit from anyone else is
+    /// refused ([`StorageError::LeaseLost`]), so a worker that stalled past
+    /// its lease cannot move the cursor behind its successor's back.
+    pub holder: String,
+}
+
+/// Everything one batch of work commits together: the events it stored, the
+/// alerts they produced, the plugins' key-value changes and the stream
+/// position. Either all of it is stored or none.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Commit {
+    pub events: Vec<NewEvent>,
+    pub alerts: Vec<NewAlert>,
+    pub kv: Vec<KvChange>,
+    /// Followers the stored follow events announced: added to the channel's
+    /// baseline with them, so the follower poller does not announce them
+    /// again.
+    pub known_followers: Vec<(ChannelId, String)>,
+    pub cursor: Option<StreamCursor>,
+}
+
+/// What a [`Commit`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Committed {
+    /// One per event of the commit, in its order.
+    pub events: Vec<Inserted>,
+    /// The position of each alert that was new (in the commit's order);
+    /// alerts already queued are left out.
+    pub alerts: Vec<(String, i64)>,
+}
+
+/// A plugin as one channel has it: the package bytes, the permissions the
+/// streamer granted and the settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelPlugin {
+    pub channel_id: ChannelId,
+    pub name: String,
+    /// The `.stagehand` package or bare component.
+    pub package: Vec<u8>,
+    /// Hex SHA-256 of `package` (compiled code is cached by it).
+    pub digest: String,
+    pub granted: Vec<String>,
+    pub settings: Value,
+    pub enabled: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A lease: `name` held by `holder` until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub name: String,
+    pub holder: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The cluster's repositories. Every call names the channel it acts for (or,
+/// for leases and cursors, cluster-wide names), and implementations filter
+/// every statement by it.
+#[async_trait::async_trait]
+pub trait ClusterStore: Send + Sync + 'static {
+    // Channels and their secrets.
+
+    /// Adds a channel. Its overlay key and dashboard token are set apart.
+    async fn create_channel(&self, id: &str, login: &str) -> Result<Channel, StorageError>;
+    async fn channel(&self, id: &str) -> Result<Option<Channel>, StorageError>;
+    async fn channels(&self) -> Result<Vec<Channel>, StorageError>;
+    /// Stores the SHA-256 of the channel's overlay key (the key itself is
+    /// never stored).
+    async fn set_overlay_key_digest(&self, channel: &str, digest: &str)
+    -> Result<(), StorageError>;
+    /// The channel whose overlay key has this digest.
+    async fn channel_by_overlay_key(&self, digest: &str) -> Result<Option<ChannelId>, StorageError>;
+    /// Stores the SHA-256 of the channel's dashboard token.
+    async fn set_dashboard_token_digest(
+        &self,
+        channel: &str,
+        digest: &str,
+    ) -> Result<(), StorageError>;
+    /// The channel whose dashboard token has this digest.
+    async fn channel_by_dashboard_token(
+        &self,
+        digest: &str,
+    ) -> Result<Option<ChannelId>, StorageError>;
+    /// Stores the channel's Twitch user token, sealed with the cluster's
+    /// [`TokenKey`] (see [`sealed`]); `None` removes it.
+    async fn set_sealed_user_token(
+        &self,
+        channel: &str,
+        sealed: Option<&[u8]>,
+    ) -> Result<(), StorageError>;
+    async fn sealed_user_token(&self, channel: &str) -> Result<Option<Vec<u8>>, StorageError>;
+
+    // Events, alerts, plugin state: written together.
+
+    /// Commits a batch of work in one transaction (see [`Commit`]). Events
+    /// and alerts already stored are skipped, so a redelivered batch changes
+    /// nothing but the cursor.
+    async fn commit(&self, commit: Commit) -> Result<Committed, StorageError>;
+    /// The last committed position of a stream partition.
+    async fn cursor(&self, partition: u32) -> Result<Option<u64>, StorageError>;
+    /// A channel's newest events, newest first; `before` is a `seq`.
+    async fn recent_events(
+        &self,
+        channel: &str,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<ChannelEvent>, StorageError>;
+    /// A channel's events in `seq` order from `after` (exclusive).
+    async fn events_after(
+        &self,
+        channel: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChannelEvent>, StorageError>;
+    async fn event_count(&self, channel: &str) -> Result<i64, StorageError>;
+
+    /// The alerts of one overlay not yet acknowledged, in order.
+    async fn unacked_alerts(
+        &self,
+        channel: &str,
+        overlay: &str,
+        limit: u32,
+    ) -> Result<Vec<QueuedAlert>, StorageError>;
+    /// Marks an alert shown. Answers whether it was waiting (an alert of
+    /// another channel, or one acknowledged already, answers false).
+    async fn ack_alert(&self, channel: &str, overlay: &str, id: &str)
+    -> Result<bool, StorageError>;
+
+    /// A plugin's key-value data in a channel.
+    async fn plugin_kv(
+        &self,
+        channel: &str,
+        plugin: &str,
+    ) -> Result<HashMap<String, String>, StorageError>;
+
+    // Plugins per channel.
+
+    /// Installs or replaces a plugin of a channel (grants and settings are
+    /// kept on a replace unless given).
+    async fn put_plugin(&self, plugin: ChannelPlugin) -> Result<(), StorageError>;
+    async fn plugins(&self, channel: &str) -> Result<Vec<ChannelPlugin>, StorageError>;
+    async fn set_plugin_settings(
+        &self,
+        channel: &str,
+        plugin: &str,
+        settings: &Value,
+    ) -> Result<bool, StorageError>;
+    async fn set_plugin_grants(
+        &self,
+        channel: &str,
+        plugin: &str,
+        granted: &[String],
+    ) -> Result<bool, StorageError>;
+    /// Removes a plugin with its kv data. Answers whether it was there.
+    async fn remove_plugin(&self, channel: &str, plugin: &str) -> Result<bool, StorageError>;
+
+    // Polling state.
+
+    /// Follower ids already known for a channel (the poller's baseline).
+    async fn known_followers(&self, channel: &str) -> Result<Vec<String>, StorageError>;
+    /// Adds follower ids to the baseline (known ones are ignored).
+    async fn add_known_followers(&self, channel: &str, ids: &[String])
+    -> Result<(), StorageError>;
+    /// Removes follower ids from the baseline (they unfollowed).
+    async fn remove_known_followers(
+        &self,
+        channel: &str,
+        ids: &[String],
+    ) -> Result<(), StorageError>;
+
+    // Leases (cluster-wide).
+
+    /// Takes or renews `name` for `holder` for `ttl`. Answers whether
+    /// `holder` holds it now (false while another holder's lease runs).
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, StorageError>;
+    /// Gives a lease up (only its holder can).
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StorageError>;
+    /// The leases whose name starts with `prefix`, live or expired.
+    async fn leases(&self, prefix: &str) -> Result<Vec<Lease>, StorageError>;
+}
