@@ -247,7 +247,7 @@ impl MockControl {
 
     /// The user with this login, if the mock knows them.
     pub async fn user(&self, login: &str) -> Option<UserInfo> {
-        lock(&self.shared.channel).find_login(login)
+        lock(&self.shared.channels).find_user_login(login)
     }
 
     // --- EventSub faults -----------------------------------------------------
@@ -428,7 +428,8 @@ impl MockControl {
     pub async fn state(&self) -> StateCounts {
         let now = Utc::now();
         let (followers, subscribers, vips, moderators, bans, clips, live) = {
-            let channel = lock(&self.shared.channel);
+            let channels = lock(&self.shared.channels);
+            let channel = channels.default_channel();
             (
                 channel.follower_total(),
                 channel.subscriber_total(),

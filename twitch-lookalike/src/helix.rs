@@ -22,7 +22,7 @@ use super::ids;
 use super::pagination::{MAX_FIRST, PageSlice, parse_page};
 use super::params::Params;
 use super::ratelimit::Verdict;
-use super::state::{ChannelState, UserInfo};
+use super::state::{ChannelState, ClipInfo, UserInfo};
 use super::traffic::{HelixFault, SentChatMessage};
 use super::triggers::{ANONYMOUS_GIFTER_ID, ANONYMOUS_GIFTER_LOGIN, Trigger};
 use super::{Shared, lock};
@@ -304,13 +304,17 @@ fn users(shared: &Shared, caller: &Caller, params: &Params) -> Result<Answer, Ap
             "The sum of the number of user IDs and logins must not exceed 100".to_owned(),
         ));
     }
-    let channel = lock(&shared.channel);
+    let channels = lock(&shared.channels);
     let mut found: Vec<UserInfo> = Vec::new();
     if ids.is_empty() && logins.is_empty() {
-        found.extend(channel.find_id(&caller.user_id));
+        found.extend(channels.find_user_id(&caller.user_id));
     }
-    found.extend(ids.iter().filter_map(|id| channel.find_id(id)));
-    found.extend(logins.iter().filter_map(|login| channel.find_login(login)));
+    found.extend(ids.iter().filter_map(|id| channels.find_user_id(id)));
+    found.extend(
+        logins
+            .iter()
+            .filter_map(|login| channels.find_user_login(login)),
+    );
     let mut seen = HashSet::new();
     found.retain(|u| seen.insert(u.id.clone()));
     ok(json!({ "data": found.iter().map(user_json).collect::<Vec<_>>() }))
@@ -322,10 +326,10 @@ fn followers(shared: &Shared, caller: &Caller, params: &Params) -> Result<Answer
     require_scope(caller, &["moderator:read:followers"])?;
     let request =
         parse_page(params.get("first"), params.get("after"), MAX_FIRST).map_err(bad_request)?;
-    let channel = lock(&shared.channel);
-    if broadcaster_id != channel.broadcaster().id {
+    let channels = lock(&shared.channels);
+    let Some(channel) = channels.get(broadcaster_id) else {
         return ok(json!({"total": 0, "data": [], "pagination": {}}));
-    }
+    };
     let total = channel.follower_total();
     // Only the broadcaster and moderators see who follows; others get the
     // total alone.
@@ -344,7 +348,7 @@ fn followers(shared: &Shared, caller: &Caller, params: &Params) -> Result<Answer
     if let Some(user_id) = params.get("user_id") {
         let data: Vec<Value> = channel
             .followed_at(user_id)
-            .map(|at| row(&lookup(&channel, user_id), at))
+            .map(|at| row(&lookup(channel, user_id), at))
             .into_iter()
             .collect();
         return ok(json!({"total": total, "data": data, "pagination": {}}));
@@ -363,7 +367,10 @@ fn subscriptions(shared: &Shared, caller: &Caller, params: &Params) -> Result<An
     let broadcaster_id = required(params, "broadcaster_id")?;
     require_scope(caller, &["channel:read:subscriptions"])?;
     require_broadcaster(caller, broadcaster_id)?;
-    let channel = lock(&shared.channel);
+    let channels = lock(&shared.channels);
+    let Some(channel) = channels.get(broadcaster_id) else {
+        return ok(json!({"data": [], "pagination": {}, "total": 0, "points": 0}));
+    };
     let broadcaster = channel.broadcaster().clone();
     let wanted = params.all("user_id");
     let rows: Vec<(String, super::state::SubInfo)> = channel
@@ -381,8 +388,8 @@ fn subscriptions(shared: &Shared, caller: &Caller, params: &Params) -> Result<An
         .sum();
     let total = channel.subscriber_total();
     let to_json = |(id, sub): &(String, super::state::SubInfo)| {
-        let user = lookup(&channel, id);
-        let gifter = sub.gifter_id.as_deref().map(|g| lookup(&channel, g));
+        let user = lookup(channel, id);
+        let gifter = sub.gifter_id.as_deref().map(|g| lookup(channel, g));
         let plan = match sub.tier.as_str() {
             "2000" => "Channel Subscription (Tier 2)",
             "3000" => "Channel Subscription (Tier 3)",
@@ -433,7 +440,10 @@ fn role_list(
         }
     }
     require_broadcaster(caller, broadcaster_id)?;
-    let channel = lock(&shared.channel);
+    let channels = lock(&shared.channels);
+    let Some(channel) = channels.get(broadcaster_id) else {
+        return ok(json!({"data": [], "pagination": {}}));
+    };
     let wanted = params.all("user_id");
     let ids = match role {
         Role::Vip => channel.vips(),
@@ -444,7 +454,7 @@ fn role_list(
         .filter(|id| wanted.is_empty() || wanted.contains(id))
         .collect();
     let (data, slice) = page_of(&rows, params, |id| {
-        let user = lookup(&channel, id);
+        let user = lookup(channel, id);
         json!({"user_id": user.id, "user_login": user.login, "user_name": user.display_name})
     })?;
     ok(json!({"data": data, "pagination": slice.pagination()}))
@@ -463,7 +473,10 @@ fn banned(
         &["moderation:read", "moderator:manage:banned_users"],
     )?;
     require_broadcaster(caller, broadcaster_id)?;
-    let channel = lock(&shared.channel);
+    let channels = lock(&shared.channels);
+    let Some(channel) = channels.get(broadcaster_id) else {
+        return ok(json!({"data": [], "pagination": {}}));
+    };
     let wanted = params.all("user_id");
     let rows: Vec<_> = channel
         .bans(now)
@@ -471,8 +484,8 @@ fn banned(
         .filter(|(id, _)| wanted.is_empty() || wanted.contains(id))
         .collect();
     let (data, slice) = page_of(&rows, params, |(id, ban)| {
-        let user = lookup(&channel, id);
-        let moderator = lookup(&channel, &ban.moderator_id);
+        let user = lookup(channel, id);
+        let moderator = lookup(channel, &ban.moderator_id);
         json!({
             "user_id": user.id,
             "user_login": user.login,
@@ -519,22 +532,27 @@ fn clips(shared: &Shared, params: &Params) -> Result<Answer, ApiError> {
         (None, None) => None,
     };
     let featured = params.get("is_featured").map(|v| v == "true");
-    let channel = lock(&shared.channel);
-    let broadcaster = channel.broadcaster().clone();
-    if broadcaster_id.is_some_and(|b| b != broadcaster.id) || game_id.is_some() {
+    if game_id.is_some() {
         return ok(json!({"data": [], "pagination": {}}));
     }
-    let mut rows: Vec<_> = channel
-        .clips()
-        .iter()
-        .filter(|c| ids.is_empty() || ids.contains(&c.id.as_str()))
-        .filter(|c| started_at.is_none_or(|s| c.created_at >= s))
-        .filter(|c| ended_at.is_none_or(|e| c.created_at <= e))
-        .filter(|c| featured.is_none_or(|f| c.is_featured == f))
+    let channels = lock(&shared.channels);
+    // `broadcaster_id` picks one channel; clip ids alone may be anywhere.
+    let searched: Vec<&ChannelState> = match broadcaster_id {
+        Some(id) => channels.get(id).into_iter().collect(),
+        None => channels.iter().collect(),
+    };
+    let mut rows: Vec<(&ChannelState, &ClipInfo)> = searched
+        .into_iter()
+        .flat_map(|channel| channel.clips().iter().map(move |clip| (channel, clip)))
+        .filter(|(_, c)| ids.is_empty() || ids.contains(&c.id.as_str()))
+        .filter(|(_, c)| started_at.is_none_or(|s| c.created_at >= s))
+        .filter(|(_, c)| ended_at.is_none_or(|e| c.created_at <= e))
+        .filter(|(_, c)| featured.is_none_or(|f| c.is_featured == f))
         .collect();
-    rows.sort_by_key(|clip| std::cmp::Reverse(clip.view_count));
-    let (data, slice) = page_of(&rows, params, |clip| {
-        let creator = lookup(&channel, &clip.creator_id);
+    rows.sort_by_key(|(_, clip)| std::cmp::Reverse(clip.view_count));
+    let (data, slice) = page_of(&rows, params, |(channel, clip)| {
+        let creator = lookup(channel, &clip.creator_id);
+        let broadcaster = channel.broadcaster();
         json!({
             "id": clip.id,
             "url": format!("https://clips.twitch.tv/{}", clip.id),
@@ -612,11 +630,16 @@ fn send_chat(
         sent_at: now,
     });
     if shared.options.echo_sent_chat {
-        let sender = lock(&shared.channel).find_id(&chat.sender_id);
-        if let Some(sender) = sender {
+        let (sender, hosted) = {
+            let channels = lock(&shared.channels);
+            let hosted = channels.get(&chat.broadcaster_id).is_some();
+            (channels.find_user_id(&chat.sender_id), hosted)
+        };
+        if let Some(sender) = sender.filter(|_| hosted) {
             let trigger = Trigger::new("channel.chat.message")
                 .user(sender.login)
-                .text(chat.message);
+                .text(chat.message)
+                .channel(chat.broadcaster_id.clone());
             if let Err(error) = shared.run_trigger(&trigger) {
                 tracing::warn!(%error, "mock: could not echo a sent chat message");
             }
@@ -652,12 +675,12 @@ fn create_subscription(
     // Which ids in the condition are users the mock knows (checked before
     // taking the hub's lock, so the locks are never nested).
     let known: HashSet<String> = {
-        let channel = lock(&shared.channel);
+        let channels = lock(&shared.channels);
         request
             .condition
             .values()
             .filter_map(Value::as_str)
-            .filter(|id| channel.find_id(id).is_some())
+            .filter(|id| channels.find_user_id(id).is_some())
             .map(str::to_owned)
             .collect()
     };

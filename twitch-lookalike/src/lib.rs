@@ -17,6 +17,8 @@
 //! audience.
 
 pub mod catalog;
+pub mod channels;
+pub mod conduits;
 pub mod control;
 pub mod demo;
 mod eventsub;
@@ -62,6 +64,7 @@ pub use state::UserInfo;
 pub use traffic::{HelixFault, SentChatMessage};
 pub use triggers::{Trigger, TriggerError};
 
+use channels::Channels;
 use hub::Hub;
 use state::{ChannelState, Seed};
 use tokens::{Grant, TokenStore};
@@ -190,7 +193,7 @@ pub(crate) struct Shared {
     /// `ws://127.0.0.1:PORT/ws`
     ws_url: String,
     control_secret: String,
-    channel: Mutex<ChannelState>,
+    channels: Mutex<Channels>,
     tokens: Mutex<TokenStore>,
     hub: Mutex<Hub>,
     traffic: Mutex<Traffic>,
@@ -206,17 +209,27 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     fn broadcaster_id(&self) -> String {
-        lock(&self.channel).broadcaster().id.clone()
+        lock(&self.channels)
+            .default_channel()
+            .broadcaster()
+            .id
+            .clone()
     }
 
-    /// Applies a trigger to the channel, then delivers its events (the
-    /// channel lock is released before the hub's is taken).
+    /// Applies a trigger to its channel (the default one unless it names
+    /// another), then delivers its events (the channels' lock is released
+    /// before the hub's is taken).
     fn run_trigger(&self, trigger: &Trigger) -> Result<Sent, TriggerError> {
         let now = Utc::now();
         let planned = {
-            let mut channel = lock(&self.channel);
+            let mut channels = lock(&self.channels);
+            let channel = channels
+                .select_mut(trigger.channel.as_deref())
+                .map_err(|_| {
+                    TriggerError::UnknownChannel(trigger.channel.clone().unwrap_or_default())
+                })?;
             let mut rng = lock(&self.rng);
-            triggers::apply(&mut channel, trigger, now, &mut *rng)?
+            triggers::apply(channel, trigger, now, &mut *rng)?
         };
         let mut hub = lock(&self.hub);
         let events = planned
@@ -349,7 +362,7 @@ impl MockTwitch {
             http_base: format!("http://{addr}"),
             ws_url: format!("ws://{addr}/ws"),
             control_secret: ids::secret(),
-            channel: Mutex::new(channel),
+            channels: Mutex::new(Channels::new(channel)),
             tokens: Mutex::new(tokens),
             hub: Mutex::new(Hub::new()),
             traffic: Mutex::new(Traffic::new(
@@ -441,8 +454,8 @@ impl MockTwitch {
 
     /// The broadcaster's (id, login).
     pub fn broadcaster(&self) -> (String, String) {
-        let channel = lock(&self.shared.channel);
-        let broadcaster = channel.broadcaster();
+        let channels = lock(&self.shared.channels);
+        let broadcaster = channels.default_channel().broadcaster();
         (broadcaster.id.clone(), broadcaster.login.clone())
     }
 

@@ -109,7 +109,10 @@ async fn token(
             let Some(device_code) = params.get("device_code") else {
                 return error(400, "missing device_code");
             };
-            let broadcaster = lock(&shared.channel).broadcaster().clone();
+            let broadcaster = lock(&shared.channels)
+                .default_channel()
+                .broadcaster()
+                .clone();
             let result = lock(&shared.tokens).poll_device(
                 device_code,
                 params.get("client_id"),

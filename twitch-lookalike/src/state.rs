@@ -333,6 +333,12 @@ impl ChannelState {
         &self.broadcaster
     }
 
+    /// Adds a user with a given id (bulk followers get ids from their own
+    /// range, so they never collide with ids derived from logins).
+    pub fn add_user(&mut self, user: UserInfo) {
+        self.insert_user(user);
+    }
+
     fn insert_user(&mut self, user: UserInfo) {
         self.ids_by_login
             .insert(user.login.clone(), user.id.clone());

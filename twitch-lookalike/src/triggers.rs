@@ -73,6 +73,9 @@ pub struct Trigger {
     /// Change the state only, send no notification (an event EventSub
     /// missed, for polling tests).
     pub quiet: bool,
+    /// The channel it happens in (broadcaster id or login); the default
+    /// channel when absent.
+    pub channel: Option<String>,
 }
 
 impl Trigger {
@@ -93,6 +96,13 @@ impl Trigger {
     /// Sets the chat text (or clip title, or new login for `rename`).
     pub fn text(mut self, text: impl Into<String>) -> Self {
         self.text = Some(text.into());
+        self
+    }
+
+    /// Makes it happen in `channel` (broadcaster id or login) instead of
+    /// the default channel.
+    pub fn channel(mut self, channel: impl Into<String>) -> Self {
+        self.channel = Some(channel.into());
         self
     }
 
@@ -120,6 +130,9 @@ pub enum TriggerError {
     /// A field has a value Twitch would not send.
     #[error("invalid trigger: {0}")]
     Invalid(String),
+    /// The trigger names a channel the look-alike does not host.
+    #[error("unknown channel {0:?}")]
+    UnknownChannel(String),
 }
 
 /// The kinds a trigger can have, resolved from names and aliases.
