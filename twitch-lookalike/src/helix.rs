@@ -25,7 +25,7 @@ use super::ratelimit::Verdict;
 use super::state::{ChannelState, ClipInfo, UserInfo};
 use super::traffic::{HelixFault, SentChatMessage};
 use super::triggers::{ANONYMOUS_GIFTER_ID, ANONYMOUS_GIFTER_LOGIN, Trigger};
-use super::{Shared, lock};
+use super::{Shared, conduit_api as conduits, lock};
 
 /// `GET|POST|DELETE /helix/...`: authorize, rate-limit, dispatch.
 pub(super) async fn entry(
@@ -67,12 +67,12 @@ pub(super) async fn entry(
 }
 
 /// A successful answer.
-enum Answer {
+pub(super) enum Answer {
     Json(StatusCode, Value),
     NoContent,
 }
 
-fn ok(value: Value) -> Result<Answer, ApiError> {
+pub(super) fn ok(value: Value) -> Result<Answer, ApiError> {
     Ok(Answer::Json(StatusCode::OK, value))
 }
 
@@ -90,6 +90,12 @@ fn route(
         ("POST", "/eventsub/subscriptions") => create_subscription(shared, caller, body, now),
         ("GET", "/eventsub/subscriptions") => list_subscriptions(shared, caller, params),
         ("DELETE", "/eventsub/subscriptions") => delete_subscription(shared, caller, params),
+        ("POST", "/eventsub/conduits") => conduits::create(shared, caller, body),
+        ("GET", "/eventsub/conduits") => conduits::list(shared, caller),
+        ("PATCH", "/eventsub/conduits") => conduits::update(shared, caller, body),
+        ("DELETE", "/eventsub/conduits") => conduits::delete(shared, caller, params),
+        ("GET", "/eventsub/conduits/shards") => conduits::shards(shared, caller, params),
+        ("PATCH", "/eventsub/conduits/shards") => conduits::update_shards(shared, caller, body),
         ("GET", "/channels/followers") => followers(shared, caller, params),
         ("GET", "/subscriptions") => subscriptions(shared, caller, params),
         ("GET", "/channels/vips") => role_list(shared, caller, params, Role::Vip),
@@ -212,7 +218,7 @@ pub(super) fn fault_response(
     error_response(&ApiError::new(fault.status, message), Some(verdict))
 }
 
-fn required<'a>(params: &'a Params, key: &str) -> Result<&'a str, ApiError> {
+pub(super) fn required<'a>(params: &'a Params, key: &str) -> Result<&'a str, ApiError> {
     params
         .get(key)
         .ok_or_else(|| ApiError::new(400, format!("Missing required parameter \"{key}\"")))
@@ -243,7 +249,7 @@ fn require_broadcaster(caller: &Caller, broadcaster_id: &str) -> Result<(), ApiE
     }
 }
 
-fn bad_request(message: String) -> ApiError {
+pub(super) fn bad_request(message: String) -> ApiError {
     ApiError::new(400, message)
 }
 
@@ -672,6 +678,9 @@ fn create_subscription(
     if shared.options.unsupported_types.contains(&request.kind) {
         return Err(ApiError::new(400, crate::catalog::NOT_VALID));
     }
+    if request.transport.get("method").and_then(Value::as_str) == Some("conduit") {
+        return create_conduit_subscription(shared, caller, request, now);
+    }
     // Which ids in the condition are users the mock knows (checked before
     // taking the hub's lock, so the locks are never nested).
     let known: HashSet<String> = {
@@ -702,6 +711,54 @@ fn create_subscription(
     ))
 }
 
+/// `POST /eventsub/subscriptions` with the conduit transport → 202. Every
+/// channel the look-alike hosts has authorised the client with the
+/// configured scopes; other users have not.
+fn create_conduit_subscription(
+    shared: &Shared,
+    caller: &Caller,
+    request: CreateRequest,
+    now: DateTime<Utc>,
+) -> Result<Answer, ApiError> {
+    // Which ids in the condition authorised the client (read before the
+    // hub's lock, so the locks are never nested).
+    let authorised: HashSet<String> = {
+        let channels = lock(&shared.channels);
+        request
+            .condition
+            .values()
+            .filter_map(Value::as_str)
+            .filter(|id| channels.is_broadcaster(id))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (sub, totals) = lock(&shared.hub).create_on_conduit(
+        caller,
+        request,
+        |id| authorised.contains(id),
+        &shared.options.scopes,
+        now,
+    )?;
+    Ok(Answer::Json(
+        StatusCode::ACCEPTED,
+        json!({
+            "data": [sub],
+            "total": totals.total,
+            "total_cost": totals.total_cost,
+            "max_total_cost": max_total_cost(shared, caller),
+        }),
+    ))
+}
+
+/// `max_total_cost`: app tokens have a larger budget than user tokens.
+fn max_total_cost(shared: &Shared, caller: &Caller) -> u32 {
+    if caller.user_id.is_empty() {
+        crate::conduits::APP_MAX_TOTAL_COST
+    } else {
+        shared.options.max_total_cost
+    }
+}
+
 /// `GET /eventsub/subscriptions` (filters `status`, `type`, `user_id`,
 /// `subscription_id`; pages of up to 100).
 fn list_subscriptions(
@@ -730,7 +787,7 @@ fn list_subscriptions(
         "data": subs[slice.start..slice.end],
         "total": totals.total,
         "total_cost": totals.total_cost,
-        "max_total_cost": shared.options.max_total_cost,
+        "max_total_cost": max_total_cost(shared, caller),
         "pagination": slice.pagination(),
     }))
 }

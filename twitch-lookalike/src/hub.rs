@@ -19,7 +19,10 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::ids;
-use crate::catalog::{self, ConditionShape};
+use crate::catalog::{self, ConditionShape, SubscriptionType};
+use crate::conduits::{
+    self, ConduitInfo, Conduits, Disabled, RoutingCounts, ShardError, ShardInfo, ShardUpdate,
+};
 use crate::wire::{Subscription, Transport, notification_frame, reconnect_frame, revocation_frame};
 
 /// What the hub asks a socket task to do.
@@ -107,6 +110,9 @@ struct SessionEntry {
     reconnect_token: Option<String>,
     reconnect_url: Option<String>,
     successor: Option<String>,
+    /// Sends that fail as if the socket were gone (a fault for testing
+    /// the conduit retry), counted down.
+    fail_sends: u32,
 }
 
 impl SessionEntry {
@@ -119,6 +125,10 @@ impl SessionEntry {
 
     /// Sends a frame, or buffers it while reconnecting without a socket.
     fn send(&mut self, frame: String) -> bool {
+        if self.fail_sends > 0 {
+            self.fail_sends -= 1;
+            return false;
+        }
         match (&self.tx, self.status) {
             (Some(tx), SessionStatus::Connected | SessionStatus::Reconnecting) => {
                 tx.send(Outgoing::Frame(frame)).is_ok()
@@ -148,6 +158,9 @@ pub struct Delivery {
     pub session_id: String,
     /// The subscription it was for.
     pub subscription_id: String,
+    /// The conduit shard it went through (conduit subscriptions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_id: Option<String>,
 }
 
 /// The caller of a Helix subscription request: the token's client and user.
@@ -224,6 +237,7 @@ pub struct Hub {
     order: Vec<String>,
     subs: Vec<SubRecord>,
     reconnect_tokens: HashMap<String, String>,
+    conduits: Conduits,
 }
 
 /// The statuses a subscription of a dead session gets.
@@ -263,6 +277,7 @@ impl Hub {
                 reconnect_token: None,
                 reconnect_url: None,
                 successor: None,
+                fail_sends: 0,
             },
         );
         self.order.push(id.clone());
@@ -306,6 +321,8 @@ impl Hub {
                 moved = true;
             }
         }
+        // Shards follow their session to the reconnect URL.
+        moved |= self.conduits.session_moved(&old_id, &new_id, now);
         let buffered = match self.sessions.get_mut(&old_id) {
             Some(old) => {
                 old.status = SessionStatus::Reconnected;
@@ -359,6 +376,10 @@ impl Hub {
                     self.reconnect_tokens.remove(&token);
                 }
                 self.disable_subscriptions(session_id, now);
+                let disabled = self.conduits.session_closed(session_id, code, now);
+                for shard in disabled {
+                    self.announce_disabled(shard, now);
+                }
             }
             SessionStatus::Reconnected => {
                 session.disconnected_at.get_or_insert(now);
@@ -473,8 +494,91 @@ impl Hub {
             .collect();
         targets
             .into_iter()
-            .filter_map(|sub| self.notify(sub, event, now))
+            .filter_map(|sub| match sub.transport.conduit_id.clone() {
+                Some(conduit_id) => {
+                    let key = routing_key(event);
+                    self.notify_conduit(sub, &conduit_id, key, event, now)
+                }
+                None => self.notify(sub, event, now),
+            })
             .collect()
+    }
+
+    /// Sends a conduit subscription's notification to the shard its key
+    /// hashes to, or, when that shard does not take it, to one other
+    /// enabled shard (same message id). Counted per shard, retried or
+    /// dropped.
+    fn notify_conduit(
+        &mut self,
+        sub: Subscription,
+        conduit_id: &str,
+        key: &str,
+        event: &Value,
+        now: DateTime<Utc>,
+    ) -> Option<Delivery> {
+        let targets = self.conduits.route(conduit_id, key);
+        let message_id = ids::message_id();
+        let frame = notification_frame(&message_id, &sub, event, now);
+        for (attempt, target) in targets.iter().enumerate() {
+            if attempt > 0 {
+                self.conduits.count_retried();
+            }
+            let Some(session) = self.sessions.get_mut(&target.session_id) else {
+                continue;
+            };
+            if !session.send(frame.clone()) {
+                continue;
+            }
+            session.last = Some(LastNotification {
+                message_id: message_id.clone(),
+                subscription: sub.clone(),
+                event: event.clone(),
+                timestamp: now,
+            });
+            self.conduits.count_delivered(conduit_id, &target.shard_id);
+            return Some(Delivery {
+                message_id,
+                session_id: target.session_id.clone(),
+                subscription_id: sub.id,
+                shard_id: Some(target.shard_id.clone()),
+            });
+        }
+        self.conduits.count_dropped();
+        None
+    }
+
+    /// Sends `conduit.shard.disabled` for a shard that was just disabled,
+    /// to the owner's subscriptions of that type (all of its conduits, or
+    /// the one the condition names), through their conduits' shards that
+    /// are still enabled.
+    fn announce_disabled(&mut self, disabled: Disabled, now: DateTime<Utc>) {
+        let event = serde_json::json!({
+            "conduit_id": disabled.conduit_id,
+            "shard_id": disabled.shard.id,
+            "status": disabled.shard.status,
+            "transport": disabled.shard.transport,
+        });
+        let targets: Vec<Subscription> = self
+            .subs
+            .iter()
+            .filter(|r| {
+                r.sub.status == "enabled"
+                    && r.sub.kind == conduits::SHARD_DISABLED
+                    && r.client_id == disabled.client_id
+                    && r.sub
+                        .condition
+                        .get("conduit_id")
+                        .and_then(Value::as_str)
+                        .is_none_or(|id| id == disabled.conduit_id)
+            })
+            .map(|r| r.sub.clone())
+            .collect();
+        let key = format!("{}/{}", disabled.conduit_id, disabled.shard.id);
+        for sub in targets {
+            if let Some(conduit_id) = sub.transport.conduit_id.clone() {
+                self.notify_conduit(sub, &conduit_id, &key, &event, now);
+            }
+        }
     }
 
     /// Sends a notification of any type, even one nobody subscribed to:
@@ -532,6 +636,7 @@ impl Hub {
             message_id,
             session_id,
             subscription_id: sub.id,
+            shard_id: None,
         })
     }
 
@@ -637,12 +742,24 @@ impl Hub {
         }
         for sub in &revoked {
             let frame = revocation_frame(&ids::message_id(), &on_the_wire(sub), now);
-            if let Some(session) = sub
-                .transport
-                .session_id
-                .as_ref()
-                .and_then(|id| self.sessions.get_mut(id))
-            {
+            // A conduit subscription's revocation goes through one of its
+            // conduit's enabled shards.
+            let session_id = match &sub.transport.conduit_id {
+                Some(conduit_id) => {
+                    let key = sub
+                        .condition
+                        .values()
+                        .find_map(Value::as_str)
+                        .unwrap_or_default();
+                    self.conduits
+                        .route(conduit_id, key)
+                        .into_iter()
+                        .next()
+                        .map(|t| t.session_id)
+                }
+                None => sub.transport.session_id.clone(),
+            };
+            if let Some(session) = session_id.and_then(|id| self.sessions.get_mut(&id)) {
                 session.send(frame);
             }
         }
@@ -658,9 +775,7 @@ impl Hub {
         limits: Limits,
         now: DateTime<Utc>,
     ) -> Result<(Subscription, Totals), ApiError> {
-        let spec = catalog::find(&request.kind)
-            .filter(|s| s.version == request.version)
-            .ok_or_else(|| ApiError::new(400, catalog::NOT_VALID))?;
+        let spec = offered(&request)?;
         let condition = request.condition;
         let field = |key: &str| {
             condition
@@ -668,36 +783,13 @@ impl Hub {
                 .and_then(Value::as_str)
                 .filter(|v| !v.is_empty())
         };
-        let required: &[&str] = match spec.condition {
-            ConditionShape::Broadcaster => &["broadcaster_user_id"],
-            ConditionShape::BroadcasterAndModerator => {
-                &["broadcaster_user_id", "moderator_user_id"]
-            }
-            ConditionShape::BroadcasterAndUser => &["broadcaster_user_id", "user_id"],
-            ConditionShape::ToBroadcaster => &[],
-        };
-        for key in required {
-            if field(key).is_none() {
-                return Err(ApiError::new(
-                    400,
-                    format!("condition.{key} is missing or invalid"),
-                ));
-            }
-        }
-        let broadcaster = match spec.condition {
-            ConditionShape::ToBroadcaster => field("to_broadcaster_user_id")
-                .or_else(|| field("from_broadcaster_user_id"))
-                .ok_or_else(|| {
-                    ApiError::new(
-                        400,
-                        "condition.to_broadcaster_user_id or condition.from_broadcaster_user_id is required",
-                    )
-                })?,
-            _ => field("broadcaster_user_id").unwrap_or_default(),
-        }
-        .to_owned();
+        let broadcaster = condition_broadcaster(spec, &condition)?;
         if !broadcaster_known(&broadcaster) {
             return Err(ApiError::new(400, "invalid condition: unknown broadcaster"));
+        }
+        if caller.user_id.is_empty() {
+            // WebSocket subscriptions take a user token, never an app one.
+            return Err(ApiError::new(400, INVALID_AUTH_COMBINATION));
         }
         if request.transport.get("method").and_then(Value::as_str) != Some("websocket") {
             return Err(ApiError::new(400, "transport.method must be websocket"));
@@ -815,6 +907,234 @@ impl Hub {
         Ok((sub, totals))
     }
 
+    /// Creates a subscription with the `conduit` transport, as `POST
+    /// /eventsub/subscriptions` does for an app token: the conduit must be
+    /// the client's, and every user the condition names for authorization
+    /// must have authorised the client (`authorised`) with a scope the type
+    /// needs (`granted`). `conduit.shard.disabled` needs the client's own
+    /// id in its condition instead.
+    pub fn create_on_conduit(
+        &mut self,
+        caller: &Caller,
+        request: CreateRequest,
+        authorised: impl Fn(&str) -> bool,
+        granted: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(Subscription, Totals), ApiError> {
+        if !caller.user_id.is_empty() {
+            // Conduits are for app tokens only.
+            return Err(ApiError::new(400, INVALID_AUTH_COMBINATION));
+        }
+        let conduit_id = request
+            .transport
+            .get("conduit_id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    400,
+                    "The conduit_id field is required if you specify the conduit transport method",
+                )
+            })?
+            .to_owned();
+        if !self.conduits.owns(&caller.client_id, &conduit_id) {
+            return Err(ApiError::new(400, "conduit not found"));
+        }
+        let condition = request.condition;
+        let field = |key: &str| {
+            condition
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+        };
+        let cost = if request.kind == conduits::SHARD_DISABLED {
+            if request.version != "1" {
+                return Err(ApiError::new(400, catalog::NOT_VALID));
+            }
+            let client_id = field("client_id")
+                .ok_or_else(|| ApiError::new(400, "condition.client_id is missing or invalid"))?;
+            if client_id != caller.client_id {
+                return Err(ApiError::new(
+                    403,
+                    "The client_id in the condition must match the client ID of the access token",
+                ));
+            }
+            if let Some(watched) = field("conduit_id")
+                && !self.conduits.owns(&caller.client_id, watched)
+            {
+                return Err(ApiError::new(
+                    403,
+                    "The client must be the owner of the conduit in the condition",
+                ));
+            }
+            0
+        } else {
+            let spec = offered_parts(&request.kind, &request.version)?;
+            let broadcaster = condition_broadcaster(spec, &condition)?;
+            // The users whose authorization the type needs: the
+            // broadcaster for scoped types, else the user named as reader.
+            let mut needed: Vec<&str> = Vec::new();
+            match spec.condition {
+                ConditionShape::BroadcasterAndModerator => {
+                    needed.extend(field("moderator_user_id"))
+                }
+                ConditionShape::BroadcasterAndUser => needed.extend(field("user_id")),
+                ConditionShape::Broadcaster if !spec.scopes.is_empty() => {
+                    needed.push(broadcaster.as_str());
+                }
+                _ => {}
+            }
+            // The look-alike hosts the channels its conduit subscriptions
+            // are about (a raid's target included).
+            if !authorised(&broadcaster) {
+                return Err(ApiError::new(400, "invalid condition: unknown broadcaster"));
+            }
+            if needed.iter().any(|user| !authorised(user)) || !spec.is_authorized(granted) {
+                return Err(ApiError::new(
+                    403,
+                    "subscription missing proper authorization",
+                ));
+            }
+            // Types without authorization cost 1; authorised ones nothing.
+            u32::from(spec.scopes.is_empty())
+        };
+        let duplicate = self.subs.iter().any(|r| {
+            r.sub.status == "enabled"
+                && r.sub.kind == request.kind
+                && r.sub.version == request.version
+                && r.sub.condition == condition
+                && r.sub.transport.conduit_id.as_deref() == Some(conduit_id.as_str())
+        });
+        if duplicate {
+            return Err(ApiError::new(409, "subscription already exists"));
+        }
+        let totals = self.totals(caller);
+        if totals.total_cost + cost > conduits::APP_MAX_TOTAL_COST {
+            return Err(ApiError::new(
+                403,
+                "subscription cost exceeds max_total_cost",
+            ));
+        }
+        let sub = Subscription {
+            id: ids::message_id(),
+            status: "enabled".to_owned(),
+            kind: request.kind,
+            version: request.version,
+            cost,
+            condition,
+            transport: Transport::conduit(conduit_id),
+            created_at: Some(now),
+        };
+        self.subs.push(SubRecord {
+            sub: sub.clone(),
+            client_id: caller.client_id.clone(),
+            user_id: caller.user_id.clone(),
+        });
+        let totals = self.totals(caller);
+        Ok((sub, totals))
+    }
+
+    // --- conduits ------------------------------------------------------------
+
+    /// Create Conduits for `client_id`.
+    pub fn create_conduit(
+        &mut self,
+        client_id: &str,
+        shard_count: Option<i64>,
+    ) -> Result<ConduitInfo, ApiError> {
+        self.conduits.create(client_id, shard_count)
+    }
+
+    /// Get Conduits of `client_id`.
+    pub fn list_conduits(&self, client_id: &str) -> Vec<ConduitInfo> {
+        self.conduits.list(client_id)
+    }
+
+    /// Update Conduits (the shard count).
+    pub fn update_conduit(
+        &mut self,
+        client_id: &str,
+        id: Option<&str>,
+        shard_count: Option<i64>,
+    ) -> Result<ConduitInfo, ApiError> {
+        self.conduits.update(client_id, id, shard_count)
+    }
+
+    /// Delete Conduit, with every subscription on it (Twitch deletes them).
+    pub fn delete_conduit(&mut self, client_id: &str, id: &str) -> Result<(), ApiError> {
+        self.conduits.delete(client_id, id)?;
+        self.subs
+            .retain(|r| r.sub.transport.conduit_id.as_deref() != Some(id));
+        Ok(())
+    }
+
+    /// Get Conduit Shards.
+    pub fn conduit_shards(
+        &self,
+        client_id: &str,
+        id: &str,
+        status: Option<&str>,
+    ) -> Result<Vec<ShardInfo>, ApiError> {
+        self.conduits.shards(client_id, id, status)
+    }
+
+    /// Update Conduit Shards: each shard on its own, answering the shards
+    /// updated and the per-shard errors. A WebSocket session assigned to a
+    /// shard counts as subscribed (no 4003 close for it).
+    pub fn update_shards(
+        &mut self,
+        client_id: &str,
+        id: &str,
+        updates: &[ShardUpdate],
+    ) -> Result<(Vec<ShardInfo>, Vec<ShardError>), ApiError> {
+        if !self.conduits.owns(client_id, id) {
+            return Err(ApiError::new(404, "Conduit not found"));
+        }
+        let mut updated = Vec::new();
+        let mut errors = Vec::new();
+        for update in updates {
+            let sessions = &self.sessions;
+            let connected_at = |session_id: &str| {
+                sessions
+                    .get(session_id)
+                    .filter(|s| s.is_live())
+                    .map(|s| s.connected_at)
+            };
+            match self.conduits.assign(client_id, id, update, connected_at) {
+                Ok(shard) => {
+                    if let Some(session) = shard
+                        .transport
+                        .session_id
+                        .as_deref()
+                        .and_then(|sid| self.sessions.get_mut(sid))
+                    {
+                        session.subscribed = true;
+                    }
+                    updated.push(shard);
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        Ok((updated, errors))
+    }
+
+    /// What conduit routing did: deliveries per shard, retries, drops.
+    pub fn routing_counts(&self) -> RoutingCounts {
+        self.conduits.counts()
+    }
+
+    /// Makes the next `times` sends to `session_id` fail as if its socket
+    /// were gone (the session stays open); false for an unknown session.
+    pub fn fail_sends(&mut self, session_id: &str, times: u32) -> bool {
+        match self.sessions.get_mut(session_id) {
+            Some(session) => {
+                session.fail_sends = times;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// `total` and `total_cost` for the caller's subscriptions.
     pub fn totals(&self, caller: &Caller) -> Totals {
         let mine = self
@@ -894,12 +1214,82 @@ impl Hub {
     }
 }
 
+/// Twitch's answer when the token kind does not fit the transport (a user
+/// token for a conduit, an app token for a WebSocket).
+pub const INVALID_AUTH_COMBINATION: &str = "invalid transport and auth combination";
+
+/// The offered type and version of a create request (400 otherwise).
+fn offered(request: &CreateRequest) -> Result<&'static SubscriptionType, ApiError> {
+    offered_parts(&request.kind, &request.version)
+}
+
+fn offered_parts(kind: &str, version: &str) -> Result<&'static SubscriptionType, ApiError> {
+    catalog::find(kind)
+        .filter(|s| s.version == version)
+        .ok_or_else(|| ApiError::new(400, catalog::NOT_VALID))
+}
+
+/// Checks that the condition has the ids the type needs and answers the
+/// broadcaster it is about.
+fn condition_broadcaster(
+    spec: &SubscriptionType,
+    condition: &Map<String, Value>,
+) -> Result<String, ApiError> {
+    let field = |key: &str| {
+        condition
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let required: &[&str] = match spec.condition {
+        ConditionShape::Broadcaster => &["broadcaster_user_id"],
+        ConditionShape::BroadcasterAndModerator => &["broadcaster_user_id", "moderator_user_id"],
+        ConditionShape::BroadcasterAndUser => &["broadcaster_user_id", "user_id"],
+        ConditionShape::ToBroadcaster => &[],
+    };
+    for key in required {
+        if field(key).is_none() {
+            return Err(ApiError::new(
+                400,
+                format!("condition.{key} is missing or invalid"),
+            ));
+        }
+    }
+    let broadcaster = match spec.condition {
+        ConditionShape::ToBroadcaster => field("to_broadcaster_user_id")
+            .or_else(|| field("from_broadcaster_user_id"))
+            .ok_or_else(|| {
+                ApiError::new(
+                    400,
+                    "condition.to_broadcaster_user_id or condition.from_broadcaster_user_id is required",
+                )
+            })?,
+        _ => field("broadcaster_user_id").unwrap_or_default(),
+    };
+    Ok(broadcaster.to_owned())
+}
+
 /// A subscription as notifications carry it: transport is just method and
-/// session id.
+/// session id (or the conduit).
 fn on_the_wire(sub: &Subscription) -> Subscription {
     let mut wire = sub.clone();
-    wire.transport = Transport::websocket(sub.transport.session_id.clone().unwrap_or_default());
+    wire.transport = match &sub.transport.conduit_id {
+        Some(conduit_id) => Transport::conduit(conduit_id.clone()),
+        None => Transport::websocket(sub.transport.session_id.clone().unwrap_or_default()),
+    };
     wire
+}
+
+/// What a conduit routes a notification by: the broadcaster it is about.
+fn routing_key(event: &Value) -> &str {
+    [
+        "broadcaster_user_id",
+        "to_broadcaster_user_id",
+        "from_broadcaster_user_id",
+    ]
+    .iter()
+    .find_map(|key| event.get(*key).and_then(Value::as_str))
+    .unwrap_or_default()
 }
 
 /// Whether the broadcaster ids in a subscription's condition match the

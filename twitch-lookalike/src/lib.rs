@@ -18,6 +18,7 @@
 
 pub mod catalog;
 pub mod channels;
+mod conduit_api;
 pub mod conduits;
 pub mod control;
 pub mod demo;
@@ -80,6 +81,8 @@ pub struct MockOptions {
     pub broadcaster_id: String,
     /// The client id tokens are issued to (Helix checks `Client-Id`).
     pub client_id: String,
+    /// The client's secret, for app access tokens (client credentials).
+    pub client_secret: String,
     /// The pre-issued access token (random when `None`).
     pub access_token: Option<String>,
     /// The pre-issued refresh token (random when `None`).
@@ -142,6 +145,7 @@ impl Default for MockOptions {
             broadcaster_login: "stagehand_demo".to_owned(),
             broadcaster_id: "100000001".to_owned(),
             client_id: "stagehand-demo".to_owned(),
+            client_secret: "stagehand-demo-secret".to_owned(),
             access_token: None,
             refresh_token: None,
             scopes,
@@ -450,6 +454,19 @@ impl MockTwitch {
     /// The client id tokens belong to: for `TWITCH_CLIENT_ID`.
     pub fn client_id(&self) -> &str {
         &self.shared.options.client_id
+    }
+
+    /// The client's secret: for the client credentials grant that gives
+    /// the app access token conduits need.
+    pub fn client_secret(&self) -> &str {
+        &self.shared.options.client_secret
+    }
+
+    /// A new app access token for the client (what the client credentials
+    /// grant answers), skipping the HTTP round trip.
+    pub fn app_access_token(&self) -> String {
+        let client_id = &self.shared.options.client_id;
+        lock(&self.shared.tokens).issue_app(client_id, Utc::now()).0
     }
 
     /// The broadcaster's (id, login).

@@ -1,6 +1,7 @@
 //! The OAuth endpoints under `/oauth2`, as Twitch's id server answers
 //! them: device-code flow (`/device`, `/token` with the device grant),
-//! rotating refresh (`/token` with `refresh_token`), `/validate` and
+//! rotating refresh (`/token` with `refresh_token`), app access tokens
+//! (`/token` with `client_credentials`), `/validate` and
 //! `/revoke`. Parameters are read from the query and the form body alike.
 //! Errors are `{"status": .., "message": ..}`.
 //!
@@ -96,7 +97,8 @@ async fn device(
     .into_response()
 }
 
-/// `POST /oauth2/token` with the device grant or a refresh token.
+/// `POST /oauth2/token` with the device grant, a refresh token or the
+/// client credentials.
 async fn token(
     State(shared): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
@@ -129,6 +131,26 @@ async fn token(
             let result = lock(&shared.tokens).refresh(refresh_token, params.get("client_id"), now);
             result.map_or_else(oauth_error, issued)
         }
+        Some("client_credentials") => {
+            let (Some(client_id), Some(secret)) =
+                (params.get("client_id"), params.get("client_secret"))
+            else {
+                return error(400, "missing client_id or client_secret");
+            };
+            if client_id != shared.options.client_id {
+                return error(400, "invalid client");
+            }
+            if secret != shared.options.client_secret {
+                return error(403, "invalid client secret");
+            }
+            let (access_token, expires_in) = lock(&shared.tokens).issue_app(client_id, now);
+            axum::Json(json!({
+                "access_token": access_token,
+                "expires_in": expires_in,
+                "token_type": "bearer",
+            }))
+            .into_response()
+        }
         Some(_) => error(400, "unsupported grant type"),
         None => error(400, "missing grant_type"),
     }
@@ -142,6 +164,13 @@ async fn validate(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Resp
     let now = Utc::now();
     let tokens = lock(&shared.tokens);
     match tokens.validate(token, now) {
+        // An app token has no user: Twitch leaves out login and user_id.
+        Some(access) if access.grant.user_id.is_empty() => axum::Json(json!({
+            "client_id": access.grant.client_id,
+            "scopes": access.grant.scopes,
+            "expires_in": access.expires_in(now),
+        }))
+        .into_response(),
         Some(access) => axum::Json(json!({
             "client_id": access.grant.client_id,
             "login": access.grant.login,

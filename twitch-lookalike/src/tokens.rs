@@ -155,6 +155,28 @@ impl TokenStore {
         }
     }
 
+    /// Issues an app access token for `client_id` (client credentials
+    /// grant): no user, no scopes, no refresh token. Returns the token and
+    /// its lifetime in seconds.
+    pub fn issue_app(&mut self, client_id: &str, now: DateTime<Utc>) -> (String, u64) {
+        let access_token = ids::token();
+        self.access.insert(
+            access_token.clone(),
+            AccessToken {
+                grant: Grant {
+                    user_id: String::new(),
+                    login: String::new(),
+                    client_id: client_id.to_owned(),
+                    scopes: Vec::new(),
+                },
+                expires_at: now + self.lifetime,
+                refresh_token: None,
+            },
+        );
+        let expires_in = u64::try_from(self.lifetime.num_seconds()).unwrap_or(0);
+        (access_token, expires_in)
+    }
+
     /// The token, if it exists and has not expired.
     pub fn validate(&self, token: &str, now: DateTime<Utc>) -> Option<&AccessToken> {
         self.access.get(token).filter(|t| t.expires_at > now)

@@ -62,6 +62,13 @@ pub struct Transport {
     pub method: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// The conduit of a `conduit` transport.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conduit_id: Option<String>,
+    /// The callback URL of a `webhook` transport (conduit shards only:
+    /// the look-alike never calls it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<String>,
     #[serde(
         with = "optional_timestamp",
         default,
@@ -82,8 +89,16 @@ impl Transport {
         Transport {
             method: "websocket".to_owned(),
             session_id: Some(session_id.into()),
-            connected_at: None,
-            disconnected_at: None,
+            ..Transport::default()
+        }
+    }
+
+    /// `{"method": "conduit", "conduit_id": ...}`
+    pub fn conduit(conduit_id: impl Into<String>) -> Self {
+        Transport {
+            method: "conduit".to_owned(),
+            conduit_id: Some(conduit_id.into()),
+            ..Transport::default()
         }
     }
 }
