@@ -577,7 +577,7 @@ mod tests {
         assert_eq!(conduits.create("b", Some(20_001)).unwrap_err().status, 400);
         let b = conduits.create("b", Some(20_000)).unwrap();
         assert_eq!(conduits.list("a").len(), 5);
-        assert_eq!(conduits.list("b"), [b.clone()]);
+        assert_eq!(conduits.list("b"), std::slice::from_ref(&b));
         assert_eq!(
             conduits
                 .update("a", Some(&b.id), Some(3))

@@ -23,6 +23,7 @@ use super::state::UserInfo;
 use super::traffic::{HelixFault, SentChatMessage};
 use super::triggers::{Trigger, TriggerError};
 use super::{Shared, lock};
+use crate::conduits::RoutingCounts;
 use crate::wire::Subscription;
 
 /// One EventSub event a trigger produced, and where it went.
@@ -87,6 +88,37 @@ pub struct StateCounts {
     /// Requests per path.
     pub requests: BTreeMap<String, u64>,
 }
+
+/// One hosted channel, for `GET /mock/channels`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChannelSummary {
+    /// The broadcaster's user id (the `broadcaster_id` Helix selects by).
+    pub id: String,
+    /// The broadcaster's login.
+    pub login: String,
+    /// Followers.
+    pub followers: usize,
+    /// Subscribers.
+    pub subscribers: usize,
+    /// Whether the stream is live.
+    pub live: bool,
+}
+
+/// What a bulk follow run did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BulkReport {
+    /// The channel's broadcaster id.
+    pub channel_id: String,
+    /// Follows made (each a new user, now in the follower list).
+    pub follows: usize,
+    /// Notifications that went out for them.
+    pub delivered: usize,
+    /// How long the run took, in seconds.
+    pub elapsed_secs: f64,
+}
+
+/// Follows per batch of a bulk run: each batch takes the locks once.
+const BULK_BATCH: usize = 256;
 
 /// A handle on a running mock: triggers, faults, and what happened.
 /// Cheap to clone; every method works on the same server.
@@ -243,6 +275,127 @@ impl MockControl {
     pub async fn create_clip(&self, creator: &str, title: &str) -> Result<(), TriggerError> {
         self.quiet(Trigger::new("clip").user(creator).text(title))
             .await
+    }
+
+    // --- channels --------------------------------------------------------------
+
+    /// Hosts another channel for `login` (no followers or other state yet);
+    /// answers its broadcaster's (id, login). A login that already has a
+    /// channel gets that channel back. Its broadcaster has authorised the
+    /// client with the configured scopes, so conduit subscriptions may
+    /// name it; [`user_token`](Self::user_token) gives its user token.
+    pub async fn add_channel(&self, login: &str) -> Result<(String, String), TriggerError> {
+        let mut channels = lock(&self.shared.channels);
+        let broadcaster = channels
+            .add(login, crate::state::Seed::default(), Utc::now())
+            .map_err(TriggerError::Invalid)?;
+        Ok((broadcaster.id, broadcaster.login))
+    }
+
+    /// Every hosted channel, the default one first.
+    pub async fn channels(&self) -> Vec<ChannelSummary> {
+        lock(&self.shared.channels)
+            .iter()
+            .map(|channel| ChannelSummary {
+                id: channel.broadcaster().id.clone(),
+                login: channel.broadcaster().login.clone(),
+                followers: channel.follower_total(),
+                subscribers: channel.subscriber_total(),
+                live: channel.live().is_some(),
+            })
+            .collect()
+    }
+
+    /// A new user access token of channel `channel`'s broadcaster (id or
+    /// login) with the configured scopes, for Helix calls as that
+    /// broadcaster (Get Channel Followers, ...). `None` for an unknown
+    /// channel.
+    pub async fn user_token(&self, channel: &str) -> Option<String> {
+        let broadcaster = lock(&self.shared.channels)
+            .select(Some(channel))
+            .ok()?
+            .broadcaster()
+            .clone();
+        let grant = crate::tokens::Grant {
+            user_id: broadcaster.id,
+            login: broadcaster.login,
+            client_id: self.shared.options.client_id.clone(),
+            scopes: self.shared.options.scopes.clone(),
+        };
+        Some(
+            lock(&self.shared.tokens)
+                .issue(grant, Utc::now())
+                .access_token,
+        )
+    }
+
+    /// A new app access token for the client (what the client credentials
+    /// grant answers): for the conduit API.
+    pub async fn app_token(&self) -> String {
+        let client_id = &self.shared.options.client_id;
+        lock(&self.shared.tokens).issue_app(client_id, Utc::now()).0
+    }
+
+    /// `count` new users (`bulk_follower{n}`, unique across channels)
+    /// follow `channel` (id or login): each joins the follower list and is
+    /// announced as a `channel.follow` notification. As fast as possible
+    /// (batches of 256, yielding between them) or at `per_second`. Returns
+    /// when all are sent; spawn it to run alongside.
+    pub async fn bulk_follows(
+        &self,
+        channel: &str,
+        count: usize,
+        per_second: Option<f64>,
+    ) -> Result<BulkReport, TriggerError> {
+        let channel_id = lock(&self.shared.channels)
+            .select(Some(channel))
+            .map_err(|_| TriggerError::UnknownChannel(channel.to_owned()))?
+            .broadcaster()
+            .id
+            .clone();
+        let rate = per_second.filter(|r| r.is_finite() && *r > 0.0);
+        let start = tokio::time::Instant::now();
+        let (mut follows, mut delivered) = (0, 0);
+        while follows < count {
+            let batch = match rate {
+                Some(rate) => {
+                    // Follows due by now, at least the next one.
+                    let due = (start.elapsed().as_secs_f64() * rate) as usize + 1;
+                    let batch = due.min(count).saturating_sub(follows).min(BULK_BATCH);
+                    if batch == 0 {
+                        let next = Duration::from_secs_f64(follows as f64 / rate);
+                        tokio::time::sleep_until(start + next).await;
+                        continue;
+                    }
+                    batch
+                }
+                None => (count - follows).min(BULK_BATCH),
+            };
+            delivered += self.shared.bulk_follow(&channel_id, batch)?;
+            follows += batch;
+            tokio::task::yield_now().await;
+        }
+        Ok(BulkReport {
+            channel_id,
+            follows,
+            delivered,
+            elapsed_secs: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    // --- conduits ----------------------------------------------------------------
+
+    /// What conduit routing did so far: notifications per shard, retries on
+    /// a second shard, drops.
+    pub async fn routing_counts(&self) -> RoutingCounts {
+        lock(&self.shared.hub).routing_counts()
+    }
+
+    /// Makes the next `times` sends to session `session_id` fail as if its
+    /// socket were gone, without closing it (a conduit then retries on
+    /// another shard). False for an unknown session.
+    pub async fn fail_sends(&self, session_id: &str, times: u32) -> bool {
+        lock(&self.shared.hub).fail_sends(session_id, times)
     }
 
     /// The user with this login, if the mock knows them.
@@ -503,6 +656,10 @@ pub(super) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
         .route("/mock/state", get(http_state))
         .route("/mock/sessions", get(http_sessions))
         .route("/mock/chat", get(http_chat))
+        .route("/mock/channels", get(http_channels).post(http_add_channel))
+        .route("/mock/bulk-follows", post(http_bulk_follows))
+        .route("/mock/routing", get(http_routing))
+        .route("/mock/fail-sends", post(http_fail_sends))
         .layer(middleware::from_fn_with_state(shared, require_secret))
 }
 
@@ -713,4 +870,92 @@ async fn http_sessions(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn http_chat(State(shared): State<Arc<Shared>>) -> Response {
     axum::Json(control(shared).sent_chat_messages().await).into_response()
+}
+
+async fn http_channels(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(control(shared).channels().await).into_response()
+}
+
+#[derive(Deserialize)]
+struct AddChannelBody {
+    login: String,
+}
+
+/// `POST /mock/channels {"login"}` → the broadcaster's id and login, and a
+/// user token for it (other processes cannot mint one themselves).
+async fn http_add_channel(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> Response {
+    let request: AddChannelBody = match body(&bytes) {
+        Ok(r) => r,
+        Err(e) => return bad_request(e),
+    };
+    let control = control(shared);
+    let (id, login) = match control.add_channel(&request.login).await {
+        Ok(channel) => channel,
+        Err(e) => return bad_request(e),
+    };
+    let access_token = control.user_token(&id).await;
+    axum::Json(json!({"id": id, "login": login, "access_token": access_token})).into_response()
+}
+
+#[derive(Deserialize)]
+struct BulkFollowsBody {
+    /// Broadcaster id or login; the default channel when absent.
+    #[serde(default)]
+    channel: Option<String>,
+    count: usize,
+    #[serde(default)]
+    per_second: Option<f64>,
+}
+
+/// `POST /mock/bulk-follows {"channel", "count", "per_second"}`: answers
+/// when all are sent.
+async fn http_bulk_follows(
+    State(shared): State<Arc<Shared>>,
+    bytes: axum::body::Bytes,
+) -> Response {
+    let request: BulkFollowsBody = match body(&bytes) {
+        Ok(r) => r,
+        Err(e) => return bad_request(e),
+    };
+    let channel = match request.channel {
+        Some(channel) => channel,
+        None => shared.broadcaster_id(),
+    };
+    match control(shared)
+        .bulk_follows(&channel, request.count, request.per_second)
+        .await
+    {
+        Ok(report) => axum::Json(report).into_response(),
+        Err(e) => bad_request(e),
+    }
+}
+
+async fn http_routing(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(control(shared).routing_counts().await).into_response()
+}
+
+#[derive(Deserialize)]
+struct FailSendsBody {
+    session_id: String,
+    #[serde(default = "one_time")]
+    times: u32,
+}
+
+fn one_time() -> u32 {
+    1
+}
+
+async fn http_fail_sends(State(shared): State<Arc<Shared>>, bytes: axum::body::Bytes) -> Response {
+    let request: FailSendsBody = match body(&bytes) {
+        Ok(r) => r,
+        Err(e) => return bad_request(e),
+    };
+    if control(shared)
+        .fail_sends(&request.session_id, request.times)
+        .await
+    {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        bad_request(format!("unknown session {:?}", request.session_id))
+    }
 }

@@ -42,6 +42,7 @@ pub mod wire;
 mod tests;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -58,7 +59,8 @@ use rand::rngs::StdRng;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use control::{MockControl, Sent, SentEvent, StateCounts};
+pub use conduits::RoutingCounts;
+pub use control::{BulkReport, ChannelSummary, MockControl, Sent, SentEvent, StateCounts};
 pub use demo::{DemoOptions, DemoStream};
 pub use hub::{Delivery, SessionInfo, SessionStatus};
 pub use state::UserInfo;
@@ -202,8 +204,15 @@ pub(crate) struct Shared {
     hub: Mutex<Hub>,
     traffic: Mutex<Traffic>,
     rng: Mutex<StdRng>,
+    /// Next number of a bulk follower (`bulk_follower{n}`), unique across
+    /// channels.
+    bulk_seq: AtomicU64,
     cancel: CancellationToken,
 }
+
+/// First user id of the bulk followers (apart from the broadcasters',
+/// the seeded followers' and the login-derived ranges).
+const BULK_FOLLOWER_ID_BASE: u64 = 1_000_000_000;
 
 /// Locks a mutex, carrying on after a panic elsewhere (the data is plain
 /// state; a half-done trigger is better than a dead mock).
@@ -253,6 +262,38 @@ impl Shared {
             })
             .collect();
         Ok(Sent { events })
+    }
+
+    /// `count` new users follow channel `channel_id` now: each is added to
+    /// the channel's followers (so Helix lists it) and announced over
+    /// EventSub. One lock of each kind per call, so a bulk run costs little
+    /// per follow. Returns how many notifications went out.
+    fn bulk_follow(&self, channel_id: &str, count: usize) -> Result<usize, TriggerError> {
+        let now = Utc::now();
+        let events: Vec<serde_json::Value> = {
+            let mut channels = lock(&self.channels);
+            let channel = channels
+                .get_mut(channel_id)
+                .ok_or_else(|| TriggerError::UnknownChannel(channel_id.to_owned()))?;
+            let broadcaster = channel.broadcaster().clone();
+            (0..count)
+                .map(|_| {
+                    let n = self.bulk_seq.fetch_add(1, Ordering::Relaxed);
+                    let user = UserInfo::new(
+                        (BULK_FOLLOWER_ID_BASE + n).to_string(),
+                        format!("bulk_follower{n}"),
+                    );
+                    channel.add_user(user.clone());
+                    channel.follow(&user.id, now);
+                    payloads::follow(&broadcaster, &user, now)
+                })
+                .collect()
+        };
+        let mut hub = lock(&self.hub);
+        Ok(events
+            .iter()
+            .map(|event| hub.deliver("channel.follow", event, now).len())
+            .sum())
     }
 
     /// Sends `session_reconnect` everywhere and arms the grace timers.
@@ -374,6 +415,7 @@ impl MockTwitch {
                 Duration::from_secs(60),
             )),
             rng: Mutex::new(rng),
+            bulk_seq: AtomicU64::new(0),
             cancel: CancellationToken::new(),
             options,
         });

@@ -1026,3 +1026,5 @@ async fn control_calls_can_run_on_spawned_tasks() {
     assert_eq!(header(&failed, "ratelimit-limit"), 800);
     mock.shutdown().await;
 }
+
+mod conduits;
