@@ -8,13 +8,19 @@
 //! reconnects, revocations, duplicate or stale frames, Helix errors, rate
 //! limits, expired tokens) are injected the same way.
 //!
-//! Layout, one job per module: [`state`] the channel, [`triggers`] what a
-//! trigger changes and says, [`payloads`] the event JSON per type, [`hub`]
-//! sessions and subscriptions, `eventsub` the sockets, `helix` and
-//! `oauth` the HTTP APIs, [`tokens`] the OAuth data, [`ratelimit`] the
-//! token bucket, [`pagination`] the cursors, [`traffic`] counts and
-//! faults, [`control`] the handle and control API, [`demo`] the demo
-//! audience.
+//! It hosts many channels, each with its own state (the first is the
+//! default one, which every call naming no channel uses), and EventSub
+//! conduits: app access tokens, the conduit API, and conduit
+//! subscriptions routed over WebSocket shards.
+//!
+//! Layout, one job per module: [`state`] one channel, [`channels`] every
+//! channel by broadcaster id, [`triggers`] what a trigger changes and
+//! says, [`payloads`] the event JSON per type, [`hub`] sessions and
+//! subscriptions, [`conduits`] conduits, shards and routing, `eventsub`
+//! the sockets, `helix`, `conduit_api` and `oauth` the HTTP APIs,
+//! [`tokens`] the OAuth data, [`ratelimit`] the token bucket,
+//! [`pagination`] the cursors, [`traffic`] counts and faults, [`control`]
+//! the handle and control API, [`demo`] the demo audience.
 
 pub mod catalog;
 pub mod channels;
@@ -73,8 +79,9 @@ use state::{ChannelState, Seed};
 use tokens::{Grant, TokenStore};
 use traffic::Traffic;
 
-/// How the mock is set up: the channel, the token it pre-issues, seeded
-/// state, and the timings tests shorten.
+/// How the mock is set up: the default channel, the token it pre-issues,
+/// seeded state, and the timings tests shorten. More channels are added
+/// with [`MockControl::add_channel`].
 #[derive(Debug, Clone)]
 pub struct MockOptions {
     /// The broadcaster's login.

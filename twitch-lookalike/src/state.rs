@@ -1,8 +1,8 @@
-//! The channel as the mock knows it: one broadcaster, its users, followers,
-//! subscribers, VIPs, moderators, bans, clips and whether it is live. Both
-//! the triggers (which also announce changes over EventSub) and the Helix
-//! endpoints read and write this one state, so what EventSub says and what
-//! Helix answers always agree.
+//! One channel as the mock knows it: its broadcaster, its users, followers,
+//! subscribers, VIPs, moderators, bans, clips and whether it is live (the
+//! mock hosts several, see [`crate::channels`]). Both the triggers (which also
+//! announce changes over EventSub) and the Helix endpoints read and write
+//! this state, so what EventSub says and what Helix answers always agree.
 //!
 //! Memory-lean for benchmarks with a million followers: seeded followers
 //! are synthesized from their index (id, login and follow time are
