@@ -26,21 +26,29 @@ const KEY_LEN: usize = 32;
 /// carries key material or token text.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SealError {
+    /// The key variable is unset or empty.
     #[error(
         "{TOKEN_KEY_VAR} is not set: cluster nodes need the same 32-byte key, base64-encoded \
          (make one with `openssl rand -base64 32`)"
     )]
     MissingKey,
+    /// The key is not base64 text.
     #[error("{TOKEN_KEY_VAR} is not valid base64 (expected 32 random bytes, base64-encoded)")]
     NotBase64,
+    /// The key decodes to the wrong number of bytes.
     #[error("{TOKEN_KEY_VAR} decodes to {0} bytes; it must be exactly 32")]
     WrongKeyLength(usize),
+    /// The stored bytes cannot be a sealed token.
     #[error("sealed token is too short to be one ({0} bytes)")]
     TooShort(usize),
+    /// Sealed by a newer Stagehand.
     #[error("sealed token has format version {0}, which this Stagehand does not know")]
     UnknownVersion(u8),
+    /// The key, the channel or the bytes are not the ones it was sealed
+    /// with.
     #[error("sealed token does not open: sealed with another key, for another channel, or altered")]
     Rejected,
+    /// Authentic, but not a text token.
     #[error("sealed token opened but is not UTF-8 text")]
     NotText,
 }
