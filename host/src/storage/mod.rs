@@ -9,7 +9,9 @@
 //! The single-streamer host keeps its own store ([`crate::store`]); this
 //! layer holds what the cluster roles share.
 
+mod codec;
 pub mod migrations;
+mod plan;
 pub mod postgres;
 pub mod sealed;
 pub mod sqlite;
@@ -20,7 +22,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+pub use postgres::PostgresStore;
 pub use sealed::{SealError, TokenKey};
+pub use sqlite::SqliteStore;
 
 /// A channel: the broadcaster's Twitch user id (digits).
 pub type ChannelId = String;
@@ -214,7 +218,8 @@ pub trait ClusterStore: Send + Sync + 'static {
     async fn set_overlay_key_digest(&self, channel: &str, digest: &str)
     -> Result<(), StorageError>;
     /// The channel whose overlay key has this digest.
-    async fn channel_by_overlay_key(&self, digest: &str) -> Result<Option<ChannelId>, StorageError>;
+    async fn channel_by_overlay_key(&self, digest: &str)
+    -> Result<Option<ChannelId>, StorageError>;
     /// Stores the SHA-256 of the channel's dashboard token.
     async fn set_dashboard_token_digest(
         &self,
@@ -304,8 +309,7 @@ pub trait ClusterStore: Send + Sync + 'static {
     /// Follower ids already known for a channel (the poller's baseline).
     async fn known_followers(&self, channel: &str) -> Result<Vec<String>, StorageError>;
     /// Adds follower ids to the baseline (known ones are ignored).
-    async fn add_known_followers(&self, channel: &str, ids: &[String])
-    -> Result<(), StorageError>;
+    async fn add_known_followers(&self, channel: &str, ids: &[String]) -> Result<(), StorageError>;
     /// Removes follower ids from the baseline (they unfollowed).
     async fn remove_known_followers(
         &self,

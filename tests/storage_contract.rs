@@ -1,0 +1,1285 @@
+//! The contract of the cluster repositories (`stagehand::storage`): every
+//! test is written once against the `ClusterStore` trait and run against
+//! both backends, `sqlite::<name>` and `postgres::<name>`.
+//!
+//! The PostgreSQL tests need a server: they are ignored by default and
+//! `cargo xtask test` runs them when one is configured or reachable
+//! (`STAGEHAND_TEST_DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`). Each works in a schema of
+//! its own, dropped at the end, so they run in parallel.
+
+use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
+use serde_json::json;
+use stagehand::storage::migrations;
+use stagehand::storage::{
+    ChannelPlugin, ClusterStore, Commit, Inserted, KvChange, NewAlert, NewEvent, PostgresStore,
+    SqliteStore, StorageError, StreamCursor, TokenKey,
+};
+
+// Which tests run, and how: each name below is an async fn of this file.
+
+macro_rules! contract {
+    (store: [$($store:ident),* $(,)?], fixture: [$($fixture:ident),* $(,)?] $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $store() {
+                    let fx = super::Fixture::sqlite();
+                    super::$store(fx.store.clone()).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $fixture() {
+                    let fx = super::Fixture::sqlite();
+                    super::$fixture(&fx).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs PostgreSQL: cargo xtask test runs it"]
+                async fn $store() {
+                    let fx = super::Fixture::postgres().await;
+                    let store = fx.store.clone();
+                    fx.run(super::$store(store)).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs PostgreSQL: cargo xtask test runs it"]
+                async fn $fixture() {
+                    let fx = super::Fixture::postgres().await;
+                    fx.run_with(super::$fixture).await;
+                }
+            )*
+        }
+    };
+}
+
+contract! {
+    store: [
+        channels_are_created_once_and_found_by_their_digests,
+        a_channel_never_sees_another_channels_data,
+        committing_the_same_batch_twice_stores_it_once,
+        seqs_count_up_per_channel_in_commit_order,
+        alerts_wait_in_order_until_acknowledged,
+        plugin_kv_is_set_and_deleted_by_commits,
+        plugins_are_installed_replaced_configured_and_removed,
+        known_followers_are_added_and_removed,
+        writes_to_an_unknown_channel_are_refused_whole,
+        leases_are_taken_renewed_contended_and_expire,
+        a_cursor_commits_only_for_the_partition_lease_holder,
+        cursors_are_read_back_per_partition,
+        concurrent_commits_to_one_channel_keep_seqs_gapless,
+        sealed_tokens_round_trip_through_the_store,
+    ],
+    fixture: [
+        migrations_are_idempotent_and_keep_data,
+        a_newer_schema_is_refused,
+    ],
+}
+
+// The backends.
+
+enum Backend {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    },
+    Postgres {
+        url: String,
+        schema: String,
+    },
+}
+
+/// One backend with a fresh, empty database.
+struct Fixture {
+    backend: Backend,
+    store: Arc<dyn ClusterStore>,
+}
+
+fn database_url() -> String {
+    std::env::var("STAGEHAND_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A raw connection for what the trait cannot do (schema surgery).
+async fn raw_postgres(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {url}: {e}"));
+    tokio::spawn(connection);
+    client
+}
+
+impl Fixture {
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cluster").join("stagehand-cluster.db");
+        let store = Arc::new(SqliteStore::open(&path).unwrap());
+        Fixture {
+            backend: Backend::Sqlite { _dir: dir, path },
+            store,
+        }
+    }
+
+    async fn postgres() -> Self {
+        let url = database_url();
+        let schema = format!("contract_{:016x}", rand::random::<u64>());
+        let store = PostgresStore::connect_in_schema(&url, &schema, 4)
+            .await
+            .unwrap_or_else(|e| panic!("cannot use PostgreSQL at {url}: {e}"));
+        Fixture {
+            backend: Backend::Postgres { url, schema },
+            store: Arc::new(store),
+        }
+    }
+
+    /// Opens the same database again, as another node (or a restart)
+    /// would.
+    async fn reopen(&self) -> Result<Arc<dyn ClusterStore>, StorageError> {
+        Ok(match &self.backend {
+            Backend::Sqlite { path, .. } => Arc::new(SqliteStore::open(path)?),
+            Backend::Postgres { url, schema } => {
+                Arc::new(PostgresStore::connect_in_schema(url, schema, 2).await?)
+            }
+        })
+    }
+
+    /// Records a migration this build does not have.
+    async fn record_schema_version(&self, version: i64) {
+        let sql = "INSERT INTO schema_version (version, name, applied_at) VALUES ($1, 'future', 0)";
+        match &self.backend {
+            Backend::Sqlite { path, .. } => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.execute(&sql.replace('$', "?"), [version]).unwrap();
+            }
+            Backend::Postgres { url, schema } => {
+                let client = raw_postgres(url).await;
+                client
+                    .batch_execute(&format!("SET search_path = {schema}"))
+                    .await
+                    .unwrap();
+                client.execute(sql, &[&version]).await.unwrap();
+            }
+        }
+    }
+
+    /// Runs a test, then drops the PostgreSQL schema whether it passed or
+    /// not.
+    async fn run(self, test: impl Future<Output = ()>) {
+        let outcome = AssertUnwindSafe(test).catch_unwind().await;
+        self.cleanup().await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    async fn run_with(self, test: impl AsyncFnOnce(&Fixture)) {
+        let outcome = AssertUnwindSafe(test(&self)).catch_unwind().await;
+        self.cleanup().await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    async fn cleanup(self) {
+        let Fixture { backend, store } = self;
+        drop(store);
+        if let Backend::Postgres { url, schema } = backend {
+            raw_postgres(&url)
+                .await
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .await
+                .unwrap();
+        }
+    }
+}
+
+// What the tests store.
+
+fn at(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap()
+}
+
+fn event(channel: &str, id: &str) -> NewEvent {
+    NewEvent {
+        channel_id: channel.into(),
+        id: id.into(),
+        kind: "channel.follow".into(),
+        source: "eventsub".into(),
+        occurred_at: at(1_700_000_000_123_456),
+        body: json!({"id": id, "details": {"username": format!("user-{id}")}}),
+        display: None,
+    }
+}
+
+fn events(channel: &str, ids: &[&str]) -> Commit {
+    Commit {
+        events: ids.iter().map(|id| event(channel, id)).collect(),
+        ..Commit::default()
+    }
+}
+
+fn alert(channel: &str, id: &str, overlay: &str) -> NewAlert {
+    NewAlert {
+        channel_id: channel.into(),
+        id: id.into(),
+        overlay: overlay.into(),
+        event_id: Some(format!("event-{id}")),
+        plugin: Some("alert-box".into()),
+        body: json!({"text": format!("alert {id}")}),
+    }
+}
+
+fn kv(channel: &str, plugin: &str, key: &str, value: Option<&str>) -> KvChange {
+    KvChange {
+        channel_id: channel.into(),
+        plugin: plugin.into(),
+        key: key.into(),
+        value: value.map(Into::into),
+    }
+}
+
+fn plugin(channel: &str, name: &str) -> ChannelPlugin {
+    ChannelPlugin {
+        channel_id: channel.into(),
+        name: name.into(),
+        package: format!("package of {name}").into_bytes(),
+        digest: format!("digest-{name}"),
+        granted: vec!["http".into()],
+        settings: json!({"volume": 50}),
+        enabled: true,
+        updated_at: Utc::now(),
+    }
+}
+
+fn cursor(partition: u32, sequence: u64, holder: &str) -> Option<StreamCursor> {
+    Some(StreamCursor {
+        partition,
+        sequence,
+        holder: holder.into(),
+    })
+}
+
+fn seqs(inserted: &[Inserted]) -> Vec<Option<i64>> {
+    inserted
+        .iter()
+        .map(|i| match i {
+            Inserted::New(seq) => Some(*seq),
+            Inserted::Duplicate => None,
+        })
+        .collect()
+}
+
+async fn two_channels(s: &dyn ClusterStore) {
+    s.create_channel("1001", "alice").await.unwrap();
+    s.create_channel("2002", "bob").await.unwrap();
+}
+
+// The contract.
+
+async fn channels_are_created_once_and_found_by_their_digests(s: Arc<dyn ClusterStore>) {
+    let before = Utc::now() - chrono::Duration::seconds(5);
+    let alice = s.create_channel("1001", "alice").await.unwrap();
+    assert_eq!((alice.id.as_str(), alice.login.as_str()), ("1001", "alice"));
+    assert!(
+        alice.created_at > before && alice.created_at < Utc::now() + chrono::Duration::seconds(5)
+    );
+    assert_eq!(s.channel("1001").await.unwrap(), Some(alice.clone()));
+    assert_eq!(s.channel("9999").await.unwrap(), None);
+
+    match s.create_channel("1001", "alice2").await {
+        Err(StorageError::ChannelExists(what)) => assert_eq!(what, "1001"),
+        other => panic!("a second channel 1001 was not refused: {other:?}"),
+    }
+    match s.create_channel("1002", "alice").await {
+        Err(StorageError::ChannelExists(what)) => assert_eq!(what, "alice"),
+        other => panic!("a second login alice was not refused: {other:?}"),
+    }
+    let bob = s.create_channel("2002", "bob").await.unwrap();
+    assert_eq!(s.channels().await.unwrap(), [alice, bob]);
+
+    s.set_overlay_key_digest("1001", "overlay-a").await.unwrap();
+    s.set_dashboard_token_digest("1001", "dash-a")
+        .await
+        .unwrap();
+    s.set_overlay_key_digest("2002", "overlay-b").await.unwrap();
+    assert_eq!(
+        s.channel_by_overlay_key("overlay-a")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("1001")
+    );
+    assert_eq!(
+        s.channel_by_overlay_key("overlay-b")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("2002")
+    );
+    assert_eq!(
+        s.channel_by_dashboard_token("dash-a")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("1001")
+    );
+    // A digest of one kind does not match the other kind.
+    assert_eq!(
+        s.channel_by_dashboard_token("overlay-a").await.unwrap(),
+        None
+    );
+    assert_eq!(s.channel_by_overlay_key("nope").await.unwrap(), None);
+
+    // A new key replaces the old one.
+    s.set_overlay_key_digest("1001", "overlay-a2")
+        .await
+        .unwrap();
+    assert_eq!(s.channel_by_overlay_key("overlay-a").await.unwrap(), None);
+    assert_eq!(
+        s.channel_by_overlay_key("overlay-a2")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("1001")
+    );
+
+    assert!(matches!(
+        s.set_overlay_key_digest("9999", "x").await,
+        Err(StorageError::NoChannel(c)) if c == "9999"
+    ));
+    assert!(matches!(
+        s.set_dashboard_token_digest("9999", "x").await,
+        Err(StorageError::NoChannel(_))
+    ));
+}
+
+async fn a_channel_never_sees_another_channels_data(s: Arc<dyn ClusterStore>) {
+    two_channels(&*s).await;
+    // The same ids in both channels are different events and alerts.
+    let done = s
+        .commit(Commit {
+            events: vec![
+                event("1001", "e1"),
+                event("2002", "e1"),
+                event("1001", "e2"),
+            ],
+            alerts: vec![alert("1001", "a1", "main"), alert("2002", "a1", "main")],
+            kv: vec![kv("1001", "counter", "count", Some("7"))],
+            known_followers: vec![("1001".into(), "u1".into())],
+            cursor: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(seqs(&done.events), [Some(1), Some(1), Some(2)]);
+    assert_eq!(done.alerts, [("a1".to_owned(), 1), ("a1".to_owned(), 1)]);
+
+    assert_eq!(s.event_count("1001").await.unwrap(), 2);
+    assert_eq!(s.event_count("2002").await.unwrap(), 1);
+    let b_events = s.recent_events("2002", 10, None).await.unwrap();
+    assert!(b_events.iter().all(|e| e.channel_id == "2002"));
+    assert_eq!(b_events.len(), 1);
+    assert!(s.events_after("2002", 1, 10).await.unwrap().is_empty());
+    assert!(s.recent_events("9999", 10, None).await.unwrap().is_empty());
+
+    // Bob acknowledging alice's alert (by id, on his overlay) changes nothing
+    // of hers.
+    assert!(s.ack_alert("2002", "main", "a1").await.unwrap());
+    assert!(!s.ack_alert("2002", "main", "a1").await.unwrap());
+    let a_alerts = s.unacked_alerts("1001", "main", 10).await.unwrap();
+    assert_eq!(a_alerts.len(), 1);
+    assert_eq!(a_alerts[0].channel_id, "1001");
+    s.commit(Commit {
+        alerts: vec![alert("1001", "only-alice", "main")],
+        ..Commit::default()
+    })
+    .await
+    .unwrap();
+    assert!(!s.ack_alert("2002", "main", "only-alice").await.unwrap());
+    assert_eq!(s.unacked_alerts("1001", "main", 10).await.unwrap().len(), 2);
+    assert!(
+        s.unacked_alerts("2002", "main", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert!(s.plugin_kv("2002", "counter").await.unwrap().is_empty());
+    assert_eq!(s.plugin_kv("1001", "counter").await.unwrap()["count"], "7");
+
+    s.put_plugin(plugin("1001", "alert-box")).await.unwrap();
+    assert!(s.plugins("2002").await.unwrap().is_empty());
+    assert!(
+        !s.set_plugin_settings("2002", "alert-box", &json!({"x": 1}))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.set_plugin_grants("2002", "alert-box", &["chat".into()])
+            .await
+            .unwrap()
+    );
+    assert!(!s.remove_plugin("2002", "alert-box").await.unwrap());
+    let kept = &s.plugins("1001").await.unwrap()[0];
+    assert_eq!(
+        (kept.settings.clone(), kept.granted.clone()),
+        (json!({"volume": 50}), vec!["http".to_owned()])
+    );
+
+    assert!(s.known_followers("2002").await.unwrap().is_empty());
+    s.remove_known_followers("2002", &["u1".into()])
+        .await
+        .unwrap();
+    assert_eq!(s.known_followers("1001").await.unwrap(), ["u1"]);
+
+    let key = TokenKey::generate();
+    s.set_sealed_user_token("1001", Some(&key.seal("1001", "alice-token")))
+        .await
+        .unwrap();
+    assert_eq!(s.sealed_user_token("2002").await.unwrap(), None);
+    s.set_sealed_user_token("2002", None).await.unwrap();
+    assert!(s.sealed_user_token("1001").await.unwrap().is_some());
+
+    s.set_overlay_key_digest("1001", "alice-key").await.unwrap();
+    assert_eq!(
+        s.channel_by_overlay_key("alice-key")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("1001")
+    );
+}
+
+async fn committing_the_same_batch_twice_stores_it_once(s: Arc<dyn ClusterStore>) {
+    two_channels(&*s).await;
+    let batch = Commit {
+        events: vec![
+            event("1001", "m1"),
+            event("1001", "m2"),
+            event("2002", "m1"),
+        ],
+        alerts: vec![alert("1001", "m1:alert-box", "main")],
+        kv: vec![kv("1001", "counter", "n", Some("1"))],
+        known_followers: vec![("1001".into(), "u1".into())],
+        cursor: None,
+    };
+    let first = s.commit(batch.clone()).await.unwrap();
+    assert_eq!(seqs(&first.events), [Some(1), Some(2), Some(1)]);
+    assert_eq!(first.alerts, [("m1:alert-box".to_owned(), 1)]);
+
+    let again = s.commit(batch.clone()).await.unwrap();
+    assert_eq!(again.events, [Inserted::Duplicate; 3]);
+    assert!(again.alerts.is_empty(), "{:?}", again.alerts);
+    assert_eq!(s.event_count("1001").await.unwrap(), 2);
+    assert_eq!(s.unacked_alerts("1001", "main", 10).await.unwrap().len(), 1);
+    assert_eq!(s.known_followers("1001").await.unwrap(), ["u1"]);
+
+    // An acknowledged alert redelivered is not queued again.
+    assert!(s.ack_alert("1001", "main", "m1:alert-box").await.unwrap());
+    assert!(s.commit(batch).await.unwrap().alerts.is_empty());
+    assert!(
+        s.unacked_alerts("1001", "main", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Duplicates did not use up seqs or positions.
+    let next = s
+        .commit(Commit {
+            events: vec![
+                event("1001", "m2"),
+                event("1001", "m3"),
+                event("1001", "m3"),
+            ],
+            alerts: vec![alert("1001", "m3:alert-box", "main")],
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(seqs(&next.events), [None, Some(3), None]);
+    assert_eq!(next.alerts, [("m3:alert-box".to_owned(), 2)]);
+}
+
+async fn seqs_count_up_per_channel_in_commit_order(s: Arc<dyn ClusterStore>) {
+    two_channels(&*s).await;
+    let mut expected_a = Vec::new();
+    for round in 0..5 {
+        let mut commit = Commit::default();
+        for i in 0..4 {
+            let channel = if i % 2 == 0 { "1001" } else { "2002" };
+            let id = format!("r{round}-{i}");
+            if channel == "1001" {
+                expected_a.push(id.clone());
+            }
+            commit.events.push(event(channel, &id));
+        }
+        s.commit(commit).await.unwrap();
+    }
+    assert_eq!(s.event_count("1001").await.unwrap(), 10);
+    assert_eq!(s.event_count("2002").await.unwrap(), 10);
+
+    let all = s.events_after("1001", 0, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        all.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        expected_a
+    );
+
+    let page = s.events_after("1001", 4, 3).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [5, 6, 7]);
+    let newest = s.recent_events("1001", 3, None).await.unwrap();
+    assert_eq!(newest.iter().map(|e| e.seq).collect::<Vec<_>>(), [10, 9, 8]);
+    let older = s.recent_events("1001", 3, Some(8)).await.unwrap();
+    assert_eq!(older.iter().map(|e| e.seq).collect::<Vec<_>>(), [7, 6, 5]);
+    assert!(
+        s.recent_events("1001", 3, Some(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // What was stored reads back as it was given.
+    let mut rich = event("1001", "rich");
+    rich.kind = "channel.cheer".into();
+    rich.source = "test".into();
+    rich.occurred_at = at(1_712_345_678_901_234);
+    rich.body = json!({"bits": 100, "message": "héllo ✨", "nested": [1, {"a": null}]});
+    rich.display = Some(json!({"title": "100 bits"}));
+    let before = Utc::now() - chrono::Duration::seconds(5);
+    s.commit(Commit {
+        events: vec![rich.clone()],
+        ..Commit::default()
+    })
+    .await
+    .unwrap();
+    let stored = &s.recent_events("1001", 1, None).await.unwrap()[0];
+    assert_eq!(stored.seq, 11);
+    assert_eq!(
+        (&stored.channel_id, &stored.id, &stored.kind, &stored.source),
+        (&rich.channel_id, &rich.id, &rich.kind, &rich.source)
+    );
+    assert_eq!(stored.occurred_at, rich.occurred_at);
+    assert_eq!(stored.body, rich.body);
+    assert_eq!(stored.display, rich.display);
+    assert!(stored.stored_at > before);
+    assert_eq!(all[0].display, None);
+}
+
+async fn alerts_wait_in_order_until_acknowledged(s: Arc<dyn ClusterStore>) {
+    two_channels(&*s).await;
+    let done = s
+        .commit(Commit {
+            alerts: vec![
+                alert("1001", "a", "main"),
+                alert("1001", "b", "side"),
+                alert("1001", "c", "main"),
+                alert("1001", "d", "main"),
+            ],
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        done.alerts,
+        [
+            ("a".to_owned(), 1),
+            ("b".to_owned(), 2),
+            ("c".to_owned(), 3),
+            ("d".to_owned(), 4)
+        ]
+    );
+    let main = s.unacked_alerts("1001", "main", 10).await.unwrap();
+    assert_eq!(
+        main.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["a", "c", "d"]
+    );
+    assert_eq!(main[0].position, 1);
+    assert_eq!(main[0].event_id.as_deref(), Some("event-a"));
+    assert_eq!(main[0].plugin.as_deref(), Some("alert-box"));
+    assert_eq!(main[0].body, json!({"text": "alert a"}));
+    assert_eq!(main[0].overlay, "main");
+    assert!(main[0].queued_at > Utc::now() - chrono::Duration::seconds(30));
+    let side = s.unacked_alerts("1001", "side", 10).await.unwrap();
+    assert_eq!(side.iter().map(|a| a.position).collect::<Vec<_>>(), [2]);
+    assert_eq!(s.unacked_alerts("1001", "main", 2).await.unwrap().len(), 2);
+
+    assert!(s.ack_alert("1001", "main", "a").await.unwrap());
+    assert!(
+        !s.ack_alert("1001", "main", "a").await.unwrap(),
+        "acknowledged twice"
+    );
+    assert!(
+        !s.ack_alert("1001", "main", "b").await.unwrap(),
+        "another overlay's alert"
+    );
+    assert!(
+        !s.ack_alert("1001", "main", "zzz").await.unwrap(),
+        "no such alert"
+    );
+    assert!(s.ack_alert("1001", "main", "d").await.unwrap());
+    let main = s.unacked_alerts("1001", "main", 10).await.unwrap();
+    assert_eq!(
+        main.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["c"]
+    );
+
+    // Alerts without an event or plugin.
+    let bare = NewAlert {
+        event_id: None,
+        plugin: None,
+        ..alert("1001", "e", "main")
+    };
+    s.commit(Commit {
+        alerts: vec![bare],
+        ..Commit::default()
+    })
+    .await
+    .unwrap();
+    let main = s.unacked_alerts("1001", "main", 10).await.unwrap();
+    assert_eq!(main.iter().map(|a| a.position).collect::<Vec<_>>(), [3, 5]);
+    assert_eq!(
+        (main[1].event_id.clone(), main[1].plugin.clone()),
+        (None, None)
+    );
+}
+
+async fn plugin_kv_is_set_and_deleted_by_commits(s: Arc<dyn ClusterStore>) {
+    two_channels(&*s).await;
+    s.commit(Commit {
+        kv: vec![
+            kv("1001", "counter", "a", Some("1")),
+            kv("1001", "counter", "b", Some("2")),
+            kv("1001", "other", "a", Some("x")),
+        ],
+        ..Commit::default()
+    })
+    .await
+    .unwrap();
+    let counter = s.plugin_kv("1001", "counter").await.unwrap();
+    assert_eq!(counter.len(), 2);
+    assert_eq!((counter["a"].as_str(), counter["b"].as_str()), ("1", "2"));
+    assert_eq!(s.plugin_kv("1001", "other").await.unwrap()["a"], "x");
+
+    // Within one commit the last change to a key wins.
+    s.commit(Commit {
+        kv: vec![
+            kv("1001", "counter", "a", None),
+            kv("1001", "counter", "b", Some("3")),
+            kv("1001", "counter", "b", Some("4")),
+            kv("1001", "counter", "c", Some("5")),
+            kv("1001", "counter", "c", None),
+            kv("1001", "counter", "d", None),
+            kv("1001", "counter", "e", None),
+            kv("1001", "counter", "e", Some("6")),
+        ],
+        ..Commit::default()
+    })
+    .await
+    .unwrap();
+    let counter = s.plugin_kv("1001", "counter").await.unwrap();
+    let mut pairs: Vec<_> = counter
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    pairs.sort_unstable();
+    assert_eq!(pairs, [("b", "4"), ("e", "6")]);
+    assert_eq!(s.plugin_kv("1001", "other").await.unwrap().len(), 1);
+    assert!(s.plugin_kv("1001", "nobody").await.unwrap().is_empty());
+}
+
+async fn plugins_are_installed_replaced_configured_and_removed(s: Arc<dyn ClusterStore>) {
+    two_channels(&*s).await;
+    let before = Utc::now() - chrono::Duration::seconds(5);
+    s.put_plugin(plugin("1001", "alert-box")).await.unwrap();
+    s.put_plugin(plugin("1001", "counter")).await.unwrap();
+    let listed = s.plugins("1001").await.unwrap();
+    assert_eq!(
+        listed.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        ["alert-box", "counter"]
+    );
+    let p = &listed[0];
+    assert_eq!(p.package, b"package of alert-box");
+    assert_eq!(p.digest, "digest-alert-box");
+    assert_eq!(p.granted, ["http"]);
+    assert_eq!(p.settings, json!({"volume": 50}));
+    assert!(p.enabled);
+    assert!(p.updated_at > before);
+
+    // A replace without grants or settings keeps the streamer's.
+    s.set_plugin_settings("1001", "alert-box", &json!({"volume": 80}))
+        .await
+        .unwrap();
+    s.set_plugin_grants("1001", "alert-box", &["http".into(), "chat".into()])
+        .await
+        .unwrap();
+    s.put_plugin(ChannelPlugin {
+        package: b"version 2".to_vec(),
+        digest: "digest-2".into(),
+        granted: Vec::new(),
+        settings: serde_json::Value::Null,
+        enabled: false,
+        ..plugin("1001", "alert-box")
+    })
+    .await
+    .unwrap();
+    let p = &s.plugins("1001").await.unwrap()[0];
+    assert_eq!(
+        (p.package.as_slice(), p.digest.as_str()),
+        (&b"version 2"[..], "digest-2")
+    );
+    assert_eq!(p.granted, ["http", "chat"]);
+    assert_eq!(p.settings, json!({"volume": 80}));
+    assert!(!p.enabled);
+
+    // A replace with them sets them.
+    s.put_plugin(ChannelPlugin {
+        granted: vec!["tts".into()],
+        settings: json!({"volume": 10}),
+        ..plugin("1001", "alert-box")
+    })
+    .await
+    .unwrap();
+    let p = &s.plugins("1001").await.unwrap()[0];
+    assert_eq!(
+        (p.granted.clone(), p.settings.clone()),
+        (vec!["tts".to_owned()], json!({"volume": 10}))
+    );
+    assert!(p.enabled);
+
+    assert!(s.set_plugin_grants("1001", "alert-box", &[]).await.unwrap());
+    assert!(s.plugins("1001").await.unwrap()[0].granted.is_empty());
+    assert!(
+        !s.set_plugin_settings("1001", "missing", &json!({}))
+            .await
+            .unwrap()
+    );
+    assert!(!s.set_plugin_grants("1001", "missing", &[]).await.unwrap());
+
+    // Removing a plugin removes its data, and only its data.
+    s.commit(Commit {
+        kv: vec![
+            kv("1001", "alert-box", "seen", Some("1")),
+            kv("1001", "counter", "n", Some("2")),
+        ],
+        ..Commit::default()
+    })
+    .await
+    .unwrap();
+    assert!(s.remove_plugin("1001", "alert-box").await.unwrap());
+    assert!(!s.remove_plugin("1001", "alert-box").await.unwrap());
+    assert!(s.plugin_kv("1001", "alert-box").await.unwrap().is_empty());
+    assert_eq!(s.plugin_kv("1001", "counter").await.unwrap()["n"], "2");
+    assert_eq!(s.plugins("1001").await.unwrap().len(), 1);
+
+    assert!(matches!(
+        s.put_plugin(plugin("9999", "alert-box")).await,
+        Err(StorageError::NoChannel(c)) if c == "9999"
+    ));
+}
+
+async fn known_followers_are_added_and_removed(s: Arc<dyn ClusterStore>) {
+    two_channels(&*s).await;
+    assert!(s.known_followers("1001").await.unwrap().is_empty());
+    let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    s.add_known_followers("1001", &ids(&["u3", "u1", "u2"]))
+        .await
+        .unwrap();
+    s.add_known_followers("1001", &ids(&["u2", "u4", "u4"]))
+        .await
+        .unwrap();
+    s.add_known_followers("1001", &[]).await.unwrap();
+    assert_eq!(
+        s.known_followers("1001").await.unwrap(),
+        ["u1", "u2", "u3", "u4"]
+    );
+    s.remove_known_followers("1001", &ids(&["u2", "u9"]))
+        .await
+        .unwrap();
+    s.remove_known_followers("1001", &[]).await.unwrap();
+    assert_eq!(s.known_followers("1001").await.unwrap(), ["u1", "u3", "u4"]);
+
+    s.commit(Commit {
+        known_followers: vec![
+            ("1001".into(), "u5".into()),
+            ("1001".into(), "u1".into()),
+            ("2002".into(), "u1".into()),
+        ],
+        ..Commit::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.known_followers("1001").await.unwrap(),
+        ["u1", "u3", "u4", "u5"]
+    );
+    assert_eq!(s.known_followers("2002").await.unwrap(), ["u1"]);
+
+    assert!(matches!(
+        s.add_known_followers("9999", &ids(&["u1"])).await,
+        Err(StorageError::NoChannel(c)) if c == "9999"
+    ));
+}
+
+async fn writes_to_an_unknown_channel_are_refused_whole(s: Arc<dyn ClusterStore>) {
+    two_channels(&*s).await;
+    let stray = Commit {
+        events: vec![event("1001", "e1"), event("9999", "e1")],
+        alerts: vec![alert("1001", "a1", "main")],
+        kv: vec![kv("1001", "counter", "n", Some("1"))],
+        known_followers: vec![("1001".into(), "u1".into())],
+        cursor: None,
+    };
+    assert!(matches!(
+        s.commit(stray).await,
+        Err(StorageError::NoChannel(c)) if c == "9999"
+    ));
+    for only_stray in [
+        Commit {
+            kv: vec![kv("9999", "counter", "n", Some("1"))],
+            ..Commit::default()
+        },
+        Commit {
+            known_followers: vec![("9999".into(), "u1".into())],
+            ..Commit::default()
+        },
+        Commit {
+            alerts: vec![alert("9999", "a1", "main")],
+            ..Commit::default()
+        },
+    ] {
+        assert!(matches!(
+            s.commit(only_stray).await,
+            Err(StorageError::NoChannel(_))
+        ));
+    }
+    assert_eq!(s.event_count("1001").await.unwrap(), 0);
+    assert!(
+        s.unacked_alerts("1001", "main", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.plugin_kv("1001", "counter").await.unwrap().is_empty());
+    assert!(s.known_followers("1001").await.unwrap().is_empty());
+    // The refused commit used up no seq.
+    let ok = s.commit(events("1001", &["e1"])).await.unwrap();
+    assert_eq!(ok.events, [Inserted::New(1)]);
+    // An empty commit is fine.
+    assert_eq!(s.commit(Commit::default()).await.unwrap().events, []);
+}
+
+async fn leases_are_taken_renewed_contended_and_expire(s: Arc<dyn ClusterStore>) {
+    let minute = Duration::from_secs(60);
+    assert!(
+        s.acquire_lease("worker-partition-0", "node-a", minute)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.acquire_lease("worker-partition-0", "node-a", minute)
+            .await
+            .unwrap(),
+        "renewal"
+    );
+    assert!(
+        !s.acquire_lease("worker-partition-0", "node-b", minute)
+            .await
+            .unwrap(),
+        "contended"
+    );
+    assert!(
+        s.acquire_lease("worker-partition-1", "node-b", minute)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.acquire_lease("poller-followers", "node-c", minute)
+            .await
+            .unwrap()
+    );
+
+    let workers = s.leases("worker-partition-").await.unwrap();
+    assert_eq!(
+        workers
+            .iter()
+            .map(|l| (l.name.as_str(), l.holder.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("worker-partition-0", "node-a"),
+            ("worker-partition-1", "node-b")
+        ]
+    );
+    let expires = workers[0].expires_at - Utc::now();
+    assert!(
+        expires > chrono::Duration::seconds(50) && expires <= chrono::Duration::seconds(61),
+        "{expires}"
+    );
+    assert_eq!(s.leases("").await.unwrap().len(), 3);
+    assert!(
+        s.leases("worker_").await.unwrap().is_empty(),
+        "the prefix is literal"
+    );
+    assert!(
+        s.leases("%").await.unwrap().is_empty(),
+        "the prefix is literal"
+    );
+
+    // Only the holder can give a lease up.
+    s.release_lease("worker-partition-0", "node-b")
+        .await
+        .unwrap();
+    assert!(
+        !s.acquire_lease("worker-partition-0", "node-b", minute)
+            .await
+            .unwrap()
+    );
+    s.release_lease("worker-partition-0", "node-a")
+        .await
+        .unwrap();
+    assert!(
+        s.acquire_lease("worker-partition-0", "node-b", minute)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.leases("worker-partition-0").await.unwrap()[0].holder,
+        "node-b"
+    );
+
+    // An expired lease goes to whoever asks next.
+    let short = Duration::from_millis(200);
+    assert!(s.acquire_lease("short", "node-a", short).await.unwrap());
+    assert!(!s.acquire_lease("short", "node-b", short).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(s.acquire_lease("short", "node-b", minute).await.unwrap());
+    assert!(!s.acquire_lease("short", "node-a", minute).await.unwrap());
+    assert_eq!(s.leases("short").await.unwrap()[0].holder, "node-b");
+}
+
+async fn a_cursor_commits_only_for_the_partition_lease_holder(s: Arc<dyn ClusterStore>) {
+    two_channels(&*s).await;
+    let work = |holder: &str, sequence: u64| Commit {
+        events: vec![event("1001", &format!("e{sequence}"))],
+        alerts: vec![alert("1001", &format!("a{sequence}"), "main")],
+        kv: vec![kv("1001", "counter", "n", Some(&sequence.to_string()))],
+        known_followers: vec![("1001".into(), format!("u{sequence}"))],
+        cursor: cursor(3, sequence, holder),
+    };
+    let nothing_written = async |s: &dyn ClusterStore, events: i64| {
+        assert_eq!(s.event_count("1001").await.unwrap(), events);
+        assert_eq!(
+            s.unacked_alerts("1001", "main", 10).await.unwrap().len() as i64,
+            events
+        );
+        assert_eq!(
+            s.known_followers("1001").await.unwrap().len() as i64,
+            events
+        );
+    };
+
+    // Nobody holds the lease.
+    match s.commit(work("node-a", 10)).await {
+        Err(StorageError::LeaseLost(name)) => assert_eq!(name, "worker-partition-3"),
+        other => panic!("a commit without the lease went through: {other:?}"),
+    }
+    nothing_written(&*s, 0).await;
+    assert_eq!(s.cursor(3).await.unwrap(), None);
+    assert!(s.plugin_kv("1001", "counter").await.unwrap().is_empty());
+
+    // The holder commits.
+    assert!(
+        s.acquire_lease("worker-partition-3", "node-a", Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    s.commit(work("node-a", 10)).await.unwrap();
+    assert_eq!(s.cursor(3).await.unwrap(), Some(10));
+    nothing_written(&*s, 1).await;
+
+    // Someone else, or the holder of another partition's lease, does not.
+    assert!(
+        s.acquire_lease("worker-partition-4", "node-b", Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        s.commit(work("node-b", 11)).await,
+        Err(StorageError::LeaseLost(_))
+    ));
+    assert_eq!(s.cursor(3).await.unwrap(), Some(10));
+    nothing_written(&*s, 1).await;
+
+    // A holder that stalled past its lease is fenced off, even before
+    // anyone else took the lease.
+    s.release_lease("worker-partition-3", "node-a")
+        .await
+        .unwrap();
+    assert!(
+        s.acquire_lease("worker-partition-3", "node-a", Duration::from_millis(150))
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(matches!(
+        s.commit(work("node-a", 12)).await,
+        Err(StorageError::LeaseLost(_))
+    ));
+    nothing_written(&*s, 1).await;
+    assert_eq!(s.plugin_kv("1001", "counter").await.unwrap()["n"], "10");
+
+    // Its successor carries on from the cursor.
+    assert!(
+        s.acquire_lease("worker-partition-3", "node-b", Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    s.commit(work("node-b", 12)).await.unwrap();
+    assert_eq!(s.cursor(3).await.unwrap(), Some(12));
+    nothing_written(&*s, 2).await;
+
+    // A commit without a cursor needs no lease.
+    s.commit(events("1001", &["free"])).await.unwrap();
+}
+
+async fn cursors_are_read_back_per_partition(s: Arc<dyn ClusterStore>) {
+    let minute = Duration::from_secs(60);
+    assert_eq!(s.cursor(0).await.unwrap(), None);
+    for partition in [0, 1, u32::MAX] {
+        let name = format!("worker-partition-{partition}");
+        assert!(s.acquire_lease(&name, "node-a", minute).await.unwrap());
+    }
+    let at = |partition, sequence| Commit {
+        cursor: cursor(partition, sequence, "node-a"),
+        ..Commit::default()
+    };
+    s.commit(at(0, 5)).await.unwrap();
+    s.commit(at(1, 7)).await.unwrap();
+    s.commit(at(0, 6)).await.unwrap();
+    s.commit(at(u32::MAX, i64::MAX as u64)).await.unwrap();
+    assert_eq!(s.cursor(0).await.unwrap(), Some(6));
+    assert_eq!(s.cursor(1).await.unwrap(), Some(7));
+    assert_eq!(s.cursor(u32::MAX).await.unwrap(), Some(i64::MAX as u64));
+    assert_eq!(s.cursor(2).await.unwrap(), None);
+    assert!(
+        s.commit(at(1, u64::MAX)).await.is_err(),
+        "beyond what can be stored"
+    );
+    assert_eq!(s.cursor(1).await.unwrap(), Some(7));
+}
+
+async fn concurrent_commits_to_one_channel_keep_seqs_gapless(s: Arc<dyn ClusterStore>) {
+    two_channels(&*s).await;
+    const TASKS: usize = 4;
+    const ROUNDS: usize = 25;
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let s = Arc::clone(&s);
+        tasks.push(tokio::spawn(async move {
+            let mut new = Vec::new();
+            for round in 0..ROUNDS {
+                // Three events of its own, one every task tries to store,
+                // and one in the other channel.
+                let ids = [
+                    format!("t{task}-r{round}-a"),
+                    format!("t{task}-r{round}-b"),
+                    format!("shared-r{round}"),
+                    format!("t{task}-r{round}-c"),
+                ];
+                let mut commit =
+                    events("1001", &ids.iter().map(String::as_str).collect::<Vec<_>>());
+                commit
+                    .events
+                    .push(event("2002", &format!("t{task}-r{round}")));
+                commit
+                    .alerts
+                    .push(alert("1001", &format!("shared-r{round}"), "main"));
+                let done = s.commit(commit).await.unwrap();
+                new.extend(seqs(&done.events[..4]).into_iter().flatten());
+            }
+            new
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let expected = TASKS * ROUNDS * 3 + ROUNDS;
+    assert_eq!(all.len(), expected, "each shared event is new exactly once");
+    let unique: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(unique.len(), expected, "a seq was handed out twice");
+    assert_eq!(
+        unique,
+        (1..=expected as i64).collect::<HashSet<_>>(),
+        "seqs have gaps"
+    );
+    assert_eq!(s.event_count("1001").await.unwrap(), expected as i64);
+    let stored = s.events_after("1001", 0, 10_000).await.unwrap();
+    assert_eq!(
+        stored.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=expected as i64).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        s.event_count("2002").await.unwrap(),
+        (TASKS * ROUNDS) as i64
+    );
+    let positions: Vec<i64> = s
+        .unacked_alerts("1001", "main", 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.position)
+        .collect();
+    assert_eq!(positions, (1..=ROUNDS as i64).collect::<Vec<_>>());
+}
+
+async fn sealed_tokens_round_trip_through_the_store(s: Arc<dyn ClusterStore>) {
+    two_channels(&*s).await;
+    let key = TokenKey::generate();
+    assert_eq!(s.sealed_user_token("1001").await.unwrap(), None);
+    let sealed = key.seal("1001", "alice-user-token");
+    s.set_sealed_user_token("1001", Some(&sealed))
+        .await
+        .unwrap();
+    let stored = s.sealed_user_token("1001").await.unwrap().unwrap();
+    assert_eq!(stored, sealed);
+    assert_eq!(
+        key.open("1001", &stored).unwrap().as_str(),
+        "alice-user-token"
+    );
+
+    // Copied into another channel's row, it does not open there.
+    s.set_sealed_user_token("2002", Some(&stored))
+        .await
+        .unwrap();
+    let copied = s.sealed_user_token("2002").await.unwrap().unwrap();
+    assert!(key.open("2002", &copied).is_err());
+    // Nor with another cluster's key.
+    assert!(TokenKey::generate().open("1001", &stored).is_err());
+
+    s.set_sealed_user_token("1001", None).await.unwrap();
+    assert_eq!(s.sealed_user_token("1001").await.unwrap(), None);
+    assert!(matches!(
+        s.sealed_user_token("9999").await,
+        Err(StorageError::NoChannel(_))
+    ));
+    assert!(matches!(
+        s.set_sealed_user_token("9999", Some(&sealed)).await,
+        Err(StorageError::NoChannel(_))
+    ));
+}
+
+async fn migrations_are_idempotent_and_keep_data(fx: &Fixture) {
+    fx.store.create_channel("1001", "alice").await.unwrap();
+    fx.store
+        .commit(events("1001", &["e1", "e2"]))
+        .await
+        .unwrap();
+    let again = fx.reopen().await.unwrap();
+    assert_eq!(again.event_count("1001").await.unwrap(), 2);
+    let done = again.commit(events("1001", &["e2", "e3"])).await.unwrap();
+    assert_eq!(seqs(&done.events), [None, Some(3)]);
+    let third = fx.reopen().await.unwrap();
+    assert_eq!(third.event_count("1001").await.unwrap(), 3);
+    let done = third.commit(events("1001", &["e3", "e4"])).await.unwrap();
+    assert_eq!(seqs(&done.events), [None, Some(4)]);
+    assert_eq!(fx.store.event_count("1001").await.unwrap(), 4);
+}
+
+async fn a_newer_schema_is_refused(fx: &Fixture) {
+    let latest = migrations::latest_version();
+    fx.record_schema_version(latest + 1).await;
+    match fx.reopen().await {
+        Err(StorageError::TooNew { found, supported }) => {
+            assert_eq!((found, supported), (latest + 1, latest));
+        }
+        Err(other) => panic!("expected TooNew, got {other}"),
+        Ok(_) => panic!("a database from a newer Stagehand was opened"),
+    }
+}
+
+// Backend-specific.
+
+#[test]
+fn sqlite_file_and_folder_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let fx = Fixture::sqlite();
+    let Backend::Sqlite { path, .. } = &fx.backend else {
+        unreachable!()
+    };
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(path), 0o600);
+    assert_eq!(mode(path.parent().unwrap()), 0o700);
+
+    // A file loosened by hand is tightened again on open.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    SqliteStore::open(path).unwrap();
+    assert_eq!(mode(path), 0o600);
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_is_a_working_store() {
+    let s = SqliteStore::in_memory().unwrap();
+    s.create_channel("1001", "alice").await.unwrap();
+    let done = s.commit(events("1001", &["e1", "e1", "e2"])).await.unwrap();
+    assert_eq!(seqs(&done.events), [Some(1), None, Some(2)]);
+    assert_eq!(s.event_count("1001").await.unwrap(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: cargo xtask test runs it"]
+async fn postgres_nodes_starting_together_migrate_once() {
+    let url = database_url();
+    let schema = format!("contract_{:016x}", rand::random::<u64>());
+    let nodes: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, schema) = (url.clone(), schema.clone());
+            tokio::spawn(async move { PostgresStore::connect_in_schema(&url, &schema, 1).await })
+        })
+        .collect();
+    let mut opened = Vec::new();
+    for node in nodes {
+        opened.push(node.await.unwrap());
+    }
+    let client = raw_postgres(&url).await;
+    let versions = client
+        .query_one(
+            &format!("SELECT COUNT(*) FROM {schema}.schema_version"),
+            &[],
+        )
+        .await
+        .map(|r| r.get::<_, i64>(0));
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .await
+        .unwrap();
+    for node in opened {
+        node.unwrap();
+    }
+    assert_eq!(versions.unwrap(), migrations::latest_version());
+}
+
+#[tokio::test]
+async fn postgres_refuses_a_schema_name_that_needs_quoting() {
+    for bad in ["", "Public", "a-b", "a;drop", "1abc"] {
+        match PostgresStore::connect_in_schema("postgres://nobody@127.0.0.1:1/none", bad, 1).await {
+            Err(StorageError::Backend(m)) => assert!(m.contains("schema name"), "{bad}: {m}"),
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+}
