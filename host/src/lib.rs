@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod cluster;
 pub mod config;
 pub mod dedup;
 pub mod demo;
