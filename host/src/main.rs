@@ -54,6 +54,9 @@ enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// Many channels on many machines: run one cluster role
+    /// (ingest, worker or edge) on NATS JetStream and PostgreSQL.
+    Cluster(stagehand::cluster::cli::ClusterArgs),
 }
 
 /// `stagehand trigger KIND [--user NAME] [...]`.
@@ -157,6 +160,17 @@ enum DbCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Cluster roles read their own settings (flags and environment), not a
+    // streamer's configuration file.
+    if let Command::Cluster(args) = cli.command {
+        return match stagehand::cluster::cli::run(args) {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(e) => {
+                complain(&format!("stagehand cluster: {e:#}"));
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mode = match cli.command {
         // trigger talks to the demo, so it reads the demo's data directory.
         Command::Demo | Command::Trigger(_) => Mode::Demo,
@@ -185,6 +199,7 @@ fn main() -> ExitCode {
             PluginCommand::Check { path, json } => plugin_check(&path, json),
             PluginCommand::Install { file, yes } => plugin_cli::install(&config, &file, yes),
         },
+        Command::Cluster(_) => unreachable!("handled before the configuration is read"),
     };
     match result {
         Ok(code) => code,

@@ -136,6 +136,22 @@ impl Latency {
     }
 }
 
+/// Labels of [`ClusterMetrics::set_held`].
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HeldLabels {
+    role: String,
+    kind: String,
+}
+
+/// An open overlay socket, counted until dropped.
+pub struct SocketGuard(std::sync::Arc<ClusterMetrics>);
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        self.0.overlay_sockets.get_or_create(&self.0.role).dec();
+    }
+}
+
 /// One node's metrics. Shared (behind an `Arc`) by the role's tasks and the
 /// ops endpoint.
 #[derive(Debug)]
@@ -148,6 +164,10 @@ pub struct ClusterMetrics {
     consumer_lag: Family<PartitionLabels, Gauge>,
     plugin_faults: Family<PluginLabels, Counter>,
     queue_depth: Family<QueueLabels, Gauge>,
+    malformed: Family<RoleLabels, Counter>,
+    held: Family<HeldLabels, Gauge>,
+    overlay_sockets: Family<RoleLabels, Gauge>,
+    overlay_acks: Family<RoleLabels, Counter>,
     stored: Latency,
     overlay_sent: Latency,
     registry: Mutex<Registry>,
@@ -167,6 +187,10 @@ impl ClusterMetrics {
             consumer_lag: Family::default(),
             plugin_faults: Family::default(),
             queue_depth: Family::default(),
+            malformed: Family::default(),
+            held: Family::default(),
+            overlay_sockets: Family::default(),
+            overlay_acks: Family::default(),
             stored: Latency::new(),
             overlay_sent: Latency::new(),
             registry: Mutex::new(Registry::with_prefix("stagehand")),
@@ -207,6 +231,26 @@ impl ClusterMetrics {
                 "queue_depth",
                 "Items waiting in an in-process queue",
                 metrics.queue_depth.clone(),
+            );
+            r.register(
+                "malformed",
+                "Messages dropped because they were not events (unreadable frames, foreign payloads, unknown channels)",
+                metrics.malformed.clone(),
+            );
+            r.register(
+                "held",
+                "Work this node holds under leases: stream partitions, conduit shards, channel pollers",
+                metrics.held.clone(),
+            );
+            r.register(
+                "overlay_sockets",
+                "Overlay pages connected to this edge",
+                metrics.overlay_sockets.clone(),
+            );
+            r.register(
+                "overlay_acks",
+                "Alerts overlay pages acknowledged as shown",
+                metrics.overlay_acks.clone(),
             );
             r.register(
                 "event_stored_latency_seconds",
@@ -312,6 +356,33 @@ impl ClusterMetrics {
                 queue: queue.to_owned(),
             })
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+
+    /// Counts messages dropped as not being events.
+    pub fn malformed(&self, n: u64) {
+        self.malformed.get_or_create(&self.role).inc_by(n);
+    }
+
+    /// Sets how many work items of `kind` (`partitions`, `shards`,
+    /// `pollers`) this node holds.
+    pub fn set_held(&self, kind: &str, n: usize) {
+        self.held
+            .get_or_create(&HeldLabels {
+                role: self.role.role.clone(),
+                kind: kind.to_owned(),
+            })
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Counts an overlay socket open until the guard is dropped.
+    pub fn overlay_socket(self: &std::sync::Arc<Self>) -> SocketGuard {
+        self.overlay_sockets.get_or_create(&self.role).inc();
+        SocketGuard(self.clone())
+    }
+
+    /// Counts an alert acknowledged by an overlay page.
+    pub fn overlay_ack(&self) {
+        self.overlay_acks.get_or_create(&self.role).inc();
     }
 
     /// Records the time from an event's arrival to its commit.

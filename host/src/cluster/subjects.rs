@@ -248,6 +248,17 @@ impl Subjects {
         format!("{}.live.*", self.prefix)
     }
 
+    /// Where a channel's control notices go (its plugins changed): every
+    /// worker listens, so the one running the channel loads them again.
+    pub fn control(&self, channel: &ChannelSubject) -> String {
+        format!("{}.control.{channel}", self.prefix)
+    }
+
+    /// Every control subject: a worker's subscription.
+    pub fn control_all(&self) -> String {
+        format!("{}.control.*", self.prefix)
+    }
+
     /// Reads an event subject back: its partition and channel. The
     /// partition must be the channel's own, so an event published under
     /// another partition count is refused rather than processed out of
@@ -289,6 +300,11 @@ impl Subjects {
     /// Reads a live-update subject back to its channel.
     pub fn parse_live(&self, subject: &str) -> Result<ChannelSubject, SubjectError> {
         self.parse_channel_subject(subject, "live", "live-update")
+    }
+
+    /// Reads a control subject back to its channel.
+    pub fn parse_control(&self, subject: &str) -> Result<ChannelSubject, SubjectError> {
+        self.parse_channel_subject(subject, "control", "control")
     }
 
     fn parse_channel_subject(

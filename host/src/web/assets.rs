@@ -56,7 +56,7 @@ const DEFAULT_CSP: &str = "default-src 'none'; base-uri 'none'; form-action 'non
 pub fn policy_for(path: &str) -> &'static str {
     match path.split('/').next() {
         Some("overlay") => OVERLAY_CSP,
-        Some("dashboard") => DASHBOARD_CSP,
+        Some("dashboard") | Some("cluster") => DASHBOARD_CSP,
         _ => DEFAULT_CSP,
     }
 }

@@ -1,4 +1,4 @@
-//! A subscription to every channel's alerts or live updates, yielding
+//! A subscription to every channel's alerts, live updates or control notices, yielding
 //! `(channel, payload)`.
 
 use std::pin::Pin;
@@ -14,6 +14,7 @@ use crate::cluster::subjects::{ChannelSubject, Subjects};
 enum Kind {
     Alerts,
     Live,
+    Control,
 }
 
 /// Every channel's alerts (or live updates) as they are published. A
@@ -44,6 +45,16 @@ impl ChannelFeed {
     }
 }
 
+impl ChannelFeed {
+    pub(super) fn control(subscriber: async_nats::Subscriber, subjects: Subjects) -> ChannelFeed {
+        ChannelFeed {
+            subscriber,
+            subjects,
+            kind: Kind::Control,
+        }
+    }
+}
+
 impl Stream for ChannelFeed {
     type Item = (ChannelSubject, Bytes);
 
@@ -55,6 +66,7 @@ impl Stream for ChannelFeed {
             let channel = match self.kind {
                 Kind::Alerts => self.subjects.parse_alert(&message.subject),
                 Kind::Live => self.subjects.parse_live(&message.subject),
+                Kind::Control => self.subjects.parse_control(&message.subject),
             };
             match channel {
                 Ok(channel) => return Poll::Ready(Some((channel, message.payload))),

@@ -362,6 +362,17 @@ impl EventBus {
             .await
     }
 
+    /// Tells every worker that a channel's plugins changed (core NATS: a
+    /// worker that misses it loads them again when the channel's instances
+    /// are next evicted or the worker restarts).
+    pub async fn publish_control(
+        &self,
+        channel: &ChannelSubject,
+        payload: Bytes,
+    ) -> Result<(), BusError> {
+        self.publish_core(self.subjects.control(channel), payload).await
+    }
+
     async fn publish_core(&self, subject: String, payload: Bytes) -> Result<(), BusError> {
         self.client
             .publish(subject.clone(), payload)
@@ -384,6 +395,13 @@ impl EventBus {
         let subject = self.subjects.live_all();
         let subscriber = self.subscribe(&subject).await?;
         Ok(ChannelFeed::live(subscriber, self.subjects.clone()))
+    }
+
+    /// Every channel's control notices, as `(channel, payload)`.
+    pub async fn subscribe_control(&self) -> Result<ChannelFeed, BusError> {
+        let subject = self.subjects.control_all();
+        let subscriber = self.subscribe(&subject).await?;
+        Ok(ChannelFeed::control(subscriber, self.subjects.clone()))
     }
 
     async fn subscribe(&self, subject: &str) -> Result<async_nats::Subscriber, BusError> {

@@ -1,0 +1,199 @@
+//! The `worker` role: consumes the event stream, one partition per lease, and
+//! runs each event through the pipeline (dedup, store, the channel's plugins)
+//! before publishing its alerts and live updates. Workers share the
+//! partitions fairly ([`balance`]): one that joins takes its share from the
+//! others, and a dead one's partitions are taken over when its leases run
+//! out.
+
+pub mod partition;
+pub mod plugins;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::cluster::balance::{self, WORKER_PARTITIONS};
+use crate::cluster::bus::EventBus;
+use crate::cluster::metrics::ClusterMetrics;
+use crate::cluster::ops::Readiness;
+use crate::storage::{ClusterStore, StorageError};
+use plugins::PluginSet;
+
+/// Tuning for a worker.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// The most messages fetched (and committed) at once.
+    pub batch: usize,
+    /// How long a fetch waits for messages.
+    pub fetch_wait: Duration,
+    /// How long leases last without renewal: a killed worker's partitions
+    /// move after at most this long.
+    pub lease_ttl: Duration,
+    /// Channels that keep plugin instances in memory.
+    pub plugin_channels: usize,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            batch: 256,
+            fetch_wait: Duration::from_millis(200),
+            lease_ttl: Duration::from_secs(10),
+            plugin_channels: plugins::DEFAULT_CHANNEL_CAPACITY,
+        }
+    }
+}
+
+/// What a worker's partition runners share.
+pub struct WorkerShared {
+    pub node: String,
+    pub store: Arc<dyn ClusterStore>,
+    pub bus: EventBus,
+    pub plugins: Arc<PluginSet>,
+    pub metrics: Arc<ClusterMetrics>,
+    pub ready: Readiness,
+    pub options: WorkerOptions,
+    pub channels: ChannelDirectory,
+}
+
+/// Which channels exist, remembered once seen (channels are never removed
+/// while a cluster runs; an unknown one is asked for again each time).
+#[derive(Default)]
+pub struct ChannelDirectory {
+    known: Mutex<HashSet<String>>,
+}
+
+impl ChannelDirectory {
+    /// Whether the cluster serves `channel`.
+    pub async fn exists(
+        &self,
+        store: &Arc<dyn ClusterStore>,
+        channel: &str,
+    ) -> Result<bool, StorageError> {
+        if self
+            .known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(channel)
+        {
+            return Ok(true);
+        }
+        let found = store.channel(channel).await?.is_some();
+        if found {
+            self.known
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(channel.to_owned());
+        }
+        Ok(found)
+    }
+}
+
+struct Running {
+    cancel: CancellationToken,
+    task: JoinHandle<partition::Stopped>,
+}
+
+/// Runs the worker until `stop` is cancelled, then drains: every partition
+/// runner finishes (commits and acks) the batch it holds, and the leases are
+/// given up so the others take over at once.
+pub async fn run(shared: Arc<WorkerShared>, partitions: u32, stop: CancellationToken) {
+    let node_lease = WORKER_PARTITIONS.node_lease(&shared.node);
+    let mut running: BTreeMap<u32, Running> = BTreeMap::new();
+    let tick = shared.options.lease_ttl / 3;
+    loop {
+        if let Err(why) = step(&shared, partitions, &node_lease, &mut running).await {
+            tracing::warn!("worker balance step failed: {why}");
+            shared.ready.set("database", Err(why.to_string()));
+        } else {
+            shared.ready.set("database", Ok(()));
+        }
+        shared
+            .ready
+            .set("holds partitions", if running.is_empty() { Err("none yet".into()) } else { Ok(()) });
+        shared.metrics.set_held("partitions", running.len());
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(tick) => {}
+        }
+    }
+    tracing::info!(partitions = running.len(), "draining: finishing in-flight batches");
+    for (p, run) in std::mem::take(&mut running) {
+        run.cancel.cancel();
+        let _ = run.task.await;
+        let _ = shared
+            .store
+            .release_lease(&WORKER_PARTITIONS.item_lease(&p.to_string()), &shared.node)
+            .await;
+    }
+    let _ = shared.store.release_lease(&node_lease, &shared.node).await;
+    tracing::info!("worker drained");
+}
+
+async fn step(
+    shared: &Arc<WorkerShared>,
+    partitions: u32,
+    node_lease: &str,
+    running: &mut BTreeMap<u32, Running>,
+) -> Result<(), StorageError> {
+    let ttl = shared.options.lease_ttl;
+    shared.store.acquire_lease(node_lease, &shared.node, ttl).await?;
+
+    // Runners that stopped by themselves (lease lost) are forgotten.
+    let finished: Vec<u32> = running
+        .iter()
+        .filter(|(_, r)| r.task.is_finished())
+        .map(|(p, _)| *p)
+        .collect();
+    for p in finished {
+        running.remove(&p);
+    }
+    // Renew what is held; a lease that cannot be renewed stops its runner.
+    let held: Vec<u32> = running.keys().copied().collect();
+    for p in held {
+        if !shared
+            .store
+            .acquire_lease(&WORKER_PARTITIONS.item_lease(&p.to_string()), &shared.node, ttl)
+            .await?
+            && let Some(run) = running.remove(&p)
+        {
+            tracing::warn!(partition = p, "partition lease lost; stopping its consumer");
+            run.cancel.cancel();
+        }
+    }
+
+    let leases = shared.store.leases(WORKER_PARTITIONS.prefix()).await?;
+    let items: Vec<String> = (0..partitions).map(|p| p.to_string()).collect();
+    let plan = balance::plan(WORKER_PARTITIONS, &items, &shared.node, &leases, Utc::now());
+    let parse = |items: Vec<String>| items.into_iter().filter_map(|i| i.parse::<u32>().ok());
+    for p in parse(plan.release) {
+        if let Some(run) = running.remove(&p) {
+            tracing::info!(partition = p, "handing partition over to another worker");
+            run.cancel.cancel();
+            let _ = run.task.await;
+        }
+        shared
+            .store
+            .release_lease(&WORKER_PARTITIONS.item_lease(&p.to_string()), &shared.node)
+            .await?;
+    }
+    for p in parse(plan.acquire) {
+        if running.contains_key(&p) {
+            continue;
+        }
+        if shared
+            .store
+            .acquire_lease(&WORKER_PARTITIONS.item_lease(&p.to_string()), &shared.node, ttl)
+            .await?
+        {
+            let cancel = CancellationToken::new();
+            let task = tokio::spawn(partition::run(shared.clone(), p, cancel.clone()));
+            running.insert(p, Running { cancel, task });
+        }
+    }
+    Ok(())
+}
