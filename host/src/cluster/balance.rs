@@ -158,7 +158,13 @@ mod tests {
 
     #[test]
     fn a_lone_node_takes_everything() {
-        let plan = plan(F, &items(4), "a", &[lease("worker-node-a", "a", true)], Utc::now());
+        let plan = plan(
+            F,
+            &items(4),
+            "a",
+            &[lease("worker-node-a", "a", true)],
+            Utc::now(),
+        );
         let mut got = plan.acquire.clone();
         got.sort();
         assert_eq!(got, items(4));
@@ -167,7 +173,10 @@ mod tests {
 
     #[test]
     fn a_node_holding_too_much_gives_some_up_when_another_joins() {
-        let mut leases = vec![lease("worker-node-a", "a", true), lease("worker-node-b", "b", true)];
+        let mut leases = vec![
+            lease("worker-node-a", "a", true),
+            lease("worker-node-b", "b", true),
+        ];
         for p in 0..4 {
             leases.push(lease(&F.item_lease(&p.to_string()), "a", true));
         }

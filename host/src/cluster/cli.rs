@@ -55,7 +55,11 @@ pub struct ClusterArgs {
     #[arg(value_enum)]
     pub role: Role,
     /// NATS server(s), comma-separated.
-    #[arg(long, env = "STAGEHAND_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    #[arg(
+        long,
+        env = "STAGEHAND_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
     pub nats: String,
     /// The database: postgres://user@host/db (or sqlite:PATH to try the
     /// roles on one machine).
@@ -110,6 +114,8 @@ pub fn run(args: ClusterArgs) -> Result<i32> {
     } else {
         crate::logging::init_from_env().context("STAGEHAND_LOG_FORMAT")?;
     }
+    // One TLS provider for every client (Twitch, NATS over TLS).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("stagehand-cluster")
@@ -121,7 +127,12 @@ pub fn run(args: ClusterArgs) -> Result<i32> {
 async fn serve(args: ClusterArgs) -> Result<i32> {
     let role = args.role;
     let node = args.node_id.clone().unwrap_or_else(default_node_id);
-    if node.is_empty() || node.len() > 64 || !node.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if node.is_empty()
+        || node.len() > 64
+        || !node
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
         bail!("--node-id must be 1 to 64 of a-z, A-Z, 0-9, '-', '_' and '.'");
     }
     let shutdown = Shutdown::new();
@@ -309,13 +320,15 @@ async fn connect_store(url: &str, pool: usize) -> Result<Arc<dyn ClusterStore>> 
 
 fn twitch_credentials() -> Result<twitch_app::AppCredentials> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let client_id = var("TWITCH_CLIENT_ID").context("TWITCH_CLIENT_ID is required for ingest nodes")?;
-    let client_secret =
-        var("TWITCH_CLIENT_SECRET").context("TWITCH_CLIENT_SECRET is required for ingest nodes (app access token)")?;
+    let client_id =
+        var("TWITCH_CLIENT_ID").context("TWITCH_CLIENT_ID is required for ingest nodes")?;
+    let client_secret = var("TWITCH_CLIENT_SECRET")
+        .context("TWITCH_CLIENT_SECRET is required for ingest nodes (app access token)")?;
     Ok(twitch_app::AppCredentials {
         client_id,
         client_secret,
-        auth_url: var("TWITCH_AUTH_URL").unwrap_or_else(|| "https://id.twitch.tv/oauth2".to_owned()),
+        auth_url: var("TWITCH_AUTH_URL")
+            .unwrap_or_else(|| "https://id.twitch.tv/oauth2".to_owned()),
         api_url: var("TWITCH_API_URL").unwrap_or_else(|| "https://api.twitch.tv/helix".to_owned()),
     })
 }
@@ -334,7 +347,12 @@ fn token_key() -> Result<Option<Arc<TokenKey>>> {
 fn default_node_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
-        .map(|h| h.trim().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>())
+        .map(|h| {
+            h.trim()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect::<String>()
+        })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "node".to_owned());
     let suffix: u32 = rand::random();

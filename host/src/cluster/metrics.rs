@@ -276,6 +276,10 @@ impl ClusterMetrics {
         // The latency series exist from the start, so a node that has seen
         // no event yet shows zero counts rather than no family at all.
         drop(metrics.stored.histogram.get_or_create(&metrics.role));
+        let all = metrics.partition(None);
+        drop(metrics.events_in.get_or_create(&all));
+        drop(metrics.events_out.get_or_create(&all));
+        drop(metrics.duplicates.get_or_create(&all));
         drop(metrics.overlay_sent.histogram.get_or_create(&metrics.role));
         metrics
     }

@@ -370,7 +370,8 @@ impl EventBus {
         channel: &ChannelSubject,
         payload: Bytes,
     ) -> Result<(), BusError> {
-        self.publish_core(self.subjects.control(channel), payload).await
+        self.publish_core(self.subjects.control(channel), payload)
+            .await
     }
 
     async fn publish_core(&self, subject: String, payload: Bytes) -> Result<(), BusError> {

@@ -81,7 +81,10 @@ mod tests {
         let mut b = hub.subscribe("2");
         hub.publish("1", Bytes::from_static(b"for one"));
         assert_eq!(a.rx.recv().await.unwrap(), Bytes::from_static(b"for one"));
-        assert!(b.rx.try_recv().is_err(), "channel 2 saw channel 1's message");
+        assert!(
+            b.rx.try_recv().is_err(),
+            "channel 2 saw channel 1's message"
+        );
         drop(a);
         hub.publish("1", Bytes::from_static(b"nobody"));
         assert_eq!(hub.channels(), 1);

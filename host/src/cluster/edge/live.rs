@@ -72,9 +72,12 @@ async fn session(state: EdgeState, mut socket: WebSocket) {
         return;
     };
     let mut live = state.live.subscribe(&channel);
-    if send(&mut socket, json!({"type": "welcome", "channel": channel}).to_string())
-        .await
-        .is_err()
+    if send(
+        &mut socket,
+        json!({"type": "welcome", "channel": channel}).to_string(),
+    )
+    .await
+    .is_err()
     {
         return;
     }

@@ -97,11 +97,17 @@ pub async fn relay(state: EdgeState) -> Result<(), crate::cluster::bus::BusError
         tokio::select! {
             _ = state.stop.cancelled() => return Ok(()),
             next = alerts.next() => match next {
-                Some((channel, payload)) => state.alerts.publish(channel.as_str(), payload),
+                Some((channel, payload)) => {
+                    state.metrics.events_in(None, 1);
+                    state.alerts.publish(channel.as_str(), payload);
+                }
                 None => return Ok(()),
             },
             next = live.next() => match next {
-                Some((channel, payload)) => state.live.publish(channel.as_str(), payload),
+                Some((channel, payload)) => {
+                    state.metrics.events_in(None, 1);
+                    state.live.publish(channel.as_str(), payload);
+                }
                 None => return Ok(()),
             },
         }

@@ -6,7 +6,7 @@
 //! exactly what it has not acknowledged. A published alert this socket missed
 //! (NATS reconnect, a slow socket) is found by the periodic re-read.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -78,14 +78,20 @@ async fn session(state: EdgeState, overlay: String, mut socket: WebSocket) {
     let _entered = span.enter();
     // Follow new alerts before reading the backlog, so none falls between.
     let mut live = state.alerts.subscribe(&channel);
-    if send(&mut socket, json!({"type": "welcome", "overlay": overlay, "paused": false}))
-        .await
-        .is_err()
+    if send(
+        &mut socket,
+        json!({"type": "welcome", "overlay": overlay, "paused": false}),
+    )
+    .await
+    .is_err()
     {
         return;
     }
-    let mut sent: HashSet<String> = HashSet::new();
-    if reread(&state, &channel, &overlay, &mut socket, &mut sent).await.is_err() {
+    let mut sent = Sent::default();
+    if reread(&state, &channel, &overlay, &mut socket, &mut sent)
+        .await
+        .is_err()
+    {
         return;
     }
     let mut tick = tokio::time::interval(REREAD);
@@ -103,7 +109,7 @@ async fn session(state: EdgeState, overlay: String, mut socket: WebSocket) {
                         continue;
                     }
                     let Some(id) = message["id"].as_str().map(str::to_owned) else { continue };
-                    if !sent.insert(id) {
+                    if !sent.first_time(id) {
                         continue;
                     }
                     if let Some(at) = message["received_at"].as_str().and_then(|t| t.parse::<DateTime<Utc>>().ok()) {
@@ -112,6 +118,7 @@ async fn session(state: EdgeState, overlay: String, mut socket: WebSocket) {
                     if send(&mut socket, published_message(&message)).await.is_err() {
                         return;
                     }
+                    state.metrics.events_out(None, 1);
                 }
                 // Fell behind: the database has everything.
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
@@ -133,6 +140,7 @@ async fn session(state: EdgeState, overlay: String, mut socket: WebSocket) {
                         && let Some(id) = message.id
                         && id.len() <= 128
                     {
+                        sent.acked(&id);
                         match state.store.ack_alert(&channel, &overlay, &id).await {
                             Ok(true) => state.metrics.overlay_ack(),
                             Ok(false) => {}
@@ -198,7 +206,7 @@ async fn reread(
     channel: &str,
     overlay: &str,
     socket: &mut WebSocket,
-    sent: &mut HashSet<String>,
+    sent: &mut Sent,
 ) -> Result<(), ()> {
     let waiting = match state.store.unacked_alerts(channel, overlay, BACKLOG).await {
         Ok(w) => w,
@@ -207,15 +215,69 @@ async fn reread(
             return Ok(());
         }
     };
-    // Acknowledged ones no longer matter to this socket.
     let ids: HashSet<&str> = waiting.iter().map(|a| a.id.as_str()).collect();
-    sent.retain(|id| ids.contains(id.as_str()));
+    sent.forget_done(&ids);
     for alert in &waiting {
-        if sent.insert(alert.id.clone()) {
+        if sent.first_time(alert.id.clone()) {
             send(socket, stored_message(alert)).await?;
         }
     }
     Ok(())
+}
+
+/// What one socket has sent: alerts waiting for the page's ack, and the ids
+/// of recent ones acknowledged (here or by another page), so a published
+/// copy still in flight is not shown again.
+#[derive(Default)]
+struct Sent {
+    waiting: HashSet<String>,
+    done: HashSet<String>,
+    done_order: VecDeque<String>,
+}
+
+/// Acknowledged ids remembered per socket.
+const DONE_KEPT: usize = 4096;
+
+impl Sent {
+    /// Whether `id` is new to this socket (and now counts as sent).
+    fn first_time(&mut self, id: String) -> bool {
+        if self.done.contains(&id) {
+            return false;
+        }
+        self.waiting.insert(id)
+    }
+
+    fn acked(&mut self, id: &str) {
+        if self.waiting.remove(id) {
+            self.remember(id.to_owned());
+        }
+    }
+
+    /// Sent alerts no longer waiting in the database were acknowledged
+    /// (perhaps by another page): they are done.
+    fn forget_done(&mut self, still_waiting: &HashSet<&str>) {
+        let gone: Vec<String> = self
+            .waiting
+            .iter()
+            .filter(|id| !still_waiting.contains(id.as_str()))
+            .cloned()
+            .collect();
+        for id in gone {
+            self.waiting.remove(&id);
+            self.remember(id);
+        }
+    }
+
+    fn remember(&mut self, id: String) {
+        if self.done.insert(id.clone()) {
+            self.done_order.push_back(id);
+        }
+        while self.done_order.len() > DONE_KEPT {
+            if let Some(old) = self.done_order.pop_front() {
+                self.done.remove(&old);
+            }
+        }
+    }
 }
 
 /// An alert from the database, as the page receives it.
@@ -256,11 +318,13 @@ fn merge(mut out: Value, fields: &Value) -> Value {
 }
 
 async fn send(socket: &mut WebSocket, message: Value) -> Result<(), ()> {
-    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(message.to_string().into())))
-        .await
+    match tokio::time::timeout(
+        SEND_TIMEOUT,
+        socket.send(Message::Text(message.to_string().into())),
+    )
+    .await
     {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
     }
 }
-

@@ -34,6 +34,9 @@ use twitch_app::{Conduit, TwitchApp};
 const CONDUIT_LEASE: &str = "ingest-conduit";
 /// The lease of the node that keeps the channels' subscriptions.
 const SUBSCRIPTIONS_LEASE: &str = "ingest-subscriptions";
+/// How often every channel's subscriptions are checked against Twitch's
+/// list (new channels are picked up every `reconcile_every`).
+const FULL_CHECK: Duration = Duration::from_secs(300);
 
 /// Tuning for an ingest node.
 #[derive(Debug, Clone)]
@@ -44,7 +47,7 @@ pub struct IngestOptions {
     pub lease_ttl: Duration,
     /// How often each channel's followers are polled.
     pub poll_every: Duration,
-    /// How often the subscriptions are checked against the channels.
+    /// How often new channels are looked for (and subscribed).
     pub reconcile_every: Duration,
 }
 
@@ -54,7 +57,7 @@ impl Default for IngestOptions {
             shards_per_node: 2,
             lease_ttl: Duration::from_secs(10),
             poll_every: Duration::from_secs(60),
-            reconcile_every: Duration::from_secs(30),
+            reconcile_every: Duration::from_secs(2),
         }
     }
 }
@@ -102,7 +105,11 @@ pub async fn run(shared: Arc<IngestShared>, stop: CancellationToken) -> Result<(
     shared.ready.set("conduit", Ok(()));
     tracing::info!(conduit_id = %conduit.id, shards = conduit.shard_count, "using conduit");
 
-    let reconcile = tokio::spawn(keep_subscriptions(shared.clone(), conduit.id.clone(), stop.clone()));
+    let reconcile = tokio::spawn(keep_subscriptions(
+        shared.clone(),
+        conduit.id.clone(),
+        stop.clone(),
+    ));
     let mut shards: BTreeMap<String, Running> = BTreeMap::new();
     let mut pollers: BTreeMap<String, Running> = BTreeMap::new();
     let mut conduit = conduit;
@@ -117,7 +124,11 @@ pub async fn run(shared: Arc<IngestShared>, stop: CancellationToken) -> Result<(
         }
         shared.ready.set(
             "holds shards",
-            if shards.is_empty() { Err("none yet".into()) } else { Ok(()) },
+            if shards.is_empty() {
+                Err("none yet".into())
+            } else {
+                Ok(())
+            },
         );
         shared.metrics.set_held("shards", shards.len());
         shared.metrics.set_held("pollers", pollers.len());
@@ -128,7 +139,10 @@ pub async fn run(shared: Arc<IngestShared>, stop: CancellationToken) -> Result<(
         }
     }
     tracing::info!("draining: closing shard sessions");
-    for (_, run) in std::mem::take(&mut shards).into_iter().chain(std::mem::take(&mut pollers)) {
+    for (_, run) in std::mem::take(&mut shards)
+        .into_iter()
+        .chain(std::mem::take(&mut pollers))
+    {
         run.cancel.cancel();
         let _ = run.task.await;
     }
@@ -142,7 +156,14 @@ pub async fn run(shared: Arc<IngestShared>, stop: CancellationToken) -> Result<(
 
 /// The app's conduit, created (by one node) when there is none.
 async fn ensure_conduit(shared: &IngestShared) -> Result<Conduit, String> {
-    if let Some(c) = shared.app.conduits().await.map_err(|e| e.to_string())?.into_iter().next() {
+    if let Some(c) = shared
+        .app
+        .conduits()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .next()
+    {
         return Ok(c);
     }
     let ttl = shared.options.lease_ttl;
@@ -155,7 +176,14 @@ async fn ensure_conduit(shared: &IngestShared) -> Result<Conduit, String> {
         return Err("another ingest node is creating the conduit".into());
     }
     // Listed again under the lease: another node may have just made it.
-    let made = match shared.app.conduits().await.map_err(|e| e.to_string())?.into_iter().next() {
+    let made = match shared
+        .app
+        .conduits()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .next()
+    {
         Some(c) => c,
         None => shared
             .app
@@ -163,7 +191,10 @@ async fn ensure_conduit(shared: &IngestShared) -> Result<Conduit, String> {
             .await
             .map_err(|e| e.to_string())?,
     };
-    let _ = shared.store.release_lease(CONDUIT_LEASE, &shared.node).await;
+    let _ = shared
+        .store
+        .release_lease(CONDUIT_LEASE, &shared.node)
+        .await;
     Ok(made)
 }
 
@@ -194,18 +225,28 @@ async fn step(
     if conduit.shard_count < wanted {
         match shared.app.resize_conduit(&conduit.id, wanted).await {
             Ok(c) => {
-                tracing::info!(shards = c.shard_count, "conduit grown for {nodes} ingest nodes");
+                tracing::info!(
+                    shards = c.shard_count,
+                    "conduit grown for {nodes} ingest nodes"
+                );
                 *conduit = c;
             }
             Err(e) => tracing::warn!("cannot grow the conduit: {e}"),
         }
     }
     let shard_items: Vec<String> = (0..conduit.shard_count).map(|s| s.to_string()).collect();
-    rebalance(shared, INGEST_SHARDS, &shard_items, &leases, shards, |shared, item, cancel| {
-        let shard: u32 = item.parse().unwrap_or_default();
-        let conduit_id = conduit.id.clone();
-        tokio::spawn(shard::run(shared, conduit_id, shard, cancel))
-    })
+    rebalance(
+        shared,
+        INGEST_SHARDS,
+        &shard_items,
+        &leases,
+        shards,
+        |shared, item, cancel| {
+            let shard: u32 = item.parse().unwrap_or_default();
+            let conduit_id = conduit.id.clone();
+            tokio::spawn(shard::run(shared, conduit_id, shard, cancel))
+        },
+    )
     .await
     .map_err(|e| e.to_string())?;
 
@@ -217,9 +258,14 @@ async fn step(
         .map(|c| c.id)
         .collect();
     let every = shared.options.poll_every;
-    rebalance(shared, INGEST_POLLERS, &channels, &leases, pollers, |shared, item, cancel| {
-        tokio::spawn(poller::run(shared, item.to_owned(), every, cancel))
-    })
+    rebalance(
+        shared,
+        INGEST_POLLERS,
+        &channels,
+        &leases,
+        pollers,
+        |shared, item, cancel| tokio::spawn(poller::run(shared, item.to_owned(), every, cancel)),
+    )
     .await
     .map_err(|e| e.to_string())?;
     Ok(())
@@ -239,7 +285,9 @@ async fn rebalance(
     let store = &shared.store;
     running.retain(|_, r| !r.task.is_finished());
     for item in running.keys().cloned().collect::<Vec<_>>() {
-        if !store.acquire_lease(&family.item_lease(&item), &shared.node, ttl).await?
+        if !store
+            .acquire_lease(&family.item_lease(&item), &shared.node, ttl)
+            .await?
             && let Some(run) = running.remove(&item)
         {
             tracing::warn!(item = %item, "lease lost; stopping");
@@ -252,13 +300,18 @@ async fn rebalance(
             run.cancel.cancel();
             let _ = run.task.await;
         }
-        store.release_lease(&family.item_lease(&item), &shared.node).await?;
+        store
+            .release_lease(&family.item_lease(&item), &shared.node)
+            .await?;
     }
     for item in plan.acquire {
         if running.contains_key(&item) {
             continue;
         }
-        if store.acquire_lease(&family.item_lease(&item), &shared.node, ttl).await? {
+        if store
+            .acquire_lease(&family.item_lease(&item), &shared.node, ttl)
+            .await?
+        {
             let cancel = CancellationToken::new();
             let task = start(shared.clone(), &item, cancel.clone());
             running.insert(item, Running { cancel, task });
@@ -269,19 +322,29 @@ async fn rebalance(
 
 /// While holding the subscriptions lease: every channel has its baseline and
 /// its subscriptions on the conduit, and the app hears of disabled shards.
+/// New channels are looked for every `reconcile_every`; every channel is
+/// checked against Twitch's list again every [`FULL_CHECK`].
 async fn keep_subscriptions(shared: Arc<IngestShared>, conduit: String, stop: CancellationToken) {
     let mut done: HashSet<String> = HashSet::new();
+    let mut last_full = tokio::time::Instant::now();
     loop {
-        let ttl = shared.options.reconcile_every * 3;
-        match shared.store.acquire_lease(SUBSCRIPTIONS_LEASE, &shared.node, ttl).await {
-            Ok(true) => {
-                if let Err(why) = reconcile(&shared, &conduit, &mut done).await {
+        let ttl = (shared.options.reconcile_every * 3).max(shared.options.lease_ttl);
+        if last_full.elapsed() >= FULL_CHECK {
+            done.clear();
+            last_full = tokio::time::Instant::now();
+        }
+        match shared
+            .store
+            .acquire_lease(SUBSCRIPTIONS_LEASE, &shared.node, ttl)
+            .await
+        {
+            Ok(true) => match reconcile(&shared, &conduit, &mut done).await {
+                Ok(()) => shared.ready.set("subscriptions", Ok(())),
+                Err(why) => {
                     tracing::warn!("subscriptions not reconciled: {why}");
                     shared.ready.set("subscriptions", Err(why));
-                } else {
-                    shared.ready.set("subscriptions", Ok(()));
                 }
-            }
+            },
             Ok(false) => {
                 done.clear();
                 shared.ready.set("subscriptions", Ok(()));
@@ -306,6 +369,16 @@ async fn reconcile(
     conduit: &str,
     done: &mut HashSet<String>,
 ) -> Result<(), String> {
+    let channels = shared.store.channels().await.map_err(|e| e.to_string())?;
+    let new = channels.iter().filter(|c| !done.contains(&c.id)).count();
+    // "" stands for the shard-disabled subscription (no channel id is empty).
+    if new == 0 && done.contains("") {
+        return Ok(());
+    }
+    shared.ready.set(
+        "subscriptions",
+        Err(format!("{new} channels without subscriptions yet")),
+    );
     let existing: HashSet<(String, String)> = shared
         .app
         .subscriptions()
@@ -322,7 +395,7 @@ async fn reconcile(
             .await
             .map_err(|e| e.to_string())?;
     }
-    let channels = shared.store.channels().await.map_err(|e| e.to_string())?;
+    done.insert(String::new());
     for channel in &channels {
         if done.contains(&channel.id) {
             continue;
@@ -332,15 +405,24 @@ async fn reconcile(
         poller::take_baseline(shared, &channel.id).await?;
         let mut refused = Vec::new();
         for spec in WANTED {
-            let condition = serde_json::Value::Object(spec.condition.build(&channel.id, &channel.id));
+            let condition =
+                serde_json::Value::Object(spec.condition.build(&channel.id, &channel.id));
             if existing.contains(&(spec.kind.to_owned(), condition.to_string())) {
                 continue;
             }
-            match shared.app.subscribe(conduit, spec.kind, spec.version, &condition).await {
+            match shared
+                .app
+                .subscribe(conduit, spec.kind, spec.version, &condition)
+                .await
+            {
                 Ok(()) => {}
                 // Not authorised for this type: one kind of event fewer, not
                 // the channel.
-                Err(twitch_app::AppError::Status { status: 403 | 400, message, .. }) => {
+                Err(twitch_app::AppError::Status {
+                    status: 403 | 400,
+                    message,
+                    ..
+                }) => {
                     refused.push(format!("{} ({message})", spec.kind));
                 }
                 Err(e) => return Err(e.to_string()),

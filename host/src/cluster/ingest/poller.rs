@@ -22,7 +22,12 @@ use crate::event::{Event, EventData, Source, Viewer};
 pub const BASELINE_MARKER: &str = "baseline";
 
 /// Polls `channel` every `every` until `cancel`.
-pub async fn run(shared: Arc<IngestShared>, channel: String, every: Duration, cancel: CancellationToken) {
+pub async fn run(
+    shared: Arc<IngestShared>,
+    channel: String,
+    every: Duration,
+    cancel: CancellationToken,
+) {
     let span = tracing::info_span!("poller", channel_id = %channel);
     let _entered = span.enter();
     loop {
@@ -101,7 +106,10 @@ async fn poll_once(shared: &IngestShared, channel: &str) -> Result<(), String> {
         .into_iter()
         .collect();
     let mut found = 0;
-    for follower in followers.into_iter().filter(|f| !known.contains(&f.user_id)) {
+    for follower in followers
+        .into_iter()
+        .filter(|f| !known.contains(&f.user_id))
+    {
         let followed_at = follower.followed_at.parse().unwrap_or_else(|_| Utc::now());
         let viewer = Viewer::new(&follower.user_id, &follower.user_login, &follower.user_name);
         let mut event = Event::of(
@@ -121,11 +129,17 @@ async fn poll_once(shared: &IngestShared, channel: &str) -> Result<(), String> {
         let Ok(subject) = crate::cluster::subjects::ChannelSubject::parse(channel) else {
             return Err(format!("{channel:?} cannot be a channel id"));
         };
-        shared.publisher.publish(subject, id, envelope.encode()).await;
+        shared
+            .publisher
+            .publish(subject, id, envelope.encode())
+            .await;
         found += 1;
     }
     if found > 0 {
-        tracing::info!(found, "follows found by polling that EventSub did not deliver");
+        tracing::info!(
+            found,
+            "follows found by polling that EventSub did not deliver"
+        );
         shared.metrics.events_in(None, found);
     }
     Ok(())

@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use bytes::Bytes;
 
 use crate::cluster::bus::EventBus;
-use crate::cluster::subjects::ChannelSubject;
 use crate::cluster::metrics::ClusterMetrics;
+use crate::cluster::subjects::ChannelSubject;
 
 /// Publishes waiting for their acknowledgement at once.
 const IN_FLIGHT: usize = 512;
@@ -35,7 +35,10 @@ pub struct Publisher {
 impl Publisher {
     /// Starts the publishing task; it ends once every sender is dropped and
     /// everything queued is acknowledged (that is the drain).
-    pub fn start(bus: EventBus, metrics: Arc<ClusterMetrics>) -> (Publisher, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        bus: EventBus,
+        metrics: Arc<ClusterMetrics>,
+    ) -> (Publisher, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let task = tokio::spawn(run(bus, metrics, rx));
         (Publisher { tx }, task)

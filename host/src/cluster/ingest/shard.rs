@@ -28,14 +28,22 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Keeps `shard` of `conduit` served until `cancel`.
-pub async fn run(shared: Arc<IngestShared>, conduit: String, shard: u32, cancel: CancellationToken) {
+pub async fn run(
+    shared: Arc<IngestShared>,
+    conduit: String,
+    shard: u32,
+    cancel: CancellationToken,
+) {
     let mut pause = Duration::from_millis(250);
     let check = format!("shard {shard}");
     while !cancel.is_cancelled() {
         match serve(&shared, &conduit, shard, &cancel).await {
             Ok(()) => return,
             Err(why) => {
-                tracing::warn!(shard, "shard session ended, reconnecting in {pause:?}: {why}");
+                tracing::warn!(
+                    shard,
+                    "shard session ended, reconnecting in {pause:?}: {why}"
+                );
                 shared.ready.set(&check, Err(why));
                 tokio::select! {
                     _ = cancel.cancelled() => return,
@@ -79,7 +87,9 @@ async fn serve(
             Ok(Some(Ok(Message::Close(frame)))) => {
                 return Err(format!(
                     "Twitch closed the socket: {}",
-                    frame.map(|f| format!("{} {}", u16::from(f.code), f.reason)).unwrap_or_default()
+                    frame
+                        .map(|f| format!("{} {}", u16::from(f.code), f.reason))
+                        .unwrap_or_default()
                 ));
             }
             Ok(Some(Ok(Message::Ping(payload)))) => {
@@ -102,7 +112,10 @@ async fn serve(
         }
         match frame.message {
             Frame::Keepalive => {}
-            Frame::Notification { subscription, event } => {
+            Frame::Notification {
+                subscription,
+                event,
+            } => {
                 if subscription.kind == "conduit.shard.disabled" {
                     tracing::warn!(
                         shard_id = %event["shard_id"].as_str().unwrap_or(""),
@@ -112,7 +125,13 @@ async fn serve(
                     shared.shard_disabled.notify_one();
                     continue;
                 }
-                publish(shared, &subscription.kind, &frame.metadata.message_id, &event).await;
+                publish(
+                    shared,
+                    &subscription.kind,
+                    &frame.metadata.message_id,
+                    &event,
+                )
+                .await;
             }
             Frame::Reconnect(session) => {
                 // Connect to the new address first, then leave the old one
@@ -172,14 +191,23 @@ async fn open(url: &str) -> Result<(Socket, String, Duration), String> {
 
 /// Normalises a notification and publishes it; a channel id that cannot be
 /// a subject token (hostile or broken payload) is dropped with a warning.
-async fn publish(shared: &Arc<IngestShared>, kind: &str, message_id: &str, event: &serde_json::Value) {
+async fn publish(
+    shared: &Arc<IngestShared>,
+    kind: &str,
+    message_id: &str,
+    event: &serde_json::Value,
+) {
     let received_at = Utc::now();
     let normalized = normalize(kind, message_id, event, received_at);
     for warning in &normalized.warnings {
         tracing::debug!(message_id, "{warning}");
     }
     let Ok(channel) = ChannelSubject::parse(&normalized.event.channel_id) else {
-        tracing::warn!(message_id, kind, "notification without a valid broadcaster id dropped");
+        tracing::warn!(
+            message_id,
+            kind,
+            "notification without a valid broadcaster id dropped"
+        );
         shared.metrics.malformed(1);
         return;
     };
@@ -188,5 +216,8 @@ async fn publish(shared: &Arc<IngestShared>, kind: &str, message_id: &str, event
         event: normalized.event,
         received_at,
     };
-    shared.publisher.publish(channel, message_id.to_owned(), envelope.encode()).await;
+    shared
+        .publisher
+        .publish(channel, message_id.to_owned(), envelope.encode())
+        .await;
 }

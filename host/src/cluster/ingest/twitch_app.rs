@@ -108,7 +108,11 @@ impl TwitchApp {
     /// An app access token, fetched with the client credentials grant and
     /// renewed a minute before it expires.
     pub async fn app_token(&self) -> Result<String, AppError> {
-        if let Some(t) = self.token.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+        if let Some(t) = self
+            .token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
             && Instant::now() < t.renew_at
         {
             return Ok(t.token.clone());
@@ -121,7 +125,10 @@ impl TwitchApp {
         }
         let response = self
             .http
-            .post(format!("{}/token", self.creds.auth_url.trim_end_matches('/')))
+            .post(format!(
+                "{}/token",
+                self.creds.auth_url.trim_end_matches('/')
+            ))
             .form(&[
                 ("client_id", self.creds.client_id.as_str()),
                 ("client_secret", self.creds.client_secret.as_str()),
@@ -156,7 +163,10 @@ impl TwitchApp {
             let token = self.app_token().await?;
             let mut request = self
                 .http
-                .request(method.clone(), format!("{}{path}", self.creds.api_url.trim_end_matches('/')))
+                .request(
+                    method.clone(),
+                    format!("{}{path}", self.creds.api_url.trim_end_matches('/')),
+                )
                 .bearer_auth(token)
                 .header("Client-Id", &self.creds.client_id);
             if let Some(body) = &body {
@@ -178,34 +188,64 @@ impl TwitchApp {
 
     /// The app's conduits.
     pub async fn conduits(&self) -> Result<Vec<Conduit>, AppError> {
-        let r = self.call(Method::GET, "/eventsub/conduits", None, "Get Conduits").await?;
+        let r = self
+            .call(Method::GET, "/eventsub/conduits", None, "Get Conduits")
+            .await?;
         Ok(answer::<Data<Conduit>>(r, "Get Conduits").await?.data)
     }
 
     /// Creates a conduit of `shard_count` shards.
     pub async fn create_conduit(&self, shard_count: u32) -> Result<Conduit, AppError> {
         let r = self
-            .call(Method::POST, "/eventsub/conduits", Some(json!({"shard_count": shard_count})), "Create Conduits")
+            .call(
+                Method::POST,
+                "/eventsub/conduits",
+                Some(json!({"shard_count": shard_count})),
+                "Create Conduits",
+            )
             .await?;
-        first(answer::<Data<Conduit>>(r, "Create Conduits").await?.data, "Create Conduits")
+        first(
+            answer::<Data<Conduit>>(r, "Create Conduits").await?.data,
+            "Create Conduits",
+        )
     }
 
     /// Changes a conduit's shard count.
     pub async fn resize_conduit(&self, id: &str, shard_count: u32) -> Result<Conduit, AppError> {
         let r = self
-            .call(Method::PATCH, "/eventsub/conduits", Some(json!({"id": id, "shard_count": shard_count})), "Update Conduits")
+            .call(
+                Method::PATCH,
+                "/eventsub/conduits",
+                Some(json!({"id": id, "shard_count": shard_count})),
+                "Update Conduits",
+            )
             .await?;
-        first(answer::<Data<Conduit>>(r, "Update Conduits").await?.data, "Update Conduits")
+        first(
+            answer::<Data<Conduit>>(r, "Update Conduits").await?.data,
+            "Update Conduits",
+        )
     }
 
     /// Assigns a WebSocket session to a shard. Twitch answers per shard; an
     /// error for ours is returned as one.
-    pub async fn assign_shard(&self, conduit: &str, shard: u32, session_id: &str) -> Result<(), AppError> {
+    pub async fn assign_shard(
+        &self,
+        conduit: &str,
+        shard: u32,
+        session_id: &str,
+    ) -> Result<(), AppError> {
         let body = json!({
             "conduit_id": conduit,
             "shards": [{"id": shard.to_string(), "transport": {"method": "websocket", "session_id": session_id}}],
         });
-        let r = self.call(Method::PATCH, "/eventsub/conduits/shards", Some(body), "Update Conduit Shards").await?;
+        let r = self
+            .call(
+                Method::PATCH,
+                "/eventsub/conduits/shards",
+                Some(body),
+                "Update Conduit Shards",
+            )
+            .await?;
         #[derive(Deserialize)]
         struct Updated {
             #[serde(default)]
@@ -231,7 +271,9 @@ impl TwitchApp {
             if let Some(cursor) = &after {
                 path.push_str(&format!("&after={}", enc(cursor)));
             }
-            let r = self.call(Method::GET, &path, None, "Get Conduit Shards").await?;
+            let r = self
+                .call(Method::GET, &path, None, "Get Conduit Shards")
+                .await?;
             let page: Page<Shard> = answer(r, "Get Conduit Shards").await?;
             out.extend(page.data);
             match page.pagination.and_then(|p| p.cursor) {
@@ -250,7 +292,9 @@ impl TwitchApp {
             if let Some(cursor) = &after {
                 path.push_str(&format!("?after={}", enc(cursor)));
             }
-            let r = self.call(Method::GET, &path, None, "Get EventSub Subscriptions").await?;
+            let r = self
+                .call(Method::GET, &path, None, "Get EventSub Subscriptions")
+                .await?;
             let page: Page<Value> = answer(r, "Get EventSub Subscriptions").await?;
             for s in page.data {
                 if let Some(kind) = s["type"].as_str() {
@@ -266,23 +310,42 @@ impl TwitchApp {
 
     /// Creates a subscription delivered through `conduit`. An existing one
     /// (409) counts as created.
-    pub async fn subscribe(&self, conduit: &str, kind: &str, version: &str, condition: &Value) -> Result<(), AppError> {
+    pub async fn subscribe(
+        &self,
+        conduit: &str,
+        kind: &str,
+        version: &str,
+        condition: &Value,
+    ) -> Result<(), AppError> {
         let body = json!({
             "type": kind,
             "version": version,
             "condition": condition,
             "transport": {"method": "conduit", "conduit_id": conduit},
         });
-        let r = self.call(Method::POST, "/eventsub/subscriptions", Some(body), "Create EventSub Subscription").await?;
+        let r = self
+            .call(
+                Method::POST,
+                "/eventsub/subscriptions",
+                Some(body),
+                "Create EventSub Subscription",
+            )
+            .await?;
         if r.status() == StatusCode::CONFLICT {
             return Ok(());
         }
-        answer::<Value>(r, &format!("subscribing to {kind}")).await.map(|_| ())
+        answer::<Value>(r, &format!("subscribing to {kind}"))
+            .await
+            .map(|_| ())
     }
 
     /// Every follower of `broadcaster`, read with the channel's own token
     /// (Twitch lists followers only to the broadcaster or a moderator).
-    pub async fn followers(&self, broadcaster: &str, user_token: &str) -> Result<Vec<Follower>, AppError> {
+    pub async fn followers(
+        &self,
+        broadcaster: &str,
+        user_token: &str,
+    ) -> Result<Vec<Follower>, AppError> {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {

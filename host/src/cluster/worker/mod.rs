@@ -112,16 +112,24 @@ pub async fn run(shared: Arc<WorkerShared>, partitions: u32, stop: CancellationT
         } else {
             shared.ready.set("database", Ok(()));
         }
-        shared
-            .ready
-            .set("holds partitions", if running.is_empty() { Err("none yet".into()) } else { Ok(()) });
+        shared.ready.set(
+            "holds partitions",
+            if running.is_empty() {
+                Err("none yet".into())
+            } else {
+                Ok(())
+            },
+        );
         shared.metrics.set_held("partitions", running.len());
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = tokio::time::sleep(tick) => {}
         }
     }
-    tracing::info!(partitions = running.len(), "draining: finishing in-flight batches");
+    tracing::info!(
+        partitions = running.len(),
+        "draining: finishing in-flight batches"
+    );
     for (p, run) in std::mem::take(&mut running) {
         run.cancel.cancel();
         let _ = run.task.await;
@@ -141,7 +149,10 @@ async fn step(
     running: &mut BTreeMap<u32, Running>,
 ) -> Result<(), StorageError> {
     let ttl = shared.options.lease_ttl;
-    shared.store.acquire_lease(node_lease, &shared.node, ttl).await?;
+    shared
+        .store
+        .acquire_lease(node_lease, &shared.node, ttl)
+        .await?;
 
     // Runners that stopped by themselves (lease lost) are forgotten.
     let finished: Vec<u32> = running
@@ -157,7 +168,11 @@ async fn step(
     for p in held {
         if !shared
             .store
-            .acquire_lease(&WORKER_PARTITIONS.item_lease(&p.to_string()), &shared.node, ttl)
+            .acquire_lease(
+                &WORKER_PARTITIONS.item_lease(&p.to_string()),
+                &shared.node,
+                ttl,
+            )
             .await?
             && let Some(run) = running.remove(&p)
         {
@@ -187,7 +202,11 @@ async fn step(
         }
         if shared
             .store
-            .acquire_lease(&WORKER_PARTITIONS.item_lease(&p.to_string()), &shared.node, ttl)
+            .acquire_lease(
+                &WORKER_PARTITIONS.item_lease(&p.to_string()),
+                &shared.node,
+                ttl,
+            )
             .await?
         {
             let cancel = CancellationToken::new();

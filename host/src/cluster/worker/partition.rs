@@ -41,7 +41,10 @@ pub async fn run(shared: Arc<WorkerShared>, partition: u32, cancel: Cancellation
         match consume(&shared, partition, &cancel).await {
             Ok(stopped) => return stopped,
             Err(why) => {
-                tracing::warn!(partition, "partition consumer failed, retrying in {pause:?}: {why}");
+                tracing::warn!(
+                    partition,
+                    "partition consumer failed, retrying in {pause:?}: {why}"
+                );
                 shared.ready.set(
                     &format!("partition {partition}"),
                     Err(format!("consumer failed: {why}")),
@@ -61,7 +64,11 @@ async fn consume(
     partition: u32,
     cancel: &CancellationToken,
 ) -> Result<Stopped, String> {
-    let cursor = shared.store.cursor(partition).await.map_err(|e| e.to_string())?;
+    let cursor = shared
+        .store
+        .cursor(partition)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut consumer = PartitionConsumer::open(&shared.bus, partition, cursor)
         .await
         .map_err(|e| e.to_string())?;
@@ -90,7 +97,10 @@ async fn consume(
             Err(e) => return Err(e.to_string()),
         }
         if let Some(last) = batch.last() {
-            consumer.ack_through(last).await.map_err(|e| e.to_string())?;
+            consumer
+                .ack_through(last)
+                .await
+                .map_err(|e| e.to_string())?;
         }
     }
 }
@@ -142,7 +152,11 @@ async fn process(
     let mut kept = Vec::with_capacity(envelopes.len());
     for envelope in envelopes {
         let event = &envelope.event;
-        if !shared.channels.exists(&shared.store, &event.channel_id).await? {
+        if !shared
+            .channels
+            .exists(&shared.store, &event.channel_id)
+            .await?
+        {
             tracing::warn!(channel_id = %event.channel_id, event_id = %event.id, "event for a channel this cluster does not serve; dropped");
             shared.metrics.malformed(1);
             continue;
@@ -240,7 +254,9 @@ async fn process(
             continue;
         };
         new_events += 1;
-        let latency = (stored_at - envelope.received_at).to_std().unwrap_or_default();
+        let latency = (stored_at - envelope.received_at)
+            .to_std()
+            .unwrap_or_default();
         shared.metrics.observe_stored(latency);
         let live = json!({
             "topic": "events",

@@ -125,10 +125,7 @@ impl PluginSet {
     }
 
     /// The channel's plugins, loaded from the store when not in memory.
-    pub async fn channel(
-        &self,
-        channel: &str,
-    ) -> Result<ChannelEntry, StorageError> {
+    pub async fn channel(&self, channel: &str) -> Result<ChannelEntry, StorageError> {
         if let Some(found) = lock(&self.channels).get(channel) {
             return Ok(ChannelEntry(found.clone()));
         }
@@ -314,7 +311,7 @@ fn run_event(plugins: &mut [Loaded], event: &Event) -> Outcome {
                         body: alert_to_json(&alert),
                     });
                 }
-                other => tracing::info!(
+                other => tracing::debug!(
                     plugin = %name,
                     action = action_name(&other),
                     "action not carried out in cluster mode (it carries out overlay alerts)"
@@ -396,8 +393,8 @@ impl Loaded {
                 return Err(fault.0);
             }
         }
-        self.kinds = (!info.kinds.iter().any(|k| k == "*"))
-            .then(|| info.kinds.iter().cloned().collect());
+        self.kinds =
+            (!info.kinds.iter().any(|k| k == "*")).then(|| info.kinds.iter().cloned().collect());
         self.roles = info.roles;
         self.instance = Some(instance);
         Ok(())

@@ -1,0 +1,291 @@
+//! Cluster mode end to end on this machine's NATS and PostgreSQL: one node
+//! of each role against the Twitch look-alike's conduit. Follows go through
+//! the conduit to ingest, the stream, a worker running the channel's plugin,
+//! PostgreSQL, and an edge's overlay socket; a channel never sees another's
+//! data; the operations endpoints answer; SIGTERM drains.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use support::cluster::{ChannelCreds, Cluster};
+use tokio_tungstenite::tungstenite::Message;
+
+const NEEDS: &str = "needs NATS and PostgreSQL: cargo xtask test runs it";
+
+/// Settings that make the cluster react quickly in tests.
+const QUICK: &[&str] = &["--lease-secs", "3", "--poll-secs", "2", "--partitions", "4"];
+
+/// Reads an overlay socket for `wait`, acknowledging every alert; answers the
+/// alerts received.
+async fn overlay_alerts(edge: &str, key: &str, wait: Duration, want: usize) -> Vec<Value> {
+    let url = format!(
+        "ws://{}/overlay/alerts/ws",
+        edge.trim_start_matches("http://")
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("overlay socket");
+    socket
+        .send(Message::Text(
+            json!({"type": "hello", "key": key}).to_string().into(),
+        ))
+        .await
+        .unwrap();
+    let mut alerts = Vec::new();
+    let deadline = Instant::now() + wait;
+    while alerts.len() < want && Instant::now() < deadline {
+        let next = tokio::time::timeout(Duration::from_millis(200), socket.next()).await;
+        let Ok(Some(Ok(Message::Text(text)))) = next else {
+            if let Ok(None | Some(Err(_))) = next {
+                break;
+            }
+            continue;
+        };
+        let message: Value = serde_json::from_str(&text).unwrap();
+        if message["type"] == "alert" {
+            let id = message["id"].as_str().unwrap().to_owned();
+            socket
+                .send(Message::Text(
+                    json!({"type": "ack", "id": id}).to_string().into(),
+                ))
+                .await
+                .unwrap();
+            alerts.push(message);
+        } else if message["type"] == "error" {
+            alerts.push(message);
+            break;
+        }
+    }
+    let _ = socket.close(None).await;
+    alerts
+}
+
+async fn wait_for_events(
+    cluster: &Cluster,
+    edge: usize,
+    channel: &ChannelCreds,
+    n: usize,
+) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let events = cluster.events(edge, &channel.dashboard_token, 500).await;
+        if events.len() >= n {
+            return events;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "channel {} has {} of {n} events",
+            channel.login,
+            events.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs NATS and PostgreSQL: cargo xtask test runs it"]
+async fn follows_reach_each_channels_overlay_and_no_channel_sees_another() {
+    let _ = NEEDS;
+    let mut cluster = Cluster::start(QUICK).await;
+    let edge = cluster.spawn("edge", "edge-1", &[]);
+    let worker = cluster.spawn("worker", "worker-1", &[]);
+    let ingest = cluster.spawn("ingest", "ingest-1", &[]);
+    cluster.wait_ready(edge, Duration::from_secs(30)).await;
+
+    let package = support::cluster::package(cluster.dir.path(), "follow-alert");
+    let mut channels = Vec::new();
+    for login in ["alpha", "bravo", "charlie"] {
+        let creds = cluster.add_channel(edge, login).await;
+        cluster
+            .install(edge, &creds, "follow-alert", &package)
+            .await;
+        // No speech: this test is about overlay alerts.
+        let r = cluster
+            .http
+            .put(format!(
+                "{}/api/plugins/follow-alert/settings",
+                cluster.url(edge)
+            ))
+            .bearer_auth(&creds.dashboard_token)
+            .json(&json!({"speak": false, "title": format!("Hi from {login}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        channels.push(creds);
+    }
+    cluster.wait_ready(worker, Duration::from_secs(30)).await;
+    // Ready once every channel has its subscriptions.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    cluster.wait_ready(ingest, Duration::from_secs(30)).await;
+
+    // Different counts per channel, so a mix-up shows.
+    let control = cluster.twitch.control();
+    for (n, channel) in channels.iter().enumerate() {
+        control
+            .bulk_follows(&channel.id, 3 + n * 2, None)
+            .await
+            .unwrap();
+    }
+    let mut stored: HashMap<String, Vec<Value>> = HashMap::new();
+    for (n, channel) in channels.iter().enumerate() {
+        let events = wait_for_events(&cluster, edge, channel, 3 + n * 2).await;
+        stored.insert(channel.id.clone(), events);
+    }
+    for (n, channel) in channels.iter().enumerate() {
+        let events = &stored[&channel.id];
+        assert_eq!(
+            events.len(),
+            3 + n * 2,
+            "{}: each follow stored once",
+            channel.login
+        );
+        for e in events {
+            assert_eq!(e["kind"], "channel.follow");
+            assert_eq!(
+                e["event"]["channel_id"], channel.id,
+                "{}'s token shows only {}'s events",
+                channel.login, channel.login
+            );
+        }
+        // The overlay key gets this channel's alerts only, each once.
+        let alerts = overlay_alerts(
+            &cluster.url(edge),
+            &channel.overlay_key,
+            Duration::from_secs(20),
+            3 + n * 2,
+        )
+        .await;
+        assert_eq!(
+            alerts.len(),
+            3 + n * 2,
+            "{}: alerts {alerts:?}",
+            channel.login
+        );
+        let distinct: HashSet<&str> = alerts.iter().map(|a| a["id"].as_str().unwrap()).collect();
+        assert_eq!(
+            distinct.len(),
+            alerts.len(),
+            "an alert sent twice on one socket"
+        );
+        let ids: HashSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+        for alert in &alerts {
+            assert_eq!(
+                alert["title"],
+                format!("Hi from {}", channel.login),
+                "settings applied"
+            );
+            assert!(
+                ids.contains(alert["event_id"].as_str().unwrap()),
+                "alert of another channel: {alert}"
+            );
+        }
+        // Acknowledged: once the acks are recorded, the queue is empty and a
+        // page connecting again gets nothing.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let queue: Value = cluster
+                .http
+                .get(format!("{}/api/overlays/alerts", cluster.url(edge)))
+                .bearer_auth(&channel.dashboard_token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if queue["queued"].as_array().unwrap().is_empty() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "acks not recorded: {queue}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let again = overlay_alerts(
+            &cluster.url(edge),
+            &channel.overlay_key,
+            Duration::from_millis(2500),
+            1,
+        )
+        .await;
+        assert!(again.is_empty(), "acknowledged alerts came back: {again:?}");
+    }
+
+    // A wrong key is refused; a dashboard token cannot reach the operator API.
+    let refused = overlay_alerts(&cluster.url(edge), "not-a-key", Duration::from_secs(5), 1).await;
+    assert_eq!(refused[0]["type"], "error");
+    let r = cluster
+        .http
+        .get(format!("{}/api/channels", cluster.url(edge)))
+        .bearer_auth(&channels[0].dashboard_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // One channel's token cannot change another's plugin (it acts only on
+    // its own channel, where bravo's plugin name does not exist).
+    let r = cluster
+        .http
+        .delete(format!("{}/api/plugins/other", cluster.url(edge)))
+        .bearer_auth(&channels[0].dashboard_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // Operations endpoints of every role.
+    for node in [edge, worker, ingest] {
+        let metrics = cluster
+            .http
+            .get(format!("{}/metrics", cluster.url(node)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(metrics.contains("stagehand_events_in"), "{metrics}");
+    }
+    let worker_metrics = cluster
+        .http
+        .get(format!("{}/metrics", cluster.url(worker)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(worker_metrics.contains("stagehand_event_stored_latency_p99_seconds"));
+
+    // Logs are JSON lines; those about a channel carry its id.
+    let logs = cluster.log(ingest);
+    assert!(
+        logs.lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "JSON logs"
+    );
+
+    // SIGTERM drains: a clean exit, readiness gone first.
+    assert_eq!(
+        cluster.terminate(worker, Duration::from_secs(20)),
+        Some(0),
+        "{}",
+        cluster.log_tail(worker, 20)
+    );
+    assert_eq!(
+        cluster.terminate(ingest, Duration::from_secs(20)),
+        Some(0),
+        "{}",
+        cluster.log_tail(ingest, 20)
+    );
+    assert_eq!(
+        cluster.terminate(edge, Duration::from_secs(20)),
+        Some(0),
+        "{}",
+        cluster.log_tail(edge, 20)
+    );
+    cluster.delete_stream().await;
+}
