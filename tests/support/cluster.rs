@@ -367,7 +367,12 @@ impl Drop for Cluster {
         // The database goes with the test (nothing may still use it), unless
         // asked to keep it for a look after a failure.
         if std::env::var_os("STAGEHAND_TEST_KEEP_DB").is_some() {
-            eprintln!("kept database {}", self.database_name);
+            let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap()).keep();
+            eprintln!(
+                "kept database {} and logs in {}",
+                self.database_name,
+                dir.display()
+            );
             return;
         }
         let name = self.database_name.clone();

@@ -135,13 +135,17 @@ async fn serve(args: ClusterArgs) -> Result<i32> {
     {
         bail!("--node-id must be 1 to 64 of a-z, A-Z, 0-9, '-', '_' and '.'");
     }
+    // Leases are held per incarnation: a node restarted under the same id
+    // never mistakes its dead predecessor's leases for its own work (they
+    // run out and are taken over like any other).
+    let holder = format!("{node}.{:06x}", rand::random::<u32>() & 0xff_ffff);
     let shutdown = Shutdown::new();
     shutdown
         .listen_for_signals()
         .context("listening for SIGTERM and SIGINT")?;
     let metrics = Arc::new(ClusterMetrics::new(role.name()));
     let readiness = Readiness::new();
-    tracing::info!(role = role.name(), node = %node, "starting");
+    tracing::info!(role = role.name(), node = %node, holder = %holder, "starting");
 
     let store = connect_store(&args.database, args.pool).await?;
     readiness.set("database", Ok(()));
@@ -179,7 +183,7 @@ async fn serve(args: ClusterArgs) -> Result<i32> {
                 worker::plugins::DEFAULT_CHANNEL_CAPACITY,
             ));
             let shared = Arc::new(WorkerShared {
-                node: node.clone(),
+                node: holder.clone(),
                 store: store.clone(),
                 bus: bus.clone(),
                 plugins,
@@ -203,12 +207,14 @@ async fn serve(args: ClusterArgs) -> Result<i32> {
                 .build()
                 .context("HTTP client")?;
             let (publisher, published) = Publisher::start(bus.clone(), metrics.clone());
+            let (recovered, recovered_done) = Publisher::start(bus.clone(), metrics.clone());
             let shared = Arc::new(IngestShared {
-                node: node.clone(),
+                node: holder.clone(),
                 app: Arc::new(twitch_app::TwitchApp::new(http, creds)),
                 store: store.clone(),
                 bus: bus.clone(),
                 publisher,
+                recovered,
                 metrics: metrics.clone(),
                 ready: readiness.clone(),
                 eventsub_url: std::env::var("TWITCH_EVENTSUB_URL")
@@ -230,6 +236,7 @@ async fn serve(args: ClusterArgs) -> Result<i32> {
                 // The last publishes are acknowledged before the node exits.
                 drop(shared);
                 let _ = published.await;
+                let _ = recovered_done.await;
             })
         }
         Role::Edge => {

@@ -16,6 +16,21 @@ use std::sync::mpsc;
 thread_local! {
     static PLUGIN_THREAD: Cell<bool> = const { Cell::new(false) };
     static DEMOTED: Cell<bool> = const { Cell::new(false) };
+    static CHARGED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the calling thread as a server's plugin thread (cluster workers):
+/// a long call is never demoted (a server's cores are for its work), but it
+/// is charged only the CPU time it had, so a loaded machine does not fault
+/// a plugin that did little work.
+pub fn mark_charged_plugin_thread() {
+    CHARGED.with(|c| c.set(true));
+}
+
+/// Whether a long call on this thread is charged CPU time rather than wall
+/// time: demotable plugin threads and server plugin threads.
+pub fn charges_cpu_time() -> bool {
+    may_demote() || CHARGED.with(Cell::get)
 }
 
 /// Marks the calling thread as a plugin worker's own: only those are ever

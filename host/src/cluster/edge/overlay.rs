@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use super::EdgeState;
 use super::auth::digest;
@@ -75,7 +76,13 @@ async fn session(state: EdgeState, overlay: String, mut socket: WebSocket) {
         return;
     };
     let span = tracing::info_span!("overlay", channel_id = %channel, overlay = %overlay);
-    let _entered = span.enter();
+    serve_page(state, overlay, socket, channel)
+        .instrument(span)
+        .await
+}
+
+/// Serves an authenticated page of `channel` until it or the edge goes.
+async fn serve_page(state: EdgeState, overlay: String, mut socket: WebSocket, channel: String) {
     // Follow new alerts before reading the backlog, so none falls between.
     let mut live = state.alerts.subscribe(&channel);
     if send(

@@ -20,6 +20,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::cluster::balance::{self, INGEST_POLLERS, INGEST_SHARDS, LeaseFamily};
 use crate::cluster::bus::EventBus;
@@ -69,6 +70,9 @@ pub struct IngestShared {
     pub store: Arc<dyn ClusterStore>,
     pub bus: EventBus,
     pub publisher: Publisher,
+    /// Events the pollers recovered, published apart so a burst of them
+    /// never delays what the shard sessions read.
+    pub recovered: Publisher,
     pub metrics: Arc<ClusterMetrics>,
     pub ready: Readiness,
     /// The EventSub WebSocket address (Twitch's, or a look-alike's).
@@ -401,8 +405,9 @@ async fn reconcile(
             continue;
         }
         let span = tracing::info_span!("subscriptions", channel_id = %channel.id);
-        let _entered = span.enter();
-        poller::take_baseline(shared, &channel.id).await?;
+        poller::take_baseline(shared, &channel.id)
+            .instrument(span.clone())
+            .await?;
         let mut refused = Vec::new();
         for spec in WANTED {
             let condition =

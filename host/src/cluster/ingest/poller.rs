@@ -9,13 +9,18 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::IngestShared;
 use crate::cluster::envelope::Envelope;
 use crate::event::data::Follow;
 use crate::event::{Event, EventData, Source, Viewer};
+
+/// How long after a follow its EventSub notification may still be on its
+/// way (through the conduit, the stream and a worker's batch).
+pub const DELIVERY_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 
 /// Marks a channel whose baseline was taken (user ids are digits, so it
 /// cannot clash with one).
@@ -29,7 +34,17 @@ pub async fn run(
     cancel: CancellationToken,
 ) {
     let span = tracing::info_span!("poller", channel_id = %channel);
-    let _entered = span.enter();
+    poll_loop(shared, channel, every, cancel)
+        .instrument(span)
+        .await
+}
+
+async fn poll_loop(
+    shared: Arc<IngestShared>,
+    channel: String,
+    every: Duration,
+    cancel: CancellationToken,
+) {
     loop {
         if let Err(why) = poll_once(&shared, &channel).await {
             tracing::warn!("follower poll failed: {why}");
@@ -106,11 +121,18 @@ async fn poll_once(shared: &IngestShared, channel: &str) -> Result<(), String> {
         .into_iter()
         .collect();
     let mut found = 0;
+    // A follow younger than the grace may still be on its way through
+    // EventSub (and the worker): only older ones count as lost.
+    let settled = Utc::now() - DELIVERY_GRACE;
     for follower in followers
         .into_iter()
         .filter(|f| !known.contains(&f.user_id))
     {
-        let followed_at = follower.followed_at.parse().unwrap_or_else(|_| Utc::now());
+        let followed_at: DateTime<Utc> =
+            follower.followed_at.parse().unwrap_or_else(|_| Utc::now());
+        if followed_at > settled {
+            continue;
+        }
         let viewer = Viewer::new(&follower.user_id, &follower.user_login, &follower.user_name);
         let mut event = Event::of(
             EventData::Follow(Follow::new(&follower.user_name, followed_at)),
@@ -130,7 +152,7 @@ async fn poll_once(shared: &IngestShared, channel: &str) -> Result<(), String> {
             return Err(format!("{channel:?} cannot be a channel id"));
         };
         shared
-            .publisher
+            .recovered
             .publish(subject, id, envelope.encode())
             .await;
         found += 1;

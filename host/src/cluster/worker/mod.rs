@@ -96,12 +96,16 @@ impl ChannelDirectory {
 struct Running {
     cancel: CancellationToken,
     task: JoinHandle<partition::Stopped>,
+    /// When the partition's lease ends at the latest (renewal asked + TTL):
+    /// the runner never pulls events it could not commit before then.
+    lease_ends: partition::LeaseEnds,
 }
 
 /// Runs the worker until `stop` is cancelled, then drains: every partition
 /// runner finishes (commits and acks) the batch it holds, and the leases are
 /// given up so the others take over at once.
 pub async fn run(shared: Arc<WorkerShared>, partitions: u32, stop: CancellationToken) {
+    let notices = tokio::spawn(follow_plugin_changes(shared.clone(), stop.clone()));
     let node_lease = WORKER_PARTITIONS.node_lease(&shared.node);
     let mut running: BTreeMap<u32, Running> = BTreeMap::new();
     let tick = shared.options.lease_ttl / 3;
@@ -139,7 +143,46 @@ pub async fn run(shared: Arc<WorkerShared>, partitions: u32, stop: CancellationT
             .await;
     }
     let _ = shared.store.release_lease(&node_lease, &shared.node).await;
+    notices.abort();
     tracing::info!("worker drained");
+}
+
+/// How often every channel's plugins are loaded again in any case: a change
+/// notice is core NATS, so one sent while this worker was disconnected is
+/// missed.
+const PLUGIN_REFRESH: Duration = Duration::from_secs(60);
+
+/// Loads a channel's plugins again when an edge says they changed (install,
+/// settings, grants, removal), and every channel's every [`PLUGIN_REFRESH`].
+async fn follow_plugin_changes(shared: Arc<WorkerShared>, stop: CancellationToken) {
+    use futures_util::StreamExt;
+    let mut refresh = tokio::time::interval(PLUGIN_REFRESH);
+    refresh.tick().await;
+    loop {
+        match shared.bus.subscribe_control().await {
+            Ok(mut notices) => {
+                shared.plugins.invalidate_all();
+                loop {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = refresh.tick() => shared.plugins.invalidate_all(),
+                        next = notices.next() => match next {
+                            Some((channel, _)) => {
+                                tracing::info!(channel_id = %channel, "plugins changed; loading them again");
+                                shared.plugins.invalidate(channel.as_str());
+                            }
+                            None => break,
+                        },
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("cannot follow plugin changes: {e}"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
 }
 
 async fn step(
@@ -166,16 +209,17 @@ async fn step(
     // Renew what is held; a lease that cannot be renewed stops its runner.
     let held: Vec<u32> = running.keys().copied().collect();
     for p in held {
-        if !shared
+        let asked = tokio::time::Instant::now();
+        let lease = WORKER_PARTITIONS.item_lease(&p.to_string());
+        if shared
             .store
-            .acquire_lease(
-                &WORKER_PARTITIONS.item_lease(&p.to_string()),
-                &shared.node,
-                ttl,
-            )
+            .acquire_lease(&lease, &shared.node, ttl)
             .await?
-            && let Some(run) = running.remove(&p)
         {
+            if let Some(run) = running.get(&p) {
+                run.lease_ends.set(asked + ttl);
+            }
+        } else if let Some(run) = running.remove(&p) {
             tracing::warn!(partition = p, "partition lease lost; stopping its consumer");
             run.cancel.cancel();
         }
@@ -200,18 +244,30 @@ async fn step(
         if running.contains_key(&p) {
             continue;
         }
+        let asked = tokio::time::Instant::now();
+        let lease = WORKER_PARTITIONS.item_lease(&p.to_string());
         if shared
             .store
-            .acquire_lease(
-                &WORKER_PARTITIONS.item_lease(&p.to_string()),
-                &shared.node,
-                ttl,
-            )
+            .acquire_lease(&lease, &shared.node, ttl)
             .await?
         {
+            shared.metrics.init_partition(p);
             let cancel = CancellationToken::new();
-            let task = tokio::spawn(partition::run(shared.clone(), p, cancel.clone()));
-            running.insert(p, Running { cancel, task });
+            let lease_ends = partition::LeaseEnds::new(asked + ttl);
+            let task = tokio::spawn(partition::run(
+                shared.clone(),
+                p,
+                lease_ends.clone(),
+                cancel.clone(),
+            ));
+            running.insert(
+                p,
+                Running {
+                    cancel,
+                    task,
+                    lease_ends,
+                },
+            );
         }
     }
     Ok(())

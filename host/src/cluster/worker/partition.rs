@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use super::WorkerShared;
-use super::plugins::Outcome;
-use crate::cluster::bus::{BusMessage, PartitionConsumer};
+use super::plugins::{Outcome, PluginThread};
+use crate::cluster::bus::{BusError, BusMessage, PartitionConsumer};
 use crate::cluster::envelope::Envelope;
 use crate::cluster::subjects::ChannelSubject;
 use crate::event::EventKind;
@@ -31,14 +31,40 @@ pub enum Stopped {
     LeaseLost,
 }
 
+/// When a partition's lease ends at the latest, kept up to date by the
+/// worker's renewals and read by the runner before each pull.
+#[derive(Clone)]
+pub struct LeaseEnds(Arc<std::sync::Mutex<tokio::time::Instant>>);
+
+impl LeaseEnds {
+    /// A lease ending at `at`.
+    pub fn new(at: tokio::time::Instant) -> Self {
+        LeaseEnds(Arc::new(std::sync::Mutex::new(at)))
+    }
+
+    /// After a renewal.
+    pub fn set(&self, at: tokio::time::Instant) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = at;
+    }
+
+    fn get(&self) -> tokio::time::Instant {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// Consumes `partition` until cancelled or its lease is lost.
-pub async fn run(shared: Arc<WorkerShared>, partition: u32, cancel: CancellationToken) -> Stopped {
+pub async fn run(
+    shared: Arc<WorkerShared>,
+    partition: u32,
+    lease_ends: LeaseEnds,
+    cancel: CancellationToken,
+) -> Stopped {
     let mut pause = Duration::from_millis(200);
     loop {
         if cancel.is_cancelled() {
             return Stopped::Cancelled;
         }
-        match consume(&shared, partition, &cancel).await {
+        match consume(&shared, partition, &lease_ends, &cancel).await {
             Ok(stopped) => return stopped,
             Err(why) => {
                 tracing::warn!(
@@ -62,6 +88,7 @@ pub async fn run(shared: Arc<WorkerShared>, partition: u32, cancel: Cancellation
 async fn consume(
     shared: &Arc<WorkerShared>,
     partition: u32,
+    lease_ends: &LeaseEnds,
     cancel: &CancellationToken,
 ) -> Result<Stopped, String> {
     let cursor = shared
@@ -75,15 +102,28 @@ async fn consume(
     shared.ready.set(&format!("partition {partition}"), Ok(()));
     tracing::info!(partition, after = ?cursor, "consuming partition");
     let mut followers = FollowerCache::default();
+    let mut thread = PluginThread::default();
     loop {
         if cancel.is_cancelled() {
             return Ok(Stopped::Cancelled);
         }
-        let batch = tokio::select! {
+        // Never pull what could not be committed while the lease holds: a
+        // successor would not see it, and acking past it would lose it.
+        consumer.hold_until(lease_ends.get().into_std());
+        let fetched = tokio::select! {
             // Stop fetching at once on drain; a batch already fetched is
             // finished below.
             _ = cancel.cancelled() => return Ok(Stopped::Cancelled),
-            got = consumer.fetch(shared.options.batch, shared.options.fetch_wait) => got.map_err(|e| e.to_string())?,
+            got = consumer.fetch(shared.options.batch, shared.options.fetch_wait) => got,
+        };
+        let batch = match fetched {
+            Ok(batch) => batch,
+            // The renewal is late: wait for it rather than pull.
+            Err(BusError::LeaseEnding { .. }) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            Err(e) => return Err(e.to_string()),
         };
         if let Ok(lag) = consumer.pending().await {
             shared.metrics.set_consumer_lag(partition, lag);
@@ -91,7 +131,7 @@ async fn consume(
         if batch.is_empty() {
             continue;
         }
-        match process(shared, partition, &batch, &mut followers).await {
+        match process(shared, partition, &batch, &mut followers, &mut thread).await {
             Ok(()) => {}
             Err(StorageError::LeaseLost(_)) => return Ok(Stopped::LeaseLost),
             Err(e) => return Err(e.to_string()),
@@ -119,6 +159,7 @@ async fn process(
     partition: u32,
     batch: &[BusMessage],
     followers: &mut FollowerCache,
+    thread: &mut PluginThread,
 ) -> Result<(), StorageError> {
     let mut envelopes = Vec::with_capacity(batch.len());
     for message in batch {
@@ -195,17 +236,18 @@ async fn process(
     }
     let plugins = shared.plugins.clone();
     let events: Vec<_> = kept.iter().map(|e| e.event.clone()).collect();
-    let outcomes: Vec<Outcome> = tokio::task::spawn_blocking(move || {
-        events
-            .iter()
-            .map(|event| match entries.get(&event.channel_id) {
-                Some(entry) => plugins.handle(event, entry),
-                None => Outcome::default(),
-            })
-            .collect()
-    })
-    .await
-    .map_err(|e| StorageError::Backend(format!("plugin thread: {e}")))?;
+    let outcomes: Vec<Outcome> = thread
+        .run(move || {
+            events
+                .iter()
+                .map(|event| match entries.get(&event.channel_id) {
+                    Some(entry) => plugins.handle(event, entry),
+                    None => Outcome::default(),
+                })
+                .collect()
+        })
+        .await
+        .map_err(StorageError::Backend)?;
 
     for (envelope, outcome) in kept.iter().zip(&outcomes) {
         let event = &envelope.event;

@@ -115,6 +115,12 @@ impl PluginSet {
         lock(&self.channels).remove(channel);
     }
 
+    /// Forgets every channel's instances (a change notice may have been
+    /// missed).
+    pub fn invalidate_all(&self) {
+        lock(&self.channels).clear();
+    }
+
     /// Runs `event` through its channel's plugins: formatters, then action
     /// plugins, then renderers on each alert. Blocking (plugin calls): run it
     /// on a blocking thread.
@@ -446,4 +452,57 @@ fn action_name(action: &wit::Action) -> &'static str {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The thread a partition's plugin calls run on: a plain thread of its own
+/// (a call never blocks the async runtime), marked so that a call running
+/// past its deadline is charged the CPU time it actually had rather than
+/// the wall time a loaded machine took (see `plugins::priority`).
+#[derive(Default)]
+pub struct PluginThread {
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+}
+
+impl PluginThread {
+    /// Runs `f` on the plugin thread and waits for it without blocking the
+    /// async runtime.
+    pub async fn run<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        let sender = match &self.jobs {
+            Some(sender) => sender.clone(),
+            None => self.start()?,
+        };
+        if sender.send(job).is_err() {
+            self.jobs = None;
+            return Err("the plugin thread is gone".to_owned());
+        }
+        rx.await.map_err(|_| {
+            // A panic in a call ends the thread; the next call starts another.
+            self.jobs = None;
+            "a plugin call panicked".to_owned()
+        })
+    }
+
+    fn start(&mut self) -> Result<std::sync::mpsc::Sender<Job>, String> {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("stagehand-cluster-plugins".into())
+            .spawn(move || {
+                crate::plugins::priority::mark_charged_plugin_thread();
+                while let Ok(job) = rx.recv() {
+                    job();
+                }
+            })
+            .map_err(|e| format!("cannot start a plugin thread: {e}"))?;
+        self.jobs = Some(tx.clone());
+        Ok(tx)
+    }
 }

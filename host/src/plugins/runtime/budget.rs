@@ -49,7 +49,7 @@ impl CallBudget {
         self.deadline = deadline;
         self.cpu_at_demotion = None;
         self.extended = 0;
-        if ticks > DEMOTE_AFTER_TICKS && priority::may_demote() {
+        if ticks > DEMOTE_AFTER_TICKS && priority::charges_cpu_time() {
             self.after_demotion = ticks - DEMOTE_AFTER_TICKS;
             DEMOTE_AFTER_TICKS
         } else {
@@ -62,6 +62,7 @@ impl CallBudget {
     /// to stop it.
     pub fn on_deadline(&mut self) -> Option<u64> {
         if self.after_demotion > 0 {
+            // A no-op on a server's plugin thread: it is only charged.
             priority::demote_this_thread();
             self.cpu_at_demotion = thread_cpu_time();
             return Some(std::mem::take(&mut self.after_demotion));
@@ -100,6 +101,29 @@ fn thread_cpu_time() -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_plugin_thread_is_charged_cpu_time_and_never_demoted() {
+        std::thread::spawn(|| {
+            priority::mark_charged_plugin_thread();
+            let mut budget = CallBudget::default();
+            let deadline = Duration::from_millis(50);
+            assert_eq!(budget.start(deadline, ticks(deadline)), DEMOTE_AFTER_TICKS);
+            assert_eq!(
+                budget.on_deadline(),
+                Some(ticks(deadline) - DEMOTE_AFTER_TICKS)
+            );
+            assert!(
+                !priority::demoted(),
+                "a server's plugin thread keeps its priority"
+            );
+            // At the deadline, having used next to no CPU: extended.
+            let more = budget.on_deadline().expect("a starved call is extended");
+            assert!(more > 40 && more <= ticks(deadline), "{more}");
+        })
+        .join()
+        .unwrap();
+    }
 
     #[test]
     fn a_call_off_a_plugin_thread_gets_its_deadline_and_no_more() {
