@@ -676,6 +676,7 @@ class Plugins {
 
   async saveSettings(card) {
     card.error.hidden = true;
+    delete card.error.dataset.code; // an earlier failure's
     const showError = (message) => {
       card.error.textContent = message;
       card.error.hidden = false;
@@ -774,6 +775,7 @@ class Installer {
   show(state, ...children) {
     this.result.className = state === 'error' ? 'install-result error' : 'install-result';
     this.result.dataset.state = state;
+    delete this.result.dataset.code; // an earlier failure's
     fill(this.result, children);
     this.result.hidden = false;
   }
