@@ -214,6 +214,33 @@ async fn follows_reach_each_channels_overlay_and_no_channel_sees_another() {
         assert!(again.is_empty(), "acknowledged alerts came back: {again:?}");
     }
 
+    // A settings change reaches the workers (a change notice): the next
+    // follow's alert has the new title.
+    let alpha = &channels[0];
+    let r = cluster
+        .http
+        .put(format!(
+            "{}/api/plugins/follow-alert/settings",
+            cluster.url(edge)
+        ))
+        .bearer_auth(&alpha.dashboard_token)
+        .json(&json!({"speak": false, "title": "Changed on the fly"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    control.bulk_follows(&alpha.id, 1, None).await.unwrap();
+    let changed = overlay_alerts(
+        &cluster.url(edge),
+        &alpha.overlay_key,
+        Duration::from_secs(20),
+        1,
+    )
+    .await;
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["title"], "Changed on the fly");
+
     // A wrong key is refused; a dashboard token cannot reach the operator API.
     let refused = overlay_alerts(&cluster.url(edge), "not-a-key", Duration::from_secs(5), 1).await;
     assert_eq!(refused[0]["type"], "error");
@@ -287,5 +314,192 @@ async fn follows_reach_each_channels_overlay_and_no_channel_sees_another() {
         "{}",
         cluster.log_tail(edge, 20)
     );
+    cluster.delete_stream().await;
+}
+
+async fn status_and_code(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (
+        status,
+        body["error"]["code"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs NATS and PostgreSQL: cargo xtask test runs it"]
+async fn the_edge_refuses_bad_input_with_clear_errors_and_changes_nothing() {
+    let mut cluster = Cluster::start(QUICK).await;
+    let edge = cluster.spawn("edge", "edge-1", &[]);
+    cluster.wait_ready(edge, Duration::from_secs(30)).await;
+    let base = cluster.url(edge);
+    let http = cluster.http.clone();
+    let operator = support::cluster::OPERATOR_TOKEN;
+
+    // Channels: only the operator, only well-formed, only once.
+    let post = |body: Value, token: Option<&str>| {
+        let mut r = http.post(format!("{base}/api/channels")).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let good = json!({"id": "4242", "login": "someone"});
+    assert_eq!(
+        status_and_code(post(good.clone(), None).await.unwrap())
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        status_and_code(post(good.clone(), Some("wrong")).await.unwrap())
+            .await
+            .0,
+        401
+    );
+    for bad in [
+        json!({"id": "12a", "login": "x"}),
+        json!({"id": "1.2", "login": "x"}),
+        json!({"id": "*", "login": "x"}),
+        json!({"id": "123456789012345678901", "login": "x"}),
+        json!({"id": "42", "login": "<script>"}),
+        json!({"id": "42", "login": ""}),
+    ] {
+        let (status, code) =
+            status_and_code(post(bad.clone(), Some(operator)).await.unwrap()).await;
+        assert_eq!((status, code.as_str()), (400, "bad_request"), "{bad}");
+    }
+    let (status, code) = status_and_code(
+        post(
+            json!({"id": "42", "login": "x", "extra": 1}),
+            Some(operator),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (400, "bad_json"));
+    let huge = json!({"id": "42", "login": "x".repeat(300 * 1024)});
+    assert_eq!(
+        status_and_code(post(huge, Some(operator)).await.unwrap())
+            .await
+            .0,
+        413
+    );
+    let created: Value = post(good.clone(), Some(operator))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = created["dashboard_token"].as_str().unwrap().to_owned();
+    let (status, code) = status_and_code(post(good.clone(), Some(operator)).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (409, "channel_exists"));
+
+    // Plugins: packages are checked before anything is stored.
+    let put = |path: &str, body: Vec<u8>| {
+        http.put(format!("{base}/api/plugins/{path}"))
+            .bearer_auth(&token)
+            .body(body)
+            .send()
+    };
+    let (status, code) =
+        status_and_code(put("greeter", b"not a package".to_vec()).await.unwrap()).await;
+    assert_eq!(status, 422, "{code}");
+    let (status, _) = status_and_code(put("Bad%20Name", b"\0asm".to_vec()).await.unwrap()).await;
+    assert_eq!(status, 400);
+    let (status, _) =
+        status_and_code(put("greeter", vec![0u8; 34 * 1024 * 1024]).await.unwrap()).await;
+    assert_eq!(status, 413);
+    let package = support::cluster::package(cluster.dir.path(), "follow-alert");
+    let (status, code) = status_and_code(put("greeter", package.clone()).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (422, "name_mismatch"));
+    assert_eq!(put("follow-alert", package).await.unwrap().status(), 200);
+    let settings = |body: &'static str| {
+        http.put(format!("{base}/api/plugins/follow-alert/settings"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let (status, code) = status_and_code(settings(r#"{"duration_ms": 5}"#).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (422, "invalid_settings"));
+    let (status, code) = status_and_code(settings("{not json").await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (400, "bad_json"));
+    let (status, code) = status_and_code(
+        http.put(format!("{base}/api/plugins/follow-alert/grants"))
+            .bearer_auth(&token)
+            .json(&json!({"granted": ["chat"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (422, "not_requested"));
+    let (status, _) = status_and_code(
+        http.put(format!("{base}/api/plugins/missing/settings"))
+            .bearer_auth(&token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, code) = status_and_code(
+        http.get(format!("{base}/api/events?limit=lots"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (400, "bad_query"));
+
+    // Nothing refused left a trace: one channel, one plugin, its settings
+    // untouched.
+    let channels: Value = http
+        .get(format!("{base}/api/channels"))
+        .bearer_auth(operator)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(channels["channels"].as_array().unwrap().len(), 1);
+    let plugins: Value = http
+        .get(format!("{base}/api/plugins"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let plugins = plugins["plugins"].as_array().unwrap();
+    assert_eq!(plugins.len(), 1);
+    assert_eq!(plugins[0]["name"], "follow-alert");
+    assert_eq!(plugins[0]["settings"], Value::Null);
+    assert!(plugins[0]["granted"].as_array().unwrap().is_empty());
+
+    // The live socket refuses a wrong token with 4003.
+    let url = format!("ws://{}/api/live", base.trim_start_matches("http://"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    socket
+        .send(Message::Text(
+            json!({"type": "hello", "token": "nope"}).to_string().into(),
+        ))
+        .await
+        .unwrap();
+    let mut closed_with = None;
+    while let Ok(Some(message)) = tokio::time::timeout(Duration::from_secs(5), socket.next()).await
+    {
+        if let Ok(Message::Close(Some(frame))) = message {
+            closed_with = Some(u16::from(frame.code));
+            break;
+        }
+    }
+    assert_eq!(closed_with, Some(4003));
     cluster.delete_stream().await;
 }
