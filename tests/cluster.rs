@@ -111,7 +111,7 @@ async fn follows_reach_each_channels_overlay_and_no_channel_sees_another() {
                 cluster.url(edge)
             ))
             .bearer_auth(&creds.dashboard_token)
-            .json(&json!({"speak": false, "title": format!("Hi from {login}")}))
+            .json(&json!({"speak": login == "charlie", "title": format!("Hi from {login}")}))
             .send()
             .await
             .unwrap();
@@ -153,7 +153,7 @@ async fn follows_reach_each_channels_overlay_and_no_channel_sees_another() {
             );
         }
         // The overlay key gets this channel's alerts only, each once.
-        let alerts = overlay_alerts(
+        let items = overlay_alerts(
             &cluster.url(edge),
             &channel.overlay_key,
             Duration::from_secs(20),
@@ -161,17 +161,28 @@ async fn follows_reach_each_channels_overlay_and_no_channel_sees_another() {
         )
         .await;
         assert_eq!(
-            alerts.len(),
+            items.len(),
             3 + n * 2,
-            "{}: alerts {alerts:?}",
+            "{}: alerts {items:?}",
             channel.login
         );
-        let distinct: HashSet<&str> = alerts.iter().map(|a| a["id"].as_str().unwrap()).collect();
+        let distinct: HashSet<&str> = items.iter().map(|a| a["id"].as_str().unwrap()).collect();
         assert_eq!(
             distinct.len(),
-            alerts.len(),
+            items.len(),
             "an alert sent twice on one socket"
         );
+        // charlie's settings say thanks aloud: each alert carries it.
+        for alert in &items {
+            match alert["tts"].as_str() {
+                Some(tts) => {
+                    assert_eq!(channel.login, "charlie", "{alert}");
+                    assert!(tts.starts_with("Thanks for the follow, "), "{tts}");
+                }
+                None => assert_ne!(channel.login, "charlie", "{alert}"),
+            }
+        }
+        let alerts = items;
         let ids: HashSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
         for alert in &alerts {
             assert_eq!(

@@ -98,6 +98,9 @@ pub struct ClusterArgs {
     /// Events a worker handles per batch.
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
+    /// Channels whose plugin instances a worker keeps in memory.
+    #[arg(long, default_value_t = worker::plugins::DEFAULT_CHANNEL_CAPACITY)]
+    pub plugin_channels: usize,
     /// Where workers cache compiled plugins (default: none).
     #[arg(long)]
     pub plugin_cache: Option<PathBuf>,
@@ -177,11 +180,7 @@ async fn serve(args: ClusterArgs) -> Result<i32> {
             serve_ops(args.ops, role, ops).await?;
             let runtime = Runtime::new(args.plugin_cache.clone())
                 .map_err(|e| anyhow::anyhow!("plugin runtime: {}", e.0))?;
-            let plugins = Arc::new(PluginSet::new(
-                runtime,
-                store.clone(),
-                worker::plugins::DEFAULT_CHANNEL_CAPACITY,
-            ));
+            let plugins = Arc::new(PluginSet::new(runtime, store.clone(), args.plugin_channels));
             let shared = Arc::new(WorkerShared {
                 node: holder.clone(),
                 store: store.clone(),

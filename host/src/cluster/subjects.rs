@@ -254,6 +254,22 @@ impl Subjects {
         format!("{}.control.{channel}", self.prefix)
     }
 
+    /// Where a channel's chat messages to send go (from workers' plugins to
+    /// an ingest node, which holds the channel's Twitch token).
+    pub fn chat(&self, channel: &ChannelSubject) -> String {
+        format!("{}.chat.{channel}", self.prefix)
+    }
+
+    /// Every chat subject: the ingest nodes' queue subscription.
+    pub fn chat_all(&self) -> String {
+        format!("{}.chat.*", self.prefix)
+    }
+
+    /// Reads a chat subject back to its channel.
+    pub fn parse_chat(&self, subject: &str) -> Result<ChannelSubject, SubjectError> {
+        self.parse_channel_subject(subject, "chat", "chat")
+    }
+
     /// Every control subject: a worker's subscription.
     pub fn control_all(&self) -> String {
         format!("{}.control.*", self.prefix)

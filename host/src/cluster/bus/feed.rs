@@ -15,6 +15,7 @@ enum Kind {
     Alerts,
     Live,
     Control,
+    Chat,
 }
 
 /// Every channel's alerts (or live updates) as they are published. A
@@ -46,6 +47,14 @@ impl ChannelFeed {
 }
 
 impl ChannelFeed {
+    pub(super) fn chat(subscriber: async_nats::Subscriber, subjects: Subjects) -> ChannelFeed {
+        ChannelFeed {
+            subscriber,
+            subjects,
+            kind: Kind::Chat,
+        }
+    }
+
     pub(super) fn control(subscriber: async_nats::Subscriber, subjects: Subjects) -> ChannelFeed {
         ChannelFeed {
             subscriber,
@@ -67,6 +76,7 @@ impl Stream for ChannelFeed {
                 Kind::Alerts => self.subjects.parse_alert(&message.subject),
                 Kind::Live => self.subjects.parse_live(&message.subject),
                 Kind::Control => self.subjects.parse_control(&message.subject),
+                Kind::Chat => self.subjects.parse_chat(&message.subject),
             };
             match channel {
                 Ok(channel) => return Poll::Ready(Some((channel, message.payload))),

@@ -398,6 +398,35 @@ impl EventBus {
         Ok(ChannelFeed::live(subscriber, self.subjects.clone()))
     }
 
+    /// Asks an ingest node to send a chat message in a channel (core NATS;
+    /// one ingest node of the queue group takes it).
+    pub async fn publish_chat(
+        &self,
+        channel: &ChannelSubject,
+        payload: Bytes,
+    ) -> Result<(), BusError> {
+        self.publish_core(self.subjects.chat(channel), payload)
+            .await
+    }
+
+    /// Chat messages to send, shared among the ingest nodes (each message
+    /// goes to one of them).
+    pub async fn subscribe_chat(&self) -> Result<ChannelFeed, BusError> {
+        let subject = self.subjects.chat_all();
+        let subscriber = self
+            .client
+            .queue_subscribe(
+                subject.clone(),
+                format!("{}-ingest-chat", self.subjects.prefix()),
+            )
+            .await
+            .map_err(|e| BusError::Subscribe {
+                subject: subject.clone(),
+                source: e.into(),
+            })?;
+        Ok(ChannelFeed::chat(subscriber, self.subjects.clone()))
+    }
+
     /// Every channel's control notices, as `(channel, payload)`.
     pub async fn subscribe_control(&self) -> Result<ChannelFeed, BusError> {
         let subject = self.subjects.control_all();

@@ -6,6 +6,7 @@
 //! node at a time (the holder of the subscriptions lease) creates the
 //! channels' subscriptions.
 
+pub mod chat;
 pub mod poller;
 pub mod publisher;
 pub mod shard;
@@ -109,6 +110,7 @@ pub async fn run(shared: Arc<IngestShared>, stop: CancellationToken) -> Result<(
     shared.ready.set("conduit", Ok(()));
     tracing::info!(conduit_id = %conduit.id, shards = conduit.shard_count, "using conduit");
 
+    let chat = tokio::spawn(chat::run(shared.clone(), stop.clone()));
     let reconcile = tokio::spawn(keep_subscriptions(
         shared.clone(),
         conduit.id.clone(),
@@ -151,6 +153,7 @@ pub async fn run(shared: Arc<IngestShared>, stop: CancellationToken) -> Result<(
         let _ = run.task.await;
     }
     let _ = reconcile.await;
+    let _ = chat.await;
     let leases = shared.store.leases("ingest-").await.unwrap_or_default();
     for lease in leases.iter().filter(|l| l.holder == shared.node) {
         let _ = shared.store.release_lease(&lease.name, &shared.node).await;

@@ -56,8 +56,9 @@ async fn poll_loop(
     }
 }
 
-/// The channel's own Twitch token, opened with the cluster's key.
-async fn user_token(shared: &IngestShared, channel: &str) -> Result<Option<String>, String> {
+/// The channel's own Twitch token, opened with the cluster's key (None
+/// when the channel has none or the node has no key).
+pub async fn user_token(shared: &IngestShared, channel: &str) -> Result<Option<String>, String> {
     let (Some(key), Some(sealed)) = (
         shared.token_key.as_ref(),
         shared

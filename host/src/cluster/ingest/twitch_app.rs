@@ -339,6 +339,42 @@ impl TwitchApp {
             .map(|_| ())
     }
 
+    /// Sends a chat message in `broadcaster`'s channel as the broadcaster,
+    /// with the channel's own token (scope `user:write:chat`). Twitch may
+    /// drop a message (AutoMod, a chat setting); its reason is the error.
+    pub async fn send_chat(
+        &self,
+        broadcaster: &str,
+        user_token: &str,
+        text: &str,
+    ) -> Result<(), AppError> {
+        let response = self
+            .http
+            .post(format!(
+                "{}/chat/messages",
+                self.creds.api_url.trim_end_matches('/')
+            ))
+            .bearer_auth(user_token)
+            .header("Client-Id", &self.creds.client_id)
+            .json(
+                &json!({"broadcaster_id": broadcaster, "sender_id": broadcaster, "message": text}),
+            )
+            .send()
+            .await?;
+        let answer: Data<Value> = answer(response, "Send Chat Message").await?;
+        match answer.data.first() {
+            Some(sent) if sent["is_sent"] == false => Err(AppError::Status {
+                status: 200,
+                what: "Send Chat Message".into(),
+                message: sent["drop_reason"]["message"]
+                    .as_str()
+                    .unwrap_or("dropped")
+                    .to_owned(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Every follower of `broadcaster`, read with the channel's own token
     /// (Twitch lists followers only to the broadcaster or a moderator).
     pub async fn followers(

@@ -33,8 +33,6 @@ pub struct WorkerOptions {
     /// How long leases last without renewal: a killed worker's partitions
     /// move after at most this long.
     pub lease_ttl: Duration,
-    /// Channels that keep plugin instances in memory.
-    pub plugin_channels: usize,
 }
 
 impl Default for WorkerOptions {
@@ -43,7 +41,6 @@ impl Default for WorkerOptions {
             batch: 256,
             fetch_wait: Duration::from_millis(200),
             lease_ttl: Duration::from_secs(10),
-            plugin_channels: plugins::DEFAULT_CHANNEL_CAPACITY,
         }
     }
 }

@@ -347,6 +347,26 @@ async fn process(
             .await
             .map_err(|e| StorageError::Backend(format!("publishing alert: {e}")))?;
     }
+    // Chat only for events stored now: a redelivered event says nothing
+    // twice.
+    for ((inserted, outcome), envelope) in committed.events.iter().zip(&outcomes).zip(&kept) {
+        if !matches!(inserted, Inserted::New(_)) {
+            continue;
+        }
+        for (plugin, text) in &outcome.chat {
+            let Ok(channel) = ChannelSubject::parse(&envelope.event.channel_id) else {
+                continue;
+            };
+            let request = json!({"text": text, "plugin": plugin, "event_id": envelope.event.id});
+            if let Err(e) = shared
+                .bus
+                .publish_chat(&channel, request.to_string().into())
+                .await
+            {
+                tracing::warn!(channel_id = %channel, plugin = %plugin, "chat message not sent: {e}");
+            }
+        }
+    }
     shared.metrics.events_out(partition, new_events);
     Ok(())
 }

@@ -15,20 +15,27 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+use crate::actions::alerts::DEFAULT_OVERLAY;
 use crate::actions::validate_alert;
 use crate::event::Event;
+use crate::event::EventKind;
 use crate::plugins::convert::alert_to_json;
 use crate::plugins::manifest::{Manifest, Permission};
 use crate::plugins::package::Package;
-use crate::plugins::quotas::{LogBudget, check_action_count};
+use crate::plugins::quotas::{LogBudget, MAX_CHAT_MESSAGE, check_action_count};
 use crate::plugins::runtime::{Compiled, Instance, InstanceContext, KvCache, Runtime, wit};
 use crate::storage::{ChannelPlugin, ClusterStore, KvChange, StorageError};
 
 /// Faults in a row after which a channel's plugin is left out.
 pub const MAX_FAULTS: u32 = 5;
 
-/// How many channels keep live instances at once.
-pub const DEFAULT_CHANNEL_CAPACITY: usize = 256;
+/// The longest text a plugin's speech item carries.
+pub const MAX_SPEECH_CHARS: usize = 500;
+
+/// How many channels keep live instances at once (a small Rust plugin's
+/// instance is about a megabyte; beyond this the channel idle longest is
+/// dropped and loaded again from the database at its next event).
+pub const DEFAULT_CHANNEL_CAPACITY: usize = 2048;
 
 /// What one event made the channel's plugins do.
 #[derive(Debug, Default)]
@@ -40,6 +47,9 @@ pub struct Outcome {
     pub alerts: Vec<PluginAlert>,
     /// Key-value changes made while handling it.
     pub kv: Vec<KvChange>,
+    /// Chat messages to send in the channel (by an ingest node, which
+    /// holds the channel's Twitch token), with the plugin that asked.
+    pub chat: Vec<(String, String)>,
     /// Faults, for the log and the metrics.
     pub faults: Vec<(String, String)>,
 }
@@ -303,6 +313,11 @@ fn run_event(plugins: &mut [Loaded], event: &Event) -> Outcome {
             continue;
         }
         let hosts = plugin.compiled.manifest.media_host_set();
+        let may_chat = plugin
+            .compiled
+            .manifest
+            .permissions
+            .contains(&Permission::Chat);
         for action in actions {
             match action {
                 wit::Action::ShowAlert(alert) => {
@@ -317,10 +332,42 @@ fn run_event(plugins: &mut [Loaded], event: &Event) -> Outcome {
                         body: alert_to_json(&alert),
                     });
                 }
+                // A plugin's own speech (a thank-you) is an overlay item the
+                // page reads aloud; reading chatters aloud needs the TTS
+                // rules only the single host keeps.
+                wit::Action::Speak(text) if event.kind != EventKind::ChatMessage => {
+                    let said: String = text.chars().take(MAX_SPEECH_CHARS).collect();
+                    if said.trim().is_empty() {
+                        continue;
+                    }
+                    outcome.alerts.push(PluginAlert {
+                        plugin: name.clone(),
+                        overlay: DEFAULT_OVERLAY.to_owned(),
+                        body: serde_json::json!({
+                            "speech": true, "title": "", "message": "",
+                            "tts": said, "duration_ms": 0,
+                        }),
+                    });
+                }
+                wit::Action::SendChat(text) => {
+                    if !may_chat {
+                        outcome.faults.push((
+                            name.clone(),
+                            "send-chat needs permission \"chat\", which the plugin's plugin.toml does not declare".into(),
+                        ));
+                    } else if text.trim().is_empty() || text.chars().count() > MAX_CHAT_MESSAGE {
+                        outcome.faults.push((
+                            name.clone(),
+                            format!("chat messages must be 1 to {MAX_CHAT_MESSAGE} characters"),
+                        ));
+                    } else {
+                        outcome.chat.push((name.clone(), text));
+                    }
+                }
                 other => tracing::debug!(
                     plugin = %name,
                     action = action_name(&other),
-                    "action not carried out in cluster mode (it carries out overlay alerts)"
+                    "action not carried out in cluster mode (overlay alerts, speech and chat are)"
                 ),
             }
         }
