@@ -543,7 +543,11 @@ async fn wait_for_roles(
         if check(&now) {
             return now;
         }
-        assert!(Instant::now() < deadline, "{}: {what}; roles: {now}", channel.login);
+        assert!(
+            Instant::now() < deadline,
+            "{}: {what}; roles: {now}",
+            channel.login
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -638,7 +642,10 @@ async fn list_pollers_announce_role_sub_and_ban_changes_of_their_channel_only() 
     })
     .await;
     assert_eq!(logins(&now["moderators"]), ["moe"]);
-    assert_eq!(now["vips"][0]["id"].as_str().map(str::is_empty), Some(false));
+    assert_eq!(
+        now["vips"][0]["id"].as_str().map(str::is_empty),
+        Some(false)
+    );
 
     // B: its own baseline, none of A's changes, no events.
     let b_roles = roles(&cluster, edge, &b).await;
@@ -647,7 +654,12 @@ async fn list_pollers_announce_role_sub_and_ban_changes_of_their_channel_only() 
         json!({"vips": [], "moderators": b_roles["moderators"].clone(), "subscribers": 0, "banned": 0})
     );
     assert_eq!(logins(&b_roles["moderators"]), ["bravo_mod"]);
-    assert!(cluster.events(edge, &b.dashboard_token, 50).await.is_empty());
+    assert!(
+        cluster
+            .events(edge, &b.dashboard_token, 50)
+            .await
+            .is_empty()
+    );
 
     // Polls that find nothing new store nothing.
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -673,7 +685,12 @@ async fn list_pollers_announce_role_sub_and_ban_changes_of_their_channel_only() 
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(cluster.events(edge, &a.dashboard_token, 50).await.len(), 8);
-    assert!(cluster.events(edge, &b.dashboard_token, 50).await.is_empty());
+    assert!(
+        cluster
+            .events(edge, &b.dashboard_token, 50)
+            .await
+            .is_empty()
+    );
     let log = cluster.log(ingest);
     assert!(!log.contains("list poll failed"), "{log}");
 }

@@ -19,8 +19,8 @@ use futures_util::FutureExt;
 use serde_json::json;
 use stagehand::storage::migrations;
 use stagehand::storage::{
-    ChannelPlugin, ClusterStore, Commit, Inserted, KvChange, Member, MemberList, Members,
-    NewAlert, NewEvent, PostgresStore, SqliteStore, StorageError, StreamCursor, TokenKey,
+    ChannelPlugin, ClusterStore, Commit, Inserted, KvChange, Member, MemberList, Members, NewAlert,
+    NewEvent, PostgresStore, SqliteStore, StorageError, StreamCursor, TokenKey,
 };
 
 // Which tests run, and how: each name below is an async fn of this file.
@@ -859,16 +859,24 @@ async fn member_lists_are_recorded_replaced_and_kept_per_channel(s: Arc<dyn Clus
 
     // The baseline: generation 1, members by user id, data as given.
     let sub = member("30", "carol", json!({"tier": "2000", "is_gift": true}));
-    let baseline = [member("20", "bea", json!({})), member("10", "al", json!({}))];
+    let baseline = [
+        member("20", "bea", json!({})),
+        member("10", "al", json!({})),
+    ];
     assert_eq!(
         s.replace_members("1001", MemberList::Vips, &baseline, &[])
             .await
             .unwrap(),
         1
     );
-    s.replace_members("1001", MemberList::Subscribers, std::slice::from_ref(&sub), &[])
-        .await
-        .unwrap();
+    s.replace_members(
+        "1001",
+        MemberList::Subscribers,
+        std::slice::from_ref(&sub),
+        &[],
+    )
+    .await
+    .unwrap();
     // An empty list recorded is a baseline too.
     assert_eq!(
         s.replace_members("1001", MemberList::Banned, &[], &[])
@@ -896,7 +904,7 @@ async fn member_lists_are_recorded_replaced_and_kept_per_channel(s: Arc<dyn Clus
             .unwrap()
             .unwrap()
             .members,
-        [sub.clone()]
+        [sub]
     );
 
     // A change: one renamed, one new, one gone (and an unknown id ignored).
@@ -922,7 +930,10 @@ async fn member_lists_are_recorded_replaced_and_kept_per_channel(s: Arc<dyn Clus
     );
 
     // Lists are apart: the same user in another list, another channel.
-    assert_eq!(s.members("1001", MemberList::Moderators).await.unwrap(), None);
+    assert_eq!(
+        s.members("1001", MemberList::Moderators).await.unwrap(),
+        None
+    );
     assert_eq!(s.members("2002", MemberList::Vips).await.unwrap(), None);
     let bobs = member("20", "bea", json!({"note": "bob's"}));
     assert_eq!(
@@ -955,7 +966,10 @@ async fn member_lists_are_recorded_replaced_and_kept_per_channel(s: Arc<dyn Clus
     s.replace_members(
         "2002",
         MemberList::Moderators,
-        &[member("5", "first", json!({})), member("5", "last", json!({}))],
+        &[
+            member("5", "first", json!({})),
+            member("5", "last", json!({})),
+        ],
         &[],
     )
     .await

@@ -178,6 +178,21 @@ pub(super) fn lease(name: String, holder: String, expires_at: i64) -> Result<Lea
     })
 }
 
+/// A `channel_members` row as read.
+pub(super) fn member(
+    user_id: String,
+    login: String,
+    display_name: String,
+    data: &str,
+) -> Result<Member, StorageError> {
+    Ok(Member {
+        user_id,
+        login,
+        display_name,
+        data: json("channel_members.data", data)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,19 +223,4 @@ mod tests {
         assert!(ttl_micros(Duration::MAX) > 0);
         assert_eq!(partition_lease(3), "worker-partition-3");
     }
-}
-
-/// A `channel_members` row as read.
-pub(super) fn member(
-    user_id: String,
-    login: String,
-    display_name: String,
-    data: &str,
-) -> Result<Member, StorageError> {
-    Ok(Member {
-        user_id,
-        login,
-        display_name,
-        data: json("channel_members.data", data)?,
-    })
 }

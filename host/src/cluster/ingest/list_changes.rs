@@ -45,19 +45,22 @@ impl ListChanges {
 /// e.g. `poll-vip-add:1001:42:3`.
 pub fn event_id(kind: &EventKind, channel: &str, user_id: &str, generation: i64) -> String {
     let kind = kind.as_str();
-    let slug = kind.strip_prefix("channel.").unwrap_or(kind).replace('.', "-");
+    let slug = kind
+        .strip_prefix("channel.")
+        .unwrap_or(kind)
+        .replace('.', "-");
     format!("poll-{slug}:{channel}:{user_id}:{generation}")
 }
 
 /// Subscribers as Helix lists them, as members (tier and gift flag kept);
 /// tiers the host does not know are left out, as the single host does.
 pub fn subscriber_members(listed: &[Subscriber]) -> Vec<Member> {
-    unique(listed.iter().filter_map(listed_sub).map(|s| {
-        member(
-            &s.viewer,
-            json!({"tier": s.tier, "is_gift": s.is_gift}),
-        )
-    }))
+    unique(
+        listed
+            .iter()
+            .filter_map(listed_sub)
+            .map(|s| member(&s.viewer, json!({"tier": s.tier, "is_gift": s.is_gift}))),
+    )
 }
 
 /// VIPs or moderators as Helix lists them, as members.
@@ -183,9 +186,7 @@ fn member(viewer: &Viewer, data: Value) -> Member {
 /// changes under them).
 fn unique(members: impl Iterator<Item = Member>) -> Vec<Member> {
     let mut seen = HashSet::new();
-    members
-        .filter(|m| seen.insert(m.user_id.clone()))
-        .collect()
+    members.filter(|m| seen.insert(m.user_id.clone())).collect()
 }
 
 fn viewer(m: &Member) -> Viewer {
@@ -268,10 +269,7 @@ mod tests {
             event_id(&EventKind::SubscriptionEnd, "1001", "42", 1),
             "poll-subscription-end:1001:42:1"
         );
-        assert_eq!(
-            event_id(&EventKind::Ban, "7", "8", 2),
-            "poll-ban:7:8:2"
-        );
+        assert_eq!(event_id(&EventKind::Ban, "7", "8", 2), "poll-ban:7:8:2");
     }
 
     #[test]
@@ -333,7 +331,13 @@ mod tests {
     #[test]
     fn nothing_changed_gives_nothing_and_a_rename_is_recorded_silently() {
         let before = known(2, vec![role("1", "a")]);
-        let same = changes("9", MemberList::Moderators, &before, &[role("1", "a")], now());
+        let same = changes(
+            "9",
+            MemberList::Moderators,
+            &before,
+            &[role("1", "a")],
+            now(),
+        );
         assert!(same.is_empty() && same.events.is_empty());
         let renamed = changes("9", MemberList::Vips, &before, &[role("1", "z")], now());
         assert!(renamed.events.is_empty());

@@ -140,9 +140,7 @@ async fn poll_list(
         .await?;
     if !changes.events.is_empty() {
         tracing::info!(%list, changes = changes.events.len(), "list changes published");
-        shared
-            .metrics
-            .events_in(None, changes.events.len() as u64);
+        shared.metrics.events_in(None, changes.events.len() as u64);
     }
     Ok(())
 }

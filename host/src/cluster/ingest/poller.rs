@@ -59,7 +59,10 @@ async fn poll_loop(shared: Arc<IngestShared>, channel: String, cancel: Cancellat
 }
 
 /// The channel's own Twitch token, opened with the cluster's key.
-pub(super) async fn user_token(shared: &IngestShared, channel: &str) -> Result<Option<String>, String> {
+pub(super) async fn user_token(
+    shared: &IngestShared,
+    channel: &str,
+) -> Result<Option<String>, String> {
     let (Some(key), Some(sealed)) = (
         shared.token_key.as_ref(),
         shared

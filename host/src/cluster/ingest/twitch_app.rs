@@ -53,7 +53,13 @@ impl AppError {
     /// Whether Twitch refused the token for this read (401 or 403: a
     /// scope the broadcaster did not grant, or a token no longer valid).
     pub fn is_refusal(&self) -> bool {
-        matches!(self, AppError::Status { status: 401 | 403, .. })
+        matches!(
+            self,
+            AppError::Status {
+                status: 401 | 403,
+                ..
+            }
+        )
     }
 }
 
@@ -356,8 +362,13 @@ impl TwitchApp {
         broadcaster: &str,
         user_token: &str,
     ) -> Result<Vec<Follower>, AppError> {
-        self.user_pages("/channels/followers", broadcaster, user_token, "Get Channel Followers")
-            .await
+        self.user_pages(
+            "/channels/followers",
+            broadcaster,
+            user_token,
+            "Get Channel Followers",
+        )
+        .await
     }
 
     /// Every subscriber of `broadcaster` (Get Broadcaster Subscriptions;
@@ -377,7 +388,11 @@ impl TwitchApp {
     }
 
     /// Every VIP of `broadcaster` (Get VIPs; `channel:read:vips`).
-    pub async fn vips(&self, broadcaster: &str, user_token: &str) -> Result<Vec<UserRef>, AppError> {
+    pub async fn vips(
+        &self,
+        broadcaster: &str,
+        user_token: &str,
+    ) -> Result<Vec<UserRef>, AppError> {
         self.user_pages("/channels/vips", broadcaster, user_token, "Get VIPs")
             .await
     }
