@@ -514,3 +514,194 @@ async fn the_edge_refuses_bad_input_with_clear_errors_and_changes_nothing() {
     assert_eq!(closed_with, Some(4003));
     cluster.delete_stream().await;
 }
+
+/// A channel's role lists through edge `edge`'s `GET /api/roles`.
+async fn roles(cluster: &Cluster, edge: usize, channel: &ChannelCreds) -> Value {
+    let r = cluster
+        .http
+        .get(format!("{}/api/roles", cluster.url(edge)))
+        .bearer_auth(&channel.dashboard_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// The logins of a `GET /api/roles` list, sorted.
+fn logins(list: &Value) -> Vec<String> {
+    let mut out: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["login"].as_str().unwrap().to_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+/// Waits until `check` accepts a channel's roles.
+async fn wait_for_roles(
+    cluster: &Cluster,
+    edge: usize,
+    channel: &ChannelCreds,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = roles(cluster, edge, channel).await;
+        if check(&now) {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: {what}; roles: {now}",
+            channel.login
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// A list change in a look-alike channel, with no EventSub notification:
+/// only the pollers can find it.
+async fn quietly(cluster: &Cluster, channel: &ChannelCreds, kind: &str, login: &str) {
+    cluster
+        .twitch
+        .control()
+        .trigger(
+            twitch_lookalike::Trigger::new(kind)
+                .user(login)
+                .channel(&channel.id)
+                .quiet(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{kind} {login} in {}: {e}", channel.login));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs NATS and PostgreSQL: cargo xtask test runs it"]
+async fn list_pollers_announce_role_sub_and_ban_changes_of_their_channel_only() {
+    let common: Vec<&str> = QUICK
+        .iter()
+        .copied()
+        .chain(["--roles-poll-secs", "1"])
+        .collect();
+    let mut cluster = Cluster::start(&common).await;
+    let edge = cluster.spawn("edge", "edge-1", &[]);
+    let worker = cluster.spawn("worker", "worker-1", &[]);
+    cluster.wait_ready(edge, Duration::from_secs(30)).await;
+    let a = cluster.add_channel(edge, "alpha").await;
+    let b = cluster.add_channel(edge, "bravo").await;
+    // Who holds a role before the cluster serves the channel is recorded,
+    // not announced.
+    quietly(&cluster, &a, "channel.vip.add", "early_vip").await;
+    quietly(&cluster, &b, "channel.moderator.add", "bravo_mod").await;
+    let ingest = cluster.spawn("ingest", "ingest-1", &[]);
+    cluster.wait_ready(worker, Duration::from_secs(30)).await;
+    cluster.wait_ready(ingest, Duration::from_secs(30)).await;
+    wait_for_roles(&cluster, edge, &a, "baseline", |r| {
+        logins(&r["vips"]) == ["early_vip"]
+    })
+    .await;
+    wait_for_roles(&cluster, edge, &b, "baseline", |r| {
+        logins(&r["moderators"]) == ["bravo_mod"]
+    })
+    .await;
+    // The lists are polled one after the other each second: a few rounds
+    // on, every list of A has its baseline.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    quietly(&cluster, &a, "channel.ban", "first_troll").await;
+    wait_for_roles(&cluster, edge, &a, "first ban", |r| r["banned"] == 1).await;
+    let first = wait_for_events(&cluster, edge, &a, 1).await;
+    assert_eq!(first[0]["kind"], "channel.ban");
+
+    // Changes to every list of A.
+    quietly(&cluster, &a, "channel.vip.add", "vicky").await;
+    quietly(&cluster, &a, "channel.vip.remove", "early_vip").await;
+    quietly(&cluster, &a, "channel.moderator.add", "moe").await;
+    quietly(&cluster, &a, "channel.subscribe", "sam").await;
+    quietly(&cluster, &a, "channel.unban", "first_troll").await;
+    let events = wait_for_events(&cluster, edge, &a, 6).await;
+    let mut found: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(e["source"], "poll", "{e}");
+            assert_eq!(e["event"]["channel_id"], a.id.as_str(), "{e}");
+            assert!(e["id"].as_str().unwrap().starts_with("poll-"), "{e}");
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["event"]["viewer"]["login"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    let pair = |k: &str, l: &str| (k.to_owned(), l.to_owned());
+    assert_eq!(
+        found,
+        [
+            pair("channel.ban", "first_troll"),
+            pair("channel.moderator.add", "moe"),
+            pair("channel.subscribe", "sam"),
+            pair("channel.unban", "first_troll"),
+            pair("channel.vip.add", "vicky"),
+            pair("channel.vip.remove", "early_vip"),
+        ]
+    );
+    let now = wait_for_roles(&cluster, edge, &a, "changes recorded", |r| {
+        logins(&r["vips"]) == ["vicky"] && r["banned"] == 0 && r["subscribers"] == 1
+    })
+    .await;
+    assert_eq!(logins(&now["moderators"]), ["moe"]);
+    assert_eq!(
+        now["vips"][0]["id"].as_str().map(str::is_empty),
+        Some(false)
+    );
+
+    // B: its own baseline, none of A's changes, no events.
+    let b_roles = roles(&cluster, edge, &b).await;
+    assert_eq!(
+        b_roles,
+        json!({"vips": [], "moderators": b_roles["moderators"].clone(), "subscribers": 0, "banned": 0})
+    );
+    assert_eq!(logins(&b_roles["moderators"]), ["bravo_mod"]);
+    assert!(
+        cluster
+            .events(edge, &b.dashboard_token, 50)
+            .await
+            .is_empty()
+    );
+
+    // Polls that find nothing new store nothing.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(cluster.events(edge, &a.dashboard_token, 50).await.len(), 6);
+
+    // A role revoked and granted again is announced both times.
+    quietly(&cluster, &a, "channel.vip.remove", "vicky").await;
+    wait_for_roles(&cluster, edge, &a, "vicky's VIP revoked", |r| {
+        logins(&r["vips"]).is_empty()
+    })
+    .await;
+    quietly(&cluster, &a, "channel.vip.add", "vicky").await;
+    let events = wait_for_events(&cluster, edge, &a, 8).await;
+    let vicky: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"]["viewer"]["login"] == "vicky")
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    // Newest first.
+    assert_eq!(
+        vicky,
+        ["channel.vip.add", "channel.vip.remove", "channel.vip.add"]
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(cluster.events(edge, &a.dashboard_token, 50).await.len(), 8);
+    assert!(
+        cluster
+            .events(edge, &b.dashboard_token, 50)
+            .await
+            .is_empty()
+    );
+    let log = cluster.log(ingest);
+    assert!(!log.contains("list poll failed"), "{log}");
+}

@@ -19,8 +19,8 @@ use futures_util::FutureExt;
 use serde_json::json;
 use stagehand::storage::migrations;
 use stagehand::storage::{
-    ChannelPlugin, ClusterStore, Commit, Inserted, KvChange, NewAlert, NewEvent, PostgresStore,
-    SqliteStore, StorageError, StreamCursor, TokenKey,
+    ChannelPlugin, ClusterStore, Commit, Inserted, KvChange, Member, MemberList, Members, NewAlert,
+    NewEvent, PostgresStore, SqliteStore, StorageError, StreamCursor, TokenKey,
 };
 
 // Which tests run, and how: each name below is an async fn of this file.
@@ -76,6 +76,8 @@ contract! {
         plugin_kv_is_set_and_deleted_by_commits,
         plugins_are_installed_replaced_configured_and_removed,
         known_followers_are_added_and_removed,
+        member_lists_are_recorded_replaced_and_kept_per_channel,
+        concurrent_member_replacements_each_move_the_generation,
         writes_to_an_unknown_channel_are_refused_whole,
         leases_are_taken_renewed_contended_and_expire,
         a_cursor_commits_only_for_the_partition_lease_holder,
@@ -834,6 +836,188 @@ async fn known_followers_are_added_and_removed(s: Arc<dyn ClusterStore>) {
         s.add_known_followers("9999", &ids(&["u1"])).await,
         Err(StorageError::NoChannel(c)) if c == "9999"
     ));
+}
+
+fn member(id: &str, login: &str, data: serde_json::Value) -> Member {
+    Member {
+        user_id: id.to_owned(),
+        login: login.to_owned(),
+        display_name: login.to_uppercase(),
+        data,
+    }
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+async fn member_lists_are_recorded_replaced_and_kept_per_channel(s: Arc<dyn ClusterStore>) {
+    two_channels(&*s).await;
+    for list in MemberList::ALL {
+        assert_eq!(s.members("1001", list).await.unwrap(), None, "{list}");
+    }
+
+    // The baseline: generation 1, members by user id, data as given.
+    let sub = member("30", "carol", json!({"tier": "2000", "is_gift": true}));
+    let baseline = [
+        member("20", "bea", json!({})),
+        member("10", "al", json!({})),
+    ];
+    assert_eq!(
+        s.replace_members("1001", MemberList::Vips, &baseline, &[])
+            .await
+            .unwrap(),
+        1
+    );
+    s.replace_members(
+        "1001",
+        MemberList::Subscribers,
+        std::slice::from_ref(&sub),
+        &[],
+    )
+    .await
+    .unwrap();
+    // An empty list recorded is a baseline too.
+    assert_eq!(
+        s.replace_members("1001", MemberList::Banned, &[], &[])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.members("1001", MemberList::Banned).await.unwrap(),
+        Some(Members {
+            generation: 1,
+            members: vec![]
+        })
+    );
+    assert_eq!(
+        s.members("1001", MemberList::Vips).await.unwrap(),
+        Some(Members {
+            generation: 1,
+            members: vec![baseline[1].clone(), baseline[0].clone()]
+        })
+    );
+    assert_eq!(
+        s.members("1001", MemberList::Subscribers)
+            .await
+            .unwrap()
+            .unwrap()
+            .members,
+        [sub]
+    );
+
+    // A change: one renamed, one new, one gone (and an unknown id ignored).
+    let renamed = member("20", "bea_2", json!({}));
+    let new = member("40", "dan", json!({}));
+    assert_eq!(
+        s.replace_members(
+            "1001",
+            MemberList::Vips,
+            &[renamed.clone(), new.clone()],
+            &strings(&["10", "99"]),
+        )
+        .await
+        .unwrap(),
+        2
+    );
+    assert_eq!(
+        s.members("1001", MemberList::Vips).await.unwrap(),
+        Some(Members {
+            generation: 2,
+            members: vec![renamed.clone(), new.clone()]
+        })
+    );
+
+    // Lists are apart: the same user in another list, another channel.
+    assert_eq!(
+        s.members("1001", MemberList::Moderators).await.unwrap(),
+        None
+    );
+    assert_eq!(s.members("2002", MemberList::Vips).await.unwrap(), None);
+    let bobs = member("20", "bea", json!({"note": "bob's"}));
+    assert_eq!(
+        s.replace_members("2002", MemberList::Vips, std::slice::from_ref(&bobs), &[])
+            .await
+            .unwrap(),
+        1
+    );
+    s.replace_members("2002", MemberList::Vips, &[], &strings(&["40"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.members("1001", MemberList::Vips).await.unwrap(),
+        Some(Members {
+            generation: 2,
+            members: vec![renamed, new]
+        }),
+        "another channel's change leaves this one untouched"
+    );
+    assert_eq!(
+        s.members("2002", MemberList::Vips)
+            .await
+            .unwrap()
+            .unwrap()
+            .members,
+        [bobs]
+    );
+
+    // A user twice in one call: the last row wins.
+    s.replace_members(
+        "2002",
+        MemberList::Moderators,
+        &[
+            member("5", "first", json!({})),
+            member("5", "last", json!({})),
+        ],
+        &[],
+    )
+    .await
+    .unwrap();
+    let mods = s
+        .members("2002", MemberList::Moderators)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mods.members, [member("5", "last", json!({}))]);
+
+    assert!(matches!(
+        s.replace_members("9999", MemberList::Vips, &baseline, &[]).await,
+        Err(StorageError::NoChannel(c)) if c == "9999"
+    ));
+    assert_eq!(s.members("9999", MemberList::Vips).await.unwrap(), None);
+}
+
+async fn concurrent_member_replacements_each_move_the_generation(s: Arc<dyn ClusterStore>) {
+    two_channels(&*s).await;
+    s.replace_members("1001", MemberList::Banned, &[], &[])
+        .await
+        .unwrap();
+    const WRITERS: usize = 8;
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        let s = Arc::clone(&s);
+        tasks.push(tokio::spawn(async move {
+            let added = [member(&format!("u{w}"), "x", json!({"w": w}))];
+            s.replace_members("1001", MemberList::Banned, &added, &[])
+                .await
+                .unwrap()
+        }));
+    }
+    let mut generations = Vec::new();
+    for task in tasks {
+        generations.push(task.await.unwrap());
+    }
+    generations.sort_unstable();
+    let expected: Vec<i64> = (2..2 + WRITERS as i64).collect();
+    assert_eq!(generations, expected, "one generation per replacement");
+    let list = s
+        .members("1001", MemberList::Banned)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(list.generation, 1 + WRITERS as i64);
+    assert_eq!(list.members.len(), WRITERS);
 }
 
 async fn writes_to_an_unknown_channel_are_refused_whole(s: Arc<dyn ClusterStore>) {

@@ -95,6 +95,10 @@ pub struct ClusterArgs {
     /// Seconds between follower polls of a channel.
     #[arg(long, default_value_t = 60)]
     pub poll_secs: u64,
+    /// Seconds between polls of a channel's subscriber, VIP, moderator and
+    /// ban lists.
+    #[arg(long, default_value_t = 300)]
+    pub roles_poll_secs: u64,
     /// Events a worker handles per batch.
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
@@ -224,6 +228,7 @@ async fn serve(args: ClusterArgs) -> Result<i32> {
                     shards_per_node: args.shards_per_node.max(1),
                     lease_ttl,
                     poll_every: Duration::from_secs(args.poll_secs.max(1)),
+                    lists_every: Duration::from_secs(args.roles_poll_secs.max(1)),
                     ..IngestOptions::default()
                 },
             });

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{Channel, ChannelEvent, ChannelPlugin, Lease, QueuedAlert, StorageError};
+use super::{Channel, ChannelEvent, ChannelPlugin, Lease, Member, QueuedAlert, StorageError};
 
 /// A time as stored.
 pub(super) fn micros(t: DateTime<Utc>) -> i64 {
@@ -175,6 +175,21 @@ pub(super) fn lease(name: String, holder: String, expires_at: i64) -> Result<Lea
         expires_at: time("leases.expires_at", expires_at)?,
         name,
         holder,
+    })
+}
+
+/// A `channel_members` row as read.
+pub(super) fn member(
+    user_id: String,
+    login: String,
+    display_name: String,
+    data: &str,
+) -> Result<Member, StorageError> {
+    Ok(Member {
+        user_id,
+        login,
+        display_name,
+        data: json("channel_members.data", data)?,
     })
 }
 

@@ -194,6 +194,67 @@ pub struct ChannelPlugin {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One of a channel's polled lists. The list pollers keep what each showed
+/// last (its baseline) so a later poll can tell what changed; the VIP and
+/// moderator lists are also the channel's role state in cluster mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MemberList {
+    Subscribers,
+    Vips,
+    Moderators,
+    Banned,
+}
+
+impl MemberList {
+    /// Every list, in the order the pollers visit them.
+    pub const ALL: [MemberList; 4] = [
+        MemberList::Subscribers,
+        MemberList::Vips,
+        MemberList::Moderators,
+        MemberList::Banned,
+    ];
+
+    /// The list's name in the database (`member_lists.list`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberList::Subscribers => "subscribers",
+            MemberList::Vips => "vips",
+            MemberList::Moderators => "moderators",
+            MemberList::Banned => "banned",
+        }
+    }
+}
+
+impl std::fmt::Display for MemberList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Someone on a channel's list, as the list showed them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// Twitch user id: members are matched by it, never by login.
+    pub user_id: String,
+    pub login: String,
+    pub display_name: String,
+    /// What the list says beyond the names, as a JSON object (a
+    /// subscription's tier and gift flag, a ban's expiry and reason).
+    pub data: Value,
+}
+
+/// A channel's list as last recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Members {
+    /// Changes recorded since the baseline (1 for the baseline itself).
+    /// Events found against this state carry it in their ids, so a change
+    /// found twice before it is recorded gets one id, and the same change
+    /// found again later (a role granted, revoked and granted again) another.
+    pub generation: i64,
+    /// Ordered by user id.
+    pub members: Vec<Member>,
+}
+
 /// A lease: `name` held by `holder` until `expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
@@ -316,6 +377,29 @@ pub trait ClusterStore: Send + Sync + 'static {
         channel: &str,
         ids: &[String],
     ) -> Result<(), StorageError>;
+
+    // Polled lists (subscribers, VIPs, moderators, bans).
+
+    /// A channel's list as last recorded, or `None` before its first poll
+    /// recorded a baseline (an empty list recorded is `Some`, with no
+    /// members).
+    async fn members(
+        &self,
+        channel: &str,
+        list: MemberList,
+    ) -> Result<Option<Members>, StorageError>;
+    /// Records what changed in a channel's list, in one transaction:
+    /// `added` are inserted or replace the row of the same user, the users
+    /// in `removed` (ids) are deleted, and the list's generation goes up by
+    /// one (the first call records the baseline, generation 1). Answers the
+    /// new generation.
+    async fn replace_members(
+        &self,
+        channel: &str,
+        list: MemberList,
+        added: &[Member],
+        removed: &[String],
+    ) -> Result<i64, StorageError>;
 
     // Leases (cluster-wide).
 

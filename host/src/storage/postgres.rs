@@ -20,7 +20,7 @@ use super::migrations::{self, Dialect};
 use super::plan::{self, Counters, Existing};
 use super::{
     Channel, ChannelEvent, ChannelId, ChannelPlugin, ClusterStore, Commit, Committed, KvChange,
-    Lease, QueuedAlert, StorageError,
+    Lease, Member, MemberList, Members, QueuedAlert, StorageError,
 };
 
 /// The database's clock, as stored (microseconds since the Unix epoch).
@@ -953,6 +953,112 @@ impl ClusterStore for PostgresStore {
         )
         .await?;
         Ok(())
+    }
+
+    async fn members(
+        &self,
+        channel: &str,
+        list: MemberList,
+    ) -> Result<Option<Members>, StorageError> {
+        let mut client = self.pool.get().await?;
+        // One snapshot for the generation and the rows.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let generation = tx
+            .query_opt(
+                "SELECT generation FROM member_lists WHERE channel_id = $1 AND list = $2",
+                &[&channel, &list.as_str()],
+            )
+            .await?;
+        let Some(generation) = generation else {
+            return Ok(None);
+        };
+        let rows = tx
+            .query(
+                "SELECT user_id, login, display_name, data FROM channel_members
+                 WHERE channel_id = $1 AND list = $2 ORDER BY user_id",
+                &[&channel, &list.as_str()],
+            )
+            .await?;
+        tx.commit().await?;
+        let members = rows
+            .iter()
+            .map(|r| {
+                let data: String = r.try_get(3)?;
+                codec::member(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, &data)
+            })
+            .collect::<Result<_, StorageError>>()?;
+        Ok(Some(Members {
+            generation: generation.try_get(0)?,
+            members,
+        }))
+    }
+
+    async fn replace_members(
+        &self,
+        channel: &str,
+        list: MemberList,
+        added: &[Member],
+        removed: &[String],
+    ) -> Result<i64, StorageError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // The list's row is locked by this upsert until the commit, so two
+        // writers of one list take turns.
+        let generation: i64 = tx
+            .query_one(
+                concat!(
+                    "INSERT INTO member_lists (channel_id, list, generation, updated_at)
+                     VALUES ($1, $2, 1, ",
+                    now_us!(),
+                    ") ON CONFLICT (channel_id, list) DO UPDATE SET
+                         generation = member_lists.generation + 1,
+                         updated_at = EXCLUDED.updated_at
+                     RETURNING generation"
+                ),
+                &[&channel, &list.as_str()],
+            )
+            .await
+            .map_err(channel_error(channel))?
+            .try_get(0)?;
+        if !removed.is_empty() {
+            tx.execute(
+                "DELETE FROM channel_members
+                 WHERE channel_id = $1 AND list = $2 AND user_id = ANY($3)",
+                &[&channel, &list.as_str(), &removed],
+            )
+            .await?;
+        }
+        if !added.is_empty() {
+            let column = |f: fn(&Member) -> String| added.iter().map(f).collect::<Vec<_>>();
+            let (ids, logins, names, data) = (
+                column(|m| m.user_id.clone()),
+                column(|m| m.login.clone()),
+                column(|m| m.display_name.clone()),
+                column(|m| m.data.to_string()),
+            );
+            // A user twice in `added`: the last row wins, as on SQLite.
+            tx.execute(
+                "INSERT INTO channel_members
+                     (channel_id, list, user_id, login, display_name, data)
+                 SELECT DISTINCT ON (u) $1, $2, u, l, n, d
+                 FROM UNNEST($3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[])
+                     WITH ORDINALITY AS t (u, l, n, d, i)
+                 ORDER BY u, i DESC
+                 ON CONFLICT (channel_id, list, user_id) DO UPDATE SET
+                     login = EXCLUDED.login,
+                     display_name = EXCLUDED.display_name,
+                     data = EXCLUDED.data",
+                &[&channel, &list.as_str(), &ids, &logins, &names, &data],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(generation)
     }
 
     async fn acquire_lease(

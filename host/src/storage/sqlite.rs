@@ -19,7 +19,7 @@ use super::migrations::{self, Dialect};
 use super::plan::{self, Counters, Existing};
 use super::{
     Channel, ChannelEvent, ChannelId, ChannelPlugin, ClusterStore, Commit, Committed, Lease,
-    QueuedAlert, StorageError,
+    Member, MemberList, Members, QueuedAlert, StorageError,
 };
 
 /// How long a statement waits for another process holding the file.
@@ -722,6 +722,98 @@ impl ClusterStore for SqliteStore {
             }
             tx.commit()?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn members(
+        &self,
+        channel: &str,
+        list: MemberList,
+    ) -> Result<Option<Members>, StorageError> {
+        let channel = channel.to_owned();
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let generation: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT generation FROM member_lists WHERE channel_id = ?1 AND list = ?2",
+                )?
+                .query_row(params![channel, list.as_str()], |r| r.get(0))
+                .optional()?;
+            let Some(generation) = generation else {
+                return Ok(None);
+            };
+            let mut stmt = tx.prepare_cached(
+                "SELECT user_id, login, display_name, data FROM channel_members
+                 WHERE channel_id = ?1 AND list = ?2 ORDER BY user_id",
+            )?;
+            let rows = stmt.query_map(params![channel, list.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?))
+            })?;
+            let mut members = Vec::new();
+            for row in rows {
+                let (user_id, login, display_name, data) = row?;
+                members.push(codec::member(user_id, login, display_name, &data)?);
+            }
+            Ok(Some(Members {
+                generation,
+                members,
+            }))
+        })
+        .await
+    }
+
+    async fn replace_members(
+        &self,
+        channel: &str,
+        list: MemberList,
+        added: &[Member],
+        removed: &[String],
+    ) -> Result<i64, StorageError> {
+        let (channel, added, removed) = (channel.to_owned(), added.to_vec(), removed.to_vec());
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let generation: i64 = tx
+                .prepare_cached(
+                    "INSERT INTO member_lists (channel_id, list, generation, updated_at)
+                     VALUES (?1, ?2, 1, ?3)
+                     ON CONFLICT (channel_id, list) DO UPDATE SET
+                         generation = member_lists.generation + 1,
+                         updated_at = excluded.updated_at
+                     RETURNING generation",
+                )?
+                .query_row(params![channel, list.as_str(), now()], |r| r.get(0))
+                .map_err(channel_error(&channel))?;
+            {
+                let mut delete = tx.prepare_cached(
+                    "DELETE FROM channel_members
+                     WHERE channel_id = ?1 AND list = ?2 AND user_id = ?3",
+                )?;
+                for id in &removed {
+                    delete.execute(params![channel, list.as_str(), id])?;
+                }
+                let mut upsert = tx.prepare_cached(
+                    "INSERT INTO channel_members
+                         (channel_id, list, user_id, login, display_name, data)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (channel_id, list, user_id) DO UPDATE SET
+                         login = excluded.login,
+                         display_name = excluded.display_name,
+                         data = excluded.data",
+                )?;
+                for m in &added {
+                    upsert.execute(params![
+                        channel,
+                        list.as_str(),
+                        m.user_id,
+                        m.login,
+                        m.display_name,
+                        m.data.to_string()
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(generation)
         })
         .await
     }

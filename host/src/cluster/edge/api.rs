@@ -18,7 +18,7 @@ use crate::cluster::subjects::ChannelSubject;
 use crate::plugins::install::read_upload;
 use crate::plugins::manifest::valid_name;
 use crate::plugins::package::{Package, Problem};
-use crate::storage::{ChannelEvent, ChannelPlugin, StorageError};
+use crate::storage::{ChannelEvent, ChannelPlugin, Member, MemberList, StorageError};
 use crate::web::error::{ApiError, ApiJson, ApiQuery};
 
 impl From<StorageError> for ApiError {
@@ -175,6 +175,45 @@ pub fn event_json(e: &ChannelEvent) -> Value {
         "event": e.body,
         "display": e.display,
     })
+}
+
+/// `GET /api/roles`: the channel's VIPs and moderators as its pollers last
+/// found them (in cluster mode these lists are the role state), and how
+/// many subscribers and bans. Empty until the lists' first poll.
+pub async fn roles(
+    ChannelAuth(channel): ChannelAuth,
+    State(state): State<EdgeState>,
+) -> Result<ApiJson<Value>, ApiError> {
+    let list = |list| {
+        let (store, channel) = (&state.store, &channel);
+        async move {
+            Ok::<_, StorageError>(
+                store
+                    .members(channel, list)
+                    .await?
+                    .map(|m| m.members)
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    let (vips, moderators, subscribers, banned) = futures_util::try_join!(
+        list(MemberList::Vips),
+        list(MemberList::Moderators),
+        list(MemberList::Subscribers),
+        list(MemberList::Banned),
+    )?;
+    let people = |members: &[Member]| {
+        members
+            .iter()
+            .map(|m| json!({"id": m.user_id, "login": m.login, "display_name": m.display_name}))
+            .collect::<Vec<_>>()
+    };
+    Ok(ApiJson(json!({
+        "vips": people(&vips),
+        "moderators": people(&moderators),
+        "subscribers": subscribers.len(),
+        "banned": banned.len(),
+    })))
 }
 
 /// `GET /api/overlays/{name}`: what waits for that overlay.

@@ -69,6 +69,7 @@ pub fn router(state: EdgeState) -> Router {
         .route("/events", get(api::events))
         .route("/live", get(live::socket))
         .route("/overlays/{name}", get(api::overlay_queue))
+        .route("/roles", get(api::roles))
         .route("/plugins", get(api::plugins))
         .route(
             "/plugins/{name}",

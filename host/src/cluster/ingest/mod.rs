@@ -7,6 +7,8 @@
 //! channels' subscriptions.
 
 pub mod chat;
+pub mod list_changes;
+pub mod lists;
 pub mod poller;
 pub mod publisher;
 pub mod shard;
@@ -49,6 +51,9 @@ pub struct IngestOptions {
     pub lease_ttl: Duration,
     /// How often each channel's followers are polled.
     pub poll_every: Duration,
+    /// How often each channel's subscriber, VIP, moderator and ban lists
+    /// are polled (by the same task, under the same lease).
+    pub lists_every: Duration,
     /// How often new channels are looked for (and subscribed).
     pub reconcile_every: Duration,
 }
@@ -59,6 +64,7 @@ impl Default for IngestOptions {
             shards_per_node: 2,
             lease_ttl: Duration::from_secs(10),
             poll_every: Duration::from_secs(60),
+            lists_every: Duration::from_secs(300),
             reconcile_every: Duration::from_secs(2),
         }
     }
@@ -264,14 +270,13 @@ async fn step(
         .into_iter()
         .map(|c| c.id)
         .collect();
-    let every = shared.options.poll_every;
     rebalance(
         shared,
         INGEST_POLLERS,
         &channels,
         &leases,
         pollers,
-        |shared, item, cancel| tokio::spawn(poller::run(shared, item.to_owned(), every, cancel)),
+        |shared, item, cancel| tokio::spawn(poller::run(shared, item.to_owned(), cancel)),
     )
     .await
     .map_err(|e| e.to_string())?;

@@ -1,5 +1,6 @@
-//! The follower poller of one channel, run by the ingest node holding the
-//! channel's poll lease: Helix's follower list is compared with the
+//! The poll task of one channel, run by the ingest node holding the
+//! channel's poll lease: its followers here, its other lists in
+//! [`super::lists`]. Helix's follower list is compared with the
 //! channel's baseline, and followers it does not know are published as
 //! follows. That recovers follows lost at the edge (a shard's socket that
 //! died with notifications in it); the worker stores a follow of a known
@@ -7,13 +8,13 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::IngestShared;
+use super::{IngestShared, lists};
 use crate::cluster::envelope::Envelope;
 use crate::event::data::Follow;
 use crate::event::{Event, EventData, Source, Viewer};
@@ -26,39 +27,43 @@ pub const DELIVERY_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 /// cannot clash with one).
 pub const BASELINE_MARKER: &str = "baseline";
 
-/// Polls `channel` every `every` until `cancel`.
-pub async fn run(
-    shared: Arc<IngestShared>,
-    channel: String,
-    every: Duration,
-    cancel: CancellationToken,
-) {
+/// Polls `channel` until `cancel`: its followers every `poll_every`, its
+/// other lists every `lists_every` ([`lists`]), one after the other in this
+/// one task, so the channel's poll lease covers them all.
+pub async fn run(shared: Arc<IngestShared>, channel: String, cancel: CancellationToken) {
     let span = tracing::info_span!("poller", channel_id = %channel);
-    poll_loop(shared, channel, every, cancel)
-        .instrument(span)
-        .await
+    poll_loop(shared, channel, cancel).instrument(span).await
 }
 
-async fn poll_loop(
-    shared: Arc<IngestShared>,
-    channel: String,
-    every: Duration,
-    cancel: CancellationToken,
-) {
+async fn poll_loop(shared: Arc<IngestShared>, channel: String, cancel: CancellationToken) {
+    let (follows_every, lists_every) = (shared.options.poll_every, shared.options.lists_every);
+    let mut lists = lists::ListPoller::new(&channel);
+    let mut next_follows = Instant::now();
+    let mut next_lists = Instant::now();
     loop {
-        if let Err(why) = poll_once(&shared, &channel).await {
-            tracing::warn!("follower poll failed: {why}");
+        if Instant::now() >= next_follows {
+            if let Err(why) = poll_once(&shared, &channel).await {
+                tracing::warn!("follower poll failed: {why}");
+            }
+            next_follows = Instant::now() + follows_every;
+        }
+        if Instant::now() >= next_lists {
+            lists.poll_all(&shared).await;
+            next_lists = Instant::now() + lists_every;
         }
         tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep_until(next_follows.min(next_lists)) => {}
         }
     }
 }
 
 /// The channel's own Twitch token, opened with the cluster's key (None
 /// when the channel has none or the node has no key).
-pub async fn user_token(shared: &IngestShared, channel: &str) -> Result<Option<String>, String> {
+pub(super) async fn user_token(
+    shared: &IngestShared,
+    channel: &str,
+) -> Result<Option<String>, String> {
     let (Some(key), Some(sealed)) = (
         shared.token_key.as_ref(),
         shared

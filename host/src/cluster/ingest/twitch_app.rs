@@ -10,6 +10,8 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+pub use crate::twitch::helix::{BannedUser, Subscriber, UserRef};
+
 /// Where Twitch is and who the app is.
 #[derive(Clone)]
 pub struct AppCredentials {
@@ -45,6 +47,20 @@ pub enum AppError {
     },
     #[error("Twitch's answer to {what} was not understood: {why}")]
     Answer { what: String, why: String },
+}
+
+impl AppError {
+    /// Whether Twitch refused the token for this read (401 or 403: a
+    /// scope the broadcaster did not grant, or a token no longer valid).
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            AppError::Status {
+                status: 401 | 403,
+                ..
+            }
+        )
+    }
 }
 
 impl From<reqwest::Error> for AppError {
@@ -382,11 +398,87 @@ impl TwitchApp {
         broadcaster: &str,
         user_token: &str,
     ) -> Result<Vec<Follower>, AppError> {
+        self.user_pages(
+            "/channels/followers",
+            broadcaster,
+            user_token,
+            "Get Channel Followers",
+        )
+        .await
+    }
+
+    /// Every subscriber of `broadcaster` (Get Broadcaster Subscriptions;
+    /// the token needs `channel:read:subscriptions`).
+    pub async fn subscribers(
+        &self,
+        broadcaster: &str,
+        user_token: &str,
+    ) -> Result<Vec<Subscriber>, AppError> {
+        self.user_pages(
+            "/subscriptions",
+            broadcaster,
+            user_token,
+            "Get Broadcaster Subscriptions",
+        )
+        .await
+    }
+
+    /// Every VIP of `broadcaster` (Get VIPs; `channel:read:vips`).
+    pub async fn vips(
+        &self,
+        broadcaster: &str,
+        user_token: &str,
+    ) -> Result<Vec<UserRef>, AppError> {
+        self.user_pages("/channels/vips", broadcaster, user_token, "Get VIPs")
+            .await
+    }
+
+    /// Every moderator of `broadcaster` (Get Moderators; `moderation:read`).
+    pub async fn moderators(
+        &self,
+        broadcaster: &str,
+        user_token: &str,
+    ) -> Result<Vec<UserRef>, AppError> {
+        self.user_pages(
+            "/moderation/moderators",
+            broadcaster,
+            user_token,
+            "Get Moderators",
+        )
+        .await
+    }
+
+    /// Every ban and timeout in force in `broadcaster`'s chat (Get Banned
+    /// Users; `moderation:read`).
+    pub async fn banned(
+        &self,
+        broadcaster: &str,
+        user_token: &str,
+    ) -> Result<Vec<BannedUser>, AppError> {
+        self.user_pages(
+            "/moderation/banned",
+            broadcaster,
+            user_token,
+            "Get Banned Users",
+        )
+        .await
+    }
+
+    /// Every page of a Helix list about `broadcaster`, read with the
+    /// channel's own token: these lists are shown only to the broadcaster
+    /// (or a moderator), never to the app.
+    async fn user_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        broadcaster: &str,
+        user_token: &str,
+        what: &str,
+    ) -> Result<Vec<T>, AppError> {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let mut url = format!(
-                "{}/channels/followers?broadcaster_id={}&first=100",
+                "{}{path}?broadcaster_id={}&first=100",
                 self.creds.api_url.trim_end_matches('/'),
                 enc(broadcaster)
             );
@@ -400,7 +492,7 @@ impl TwitchApp {
                 .header("Client-Id", &self.creds.client_id)
                 .send()
                 .await?;
-            let page: Page<Follower> = answer(r, "Get Channel Followers").await?;
+            let page: Page<T> = answer(r, what).await?;
             out.extend(page.data);
             match page.pagination.and_then(|p| p.cursor) {
                 Some(c) if !c.is_empty() => after = Some(c),

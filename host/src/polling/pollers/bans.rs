@@ -92,7 +92,8 @@ impl Poller for BansPoller {
     }
 }
 
-fn listed_ban(b: &BannedUser) -> CurrentBan {
+/// A ban as Helix lists it, in the diff's terms.
+pub(crate) fn listed_ban(b: &BannedUser) -> CurrentBan {
     CurrentBan {
         viewer: Viewer::new(&b.user_id, &b.user_login, &b.user_name),
         created_at: b.created_at,
@@ -117,7 +118,7 @@ fn ban_change(ban: CurrentBan) -> DomainChange {
 /// `channel.ban` (username, moderator_username, moderator_id, reason,
 /// is_permanent, and for a timeout duration_seconds and expires_at),
 /// `channel.unban` or `channel.timeout.end` (username).
-fn ban_event(
+pub(crate) fn ban_event(
     channel: &str,
     change: BanChange,
     detected_at: DateTime<Utc>,

@@ -21,6 +21,11 @@ pub use followers::{FollowersPoller, MAX_WALK_PAGES};
 pub use followers_full::FollowersFullPoller;
 pub use roles::RolePoller;
 pub use subscriptions::SubscriptionsPoller;
+// The event builders and Helix readers, shared with cluster mode's list
+// pollers so both modes announce a change the same way.
+pub(crate) use bans::{ban_event, listed_ban};
+pub(crate) use roles::role_event;
+pub(crate) use subscriptions::{listed_sub, sub_event};
 
 use super::{PollContext, Poller};
 

@@ -98,7 +98,7 @@ impl Poller for RolePoller {
 
 /// The `channel.vip.add/remove` or `channel.moderator.add/remove` event
 /// for `viewer`, and its change to viewer_roles.
-fn role_event(
+pub(crate) fn role_event(
     channel: &str,
     role: Role,
     viewer: Viewer,

@@ -88,7 +88,9 @@ impl Poller for SubscriptionsPoller {
     }
 }
 
-fn listed_sub(s: &Subscriber) -> Option<Subscription> {
+/// A subscription as Helix lists it, in the diff's terms; `None` for a
+/// tier the store does not know (logged).
+pub(crate) fn listed_sub(s: &Subscriber) -> Option<Subscription> {
     if !TIERS.contains(&s.tier.as_str()) {
         tracing::warn!(user_id = %s.user_id, tier = %s.tier, "Helix listed a subscription with an unknown tier; skipped");
         return None;
@@ -115,7 +117,7 @@ fn subscribed(viewer: Viewer, tier: &str, is_gift: bool) -> DomainChange {
 /// `channel.subscription.message` (username, tier, cumulative_months as
 /// last known from EventSub, 0 when never told, and an empty message:
 /// Helix says neither) or `channel.subscription.end` (username, tier).
-fn sub_event(
+pub(crate) fn sub_event(
     channel: &str,
     change: SubChange,
     detected_at: DateTime<Utc>,
