@@ -198,6 +198,8 @@ async fn serve(args: ClusterArgs) -> Result<i32> {
                     ..WorkerOptions::default()
                 },
                 channels: ChannelDirectory::default(),
+                webhooks: crate::actions::webhook::WebhookSender::new()
+                    .map_err(|e| anyhow::anyhow!(e))?,
             });
             shutdown.spawn(worker::run(shared, args.partitions, stop.clone()))
         }

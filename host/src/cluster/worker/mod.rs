@@ -55,6 +55,8 @@ pub struct WorkerShared {
     pub ready: Readiness,
     pub options: WorkerOptions,
     pub channels: ChannelDirectory,
+    /// Posts plugins' webhooks in the background.
+    pub webhooks: crate::actions::webhook::WebhookSender,
 }
 
 /// Which channels exist, remembered once seen (channels are never removed

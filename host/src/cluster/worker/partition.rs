@@ -347,11 +347,16 @@ async fn process(
             .await
             .map_err(|e| StorageError::Backend(format!("publishing alert: {e}")))?;
     }
-    // Chat only for events stored now: a redelivered event says nothing
-    // twice.
+    // Chat and webhooks only for events stored now: a redelivered event
+    // says nothing twice.
     for ((inserted, outcome), envelope) in committed.events.iter().zip(&outcomes).zip(&kept) {
         if !matches!(inserted, Inserted::New(_)) {
             continue;
+        }
+        for (plugin, url, body) in &outcome.webhooks {
+            shared
+                .webhooks
+                .spawn(plugin.clone(), url.clone(), body.clone());
         }
         for (plugin, text) in &outcome.chat {
             let Ok(channel) = ChannelSubject::parse(&envelope.event.channel_id) else {

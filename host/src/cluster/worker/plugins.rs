@@ -50,6 +50,8 @@ pub struct Outcome {
     /// Chat messages to send in the channel (by an ingest node, which
     /// holds the channel's Twitch token), with the plugin that asked.
     pub chat: Vec<(String, String)>,
+    /// Webhooks to post (plugin, checked URL, JSON body).
+    pub webhooks: Vec<(String, url::Url, String)>,
     /// Faults, for the log and the metrics.
     pub faults: Vec<(String, String)>,
 }
@@ -364,10 +366,20 @@ fn run_event(plugins: &mut [Loaded], event: &Event) -> Outcome {
                         outcome.chat.push((name.clone(), text));
                     }
                 }
+                wit::Action::Webhook(request) => {
+                    let permissions = &plugins[index].compiled.manifest.permissions;
+                    match crate::actions::webhook::check_url(&request.url, permissions) {
+                        Err(why) => outcome.faults.push((name.clone(), why)),
+                        Ok(_) if serde_json::from_str::<Value>(&request.body).is_err() => outcome
+                            .faults
+                            .push((name.clone(), "webhook body is not JSON".into())),
+                        Ok(url) => outcome.webhooks.push((name.clone(), url, request.body)),
+                    }
+                }
                 other => tracing::debug!(
                     plugin = %name,
                     action = action_name(&other),
-                    "action not carried out in cluster mode (overlay alerts, speech and chat are)"
+                    "action not carried out in cluster mode (TTS rules and reading chat aloud are the single host's)"
                 ),
             }
         }
