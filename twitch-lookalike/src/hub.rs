@@ -236,6 +236,10 @@ pub struct Hub {
     /// Session ids in connection order (for snapshots).
     order: Vec<String>,
     subs: Vec<SubRecord>,
+    /// Which subscriptions may match an event, by type and broadcaster id
+    /// (built on first use after `subs` changes): delivery then looks at a
+    /// handful of subscriptions instead of every channel's.
+    index: Option<HashMap<(String, String), Vec<usize>>>,
     reconnect_tokens: HashMap<String, String>,
     conduits: Conduits,
 }
@@ -482,9 +486,21 @@ impl Hub {
     /// Sends one notification per enabled subscription of `kind` whose
     /// condition matches the event's broadcaster.
     pub fn deliver(&mut self, kind: &str, event: &Value, now: DateTime<Utc>) -> Vec<Delivery> {
-        let targets: Vec<Subscription> = self
-            .subs
+        let index = self.index.get_or_insert_with(|| index_subs(&self.subs));
+        let mut candidates: Vec<usize> = CONDITION_KEYS
             .iter()
+            .filter_map(|key| event.get(*key).and_then(Value::as_str))
+            .chain(std::iter::once(""))
+            .filter_map(|id| index.get(&(kind.to_owned(), id.to_owned())))
+            .flatten()
+            .copied()
+            .collect();
+        // In creation order, each once, as a scan of every subscription would.
+        candidates.sort_unstable();
+        candidates.dedup();
+        let targets: Vec<Subscription> = candidates
+            .into_iter()
+            .map(|i| &self.subs[i])
             .filter(|r| {
                 r.sub.status == "enabled"
                     && r.sub.kind == kind
@@ -895,6 +911,7 @@ impl Hub {
             connected_at,
             ..Transport::websocket(session_id.clone())
         };
+        self.index = None;
         self.subs.push(SubRecord {
             sub: sub.clone(),
             client_id: caller.client_id.clone(),
@@ -1025,6 +1042,7 @@ impl Hub {
             transport: Transport::conduit(conduit_id),
             created_at: Some(now),
         };
+        self.index = None;
         self.subs.push(SubRecord {
             sub: sub.clone(),
             client_id: caller.client_id.clone(),
@@ -1063,6 +1081,7 @@ impl Hub {
     /// Delete Conduit, with every subscription on it (Twitch deletes them).
     pub fn delete_conduit(&mut self, client_id: &str, id: &str) -> Result<(), ApiError> {
         self.conduits.delete(client_id, id)?;
+        self.index = None;
         self.subs
             .retain(|r| r.sub.transport.conduit_id.as_deref() != Some(id));
         Ok(())
@@ -1178,6 +1197,7 @@ impl Hub {
     /// Deletes one of the caller's subscriptions; false when not found.
     pub fn delete(&mut self, caller: &Caller, id: &str) -> bool {
         let before = self.subs.len();
+        self.index = None;
         self.subs.retain(|r| {
             !(r.sub.id == id && r.client_id == caller.client_id && r.user_id == caller.user_id)
         });
@@ -1294,14 +1314,32 @@ fn routing_key(event: &Value) -> &str {
 
 /// Whether the broadcaster ids in a subscription's condition match the
 /// event's (user ids such as `moderator_user_id` only say who reads).
+/// The condition fields that name a broadcaster.
+const CONDITION_KEYS: [&str; 3] = [
+    "broadcaster_user_id",
+    "to_broadcaster_user_id",
+    "from_broadcaster_user_id",
+];
+
+/// Subscriptions by (type, the first broadcaster id their condition names,
+/// or "" when it names none).
+fn index_subs(subs: &[SubRecord]) -> HashMap<(String, String), Vec<usize>> {
+    let mut index: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    for (i, record) in subs.iter().enumerate() {
+        let broadcaster = CONDITION_KEYS
+            .iter()
+            .find_map(|key| record.sub.condition.get(*key).and_then(Value::as_str))
+            .unwrap_or("");
+        index
+            .entry((record.sub.kind.clone(), broadcaster.to_owned()))
+            .or_default()
+            .push(i);
+    }
+    index
+}
+
 fn condition_matches(condition: &Map<String, Value>, event: &Value) -> bool {
-    [
-        "broadcaster_user_id",
-        "to_broadcaster_user_id",
-        "from_broadcaster_user_id",
-    ]
-    .iter()
-    .all(|key| match condition.get(*key) {
+    CONDITION_KEYS.iter().all(|key| match condition.get(*key) {
         Some(want) => event.get(*key) == Some(want),
         None => true,
     })
