@@ -315,6 +315,12 @@ async fn process(
             .await
             .map_err(|e| StorageError::Backend(format!("publishing live update: {e}")))?;
     }
+    // When each event arrived, for its alerts' latency (one lookup each,
+    // not a scan of the batch per alert).
+    let received: HashMap<&str, chrono::DateTime<Utc>> = kept
+        .iter()
+        .map(|e| (e.event.id.as_str(), e.received_at))
+        .collect();
     let positions: HashMap<&str, i64> = committed
         .alerts
         .iter()
@@ -324,10 +330,11 @@ async fn process(
         let Some(position) = positions.get(alert.id.as_str()) else {
             continue;
         };
-        let received_at = kept
-            .iter()
-            .find(|e| Some(&e.event.id) == alert.event_id.as_ref())
-            .map(|e| e.received_at)
+        let received_at = alert
+            .event_id
+            .as_deref()
+            .and_then(|id| received.get(id))
+            .copied()
             .unwrap_or(stored_at);
         let message = json!({
             "id": alert.id,
