@@ -444,6 +444,9 @@ async fn lag_is_what_the_partition_has_not_delivered() {
         assert_eq!(consumer.pending().await.unwrap(), 10);
         let got = fetch_n(&mut consumer, 4).await;
         assert_eq!(consumer.pending().await.unwrap(), 6);
+        // Each delivery says how many are left behind it.
+        let left: Vec<u64> = got.iter().map(|m| m.pending).collect();
+        assert_eq!(left, [9, 8, 7, 6]);
         consumer.ack_through(&got[3]).await.unwrap();
         assert_eq!(consumer.pending().await.unwrap(), 6);
         // The other partition's consumer has nothing to do.
@@ -455,12 +458,68 @@ async fn lag_is_what_the_partition_has_not_delivered() {
 
 #[tokio::test]
 #[ignore = "needs NATS: cargo xtask test runs it"]
+async fn a_fetch_answers_with_what_waits_or_the_first_arrival() {
+    run(config("arrival", 2), |bus| async move {
+        let channel = channels_in(2, 0, 1).remove(0);
+        let mut consumer = PartitionConsumer::open(&bus, 0, None).await.unwrap();
+        // What is waiting comes in one batch, at once, though the fetch
+        // could wait for more.
+        publish_n(&bus, &channel, "w", 5).await;
+        let started = Instant::now();
+        let waiting = consumer.fetch(100, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(waiting.len(), 5, "{waiting:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "a fetch with events waiting held on for a full batch ({:?})",
+            started.elapsed()
+        );
+        consumer.ack_through(&waiting[4]).await.unwrap();
+        // With nothing waiting, the first event to arrive ends the wait.
+        let publisher = {
+            let bus = bus.clone();
+            let channel = channel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                publish_n(&bus, &channel, "a", 1).await
+            })
+        };
+        let started = Instant::now();
+        let arrived = consumer.fetch(100, Duration::from_secs(5)).await.unwrap();
+        let took = started.elapsed();
+        let sequences = publisher.await.unwrap();
+        assert_eq!(
+            arrived.iter().map(|m| m.sequence).collect::<Vec<_>>(),
+            sequences
+        );
+        assert!(
+            took < Duration::from_secs(4),
+            "the fetch waited out its expiry ({took:?}) though an event arrived after 300 ms"
+        );
+        // And with nothing at all it answers empty at its expiry.
+        let started = Instant::now();
+        assert!(
+            consumer
+                .fetch(100, Duration::from_millis(400))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(started.elapsed() >= Duration::from_millis(350));
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs NATS: cargo xtask test runs it"]
 async fn an_owner_whose_lease_is_ending_stops_pulling() {
     run(config("lease", 2), |bus| async move {
         let channel = channels_in(2, 1, 1).remove(0);
         publish_n(&bus, &channel, "e", 1).await;
         let mut consumer = PartitionConsumer::open(&bus, 1, None).await.unwrap();
-        consumer.hold_until(Instant::now() + Duration::from_secs(60));
+        consumer.hold_until(
+            Instant::now() + Duration::from_secs(60),
+            Duration::from_secs(60),
+        );
         assert_eq!(
             consumer
                 .fetch(5, Duration::from_millis(200))
@@ -469,9 +528,32 @@ async fn an_owner_whose_lease_is_ending_stops_pulling() {
                 .len(),
             1
         );
-        consumer.hold_until(Instant::now() + Duration::from_secs(2));
+        // A 12 s lease keeps a 2 s margin: ending in 2 s, no pull at all.
+        consumer.hold_until(
+            Instant::now() + Duration::from_secs(2),
+            Duration::from_secs(12),
+        );
         let err = consumer.fetch(5, Duration::from_secs(1)).await.unwrap_err();
         assert!(matches!(err, BusError::LeaseEnding { .. }), "{err}");
+        // A 3 s lease keeps half a second: ending in 1.5 s, the pull may
+        // wait a second at most, not the five asked.
+        consumer.hold_until(
+            Instant::now() + Duration::from_millis(1500),
+            Duration::from_secs(3),
+        );
+        let started = Instant::now();
+        assert!(
+            consumer
+                .fetch(5, Duration::from_secs(5))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(800) && took < Duration::from_secs(4),
+            "the pull waited {took:?}, not until the margin before the lease's end"
+        );
         assert!(matches!(
             PartitionConsumer::open(&bus, 2, None).await,
             Err(BusError::Subject(SubjectError::PartitionOutOfRange {

@@ -216,10 +216,8 @@ impl CpuSnapshot {
             .map(|(label, pid)| (label.clone(), cpu_time(*pid)))
             .collect();
         out.push(("bench".into(), cpu_time(std::process::id())));
-        out.push((
-            "infra".into(),
-            cpu_of_named("nats-server") + cpu_of_named("postgres"),
-        ));
+        out.push(("nats".into(), cpu_of_named("nats-server")));
+        out.push(("postgres".into(), cpu_of_named("postgres")));
         CpuSnapshot(out)
     }
 
@@ -248,7 +246,7 @@ fn cpu_line(used: &[(String, Duration)], events: usize) -> (String, f64) {
     let mut parts = Vec::new();
     let mut total = 0.0;
     for (role, d) in used {
-        if role != "bench" && role != "infra" {
+        if !["bench", "nats", "postgres"].contains(&role.as_str()) {
             total += per(*d);
         }
         parts.push(format!("{role} {:.0}", per(*d)));
@@ -541,6 +539,86 @@ fn metric(page: &str, name: &str, label: Option<&str>) -> Option<f64> {
         .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
         .filter(|l| label.is_none_or(|want| l.contains(want)))
         .find_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+}
+
+/// The workers' batch-phase histograms (`stagehand_worker_batch_phase_seconds`)
+/// summed over `pages`: (phase, bucket bound) → cumulative count.
+fn phase_buckets(pages: &[String]) -> HashMap<(String, String), f64> {
+    let mut out = HashMap::new();
+    for page in pages {
+        for line in page.lines() {
+            let Some(rest) = line.strip_prefix("stagehand_worker_batch_phase_seconds_bucket{")
+            else {
+                continue;
+            };
+            let Some((labels, value)) = rest.rsplit_once("} ") else {
+                continue;
+            };
+            let label = |name: &str| {
+                labels
+                    .split(',')
+                    .find_map(|kv| kv.strip_prefix(&format!("{name}=\"")))
+                    .map(|v| v.trim_end_matches('"').to_owned())
+            };
+            let (Some(phase), Some(le), Ok(count)) =
+                (label("phase"), label("le"), value.parse::<f64>())
+            else {
+                continue;
+            };
+            *out.entry((phase, le)).or_insert(0.0) += count;
+        }
+    }
+    out
+}
+
+/// Per phase, the bucket bound under which 99% of the batches between the
+/// `before` and `after` pages fell: "commit ≤ 25 ms".
+fn phase_p99s(before: &[String], after: &[String]) -> String {
+    let (before, after) = (phase_buckets(before), phase_buckets(after));
+    let mut phases: Vec<&str> =
+        ["queued", "prepare", "plugins", "commit", "publish", "ack"].to_vec();
+    phases.retain(|p| after.keys().any(|(phase, _)| phase == p));
+    let mut parts = Vec::new();
+    for phase in phases {
+        let mut bounds: Vec<(f64, f64)> = after
+            .iter()
+            .filter(|((p, _), _)| p == phase)
+            .map(|((_, le), n)| {
+                let bound = if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().unwrap_or(f64::INFINITY)
+                };
+                let earlier = before
+                    .get(&(phase.to_owned(), le.clone()))
+                    .copied()
+                    .unwrap_or(0.0);
+                (bound, n - earlier)
+            })
+            .collect();
+        bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let total = bounds.last().map_or(0.0, |b| b.1);
+        if total <= 0.0 {
+            continue;
+        }
+        let p99 = bounds
+            .iter()
+            .find(|(_, n)| *n >= total * 0.99)
+            .map_or(f64::INFINITY, |b| b.0);
+        parts.push(if p99.is_finite() {
+            format!("{phase} ≤ {:.0} ms", p99 * 1e3)
+        } else {
+            format!("{phase} > 5 s")
+        });
+    }
+    format!("{} ({} batches)", parts.join(", "), {
+        let total: f64 = after
+            .iter()
+            .filter(|((p, le), _)| p == "commit" && le == "+Inf")
+            .map(|(k, n)| n - before.get(k).copied().unwrap_or(0.0))
+            .sum();
+        total
+    })
 }
 
 /// One channel: its look-alike id and its overlay key.
@@ -956,6 +1034,12 @@ async fn cluster_run(work: &Path, package: &[u8], rows: &mut Vec<Row>) {
             cluster.workers.push(w);
         }
         cluster.wait_balanced().await;
+        // Warm-up: one follow per channel loads every channel's plugins on
+        // the worker that now has it. Before the edge restarts, so
+        // the edge's own p99 is the latency phase's.
+        sender.burst(&ids, CHANNELS).await;
+        expected += CHANNELS as i64;
+        cluster.wait_stored(expected, PHASE_LIMIT, "warm-up").await;
         cluster.restart_edge().await;
         let arrivals: Arrivals = Arc::default();
         let stop = tokio_util::sync::CancellationToken::new();
@@ -971,14 +1055,13 @@ async fn cluster_run(work: &Path, package: &[u8], rows: &mut Vec<Row>) {
                 .await,
             );
         }
-        // Warm-up: one follow per channel loads every channel's plugins on
-        // the worker that now has it.
-        sender.burst(&ids, CHANNELS).await;
-        expected += CHANNELS as i64;
-        cluster.wait_stored(expected, PHASE_LIMIT, "warm-up").await;
         tokio::time::sleep(Duration::from_millis(500)).await;
 
         // Latency at 2,000/s.
+        let mut pages_before = Vec::new();
+        for w in &cluster.workers {
+            pages_before.push(cluster.metrics(w).await);
+        }
         let before = CpuSnapshot::take(&cluster.processes());
         arrivals.lock().unwrap().clear();
         let (sent, offered) = sender.steady(&ids, |index| index % SAMPLE_EVERY == 0).await;
@@ -995,8 +1078,10 @@ async fn cluster_run(work: &Path, package: &[u8], rows: &mut Vec<Row>) {
             None,
         );
         let mut worker_p99 = Vec::new();
+        let mut pages_after = Vec::new();
         for w in &cluster.workers {
             let page = cluster.metrics(w).await;
+            pages_after.push(page.clone());
             worker_p99.push(secs_ms(metric(
                 &page,
                 "stagehand_event_stored_latency_p99_seconds",
@@ -1037,6 +1122,10 @@ async fn cluster_run(work: &Path, package: &[u8], rows: &mut Vec<Row>) {
             "    nodes' own p99 (/metrics, ingest received_at ->): edge overlay sent {}; workers stored {}",
             secs_ms(edge_p99),
             worker_p99.join(", ")
+        );
+        println!(
+            "    workers' batch steps, p99 bucket: {}",
+            phase_p99s(&pages_before, &pages_after)
         );
         println!("    CPU ms/1000 events at 2,000/s: {cpu_latency}");
         println!(

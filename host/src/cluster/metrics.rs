@@ -136,6 +136,45 @@ impl Latency {
     }
 }
 
+/// Labels of [`ClusterMetrics::observe_batch_phase`].
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PhaseLabels {
+    role: String,
+    phase: String,
+}
+
+/// A step of a worker's batch, timed apart so an operator sees which one
+/// makes a slow batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchPhase {
+    /// From the ingest node's receipt of the batch's oldest event to the
+    /// worker holding it: publishing, the stream and the pull.
+    Queued,
+    /// Dedup and the look-ups of channels and their plugins.
+    Prepare,
+    /// The channels' plugins.
+    Plugins,
+    /// The one transaction that stores the batch.
+    Commit,
+    /// Live updates and alerts published to the edges.
+    Publish,
+    /// The acknowledgement to the stream.
+    Ack,
+}
+
+impl BatchPhase {
+    fn label(self) -> &'static str {
+        match self {
+            BatchPhase::Queued => "queued",
+            BatchPhase::Prepare => "prepare",
+            BatchPhase::Plugins => "plugins",
+            BatchPhase::Commit => "commit",
+            BatchPhase::Publish => "publish",
+            BatchPhase::Ack => "ack",
+        }
+    }
+}
+
 /// Labels of [`ClusterMetrics::set_held`].
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HeldLabels {
@@ -170,6 +209,7 @@ pub struct ClusterMetrics {
     overlay_acks: Family<RoleLabels, Counter>,
     stored: Latency,
     overlay_sent: Latency,
+    batch_phases: Family<PhaseLabels, Histogram>,
     registry: Mutex<Registry>,
 }
 
@@ -193,6 +233,7 @@ impl ClusterMetrics {
             overlay_acks: Family::default(),
             stored: Latency::new(),
             overlay_sent: Latency::new(),
+            batch_phases: Family::new_with_constructor(latency_histogram),
             registry: Mutex::new(Registry::with_prefix("stagehand")),
         };
         {
@@ -271,6 +312,11 @@ impl ClusterMetrics {
                 "event_overlay_latency_p99_seconds",
                 "p99 of event_overlay_latency over the last minute (at most 10000 samples); NaN without samples",
                 metrics.overlay_sent.p99.clone(),
+            );
+            r.register(
+                "worker_batch_phase_seconds",
+                "Time a worker's batch spent in each step: queued (arrival to pull), prepare, plugins, commit, publish, ack",
+                metrics.batch_phases.clone(),
             );
         }
         // The latency series exist from the start, so a node that has seen
@@ -398,6 +444,25 @@ impl ClusterMetrics {
     /// an overlay.
     pub fn observe_overlay_sent(&self, latency: Duration) {
         self.overlay_sent.observe(&self.role, latency);
+    }
+
+    /// Records how long one step of a worker's batch took.
+    pub fn observe_batch_phase(&self, phase: BatchPhase, took: Duration) {
+        let labels = PhaseLabels {
+            role: self.role.role.clone(),
+            phase: phase.label().to_owned(),
+        };
+        self.batch_phases
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
+    }
+
+    /// Records `phase` as having run from `started` until now; answers now,
+    /// the next phase's start.
+    pub fn batch_phase_done(&self, phase: BatchPhase, started: Instant) -> Instant {
+        let now = Instant::now();
+        self.observe_batch_phase(phase, now - started);
+        now
     }
 
     /// The p99 of event → stored over the recent window.

@@ -54,9 +54,17 @@ use crate::cluster::subjects::{ChannelSubject, SubjectError, Subjects};
 const PULL_GRACE: Duration = Duration::from_secs(10);
 
 /// How long before its lease ends an owner stops pulling, beyond the
-/// pull's own wait: the server forgets a pull request when it expires, so
-/// this only has to cover the time a request takes to reach it.
+/// pull's own wait, at most: the server forgets a pull request when it
+/// expires, so this only has to cover the time a request takes to reach it.
+/// A short lease gets a sixth of its TTL instead ([`lease_margin`]), so the
+/// renewal, a third of the TTL in, always comes before the margin starts.
 const LEASE_MARGIN: Duration = Duration::from_secs(2);
+
+/// The margin for a lease of `ttl`: [`LEASE_MARGIN`] or a sixth of the TTL,
+/// whichever is shorter.
+fn lease_margin(ttl: Duration) -> Duration {
+    (ttl / 6).min(LEASE_MARGIN)
+}
 
 /// An event read from a partition.
 pub struct BusMessage {
@@ -69,6 +77,10 @@ pub struct BusMessage {
     pub partition: u32,
     /// The channel, read back from the subject.
     pub channel: ChannelSubject,
+    /// Events left in the partition for this consumer after this one, as
+    /// the server said when delivering it: the consumer's lag, without
+    /// asking.
+    pub pending: u64,
     /// The `Nats-Msg-Id` it was published with (the Twitch message id).
     pub msg_id: Option<String>,
     /// The event as published.
@@ -107,8 +119,8 @@ pub struct PartitionConsumer {
     /// Messages on the partition's subjects that are not events of this
     /// partition (published by something other than a Stagehand node).
     malformed: u64,
-    /// When the owner's lease ends, if it said.
-    lease_ends: Option<Instant>,
+    /// When the owner's lease ends, if it said, and the margin before it.
+    lease_ends: Option<(Instant, Duration)>,
 }
 
 impl PartitionConsumer {
@@ -195,12 +207,13 @@ impl PartitionConsumer {
         self.malformed
     }
 
-    /// Records when the owner's lease ends: the time the renewal was
-    /// *requested* plus its TTL (a conservative end, since the database
-    /// counts from a later moment). Call it after each renewal; `fetch`
-    /// refuses to pull when the pull could outlast it.
-    pub fn hold_until(&mut self, lease_ends: Instant) {
-        self.lease_ends = Some(lease_ends);
+    /// Records when the owner's lease (of `lease_ttl`) ends: the time the
+    /// renewal was *requested* plus its TTL (a conservative end, since the
+    /// database counts from a later moment). Call it after each renewal;
+    /// `fetch` shortens its wait so the pull ends a margin before that, and
+    /// refuses to pull once inside the margin.
+    pub fn hold_until(&mut self, lease_ends: Instant, lease_ttl: Duration) {
+        self.lease_ends = Some((lease_ends, lease_margin(lease_ttl)));
     }
 
     /// Up to `max` events in stream order: those waiting now, or, if none
@@ -210,23 +223,25 @@ impl PartitionConsumer {
     /// once the ack wait passes.
     pub async fn fetch(&mut self, max: usize, wait: Duration) -> Result<Vec<BusMessage>, BusError> {
         let max = max.clamp(1, self.max_batch);
-        if let Some(ends) = self.lease_ends {
-            let worst = Instant::now() + wait + LEASE_MARGIN;
-            if worst >= ends {
-                return Err(BusError::LeaseEnding {
-                    consumer: self.name.clone(),
-                });
+        let wait = match self.lease_ends {
+            Some((ends, margin)) => {
+                let left = ends
+                    .saturating_duration_since(Instant::now())
+                    .saturating_sub(margin);
+                if left.is_zero() {
+                    return Err(BusError::LeaseEnding {
+                        consumer: self.name.clone(),
+                    });
+                }
+                wait.min(left)
             }
-        }
-        let mut batch = self.pull(max, None).await?;
-        if batch.is_empty() && !wait.is_zero() {
-            // Waits for one only, so the first event is handled at once
-            // rather than when a full batch has gathered or `wait` passed.
-            batch = self.pull(1, Some(wait)).await?;
-            if !batch.is_empty() && max > 1 {
-                batch.extend(self.pull(max - 1, None).await?);
-            }
-        }
+            None => wait,
+        };
+        // One request: with `no_wait` and an expiry the server answers at
+        // once with what is waiting, or else with the first event to
+        // arrive within `wait` and whatever came with it, rather than
+        // holding the request until a full batch has gathered.
+        let batch = self.pull(max, (!wait.is_zero()).then_some(wait)).await?;
         self.read(batch).await
     }
 
@@ -243,7 +258,7 @@ impl PartitionConsumer {
                 None => self.consumer.fetch().max_messages(max).messages().await,
                 Some(wait) => {
                     self.consumer
-                        .batch()
+                        .fetch()
                         .max_messages(max)
                         .expires(wait)
                         .messages()
@@ -306,7 +321,7 @@ impl PartitionConsumer {
             tracing::warn!(consumer = %self.name, "ignored a message without a stream position");
             return Ok(None);
         };
-        let (sequence, delivered) = (info.stream_sequence, info.delivered);
+        let (sequence, delivered, pending) = (info.stream_sequence, info.delivered, info.pending);
         let (partition, channel) = self
             .subjects
             .parse_event(&message.subject)
@@ -322,6 +337,7 @@ impl PartitionConsumer {
         Ok(Some(BusMessage {
             sequence,
             delivered: u64::try_from(delivered).unwrap_or(1),
+            pending,
             partition,
             channel,
             msg_id,
@@ -345,6 +361,7 @@ impl PartitionConsumer {
     }
 
     /// Events in the partition not yet delivered to this consumer: its lag.
+    /// Asks the server; a worker reads [`BusMessage::pending`] instead.
     pub async fn pending(&self) -> Result<u64, BusError> {
         let info = self
             .consumer

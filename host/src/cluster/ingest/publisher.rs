@@ -3,15 +3,17 @@
 //! can send). A publish that fails is sent again with the same message id:
 //! the stream's dedup window keeps one copy.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesOrdered;
 use tokio::sync::mpsc;
 
 use bytes::Bytes;
 
-use crate::cluster::bus::EventBus;
+use crate::cluster::bus::{BusError, EventAck, EventBus, PendingAck};
 use crate::cluster::metrics::ClusterMetrics;
 use crate::cluster::subjects::ChannelSubject;
 
@@ -58,54 +60,56 @@ impl Publisher {
 }
 
 async fn run(bus: EventBus, metrics: Arc<ClusterMetrics>, mut rx: mpsc::Receiver<Outgoing>) {
-    let mut waiting: VecDeque<(Outgoing, crate::cluster::bus::PendingAck)> = VecDeque::new();
+    // Settled in the order sent; sending goes on while earlier publishes
+    // wait for their acknowledgement, so no event waits for another's
+    // round trip to the server.
+    let mut waiting = FuturesOrdered::new();
     let mut open = true;
     loop {
-        // Fill the window, then settle the oldest publish.
-        while open && waiting.len() < IN_FLIGHT {
-            let next = if waiting.is_empty() {
-                rx.recv().await
-            } else {
-                match rx.try_recv() {
-                    Ok(item) => Some(item),
-                    Err(mpsc::error::TryRecvError::Empty) => break,
-                    Err(mpsc::error::TryRecvError::Disconnected) => None,
-                }
-            };
-            match next {
+        if !open && waiting.is_empty() {
+            return;
+        }
+        tokio::select! {
+            biased;
+            next = rx.recv(), if open && waiting.len() < IN_FLIGHT => match next {
                 Some(item) => {
                     let ack = send(&bus, &item).await;
-                    waiting.push_back((item, ack));
+                    waiting.push_back(settle(item, ack));
                 }
                 None => open = false,
-            }
-        }
-        let Some((item, ack)) = waiting.pop_front() else {
-            if open {
-                continue;
-            }
-            return;
-        };
-        match ack.await {
-            Ok(done) => {
-                if done.duplicate {
-                    metrics.duplicates(None, 1);
-                } else {
-                    metrics.events_out(None, 1);
+            },
+            Some((item, result)) = waiting.next(), if !waiting.is_empty() => match result {
+                Ok(done) => {
+                    if done.duplicate {
+                        metrics.duplicates(None, 1);
+                    } else {
+                        metrics.events_out(None, 1);
+                    }
                 }
-            }
-            Err(e) => {
-                tracing::warn!(channel_id = %item.channel, message_id = %item.msg_id, "publish not acknowledged, sending again: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                let again = send(&bus, &item).await;
-                waiting.push_front((item, again));
-            }
+                Err(e) => {
+                    tracing::warn!(channel_id = %item.channel, message_id = %item.msg_id, "publish not acknowledged, sending again: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    let again = send(&bus, &item).await;
+                    waiting.push_front(settle(item, again));
+                }
+            },
         }
     }
 }
 
+/// A publish and its outcome, once the server answers.
+fn settle(
+    item: Outgoing,
+    ack: PendingAck,
+) -> BoxFuture<'static, (Outgoing, Result<EventAck, BusError>)> {
+    Box::pin(async move {
+        let result = ack.await;
+        (item, result)
+    })
+}
+
 /// Sends one publish, retrying until the client takes it.
-async fn send(bus: &EventBus, item: &Outgoing) -> crate::cluster::bus::PendingAck {
+async fn send(bus: &EventBus, item: &Outgoing) -> PendingAck {
     let mut pause = Duration::from_millis(50);
     loop {
         match bus

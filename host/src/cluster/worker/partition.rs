@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::json;
@@ -18,6 +18,7 @@ use super::WorkerShared;
 use super::plugins::{Outcome, PluginThread};
 use crate::cluster::bus::{BusError, BusMessage, PartitionConsumer};
 use crate::cluster::envelope::Envelope;
+use crate::cluster::metrics::BatchPhase;
 use crate::cluster::subjects::ChannelSubject;
 use crate::event::EventKind;
 use crate::storage::{Commit, Inserted, NewAlert, NewEvent, StorageError, StreamCursor};
@@ -109,7 +110,7 @@ async fn consume(
         }
         // Never pull what could not be committed while the lease holds: a
         // successor would not see it, and acking past it would lose it.
-        consumer.hold_until(lease_ends.get().into_std());
+        consumer.hold_until(lease_ends.get().into_std(), shared.options.lease_ttl);
         let fetched = tokio::select! {
             // Stop fetching at once on drain; a batch already fetched is
             // finished below.
@@ -125,9 +126,10 @@ async fn consume(
             }
             Err(e) => return Err(e.to_string()),
         };
-        if let Ok(lag) = consumer.pending().await {
-            shared.metrics.set_consumer_lag(partition, lag);
-        }
+        // The server says with each delivery how many are left behind it;
+        // an empty batch means none.
+        let lag = batch.last().map_or(0, |m| m.pending);
+        shared.metrics.set_consumer_lag(partition, lag);
         if batch.is_empty() {
             continue;
         }
@@ -137,10 +139,14 @@ async fn consume(
             Err(e) => return Err(e.to_string()),
         }
         if let Some(last) = batch.last() {
+            let started = Instant::now();
             consumer
                 .ack_through(last)
                 .await
                 .map_err(|e| e.to_string())?;
+            shared
+                .metrics
+                .observe_batch_phase(BatchPhase::Ack, started.elapsed());
         }
     }
 }
@@ -187,6 +193,14 @@ async fn process(
         }
     }
     shared.metrics.events_in(partition, envelopes.len() as u64);
+    let fetched_at = Utc::now();
+    if let Some(oldest) = envelopes.iter().map(|e| e.received_at).min() {
+        let queued = (fetched_at - oldest).to_std().unwrap_or_default();
+        shared
+            .metrics
+            .observe_batch_phase(BatchPhase::Queued, queued);
+    }
+    let mut phase = Instant::now();
 
     // Follows already announced are duplicates (cross-source dedup).
     let mut commit = Commit::default();
@@ -234,6 +248,7 @@ async fn process(
             entries.insert(channel.clone(), shared.plugins.channel(channel).await?);
         }
     }
+    phase = shared.metrics.batch_phase_done(BatchPhase::Prepare, phase);
     let plugins = shared.plugins.clone();
     let events: Vec<_> = kept.iter().map(|e| e.event.clone()).collect();
     let outcomes: Vec<Outcome> = thread
@@ -248,6 +263,7 @@ async fn process(
         })
         .await
         .map_err(StorageError::Backend)?;
+    phase = shared.metrics.batch_phase_done(BatchPhase::Plugins, phase);
 
     for (envelope, outcome) in kept.iter().zip(&outcomes) {
         let event = &envelope.event;
@@ -287,6 +303,7 @@ async fn process(
 
     let committed = commit_retrying(shared, commit.clone()).await?;
     let stored_at = Utc::now();
+    phase = shared.metrics.batch_phase_done(BatchPhase::Commit, phase);
 
     // Live updates and alerts go out only for what is newly stored.
     let mut new_events = 0;
@@ -379,6 +396,7 @@ async fn process(
             }
         }
     }
+    shared.metrics.batch_phase_done(BatchPhase::Publish, phase);
     shared.metrics.events_out(partition, new_events);
     Ok(())
 }
