@@ -80,8 +80,10 @@ contract! {
         concurrent_member_replacements_each_move_the_generation,
         writes_to_an_unknown_channel_are_refused_whole,
         leases_are_taken_renewed_contended_and_expire,
+        many_leases_are_taken_and_renewed_in_one_call,
         a_cursor_commits_only_for_the_partition_lease_holder,
         cursors_are_read_back_per_partition,
+        a_commit_of_several_partitions_needs_every_lease,
         concurrent_commits_to_one_channel_keep_seqs_gapless,
         sealed_tokens_round_trip_through_the_store,
     ],
@@ -266,12 +268,12 @@ fn plugin(channel: &str, name: &str) -> ChannelPlugin {
     }
 }
 
-fn cursor(partition: u32, sequence: u64, holder: &str) -> Option<StreamCursor> {
-    Some(StreamCursor {
+fn cursor(partition: u32, sequence: u64, holder: &str) -> Vec<StreamCursor> {
+    vec![StreamCursor {
         partition,
         sequence,
         holder: holder.into(),
-    })
+    }]
 }
 
 fn seqs(inserted: &[Inserted]) -> Vec<Option<i64>> {
@@ -381,7 +383,7 @@ async fn a_channel_never_sees_another_channels_data(s: Arc<dyn ClusterStore>) {
             alerts: vec![alert("1001", "a1", "main"), alert("2002", "a1", "main")],
             kv: vec![kv("1001", "counter", "count", Some("7"))],
             known_followers: vec![("1001".into(), "u1".into())],
-            cursor: None,
+            cursors: Vec::new(),
         })
         .await
         .unwrap();
@@ -475,7 +477,7 @@ async fn committing_the_same_batch_twice_stores_it_once(s: Arc<dyn ClusterStore>
         alerts: vec![alert("1001", "m1:alert-box", "main")],
         kv: vec![kv("1001", "counter", "n", Some("1"))],
         known_followers: vec![("1001".into(), "u1".into())],
-        cursor: None,
+        cursors: Vec::new(),
     };
     let first = s.commit(batch.clone()).await.unwrap();
     assert_eq!(seqs(&first.events), [Some(1), Some(2), Some(1)]);
@@ -1027,7 +1029,7 @@ async fn writes_to_an_unknown_channel_are_refused_whole(s: Arc<dyn ClusterStore>
         alerts: vec![alert("1001", "a1", "main")],
         kv: vec![kv("1001", "counter", "n", Some("1"))],
         known_followers: vec![("1001".into(), "u1".into())],
-        cursor: None,
+        cursors: Vec::new(),
     };
     assert!(matches!(
         s.commit(stray).await,
@@ -1156,6 +1158,67 @@ async fn leases_are_taken_renewed_contended_and_expire(s: Arc<dyn ClusterStore>)
     assert_eq!(s.leases("short").await.unwrap()[0].holder, "node-b");
 }
 
+async fn many_leases_are_taken_and_renewed_in_one_call(s: Arc<dyn ClusterStore>) {
+    let minute = Duration::from_secs(60);
+    let names = |ids: &[&str]| -> Vec<String> {
+        ids.iter().map(|i| format!("ingest-poller-{i}")).collect()
+    };
+    assert!(
+        s.acquire_lease("ingest-poller-b", "node-b", minute)
+            .await
+            .unwrap()
+    );
+    // Free ones are taken, another's is not; the answer keeps the order asked.
+    let held = s
+        .acquire_leases(&names(&["c", "b", "a"]), "node-a", minute)
+        .await
+        .unwrap();
+    assert_eq!(held, names(&["c", "a"]));
+    let holders: Vec<(String, String)> = s
+        .leases("ingest-poller-")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.name, l.holder))
+        .collect();
+    assert_eq!(
+        holders,
+        [
+            ("ingest-poller-a".into(), "node-a".into()),
+            ("ingest-poller-b".into(), "node-b".into()),
+            ("ingest-poller-c".into(), "node-a".into()),
+        ]
+    );
+    // Renewal pushes the expiry on.
+    let before = s.leases("ingest-poller-a").await.unwrap()[0].expires_at;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let renewed = s
+        .acquire_leases(&names(&["a", "c"]), "node-a", minute)
+        .await
+        .unwrap();
+    assert_eq!(renewed, names(&["a", "c"]));
+    assert!(s.leases("ingest-poller-a").await.unwrap()[0].expires_at > before);
+    // An expired lease of another holder is taken over.
+    assert!(
+        s.acquire_lease("ingest-poller-d", "node-b", Duration::from_millis(100))
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(
+        s.acquire_leases(&names(&["d", "b"]), "node-a", minute)
+            .await
+            .unwrap(),
+        names(&["d"])
+    );
+    assert!(
+        s.acquire_leases(&[], "node-a", minute)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 async fn a_cursor_commits_only_for_the_partition_lease_holder(s: Arc<dyn ClusterStore>) {
     two_channels(&*s).await;
     let work = |holder: &str, sequence: u64| Commit {
@@ -1163,7 +1226,7 @@ async fn a_cursor_commits_only_for_the_partition_lease_holder(s: Arc<dyn Cluster
         alerts: vec![alert("1001", &format!("a{sequence}"), "main")],
         kv: vec![kv("1001", "counter", "n", Some(&sequence.to_string()))],
         known_followers: vec![("1001".into(), format!("u{sequence}"))],
-        cursor: cursor(3, sequence, holder),
+        cursors: cursor(3, sequence, holder),
     };
     let nothing_written = async |s: &dyn ClusterStore, events: i64| {
         assert_eq!(s.event_count("1001").await.unwrap(), events);
@@ -1249,7 +1312,7 @@ async fn cursors_are_read_back_per_partition(s: Arc<dyn ClusterStore>) {
         assert!(s.acquire_lease(&name, "node-a", minute).await.unwrap());
     }
     let at = |partition, sequence| Commit {
-        cursor: cursor(partition, sequence, "node-a"),
+        cursors: cursor(partition, sequence, "node-a"),
         ..Commit::default()
     };
     s.commit(at(0, 5)).await.unwrap();
@@ -1265,6 +1328,65 @@ async fn cursors_are_read_back_per_partition(s: Arc<dyn ClusterStore>) {
         "beyond what can be stored"
     );
     assert_eq!(s.cursor(1).await.unwrap(), Some(7));
+}
+
+/// A worker commits several partitions' batches in one transaction: all of
+/// it is written with every cursor, or, when one lease is lost, none of it.
+async fn a_commit_of_several_partitions_needs_every_lease(s: Arc<dyn ClusterStore>) {
+    two_channels(&*s).await;
+    let minute = Duration::from_secs(60);
+    for partition in [1, 2] {
+        let name = format!("worker-partition-{partition}");
+        assert!(s.acquire_lease(&name, "node-a", minute).await.unwrap());
+    }
+    let both = |tag: &str, holder: &str, sequence: u64| Commit {
+        events: vec![
+            event("1001", &format!("{tag}-1")),
+            event("2002", &format!("{tag}-2")),
+        ],
+        alerts: vec![
+            alert("1001", &format!("{tag}-a1"), "main"),
+            alert("2002", &format!("{tag}-a2"), "main"),
+        ],
+        cursors: [
+            cursor(1, sequence, holder),
+            cursor(2, sequence + 100, holder),
+        ]
+        .concat(),
+        ..Commit::default()
+    };
+    let done = s.commit(both("x", "node-a", 5)).await.unwrap();
+    assert_eq!(seqs(&done.events), [Some(1), Some(1)]);
+    assert_eq!(done.alerts.len(), 2);
+    assert_eq!(s.cursor(1).await.unwrap(), Some(5));
+    assert_eq!(s.cursor(2).await.unwrap(), Some(105));
+
+    // Partition 2 moves to another node: the next shared commit is refused
+    // whole, naming the lost lease.
+    s.release_lease("worker-partition-2", "node-a")
+        .await
+        .unwrap();
+    assert!(
+        s.acquire_lease("worker-partition-2", "node-b", minute)
+            .await
+            .unwrap()
+    );
+    match s.commit(both("y", "node-a", 6)).await {
+        Err(StorageError::LeaseLost(name)) => assert_eq!(name, "worker-partition-2"),
+        other => panic!("a commit with a lost lease went through: {other:?}"),
+    }
+    assert_eq!(s.event_count("1001").await.unwrap(), 1);
+    assert_eq!(s.event_count("2002").await.unwrap(), 1);
+    assert_eq!(s.cursor(1).await.unwrap(), Some(5));
+    assert_eq!(s.cursor(2).await.unwrap(), Some(105));
+
+    // Two positions of one partition in a commit: the furthest is kept.
+    let twice = Commit {
+        cursors: [cursor(1, 9, "node-a"), cursor(1, 8, "node-a")].concat(),
+        ..Commit::default()
+    };
+    s.commit(twice).await.unwrap();
+    assert_eq!(s.cursor(1).await.unwrap(), Some(9));
 }
 
 async fn concurrent_commits_to_one_channel_keep_seqs_gapless(s: Arc<dyn ClusterStore>) {

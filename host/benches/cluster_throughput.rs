@@ -446,6 +446,19 @@ impl Cluster {
             .unwrap_or(0)
     }
 
+    /// Transactions committed in the cluster's database so far, by anyone
+    /// (PostgreSQL's statistics, flushed about once a second).
+    async fn transactions(&self) -> i64 {
+        self.db
+            .query_one(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+                &[],
+            )
+            .await
+            .map(|r| r.get::<_, i64>(0))
+            .unwrap_or(0)
+    }
+
     /// Waits until `target` events are committed; answers when it saw so.
     async fn wait_stored(&self, target: i64, limit: Duration, what: &str) -> Instant {
         let deadline = Instant::now() + limit;
@@ -1063,6 +1076,7 @@ async fn cluster_run(work: &Path, package: &[u8], rows: &mut Vec<Row>) {
             pages_before.push(cluster.metrics(w).await);
         }
         let before = CpuSnapshot::take(&cluster.processes());
+        let transactions_before = cluster.transactions().await;
         arrivals.lock().unwrap().clear();
         let (sent, offered) = sender.steady(&ids, |index| index % SAMPLE_EVERY == 0).await;
         expected += (RATE * RATE_SECS) as i64;
@@ -1071,6 +1085,9 @@ async fn cluster_run(work: &Path, package: &[u8], rows: &mut Vec<Row>) {
             .wait_stored(expected, PHASE_LIMIT, "latency phase")
             .await;
         let after = CpuSnapshot::take(&cluster.processes());
+        // Let the statistics catch up before reading them.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let transactions = cluster.transactions().await - transactions_before;
         let edge_page = cluster.metrics(&cluster.edge).await;
         let edge_p99 = metric(
             &edge_page,
@@ -1126,6 +1143,10 @@ async fn cluster_run(work: &Path, package: &[u8], rows: &mut Vec<Row>) {
         println!(
             "    workers' batch steps, p99 bucket: {}",
             phase_p99s(&pages_before, &pages_after)
+        );
+        println!(
+            "    PostgreSQL transactions (every node's): {transactions}, {:.1} per 1000 events",
+            transactions as f64 * 1000.0 / (RATE * RATE_SECS) as f64
         );
         println!("    CPU ms/1000 events at 2,000/s: {cpu_latency}");
         println!(

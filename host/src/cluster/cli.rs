@@ -188,6 +188,7 @@ async fn serve(args: ClusterArgs) -> Result<i32> {
             let shared = Arc::new(WorkerShared {
                 node: holder.clone(),
                 store: store.clone(),
+                committer: worker::committer::GroupCommitter::start(store.clone()),
                 bus: bus.clone(),
                 plugins,
                 metrics: metrics.clone(),

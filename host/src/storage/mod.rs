@@ -165,7 +165,11 @@ pub struct Commit {
     /// baseline with them, so the follower poller does not announce them
     /// again.
     pub known_followers: Vec<(ChannelId, String)>,
-    pub cursor: Option<StreamCursor>,
+    /// The stream positions this work reaches, one per partition (a worker
+    /// may commit several partitions' batches together). Each is written
+    /// only while its holder still holds the partition's lease: if any
+    /// lease is lost, nothing of the commit is written.
+    pub cursors: Vec<StreamCursor>,
 }
 
 /// What a [`Commit`] did.
@@ -411,6 +415,16 @@ pub trait ClusterStore: Send + Sync + 'static {
         holder: &str,
         ttl: Duration,
     ) -> Result<bool, StorageError>;
+    /// [`ClusterStore::acquire_lease`] for many leases in one statement (a
+    /// node renewing a thousand channel pollers' leases makes one round
+    /// trip, not a thousand). Answers the names `holder` holds now, in
+    /// `names`' order.
+    async fn acquire_leases(
+        &self,
+        names: &[String],
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Vec<String>, StorageError>;
     /// Gives a lease up (only its holder can).
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StorageError>;
     /// The leases whose name starts with `prefix`, live or expired.

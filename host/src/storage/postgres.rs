@@ -7,7 +7,7 @@
 //! statement per table, pipelined; `COMMIT`. Times (lease expiry above all)
 //! come from the database's clock, so nodes with skewed clocks agree.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -225,10 +225,14 @@ impl PostgresStore {
 
 // The statements of a commit.
 
-const LEASE_HELD: &str = concat!(
-    "SELECT holder = $2 AND expires_at > ",
+/// The commit's partition leases its holders still hold, locked so no one
+/// takes one over before the commit ends.
+const LEASES_HELD: &str = concat!(
+    "SELECT l.name FROM leases l
+     JOIN UNNEST($1::TEXT[], $2::TEXT[]) AS k (name, holder) ON l.name = k.name
+     WHERE l.holder = k.holder AND l.expires_at > ",
     now_us!(),
-    " FROM leases WHERE name = $1 FOR UPDATE"
+    " ORDER BY l.name FOR UPDATE OF l"
 );
 
 /// Locks the counters of a commit's channels, in one order for every
@@ -283,7 +287,8 @@ const ADD_FOLLOWERS: &str = "INSERT INTO known_followers (channel_id, user_id)
      SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[])
      ON CONFLICT (channel_id, user_id) DO NOTHING";
 
-const SET_CURSOR: &str = "INSERT INTO stream_cursors (partition, sequence) VALUES ($1, $2)
+const SET_CURSORS: &str = "INSERT INTO stream_cursors (partition, sequence)
+     SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[])
      ON CONFLICT (partition) DO UPDATE SET sequence = EXCLUDED.sequence";
 
 const EVENT_COLUMNS: &str =
@@ -457,7 +462,7 @@ impl ClusterStore for PostgresStore {
         // Prepared before the transaction (a no-op once cached): a statement
         // prepared on first use inside the pipelines below would let a later
         // statement overtake it.
-        let lease_held = client.prepare_cached(LEASE_HELD).await?;
+        let leases_held = client.prepare_cached(LEASES_HELD).await?;
         let lock_counters = client.prepare_cached(LOCK_COUNTERS).await?;
         let stored_events = client.prepare_cached(STORED_EVENTS).await?;
         let stored_alerts = client.prepare_cached(STORED_ALERTS).await?;
@@ -467,17 +472,18 @@ impl ClusterStore for PostgresStore {
         let set_kv = client.prepare_cached(SET_KV).await?;
         let delete_kv = client.prepare_cached(DELETE_KV).await?;
         let add_followers = client.prepare_cached(ADD_FOLLOWERS).await?;
-        let set_cursor = client.prepare_cached(SET_CURSOR).await?;
+        let set_cursors = client.prepare_cached(SET_CURSORS).await?;
         let tx = client.transaction().await?;
 
         // First round trip: fence, lock, look up. PostgreSQL runs pipelined
         // statements in order, each (READ COMMITTED) with a snapshot taken
         // after the previous one finished, so the look-ups see every commit
         // that held these counters before us.
-        let lease_name = commit
-            .cursor
-            .as_ref()
-            .map(|c| codec::partition_lease(c.partition));
+        let (lease_names, lease_holders): (Vec<String>, Vec<&str>) = commit
+            .cursors
+            .iter()
+            .map(|c| (codec::partition_lease(c.partition), c.holder.as_str()))
+            .unzip();
         let channels = plan::channels(&commit);
         let (ev_channels, ev_ids): (Vec<&str>, Vec<&str>) = commit
             .events
@@ -491,13 +497,11 @@ impl ClusterStore for PostgresStore {
             .unzip();
         let (held, counter_rows, event_rows, alert_rows) = futures_util::try_join!(
             async {
-                match (&commit.cursor, &lease_name) {
-                    (Some(cursor), Some(name)) => tx
-                        .query_opt(&lease_held, &[name, &cursor.holder])
-                        .await
-                        .map(|row| Some(row.map(|r| r.try_get::<_, bool>(0)))),
-                    _ => Ok(None),
+                if lease_names.is_empty() {
+                    return Ok(Vec::new());
                 }
+                tx.query(&leases_held, &[&lease_names, &lease_holders])
+                    .await
             },
             async {
                 if channels.is_empty() {
@@ -518,10 +522,12 @@ impl ClusterStore for PostgresStore {
                 tx.query(&stored_alerts, &[&al_channels, &al_ids]).await
             },
         )?;
-        if let (Some(held), Some(name)) = (held, lease_name)
-            && !matches!(held.transpose()?, Some(true))
-        {
-            return Err(StorageError::LeaseLost(name));
+        let held: HashSet<String> = held
+            .iter()
+            .map(|r| r.try_get::<_, String>(0))
+            .collect::<Result<_, _>>()?;
+        if let Some(lost) = lease_names.iter().find(|n| !held.contains(*n)) {
+            return Err(StorageError::LeaseLost(lost.clone()));
         }
         let mut counters = HashMap::new();
         for row in &counter_rows {
@@ -570,10 +576,16 @@ impl ClusterStore for PostgresStore {
             deleted.iter().map(|k| k.key.as_str()).collect::<Vec<_>>(),
         );
         let (f_channels, f_users): (Vec<&str>, Vec<&str>) = plan.followers.iter().copied().unzip();
-        let cursor = match &commit.cursor {
-            Some(c) => Some((i64::from(c.partition), codec::sequence_in(c.sequence)?)),
-            None => None,
-        };
+        // One row per partition (the furthest position): a statement may
+        // not upsert a row twice.
+        let mut furthest: BTreeMap<i64, i64> = BTreeMap::new();
+        for c in &commit.cursors {
+            let sequence = codec::sequence_in(c.sequence)?;
+            let entry = furthest.entry(i64::from(c.partition)).or_insert(sequence);
+            *entry = (*entry).max(sequence);
+        }
+        let (cursor_partitions, cursor_sequences): (Vec<i64>, Vec<i64>) =
+            furthest.into_iter().unzip();
         futures_util::try_join!(
             async {
                 if events.channel_id.is_empty() {
@@ -651,12 +663,11 @@ impl ClusterStore for PostgresStore {
                 tx.execute(&add_followers, &[&f_channels, &f_users]).await
             },
             async {
-                match &cursor {
-                    Some((partition, sequence)) => {
-                        tx.execute(&set_cursor, &[partition, sequence]).await
-                    }
-                    None => Ok(0),
+                if cursor_partitions.is_empty() {
+                    return Ok(0);
                 }
+                tx.execute(&set_cursors, &[&cursor_partitions, &cursor_sequences])
+                    .await
             },
         )?;
         tx.commit().await?;
@@ -1082,6 +1093,46 @@ impl ClusterStore for PostgresStore {
             )
             .await?;
         Ok(changed == 1)
+    }
+
+    async fn acquire_leases(
+        &self,
+        names: &[String],
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Vec<String>, StorageError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Sorted, so two nodes renewing overlapping sets lock rows in one
+        // order and never wait for each other in a cycle.
+        let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let held: HashSet<String> = self
+            .query(
+                concat!(
+                    "INSERT INTO leases (name, holder, expires_at)
+                     SELECT n, $2, ",
+                    now_us!(),
+                    " + $3 FROM UNNEST($1::TEXT[]) AS n
+                     ON CONFLICT (name) DO UPDATE SET
+                         holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+                     WHERE leases.holder = EXCLUDED.holder OR leases.expires_at <= ",
+                    now_us!(),
+                    " RETURNING name"
+                ),
+                &[&sorted, &holder, &codec::ttl_micros(ttl)],
+            )
+            .await?
+            .iter()
+            .map(|r| r.try_get::<_, String>(0))
+            .collect::<Result<_, _>>()?;
+        Ok(names
+            .iter()
+            .filter(|n| held.contains(*n))
+            .cloned()
+            .collect())
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StorageError> {

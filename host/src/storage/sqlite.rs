@@ -181,7 +181,7 @@ const EVENT_COLUMNS: &str =
 /// Writes everything `commit` holds in the open transaction `tx`.
 fn commit_in(tx: &rusqlite::Transaction<'_>, commit: &Commit) -> Result<Committed, StorageError> {
     let now = now();
-    if let Some(cursor) = &commit.cursor {
+    for cursor in &commit.cursors {
         let name = codec::partition_lease(cursor.partition);
         let held: Option<(String, i64)> = tx
             .prepare_cached("SELECT holder, expires_at FROM leases WHERE name = ?1")?
@@ -286,15 +286,18 @@ fn commit_in(tx: &rusqlite::Transaction<'_>, commit: &Commit) -> Result<Committe
     for (channel, user) in &plan.followers {
         insert.execute(params![channel, user])?;
     }
-    if let Some(cursor) = &commit.cursor {
+    // The furthest position per partition, as on PostgreSQL.
+    let mut furthest: std::collections::BTreeMap<u32, u64> = std::collections::BTreeMap::new();
+    for cursor in &commit.cursors {
+        let entry = furthest.entry(cursor.partition).or_insert(cursor.sequence);
+        *entry = (*entry).max(cursor.sequence);
+    }
+    for (partition, sequence) in furthest {
         tx.prepare_cached(
             "INSERT INTO stream_cursors (partition, sequence) VALUES (?1, ?2)
              ON CONFLICT (partition) DO UPDATE SET sequence = excluded.sequence",
         )?
-        .execute(params![
-            i64::from(cursor.partition),
-            codec::sequence_in(cursor.sequence)?
-        ])?;
+        .execute(params![i64::from(partition), codec::sequence_in(sequence)?])?;
     }
     Ok(plan.committed)
 }
@@ -841,6 +844,37 @@ impl ClusterStore for SqliteStore {
                     now
                 ])?;
             Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn acquire_leases(
+        &self,
+        names: &[String],
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Vec<String>, StorageError> {
+        let (names, holder) = (names.to_vec(), holder.to_owned());
+        self.run(move |conn| {
+            let now = now();
+            let tx = conn.transaction()?;
+            let mut held = Vec::new();
+            {
+                let mut take = tx.prepare_cached(
+                    "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (name) DO UPDATE SET
+                         holder = excluded.holder, expires_at = excluded.expires_at
+                     WHERE leases.holder = excluded.holder OR leases.expires_at <= ?4",
+                )?;
+                for name in names {
+                    let expires = now.saturating_add(codec::ttl_micros(ttl));
+                    if take.execute(params![name, holder, expires, now])? == 1 {
+                        held.push(name);
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(held)
         })
         .await
     }

@@ -43,6 +43,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use async_nats::StatusCode;
 use async_nats::jetstream::{self, consumer::Consumer, consumer::pull};
 use futures_util::StreamExt;
 
@@ -121,6 +122,12 @@ pub struct PartitionConsumer {
     malformed: u64,
     /// When the owner's lease ends, if it said, and the margin before it.
     lease_ends: Option<(Instant, Duration)>,
+    /// The inbox every pull of this consumer is answered on: one
+    /// subscription for the consumer's life rather than one per pull, as
+    /// each subscription change costs the server a routing-table update.
+    inbox: async_nats::Subject,
+    replies: async_nats::Subscriber,
+    context: jetstream::Context,
 }
 
 impl PartitionConsumer {
@@ -178,8 +185,17 @@ impl PartitionConsumer {
             })
             .await
             .map_err(|e| failed(e.into()))?;
+        let inbox = async_nats::Subject::from(bus.client.new_inbox());
+        let replies = bus
+            .client
+            .subscribe(inbox.clone())
+            .await
+            .map_err(|e| failed(e.into()))?;
         tracing::info!(consumer = %name, partition, after, "partition consumer opened");
         Ok(PartitionConsumer {
+            inbox,
+            replies,
+            context: bus.jetstream().clone(),
             consumer,
             subjects,
             stream: stream_name,
@@ -246,36 +262,59 @@ impl PartitionConsumer {
     }
 
     /// One pull request, read to its end, so no message can be left on
-    /// its way to a request nobody reads any more. `expires: None` answers
-    /// at once with what is there.
+    /// its way to a request nobody reads any more (after an error the
+    /// consumer is reopened, with a new inbox). `expires: None` answers at
+    /// once with what is there.
     async fn pull(
-        &self,
+        &mut self,
         max: usize,
         expires: Option<Duration>,
     ) -> Result<Vec<jetstream::Message>, BusError> {
-        let request = async {
-            let mut batch = match expires {
-                None => self.consumer.fetch().max_messages(max).messages().await,
-                Some(wait) => {
-                    self.consumer
-                        .fetch()
-                        .max_messages(max)
-                        .expires(wait)
-                        .messages()
-                        .await
+        let request = pull::BatchConfig {
+            batch: max,
+            expires,
+            no_wait: true,
+            ..Default::default()
+        };
+        self.consumer
+            .request_batch(request, self.inbox.clone())
+            .await
+            .map_err(|e| self.failed(e.into()))?;
+        let limit = expires.unwrap_or_default() + PULL_GRACE;
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut messages = Vec::new();
+        while messages.len() < max {
+            let next = match tokio::time::timeout_at(deadline, self.replies.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    return Err(
+                        self.failed(format!("no answer to a pull request within {limit:?}").into())
+                    );
+                }
+            };
+            let Some(message) = next else {
+                return Err(self.failed("the pull's inbox was closed".into()));
+            };
+            match message.status {
+                None | Some(StatusCode::OK) => messages.push(jetstream::Message {
+                    message,
+                    context: self.context.clone(),
+                }),
+                Some(StatusCode::IDLE_HEARTBEAT) => {}
+                // The request ended: nothing (more) waiting, or its expiry.
+                Some(StatusCode::NOT_FOUND | StatusCode::TIMEOUT) => break,
+                Some(status) => {
+                    return Err(self.failed(
+                        format!(
+                            "pull request refused: {status} {}",
+                            message.description.unwrap_or_default()
+                        )
+                        .into(),
+                    ));
                 }
             }
-            .map_err(|e| self.failed(e.into()))?;
-            let mut messages = Vec::new();
-            while let Some(message) = batch.next().await {
-                messages.push(message.map_err(|e| self.failed(e))?);
-            }
-            Ok(messages)
-        };
-        let limit = expires.unwrap_or_default() + PULL_GRACE;
-        tokio::time::timeout(limit, request).await.map_err(|_| {
-            self.failed(format!("no answer to a pull request within {limit:?}").into())
-        })?
+        }
+        Ok(messages)
     }
 
     /// Turns messages into [`BusMessage`]s, skipping what is not an event

@@ -28,7 +28,9 @@ use crate::web::error::ApiError;
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// A socket that does not take a message within this is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
-/// How often a socket re-reads its unacknowledged alerts.
+/// How often a socket re-reads its unacknowledged alerts. Each socket starts
+/// its ticks at a random point of the period, so an edge's sockets (which
+/// often connect together, after a restart) do not query at one instant.
 const REREAD: Duration = Duration::from_secs(2);
 /// The most alerts sent from one read.
 const BACKLOG: u32 = 200;
@@ -101,8 +103,8 @@ async fn serve_page(state: EdgeState, overlay: String, mut socket: WebSocket, ch
     {
         return;
     }
-    let mut tick = tokio::time::interval(REREAD);
-    tick.tick().await;
+    let phase = REREAD.mul_f64(rand::random::<f64>());
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + phase, REREAD);
     loop {
         tokio::select! {
             _ = state.stop.cancelled() => {

@@ -296,10 +296,15 @@ async fn rebalance(
     let ttl = shared.options.lease_ttl;
     let store = &shared.store;
     running.retain(|_, r| !r.task.is_finished());
+    // Renewed in one statement, however many are held.
+    let names: Vec<String> = running.keys().map(|i| family.item_lease(i)).collect();
+    let renewed: HashSet<String> = store
+        .acquire_leases(&names, &shared.node, ttl)
+        .await?
+        .into_iter()
+        .collect();
     for item in running.keys().cloned().collect::<Vec<_>>() {
-        if !store
-            .acquire_lease(&family.item_lease(&item), &shared.node, ttl)
-            .await?
+        if !renewed.contains(&family.item_lease(&item))
             && let Some(run) = running.remove(&item)
         {
             tracing::warn!(item = %item, "lease lost; stopping");
@@ -316,14 +321,19 @@ async fn rebalance(
             .release_lease(&family.item_lease(&item), &shared.node)
             .await?;
     }
-    for item in plan.acquire {
-        if running.contains_key(&item) {
-            continue;
-        }
-        if store
-            .acquire_lease(&family.item_lease(&item), &shared.node, ttl)
-            .await?
-        {
+    let wanted: Vec<String> = plan
+        .acquire
+        .into_iter()
+        .filter(|item| !running.contains_key(item))
+        .collect();
+    let names: Vec<String> = wanted.iter().map(|i| family.item_lease(i)).collect();
+    let taken: HashSet<String> = store
+        .acquire_leases(&names, &shared.node, ttl)
+        .await?
+        .into_iter()
+        .collect();
+    for item in wanted {
+        if taken.contains(&family.item_lease(&item)) {
             let cancel = CancellationToken::new();
             let task = start(shared.clone(), &item, cancel.clone());
             running.insert(item, Running { cancel, task });

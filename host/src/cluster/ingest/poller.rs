@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
@@ -27,6 +28,9 @@ pub const DELIVERY_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
 /// cannot clash with one).
 pub const BASELINE_MARKER: &str = "baseline";
 
+/// The window the first polls of a channel taken on are spread over.
+const FIRST_POLL_SPREAD: Duration = Duration::from_secs(60);
+
 /// Polls `channel` until `cancel`: its followers every `poll_every`, its
 /// other lists every `lists_every` ([`lists`]), one after the other in this
 /// one task, so the channel's poll lease covers them all.
@@ -38,8 +42,12 @@ pub async fn run(shared: Arc<IngestShared>, channel: String, cancel: Cancellatio
 async fn poll_loop(shared: Arc<IngestShared>, channel: String, cancel: CancellationToken) {
     let (follows_every, lists_every) = (shared.options.poll_every, shared.options.lists_every);
     let mut lists = lists::ListPoller::new(&channel);
-    let mut next_follows = Instant::now();
-    let mut next_lists = Instant::now();
+    // The first polls come at a random point of the first period (at most
+    // a minute in): a node that takes a thousand channels on does not ask
+    // Twitch about all of them at once.
+    let spread = |every: Duration| every.min(FIRST_POLL_SPREAD).mul_f64(rand::random::<f64>());
+    let mut next_follows = Instant::now() + spread(follows_every);
+    let mut next_lists = Instant::now() + spread(lists_every);
     loop {
         if Instant::now() >= next_follows {
             if let Err(why) = poll_once(&shared, &channel).await {

@@ -5,6 +5,7 @@
 //! others, and a dead one's partitions are taken over when its leases run
 //! out.
 
+pub mod committer;
 pub mod partition;
 pub mod plugins;
 
@@ -49,6 +50,8 @@ impl Default for WorkerOptions {
 pub struct WorkerShared {
     pub node: String,
     pub store: Arc<dyn ClusterStore>,
+    /// Commits the partitions' batches, together when several are ready.
+    pub committer: committer::GroupCommitter,
     pub bus: EventBus,
     pub plugins: Arc<PluginSet>,
     pub metrics: Arc<ClusterMetrics>,
@@ -205,16 +208,22 @@ async fn step(
     for p in finished {
         running.remove(&p);
     }
-    // Renew what is held; a lease that cannot be renewed stops its runner.
+    // Renew what is held, in one statement; a lease that cannot be renewed
+    // stops its runner.
+    let asked = tokio::time::Instant::now();
+    let names: Vec<String> = running
+        .keys()
+        .map(|p| WORKER_PARTITIONS.item_lease(&p.to_string()))
+        .collect();
+    let renewed: HashSet<String> = shared
+        .store
+        .acquire_leases(&names, &shared.node, ttl)
+        .await?
+        .into_iter()
+        .collect();
     let held: Vec<u32> = running.keys().copied().collect();
     for p in held {
-        let asked = tokio::time::Instant::now();
-        let lease = WORKER_PARTITIONS.item_lease(&p.to_string());
-        if shared
-            .store
-            .acquire_lease(&lease, &shared.node, ttl)
-            .await?
-        {
+        if renewed.contains(&WORKER_PARTITIONS.item_lease(&p.to_string())) {
             if let Some(run) = running.get(&p) {
                 run.lease_ends.set(asked + ttl);
             }

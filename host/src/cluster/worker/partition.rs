@@ -294,11 +294,11 @@ async fn process(
         commit.kv.extend(outcome.kv.iter().cloned());
     }
     if let Some(last) = batch.last() {
-        commit.cursor = Some(StreamCursor {
+        commit.cursors = vec![StreamCursor {
             partition,
             sequence: last.sequence,
             holder: shared.node.clone(),
-        });
+        }];
     }
 
     let committed = commit_retrying(shared, commit.clone()).await?;
@@ -409,7 +409,7 @@ async fn commit_retrying(
 ) -> Result<crate::storage::Committed, StorageError> {
     let mut pause = Duration::from_millis(100);
     loop {
-        match shared.store.commit(commit.clone()).await {
+        match shared.committer.commit(commit.clone()).await {
             Ok(done) => return Ok(done),
             Err(e @ StorageError::LeaseLost(_)) => return Err(e),
             Err(StorageError::Backend(why)) => {
