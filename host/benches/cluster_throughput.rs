@@ -557,11 +557,17 @@ fn metric(page: &str, name: &str, label: Option<&str>) -> Option<f64> {
 /// The workers' batch-phase histograms (`stagehand_worker_batch_phase_seconds`)
 /// summed over `pages`: (phase, bucket bound) → cumulative count.
 fn phase_buckets(pages: &[String]) -> HashMap<(String, String), f64> {
+    buckets(pages, "stagehand_worker_batch_phase_seconds", Some("phase"))
+}
+
+/// The histogram `metric`'s buckets summed over `pages`: (the `group`
+/// label's value, or "" without one; bucket bound) → cumulative count.
+fn buckets(pages: &[String], metric: &str, group: Option<&str>) -> HashMap<(String, String), f64> {
+    let prefix = format!("{metric}_bucket{{");
     let mut out = HashMap::new();
     for page in pages {
         for line in page.lines() {
-            let Some(rest) = line.strip_prefix("stagehand_worker_batch_phase_seconds_bucket{")
-            else {
+            let Some(rest) = line.strip_prefix(&prefix) else {
                 continue;
             };
             let Some((labels, value)) = rest.rsplit_once("} ") else {
@@ -573,8 +579,11 @@ fn phase_buckets(pages: &[String]) -> HashMap<(String, String), f64> {
                     .find_map(|kv| kv.strip_prefix(&format!("{name}=\"")))
                     .map(|v| v.trim_end_matches('"').to_owned())
             };
-            let (Some(phase), Some(le), Ok(count)) =
-                (label("phase"), label("le"), value.parse::<f64>())
+            let phase = match group {
+                Some(name) => label(name),
+                None => Some(String::new()),
+            };
+            let (Some(phase), Some(le), Ok(count)) = (phase, label("le"), value.parse::<f64>())
             else {
                 continue;
             };
@@ -582,6 +591,30 @@ fn phase_buckets(pages: &[String]) -> HashMap<(String, String), f64> {
         }
     }
     out
+}
+
+/// The bucket bound under which 99% of the events between the `before` and
+/// `after` pages were stored (every worker's together).
+fn stored_p99(before: &[String], after: &[String]) -> String {
+    let metric = "stagehand_event_stored_latency_seconds";
+    let (before, after) = (buckets(before, metric, None), buckets(after, metric, None));
+    let mut bounds: Vec<(f64, f64)> = after
+        .iter()
+        .map(|(key, n)| {
+            let bound = key.1.parse().unwrap_or(f64::INFINITY);
+            (bound, n - before.get(key).copied().unwrap_or(0.0))
+        })
+        .collect();
+    bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total = bounds.last().map_or(0.0, |b| b.1);
+    match bounds
+        .iter()
+        .find(|(_, n)| total > 0.0 && *n >= total * 0.99)
+    {
+        Some((bound, _)) if bound.is_finite() => format!("≤ {:.0} ms", bound * 1e3),
+        Some(_) => "> 5 s".into(),
+        None => "n/a".into(),
+    }
 }
 
 /// Per phase, the bucket bound under which 99% of the batches between the
@@ -1136,12 +1169,13 @@ async fn cluster_run(work: &Path, package: &[u8], rows: &mut Vec<Row>) {
             ms(lat.last().copied()),
         );
         println!(
-            "    nodes' own p99 (/metrics, ingest received_at ->): edge overlay sent {}; workers stored {}",
+            "    nodes' own p99 (/metrics, ingest received_at ->, the last minute's samples: a worker's include the warm-up): edge overlay sent {}; workers stored {}",
             secs_ms(edge_p99),
             worker_p99.join(", ")
         );
         println!(
-            "    workers' batch steps, p99 bucket: {}",
+            "    workers' stored p99 bucket over the phase: {}; batch steps, p99 bucket: {}",
+            stored_p99(&pages_before, &pages_after),
             phase_p99s(&pages_before, &pages_after)
         );
         println!(
