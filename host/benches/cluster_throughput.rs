@@ -1432,11 +1432,19 @@ fn main() {
     });
     let _ = rustls::crypto::ring::default_provider().install_default();
     let work = tempfile::tempdir().unwrap();
+    // CLUSTER_THROUGHPUT_KEEP_LOGS=1 keeps the nodes' logs for a look after.
+    let (work_path, _work_guard) = if std::env::var_os("CLUSTER_THROUGHPUT_KEEP_LOGS").is_some() {
+        let kept = work.keep();
+        println!("cluster_throughput: node logs kept in {}", kept.display());
+        (kept, None)
+    } else {
+        (work.path().to_path_buf(), Some(work))
+    };
     println!("cluster_throughput: binary {}", binary());
     let rows = Arc::new(Mutex::new(Vec::new()));
     let outcome = {
         let rows = rows.clone();
-        let work = work.path().to_path_buf();
+        let work = work_path.clone();
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
             let package = pack_follow_alert(&work);
             let rt = tokio::runtime::Builder::new_multi_thread()

@@ -50,9 +50,12 @@ use futures_util::StreamExt;
 use super::{BusError, Bytes, EventBus, NatsError};
 use crate::cluster::subjects::{ChannelSubject, SubjectError, Subjects};
 
-/// How much longer than the asked wait a pull may take before the server
-/// is taken to be gone (async-nats gives the server five more seconds).
-const PULL_GRACE: Duration = Duration::from_secs(10);
+/// How much longer than the asked wait a pull may take before it is taken
+/// to be lost. The server answers every pull at its expiry at the latest,
+/// but NATS 2.9 has been seen to leave every pending pull of a server
+/// unanswered after a burst of publishes; the consumer is then reopened at
+/// the committed cursor, so a lost pull costs this long, not more.
+const PULL_GRACE: Duration = Duration::from_secs(2);
 
 /// How long before its lease ends an owner stops pulling, beyond the
 /// pull's own wait, at most: the server forgets a pull request when it
