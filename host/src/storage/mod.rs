@@ -10,6 +10,8 @@
 //! layer holds what the cluster roles share.
 
 mod codec;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod migrations;
 mod plan;
 pub mod postgres;

@@ -133,33 +133,9 @@ fn is_stored(stored: &Existing, (channel, id): (&str, &str)) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-    use serde_json::json;
 
     use super::*;
-
-    fn event(channel: &str, id: &str) -> NewEvent {
-        NewEvent {
-            channel_id: channel.into(),
-            id: id.into(),
-            kind: "channel.follow".into(),
-            source: "test".into(),
-            occurred_at: Utc::now(),
-            body: json!({}),
-            display: None,
-        }
-    }
-
-    fn alert(channel: &str, id: &str) -> NewAlert {
-        NewAlert {
-            channel_id: channel.into(),
-            id: id.into(),
-            overlay: "main".into(),
-            event_id: None,
-            plugin: None,
-            body: json!({}),
-        }
-    }
+    use crate::storage::fixtures::{alert, event};
 
     fn kv(channel: &str, key: &str, value: Option<&str>) -> KvChange {
         KvChange {

@@ -293,17 +293,12 @@ async fn rebalance(
     running: &mut BTreeMap<String, Running>,
     start: impl Fn(Arc<IngestShared>, &str, CancellationToken) -> JoinHandle<()>,
 ) -> Result<(), StorageError> {
-    let ttl = shared.options.lease_ttl;
     let store = &shared.store;
     running.retain(|_, r| !r.task.is_finished());
     // Renewed in one statement, however many are held.
-    let names: Vec<String> = running.keys().map(|i| family.item_lease(i)).collect();
-    let renewed: HashSet<String> = store
-        .acquire_leases(&names, &shared.node, ttl)
-        .await?
-        .into_iter()
-        .collect();
-    for item in running.keys().cloned().collect::<Vec<_>>() {
+    let held: Vec<String> = running.keys().cloned().collect();
+    let renewed = take_leases(shared, family, &held).await?;
+    for item in held {
         if !renewed.contains(&family.item_lease(&item))
             && let Some(run) = running.remove(&item)
         {
@@ -326,12 +321,7 @@ async fn rebalance(
         .into_iter()
         .filter(|item| !running.contains_key(item))
         .collect();
-    let names: Vec<String> = wanted.iter().map(|i| family.item_lease(i)).collect();
-    let taken: HashSet<String> = store
-        .acquire_leases(&names, &shared.node, ttl)
-        .await?
-        .into_iter()
-        .collect();
+    let taken = take_leases(shared, family, &wanted).await?;
     for item in wanted {
         if taken.contains(&family.item_lease(&item)) {
             let cancel = CancellationToken::new();
@@ -340,6 +330,22 @@ async fn rebalance(
         }
     }
     Ok(())
+}
+
+/// Takes or renews the leases of `items` in one statement; answers the
+/// lease names this node holds now.
+async fn take_leases(
+    shared: &IngestShared,
+    family: LeaseFamily,
+    items: &[String],
+) -> Result<HashSet<String>, StorageError> {
+    let names: Vec<String> = items.iter().map(|i| family.item_lease(i)).collect();
+    Ok(shared
+        .store
+        .acquire_leases(&names, &shared.node, shared.options.lease_ttl)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// While holding the subscriptions lease: every channel has its baseline and

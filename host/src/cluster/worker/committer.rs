@@ -161,32 +161,8 @@ fn split<'a>(commits: impl Iterator<Item = &'a Commit>, committed: Committed) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{Inserted, NewAlert, NewEvent, StreamCursor};
-    use chrono::Utc;
-    use serde_json::json;
-
-    fn event(channel: &str, id: &str) -> NewEvent {
-        NewEvent {
-            channel_id: channel.into(),
-            id: id.into(),
-            kind: "follow".into(),
-            source: "eventsub".into(),
-            occurred_at: Utc::now(),
-            body: json!({}),
-            display: None,
-        }
-    }
-
-    fn alert(channel: &str, id: &str) -> NewAlert {
-        NewAlert {
-            channel_id: channel.into(),
-            id: id.into(),
-            overlay: "main".into(),
-            event_id: None,
-            plugin: None,
-            body: json!({}),
-        }
-    }
+    use crate::storage::fixtures::{alert, event};
+    use crate::storage::{Inserted, StreamCursor};
 
     fn batch(channel: &str, events: &[&str], alerts: &[&str], partition: u32) -> Commit {
         Commit {
