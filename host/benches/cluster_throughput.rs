@@ -593,78 +593,66 @@ fn buckets(pages: &[String], metric: &str, group: Option<&str>) -> HashMap<(Stri
     out
 }
 
-/// The bucket bound under which 99% of the events between the `before` and
-/// `after` pages were stored (every worker's together).
-fn stored_p99(before: &[String], after: &[String]) -> String {
-    let metric = "stagehand_event_stored_latency_seconds";
-    let (before, after) = (buckets(before, metric, None), buckets(after, metric, None));
+/// For the histogram series `group` of two bucket readings: the bound of the
+/// bucket under which 99% of what was observed between them fell, and how
+/// many were observed; `None` when nothing was.
+fn p99_between(
+    before: &HashMap<(String, String), f64>,
+    after: &HashMap<(String, String), f64>,
+    group: &str,
+) -> Option<(f64, f64)> {
     let mut bounds: Vec<(f64, f64)> = after
         .iter()
+        .filter(|((g, _), _)| g == group)
         .map(|(key, n)| {
+            // "+Inf" does not parse: it is the last bucket anyway.
             let bound = key.1.parse().unwrap_or(f64::INFINITY);
             (bound, n - before.get(key).copied().unwrap_or(0.0))
         })
         .collect();
     bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
     let total = bounds.last().map_or(0.0, |b| b.1);
-    match bounds
-        .iter()
-        .find(|(_, n)| total > 0.0 && *n >= total * 0.99)
-    {
-        Some((bound, _)) if bound.is_finite() => format!("≤ {:.0} ms", bound * 1e3),
-        Some(_) => "> 5 s".into(),
-        None => "n/a".into(),
+    if total <= 0.0 {
+        return None;
     }
+    let p99 = bounds
+        .iter()
+        .find(|(_, n)| *n >= total * 0.99)
+        .map_or(f64::INFINITY, |b| b.0);
+    Some((p99, total))
+}
+
+fn bound_ms(p99: f64) -> String {
+    if p99.is_finite() {
+        format!("≤ {:.0} ms", p99 * 1e3)
+    } else {
+        "> 5 s".into()
+    }
+}
+
+/// The bucket bound under which 99% of the events between the `before` and
+/// `after` pages were stored (every worker's together).
+fn stored_p99(before: &[String], after: &[String]) -> String {
+    let metric = "stagehand_event_stored_latency_seconds";
+    let (before, after) = (buckets(before, metric, None), buckets(after, metric, None));
+    p99_between(&before, &after, "").map_or("n/a".into(), |(p99, _)| bound_ms(p99))
 }
 
 /// Per phase, the bucket bound under which 99% of the batches between the
 /// `before` and `after` pages fell: "commit ≤ 25 ms".
 fn phase_p99s(before: &[String], after: &[String]) -> String {
     let (before, after) = (phase_buckets(before), phase_buckets(after));
-    let mut phases: Vec<&str> =
-        ["queued", "prepare", "plugins", "commit", "publish", "ack"].to_vec();
-    phases.retain(|p| after.keys().any(|(phase, _)| phase == p));
     let mut parts = Vec::new();
-    for phase in phases {
-        let mut bounds: Vec<(f64, f64)> = after
-            .iter()
-            .filter(|((p, _), _)| p == phase)
-            .map(|((_, le), n)| {
-                let bound = if le == "+Inf" {
-                    f64::INFINITY
-                } else {
-                    le.parse().unwrap_or(f64::INFINITY)
-                };
-                let earlier = before
-                    .get(&(phase.to_owned(), le.clone()))
-                    .copied()
-                    .unwrap_or(0.0);
-                (bound, n - earlier)
-            })
-            .collect();
-        bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let total = bounds.last().map_or(0.0, |b| b.1);
-        if total <= 0.0 {
-            continue;
+    let mut batches = 0.0;
+    for phase in ["queued", "prepare", "plugins", "commit", "publish", "ack"] {
+        if let Some((p99, count)) = p99_between(&before, &after, phase) {
+            parts.push(format!("{phase} {}", bound_ms(p99)));
+            if phase == "commit" {
+                batches = count;
+            }
         }
-        let p99 = bounds
-            .iter()
-            .find(|(_, n)| *n >= total * 0.99)
-            .map_or(f64::INFINITY, |b| b.0);
-        parts.push(if p99.is_finite() {
-            format!("{phase} ≤ {:.0} ms", p99 * 1e3)
-        } else {
-            format!("{phase} > 5 s")
-        });
     }
-    format!("{} ({} batches)", parts.join(", "), {
-        let total: f64 = after
-            .iter()
-            .filter(|((p, le), _)| p == "commit" && le == "+Inf")
-            .map(|(k, n)| n - before.get(k).copied().unwrap_or(0.0))
-            .sum();
-        total
-    })
+    format!("{} ({batches} batches)", parts.join(", "))
 }
 
 /// One channel: its look-alike id and its overlay key.

@@ -23,7 +23,7 @@ const MAX_GROUP: usize = 32;
 /// The most events in one transaction (a batch is never split).
 const MAX_GROUP_EVENTS: usize = 4096;
 /// How long the first batch of a transaction waits for others.
-pub const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 
 struct Request {
     commit: Commit,
