@@ -1,6 +1,6 @@
 //! Commits the batches of every partition a worker runs in shared
-//! transactions: batches that are ready while a transaction is in flight go
-//! together into the next one. A worker running sixteen partitions at a
+//! transactions: batches that are ready while transactions are in flight
+//! (at most [`IN_FLIGHT`]) go together into the next one. A worker running sixteen partitions at a
 //! modest rate would otherwise make a transaction per partition per batch,
 //! and the database's cost is per transaction and statement far more than
 //! per row. The committer waits [`LINGER`] after the first batch for others
@@ -22,6 +22,8 @@ use crate::storage::{ClusterStore, Commit, Committed, StorageError};
 const MAX_GROUP: usize = 32;
 /// The most events in one transaction (a batch is never split).
 const MAX_GROUP_EVENTS: usize = 4096;
+/// Transactions of one worker in flight at once.
+const IN_FLIGHT: usize = 2;
 /// How long the first batch of a transaction waits for others.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 
@@ -61,7 +63,13 @@ impl GroupCommitter {
 
 async fn run(store: Arc<dyn ClusterStore>, mut rx: mpsc::Receiver<Request>) {
     let mut held: Option<Request> = None;
+    let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     loop {
+        // A transaction waiting for the database does not hold back the
+        // next group (their partitions, so their channels, differ).
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
         let first = match held.take() {
             Some(request) => request,
             None => match rx.recv().await {
@@ -85,7 +93,11 @@ async fn run(store: Arc<dyn ClusterStore>, mut rx: mpsc::Receiver<Request>) {
                 Err(_) => break,
             }
         }
-        commit_group(store.as_ref(), group).await;
+        let store = store.clone();
+        tokio::spawn(async move {
+            commit_group(store.as_ref(), group).await;
+            drop(slot);
+        });
     }
 }
 
