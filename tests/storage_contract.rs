@@ -1,6 +1,10 @@
-//! The contract of the cluster repositories (`stagehand::storage`): every
-//! test is written once against the `ClusterStore` trait and run against
-//! both backends, `sqlite::<name>` and `postgres::<name>`.
+//! The contract of the repositories (`stagehand::storage`): every test is
+//! written once against a trait and run against each store that has it.
+//! The `ClusterStore` tests run against both cluster backends,
+//! `sqlite::<name>` and `postgres::<name>`; the tests of the repositories
+//! every store has (`ChannelRepositories`: event log, alert queue, plugin
+//! key-value data) also run against the single host's store,
+//! `streamer::<name>`.
 //!
 //! The PostgreSQL tests need a server: they are ignored by default and
 //! `cargo xtask test` runs them when one is configured or reachable
@@ -17,17 +21,43 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use serde_json::json;
+use stagehand::event::{Event, EventKind, Source, Viewer};
+use stagehand::storage::EventLog;
+use stagehand::storage::copy::{Copied, copy_channel};
 use stagehand::storage::migrations;
 use stagehand::storage::{
-    ChannelPlugin, ClusterStore, Commit, Inserted, KvChange, Member, MemberList, Members, NewAlert,
-    NewEvent, PostgresStore, SqliteStore, StorageError, StreamCursor, TokenKey,
+    ChannelPlugin, ChannelRepositories, ClusterStore, Commit, Inserted, KvChange, Member,
+    MemberList, Members, NewAlert, NewEvent, PostgresStore, SqliteStore, StorageError,
+    StreamCursor, TokenKey,
 };
+use stagehand::store::{Store, StoreOptions, StreamerStore};
 
 // Which tests run, and how: each name below is an async fn of this file.
 
 macro_rules! contract {
-    (store: [$($store:ident),* $(,)?], fixture: [$($fixture:ident),* $(,)?] $(,)?) => {
+    (
+        repositories: [$($repo:ident),* $(,)?],
+        store: [$($store:ident),* $(,)?],
+        fixture: [$($fixture:ident),* $(,)?] $(,)?
+    ) => {
+        mod streamer {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $repo() {
+                    let (_dir, store) = super::streamer_store();
+                    super::$repo(store).await;
+                }
+            )*
+        }
+
         mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $repo() {
+                    let fx = super::Fixture::sqlite();
+                    super::$repo(fx.repositories().await).await;
+                }
+            )*
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $store() {
@@ -45,6 +75,15 @@ macro_rules! contract {
         }
 
         mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs PostgreSQL: cargo xtask test runs it"]
+                async fn $repo() {
+                    let fx = super::Fixture::postgres().await;
+                    let store = fx.repositories().await;
+                    fx.run(super::$repo(store)).await;
+                }
+            )*
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 #[ignore = "needs PostgreSQL: cargo xtask test runs it"]
@@ -67,7 +106,14 @@ macro_rules! contract {
 }
 
 contract! {
+    repositories: [
+        appended_events_are_stored_once_each_in_order,
+        queued_alerts_wait_until_acknowledged,
+        plugin_kv_changes_apply_in_order,
+        writes_naming_another_channel_are_refused_whole,
+    ],
     store: [
+        a_streamers_history_moves_to_a_cluster_once,
         channels_are_created_once_and_found_by_their_digests,
         a_channel_never_sees_another_channels_data,
         committing_the_same_batch_twice_stores_it_once,
@@ -149,6 +195,14 @@ impl Fixture {
         }
     }
 
+    /// The store as the repositories every store has, with the channels
+    /// the tests use added (a cluster refuses writes for a channel it does
+    /// not have).
+    async fn repositories(&self) -> Arc<dyn ChannelRepositories> {
+        two_channels(&*self.store).await;
+        self.store.clone()
+    }
+
     /// Opens the same database again, as another node (or a restart)
     /// would.
     async fn reopen(&self) -> Result<Arc<dyn ClusterStore>, StorageError> {
@@ -208,6 +262,17 @@ impl Fixture {
                 .unwrap();
         }
     }
+}
+
+/// The single host's store (a fresh file) holding channel 1001.
+fn streamer_store() -> (tempfile::TempDir, Arc<dyn ChannelRepositories>) {
+    streamer_store_of("1001")
+}
+
+fn streamer_store_of(channel: &str) -> (tempfile::TempDir, Arc<dyn ChannelRepositories>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("stagehand.db"), StoreOptions::default()).unwrap();
+    (dir, Arc::new(StreamerStore::new(store, channel)))
 }
 
 // What the tests store.
@@ -291,7 +356,367 @@ async fn two_channels(s: &dyn ClusterStore) {
     s.create_channel("2002", "bob").await.unwrap();
 }
 
-// The contract.
+// The repositories every store has.
+
+/// A follow as the host makes it, stored as its JSON (what both modes
+/// store), at a millisecond time (the single host's precision).
+fn follow(channel: &str, id: &str, n: u32) -> NewEvent {
+    let mut event = Event::new(EventKind::Follow, Source::Eventsub, channel)
+        .with_viewer(Viewer::new(
+            format!("{n}"),
+            format!("user{n}"),
+            format!("User{n}"),
+        ))
+        .with_details(json!({"username": format!("user{n}"), "action": "follow"}));
+    event.id = id.into();
+    event.occurred_at = at(1_700_000_000_123_000 + i64::from(n) * 1_000);
+    NewEvent::from_event(&event, None).unwrap()
+}
+
+fn ids_of(events: &[stagehand::storage::ChannelEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.id.as_str()).collect()
+}
+
+async fn appended_events_are_stored_once_each_in_order(s: Arc<dyn ChannelRepositories>) {
+    let before = Utc::now() - chrono::Duration::seconds(5);
+    let a = NewEvent {
+        display: Some(json!({"label": "Follow", "text": "user1 followed"})),
+        ..follow("1001", "a", 1)
+    };
+    let done = s
+        .append_events(vec![
+            a.clone(),
+            follow("1001", "b", 2),
+            follow("1001", "c", 3),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(seqs(&done), [Some(1), Some(2), Some(3)]);
+    // A redelivered event, a new one, and the new one twice in one call.
+    let done = s
+        .append_events(vec![
+            follow("1001", "b", 2),
+            follow("1001", "d", 4),
+            follow("1001", "d", 4),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(seqs(&done), [None, Some(4), None]);
+    assert_eq!(s.append_events(Vec::new()).await.unwrap(), []);
+
+    let newest = s.recent_events("1001", 10, None).await.unwrap();
+    assert_eq!(ids_of(&newest), ["d", "c", "b", "a"]);
+    assert_eq!(
+        newest.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [4, 3, 2, 1]
+    );
+    assert_eq!(
+        ids_of(&s.recent_events("1001", 2, None).await.unwrap()),
+        ["d", "c"]
+    );
+    assert_eq!(
+        ids_of(&s.recent_events("1001", 10, Some(3)).await.unwrap()),
+        ["b", "a"]
+    );
+    assert_eq!(
+        ids_of(&s.events_after("1001", 1, 2).await.unwrap()),
+        ["b", "c"]
+    );
+    assert!(s.events_after("1001", 4, 10).await.unwrap().is_empty());
+    assert_eq!(s.event_count("1001").await.unwrap(), 4);
+
+    // What was given comes back as it was given.
+    let stored = &newest[3];
+    assert_eq!(stored.channel_id, "1001");
+    assert_eq!(
+        (stored.kind.as_str(), stored.source.as_str()),
+        (a.kind.as_str(), a.source.as_str())
+    );
+    assert_eq!(stored.occurred_at, a.occurred_at);
+    assert_eq!(stored.body, a.body);
+    assert_eq!(stored.display, a.display);
+    assert!(stored.stored_at > before);
+    assert_eq!(newest[0].display, None);
+
+    // Another channel has none of them.
+    assert_eq!(s.event_count("2002").await.unwrap(), 0);
+    assert!(s.recent_events("2002", 10, None).await.unwrap().is_empty());
+    assert!(s.events_after("2002", 0, 10).await.unwrap().is_empty());
+}
+
+async fn queued_alerts_wait_until_acknowledged(s: Arc<dyn ChannelRepositories>) {
+    let queued = s
+        .queue_alerts(vec![
+            alert("1001", "a", "main"),
+            alert("1001", "b", "side"),
+            alert("1001", "c", "main"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        queued,
+        [
+            ("a".to_owned(), 1),
+            ("b".to_owned(), 2),
+            ("c".to_owned(), 3)
+        ]
+    );
+    // An alert queued again (its event handled twice) is not queued twice.
+    let bare = NewAlert {
+        event_id: None,
+        plugin: None,
+        ..alert("1001", "d", "main")
+    };
+    let queued = s
+        .queue_alerts(vec![alert("1001", "a", "main"), bare])
+        .await
+        .unwrap();
+    assert_eq!(queued, [("d".to_owned(), 4)]);
+
+    let main = s.unacked_alerts("1001", "main", 10).await.unwrap();
+    assert_eq!(
+        main.iter()
+            .map(|a| (a.id.as_str(), a.position))
+            .collect::<Vec<_>>(),
+        [("a", 1), ("c", 3), ("d", 4)]
+    );
+    assert_eq!(main[0].channel_id, "1001");
+    assert_eq!(main[0].overlay, "main");
+    assert_eq!(main[0].event_id.as_deref(), Some("event-a"));
+    assert_eq!(main[0].plugin.as_deref(), Some("alert-box"));
+    assert_eq!(main[0].body, json!({"text": "alert a"}));
+    assert!(main[0].queued_at > Utc::now() - chrono::Duration::seconds(30));
+    assert_eq!(
+        (main[2].event_id.clone(), main[2].plugin.clone()),
+        (None, None)
+    );
+    assert_eq!(s.unacked_alerts("1001", "main", 2).await.unwrap().len(), 2);
+
+    assert!(s.ack_alert("1001", "main", "a").await.unwrap());
+    assert!(
+        !s.ack_alert("1001", "main", "a").await.unwrap(),
+        "acknowledged twice"
+    );
+    assert!(
+        !s.ack_alert("1001", "main", "b").await.unwrap(),
+        "another overlay's alert"
+    );
+    assert!(
+        !s.ack_alert("1001", "main", "zzz").await.unwrap(),
+        "no such alert"
+    );
+    assert!(
+        !s.ack_alert("2002", "main", "c").await.unwrap(),
+        "another channel"
+    );
+    let main = s.unacked_alerts("1001", "main", 10).await.unwrap();
+    assert_eq!(
+        main.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["c", "d"]
+    );
+    let side = s.unacked_alerts("1001", "side", 10).await.unwrap();
+    assert_eq!(
+        side.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["b"]
+    );
+    assert!(
+        s.unacked_alerts("2002", "main", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn plugin_kv_changes_apply_in_order(s: Arc<dyn ChannelRepositories>) {
+    s.apply_kv(vec![
+        kv("1001", "counter", "a", Some("1")),
+        kv("1001", "counter", "b", Some("2")),
+        kv("1001", "other", "a", Some("x")),
+    ])
+    .await
+    .unwrap();
+    let counter = s.plugin_kv("1001", "counter").await.unwrap();
+    assert_eq!(counter.len(), 2);
+    assert_eq!((counter["a"].as_str(), counter["b"].as_str()), ("1", "2"));
+    // The last change to a key wins; None deletes.
+    s.apply_kv(vec![
+        kv("1001", "counter", "a", None),
+        kv("1001", "counter", "b", Some("3")),
+        kv("1001", "other", "b", Some("y")),
+        kv("1001", "counter", "b", Some("4")),
+        kv("1001", "counter", "c", Some("5")),
+        kv("1001", "counter", "c", None),
+        kv("1001", "counter", "e", None),
+        kv("1001", "counter", "e", Some("6")),
+    ])
+    .await
+    .unwrap();
+    s.apply_kv(Vec::new()).await.unwrap();
+    let mut pairs: Vec<_> = s
+        .plugin_kv("1001", "counter")
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    pairs.sort_unstable();
+    assert_eq!(
+        pairs,
+        [
+            ("b".to_owned(), "4".to_owned()),
+            ("e".to_owned(), "6".to_owned())
+        ]
+    );
+    assert_eq!(s.plugin_kv("1001", "other").await.unwrap().len(), 2);
+    assert!(s.plugin_kv("1001", "nobody").await.unwrap().is_empty());
+    assert!(s.plugin_kv("2002", "counter").await.unwrap().is_empty());
+}
+
+async fn writes_naming_another_channel_are_refused_whole(s: Arc<dyn ChannelRepositories>) {
+    let refused = s
+        .append_events(vec![follow("1001", "a", 1), follow("9999", "b", 2)])
+        .await;
+    assert!(matches!(refused, Err(StorageError::NoChannel(c)) if c == "9999"));
+    let refused = s
+        .queue_alerts(vec![alert("1001", "a", "main"), alert("9999", "b", "main")])
+        .await;
+    assert!(matches!(refused, Err(StorageError::NoChannel(c)) if c == "9999"));
+    let refused = s
+        .apply_kv(vec![
+            kv("1001", "counter", "n", Some("1")),
+            kv("9999", "counter", "n", Some("1")),
+        ])
+        .await;
+    assert!(matches!(refused, Err(StorageError::NoChannel(c)) if c == "9999"));
+    // Nothing of any of them was written.
+    assert_eq!(s.event_count("1001").await.unwrap(), 0);
+    assert!(
+        s.unacked_alerts("1001", "main", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.plugin_kv("1001", "counter").await.unwrap().is_empty());
+    // And the refused calls used up no position.
+    assert_eq!(
+        seqs(&s.append_events(vec![follow("1001", "a", 1)]).await.unwrap()),
+        [Some(1)]
+    );
+    assert_eq!(
+        s.queue_alerts(vec![alert("1001", "a", "main")])
+            .await
+            .unwrap(),
+        [("a".to_owned(), 1)]
+    );
+}
+
+async fn a_streamers_history_moves_to_a_cluster_once(cluster: Arc<dyn ClusterStore>) {
+    two_channels(&*cluster).await;
+    let (_dir, streamer) = streamer_store();
+    let history: Vec<NewEvent> = (1..=1_203)
+        .map(|n| follow("1001", &format!("e{n}"), n))
+        .collect();
+    streamer.append_events(history.clone()).await.unwrap();
+    streamer
+        .apply_kv(vec![
+            kv("1001", "counter", "total", Some("1203")),
+            kv("1001", "counter", "last", Some("user1203")),
+            kv("1001", "not-installed", "k", Some("v")),
+        ])
+        .await
+        .unwrap();
+    // The cluster handled one of them already, and has a key of its own.
+    cluster
+        .append_events(vec![history[7].clone()])
+        .await
+        .unwrap();
+    cluster
+        .apply_kv(vec![
+            kv("1001", "counter", "total", Some("1")),
+            kv("1001", "counter", "mine", Some("kept")),
+        ])
+        .await
+        .unwrap();
+
+    let plugins = vec!["counter".to_owned()];
+    let copied = copy_channel(&*streamer, &*cluster, "1001", &plugins)
+        .await
+        .unwrap();
+    assert_eq!(
+        copied,
+        Copied {
+            events: 1_202,
+            already_there: 1,
+            kv_pairs: 2
+        }
+    );
+    assert_eq!(cluster.event_count("1001").await.unwrap(), 1_203);
+    let mut copied_events = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = cluster.events_after("1001", after, 400).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        copied_events.extend(page);
+    }
+    // Every event once, in the streamer's order after the one the cluster
+    // had, as it was given.
+    let mut expected: Vec<&NewEvent> = vec![&history[7]];
+    expected.extend(
+        history
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 7)
+            .map(|(_, e)| e),
+    );
+    assert_eq!(copied_events.len(), expected.len());
+    for (got, want) in copied_events.iter().zip(expected) {
+        assert_eq!(
+            (&got.id, &got.body, got.occurred_at),
+            (&want.id, &want.body, want.occurred_at)
+        );
+    }
+    let mut kv_pairs: Vec<_> = cluster
+        .plugin_kv("1001", "counter")
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    kv_pairs.sort_unstable();
+    assert_eq!(
+        kv_pairs,
+        [
+            ("last".to_owned(), "user1203".to_owned()),
+            ("mine".to_owned(), "kept".to_owned()),
+            ("total".to_owned(), "1203".to_owned()),
+        ]
+    );
+    assert!(
+        cluster
+            .plugin_kv("1001", "not-installed")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(cluster.event_count("2002").await.unwrap(), 0);
+
+    // Again: nothing is copied twice.
+    let again = copy_channel(&*streamer, &*cluster, "1001", &plugins)
+        .await
+        .unwrap();
+    assert_eq!((again.events, again.already_there), (0, 1_203));
+    assert_eq!(cluster.event_count("1001").await.unwrap(), 1_203);
+
+    // A channel the cluster does not have is refused, with nothing written.
+    let (_other_dir, stranger) = streamer_store_of("3003");
+    stranger
+        .append_events(vec![follow("3003", "x", 1)])
+        .await
+        .unwrap();
+    let refused = copy_channel(&*stranger, &*cluster, "3003", &[]).await;
+    assert!(matches!(refused, Err(StorageError::NoChannel(c)) if c == "3003"));
+}
+
+// The contract of the cluster store.
 
 async fn channels_are_created_once_and_found_by_their_digests(s: Arc<dyn ClusterStore>) {
     let before = Utc::now() - chrono::Duration::seconds(5);
@@ -1588,4 +2013,46 @@ async fn postgres_refuses_a_schema_name_that_needs_quoting() {
             other => panic!("{bad:?}: {other:?}"),
         }
     }
+}
+
+/// What only the single host's store checks: it keeps an event in columns,
+/// not as the JSON given, so a body must be a Stagehand event (and say the
+/// id and channel beside it), and an alert an object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_single_host_refuses_what_it_cannot_store_as_given() {
+    let (_dir, s) = streamer_store();
+    let not_an_event = event("1001", "x");
+    let refused = s
+        .append_events(vec![follow("1001", "a", 1), not_an_event])
+        .await;
+    assert!(
+        matches!(&refused, Err(StorageError::Invalid(why)) if why.contains("event x")),
+        "{refused:?}"
+    );
+    let mut mislabelled = follow("1001", "b", 2);
+    mislabelled.id = "c".into();
+    let refused = s.append_events(vec![mislabelled]).await;
+    assert!(
+        matches!(&refused, Err(StorageError::Invalid(why)) if why.contains("its body says event b")),
+        "{refused:?}"
+    );
+    assert_eq!(s.event_count("1001").await.unwrap(), 0);
+
+    let not_an_object = NewAlert {
+        body: json!("just text"),
+        ..alert("1001", "a", "main")
+    };
+    let refused = s
+        .queue_alerts(vec![alert("1001", "z", "main"), not_an_object])
+        .await;
+    assert!(
+        matches!(refused, Err(StorageError::Invalid(_))),
+        "{refused:?}"
+    );
+    assert!(
+        s.unacked_alerts("1001", "main", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

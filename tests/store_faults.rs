@@ -387,3 +387,116 @@ async fn events_waiting_for_disk_space_are_written_at_shutdown_when_space_is_bac
         .collect();
     assert_eq!(names, ["before", "waiting0", "waiting1", "waiting2"]);
 }
+
+/// `stagehand db move-to-cluster`: what is missing is named and nothing is
+/// written; a streamer's events and plugin data are copied, once however
+/// often it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamers_history_moves_to_a_cluster_once_and_what_is_missing_is_named() {
+    use stagehand::event::{Event, EventKind, Source, Viewer};
+    use stagehand::storage::{
+        ChannelPlugin, ClusterStore, KvChange, NewEvent, PluginKv, SqliteStore,
+    };
+    use stagehand::store::{Store, StoreOptions, StreamerStore};
+
+    let dir = tempfile::tempdir().unwrap();
+    let cluster_db = dir.path().join("cluster").join("cluster.db");
+    let target = format!("sqlite:{}", cluster_db.display());
+    let args = [
+        "db",
+        "move-to-cluster",
+        "--database",
+        &target,
+        "--channel",
+        "1001",
+    ];
+    let owned = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+
+    // No single-host database yet.
+    let (ok, _, err) = cli(dir.path(), owned(&args)).await;
+    assert!(!ok);
+    assert!(err.contains("no database at"), "{err}");
+
+    // A streamer with three events and a counter.
+    let store = Store::open(dir.path().join("stagehand.db"), StoreOptions::default()).unwrap();
+    let streamer = StreamerStore::new(store.clone(), "1001");
+    let events = (1..=3)
+        .map(|n| {
+            let event = Event::new(EventKind::Follow, Source::Eventsub, "1001")
+                .with_viewer(Viewer::new(
+                    format!("{n}"),
+                    format!("v{n}"),
+                    format!("V{n}"),
+                ))
+                .with_details(serde_json::json!({"username": format!("v{n}"), "action": "follow"}));
+            NewEvent::from_event(&event, None).unwrap()
+        })
+        .collect();
+    use stagehand::storage::EventLog;
+    streamer.append_events(events).await.unwrap();
+    let kv = KvChange {
+        channel_id: "1001".into(),
+        plugin: "counter".into(),
+        key: "follows".into(),
+        value: Some("3".into()),
+    };
+    streamer.apply_kv(vec![kv]).await.unwrap();
+    store.close().await;
+
+    // A cluster that does not have the channel.
+    let cluster = SqliteStore::open(&cluster_db).unwrap();
+    let (ok, _, err) = cli(dir.path(), owned(&args)).await;
+    assert!(!ok);
+    assert!(err.contains("the cluster has no channel 1001"), "{err}");
+    assert_eq!(cluster.event_count("1001").await.unwrap(), 0);
+
+    // A database address the cluster cannot use.
+    let mut wrong = owned(&args);
+    wrong[3] = "mysql://somewhere/db".into();
+    let (ok, _, err) = cli(dir.path(), wrong).await;
+    assert!(!ok);
+    assert!(err.contains("--database must be postgres://"), "{err}");
+
+    cluster.create_channel("1001", "alice").await.unwrap();
+    cluster
+        .put_plugin(ChannelPlugin {
+            channel_id: "1001".into(),
+            name: "counter".into(),
+            package: b"package".to_vec(),
+            digest: "d".into(),
+            granted: Vec::new(),
+            settings: serde_json::json!({}),
+            enabled: true,
+            updated_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    let (ok, out, err) = cli(dir.path(), owned(&args)).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("copied 3 events (0 were there already) and 1 key-value pairs of 1 plugins"),
+        "{out}"
+    );
+    let (ok, out, err) = cli(dir.path(), owned(&args)).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("copied 0 events (3 were there already)"),
+        "{out}"
+    );
+    assert_eq!(cluster.event_count("1001").await.unwrap(), 3);
+    assert_eq!(
+        cluster.plugin_kv("1001", "counter").await.unwrap()["follows"],
+        "3"
+    );
+}
+
+/// Runs the CLI off the async runtime (it blocks until the process ends).
+async fn cli(data_dir: &Path, args: Vec<String>) -> (bool, String, String) {
+    let data_dir = data_dir.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_cli(&data_dir, &args)
+    })
+    .await
+    .unwrap()
+}

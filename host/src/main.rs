@@ -156,6 +156,20 @@ enum DbCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Copy a streamer's events and plugin key-value data into a cluster's
+    /// database, for a channel added to the cluster. Stop Stagehand first;
+    /// running it again copies nothing twice.
+    MoveToCluster {
+        /// The cluster's database: postgres://user@host/db (or sqlite:PATH).
+        #[arg(long, env = "STAGEHAND_DATABASE_URL")]
+        database: String,
+        /// The channel: the broadcaster's Twitch user id.
+        #[arg(long)]
+        channel: String,
+        /// Database file (default: stagehand.db in the data directory).
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -193,6 +207,14 @@ fn main() -> ExitCode {
         Command::Db {
             command: DbCommand::Check { db, json },
         } => db_check(&config, db, json),
+        Command::Db {
+            command:
+                DbCommand::MoveToCluster {
+                    database,
+                    channel,
+                    db,
+                },
+        } => db_move_to_cluster(&config, &database, &channel, db),
         Command::Plugin { command } => match command {
             PluginCommand::New { name, dir, lang } => plugin_new(&dir, &name, &lang),
             PluginCommand::Pack { dir, out } => plugin_pack(&dir, out),
@@ -498,6 +520,51 @@ fn print_summary(s: &stagehand::plugins::package::Summary) {
         s.deadline_ms, s.memory_mib
     );
     println!("  component: {} bytes", s.wasm_bytes);
+}
+
+fn db_move_to_cluster(
+    config: &Config,
+    database: &str,
+    channel: &str,
+    db: Option<PathBuf>,
+) -> Result<ExitCode> {
+    use stagehand::storage::copy::copy_channel;
+    use stagehand::store::{Store, StoreOptions, StreamerStore};
+
+    let path = db.unwrap_or_else(|| config.data_dir.join(app::DB_FILE));
+    if !path.exists() {
+        anyhow::bail!("no database at {}: nothing to copy", path.display());
+    }
+    runtime()?.block_on(async {
+        let target = stagehand::cluster::cli::connect_store(database, 2).await?;
+        if target.channel(channel).await?.is_none() {
+            anyhow::bail!(
+                "the cluster has no channel {channel}: add it first (POST /api/channels on an edge)"
+            );
+        }
+        let plugins: Vec<String> = target
+            .plugins(channel)
+            .await?
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        let store = Store::open(&path, StoreOptions::default())
+            .with_context(|| format!("opening {}", path.display()))?;
+        let source = StreamerStore::new(store.clone(), channel);
+        let copied = copy_channel(&source, &*target, channel, &plugins).await;
+        store.close().await;
+        let copied = copied.context("copying")?;
+        say(&format!(
+            "copied {} events ({} were there already) and {} key-value pairs of {} plugins \
+             from {} to channel {channel}",
+            copied.events,
+            copied.already_there,
+            copied.kv_pairs,
+            plugins.len(),
+            path.display()
+        ));
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn db_check(config: &Config, db: Option<PathBuf>, json: bool) -> Result<ExitCode> {

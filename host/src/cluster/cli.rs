@@ -318,7 +318,7 @@ async fn serve_ops(addr: Option<SocketAddr>, role: Role, ops: Ops) -> Result<()>
 }
 
 /// PostgreSQL for a cluster; SQLite to try the roles on one machine.
-async fn connect_store(url: &str, pool: usize) -> Result<Arc<dyn ClusterStore>> {
+pub async fn connect_store(url: &str, pool: usize) -> Result<Arc<dyn ClusterStore>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let store = PostgresStore::connect(url, pool.max(2))
             .await

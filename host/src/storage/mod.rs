@@ -6,25 +6,31 @@
 //! rows. The schema of both comes from one list of migrations
 //! ([`migrations`]).
 //!
-//! The single-streamer host keeps its own store ([`crate::store`]); this
-//! layer holds what the cluster roles share.
+//! The repositories both modes have (a channel's event log, overlay alert
+//! queue and plugin key-value data) are separate traits
+//! ([`repositories`]): the single-streamer host's store implements them too
+//! ([`crate::store::StreamerStore`]), and the contract suite runs their
+//! tests against all three stores. [`ClusterStore`] adds what only a
+//! cluster has: many channels and their secrets, stream cursors and leases.
 
 mod codec;
+pub mod copy;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod migrations;
 mod plan;
 pub mod postgres;
+pub mod repositories;
 pub mod sealed;
 pub mod sqlite;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 pub use postgres::PostgresStore;
+pub use repositories::{AlertQueue, ChannelRepositories, EventLog, PluginKv};
 pub use sealed::{SealError, TokenKey};
 pub use sqlite::SqliteStore;
 
@@ -51,6 +57,11 @@ pub enum StorageError {
     /// longer holds; nothing was written.
     #[error("lease {0} is not held by this node any more")]
     LeaseLost(String),
+    /// What was given to store cannot be stored as it is (an event body
+    /// that is not a Stagehand event, an alert body that is not an object);
+    /// nothing of the call was written.
+    #[error("cannot store this: {0}")]
+    Invalid(String),
     /// The schema in the database is newer than this build knows.
     #[error("database schema version {found} is newer than this Stagehand supports ({supported})")]
     TooNew { found: i64, supported: i64 },
@@ -77,6 +88,27 @@ pub struct NewEvent {
     pub body: Value,
     /// What formatter plugins made of it, if anything.
     pub display: Option<Value>,
+}
+
+impl NewEvent {
+    /// The event as a store takes it, with what formatter plugins made of
+    /// it.
+    pub fn from_event(
+        event: &crate::event::Event,
+        display: Option<Value>,
+    ) -> Result<NewEvent, StorageError> {
+        let body = serde_json::to_value(event)
+            .map_err(|e| StorageError::Invalid(format!("event {}: {e}", event.id)))?;
+        Ok(NewEvent {
+            channel_id: event.channel_id.clone(),
+            id: event.id.clone(),
+            kind: event.kind.to_string(),
+            source: event.source.as_str().to_owned(),
+            occurred_at: event.occurred_at,
+            body,
+            display,
+        })
+    }
 }
 
 /// An event as stored: `seq` is its position in its channel (1, 2, …, in
@@ -269,11 +301,12 @@ pub struct Lease {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The cluster's repositories. Every call names the channel it acts for (or,
-/// for leases and cursors, cluster-wide names), and implementations filter
-/// every statement by it.
+/// The cluster's repositories: the [`ChannelRepositories`] every store has,
+/// and what only a cluster has. Every call names the channel it acts for
+/// (or, for leases and cursors, cluster-wide names), and implementations
+/// filter every statement by it.
 #[async_trait::async_trait]
-pub trait ClusterStore: Send + Sync + 'static {
+pub trait ClusterStore: ChannelRepositories + 'static {
     // Channels and their secrets.
 
     /// Adds a channel. Its overlay key and dashboard token are set apart.
@@ -315,40 +348,6 @@ pub trait ClusterStore: Send + Sync + 'static {
     async fn commit(&self, commit: Commit) -> Result<Committed, StorageError>;
     /// The last committed position of a stream partition.
     async fn cursor(&self, partition: u32) -> Result<Option<u64>, StorageError>;
-    /// A channel's newest events, newest first; `before` is a `seq`.
-    async fn recent_events(
-        &self,
-        channel: &str,
-        limit: u32,
-        before: Option<i64>,
-    ) -> Result<Vec<ChannelEvent>, StorageError>;
-    /// A channel's events in `seq` order from `after` (exclusive).
-    async fn events_after(
-        &self,
-        channel: &str,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<ChannelEvent>, StorageError>;
-    async fn event_count(&self, channel: &str) -> Result<i64, StorageError>;
-
-    /// The alerts of one overlay not yet acknowledged, in order.
-    async fn unacked_alerts(
-        &self,
-        channel: &str,
-        overlay: &str,
-        limit: u32,
-    ) -> Result<Vec<QueuedAlert>, StorageError>;
-    /// Marks an alert shown. Answers whether it was waiting (an alert of
-    /// another channel, or one acknowledged already, answers false).
-    async fn ack_alert(&self, channel: &str, overlay: &str, id: &str)
-    -> Result<bool, StorageError>;
-
-    /// A plugin's key-value data in a channel.
-    async fn plugin_kv(
-        &self,
-        channel: &str,
-        plugin: &str,
-    ) -> Result<HashMap<String, String>, StorageError>;
 
     // Plugins per channel.
 

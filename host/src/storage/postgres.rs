@@ -19,8 +19,9 @@ use super::codec::{self, AlertRow, ChannelRow, EventRow, PluginRow};
 use super::migrations::{self, Dialect};
 use super::plan::{self, Counters, Existing};
 use super::{
-    Channel, ChannelEvent, ChannelId, ChannelPlugin, ClusterStore, Commit, Committed, KvChange,
-    Lease, Member, MemberList, Members, QueuedAlert, StorageError,
+    AlertQueue, Channel, ChannelEvent, ChannelId, ChannelPlugin, ClusterStore, Commit, Committed,
+    EventLog, Inserted, KvChange, Lease, Member, MemberList, Members, NewAlert, NewEvent, PluginKv,
+    QueuedAlert, StorageError,
 };
 
 /// The database's clock, as stored (microseconds since the Unix epoch).
@@ -687,121 +688,6 @@ impl ClusterStore for PostgresStore {
         }
     }
 
-    async fn recent_events(
-        &self,
-        channel: &str,
-        limit: u32,
-        before: Option<i64>,
-    ) -> Result<Vec<ChannelEvent>, StorageError> {
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE channel_id = $1 AND seq < $2
-             ORDER BY seq DESC LIMIT $3"
-        );
-        self.query(
-            &sql,
-            &[&channel, &before.unwrap_or(i64::MAX), &i64::from(limit)],
-        )
-        .await?
-        .iter()
-        .map(event_row)
-        .collect()
-    }
-
-    async fn events_after(
-        &self,
-        channel: &str,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<ChannelEvent>, StorageError> {
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE channel_id = $1 AND seq > $2
-             ORDER BY seq LIMIT $3"
-        );
-        self.query(&sql, &[&channel, &after, &i64::from(limit)])
-            .await?
-            .iter()
-            .map(event_row)
-            .collect()
-    }
-
-    async fn event_count(&self, channel: &str) -> Result<i64, StorageError> {
-        let rows = self
-            .query(
-                "SELECT COUNT(*) FROM events WHERE channel_id = $1",
-                &[&channel],
-            )
-            .await?;
-        match rows.first() {
-            Some(row) => Ok(row.try_get(0)?),
-            None => Ok(0),
-        }
-    }
-
-    async fn unacked_alerts(
-        &self,
-        channel: &str,
-        overlay: &str,
-        limit: u32,
-    ) -> Result<Vec<QueuedAlert>, StorageError> {
-        self.query(
-            "SELECT channel_id, id, overlay, position, event_id, plugin, body, queued_at
-             FROM overlay_alerts
-             WHERE channel_id = $1 AND overlay = $2 AND acked_at IS NULL
-             ORDER BY position LIMIT $3",
-            &[&channel, &overlay, &i64::from(limit)],
-        )
-        .await?
-        .iter()
-        .map(|r| {
-            AlertRow {
-                channel_id: r.try_get(0)?,
-                id: r.try_get(1)?,
-                overlay: r.try_get(2)?,
-                position: r.try_get(3)?,
-                event_id: r.try_get(4)?,
-                plugin: r.try_get(5)?,
-                body: r.try_get(6)?,
-                queued_at: r.try_get(7)?,
-            }
-            .decode()
-        })
-        .collect()
-    }
-
-    async fn ack_alert(
-        &self,
-        channel: &str,
-        overlay: &str,
-        id: &str,
-    ) -> Result<bool, StorageError> {
-        let changed = self
-            .execute(
-                concat!(
-                    "UPDATE overlay_alerts SET acked_at = ",
-                    now_us!(),
-                    " WHERE channel_id = $1 AND overlay = $2 AND id = $3 AND acked_at IS NULL"
-                ),
-                &[&channel, &overlay, &id],
-            )
-            .await?;
-        Ok(changed == 1)
-    }
-
-    async fn plugin_kv(
-        &self,
-        channel: &str,
-        plugin: &str,
-    ) -> Result<HashMap<String, String>, StorageError> {
-        self.query(
-            "SELECT key, value FROM plugin_kv WHERE channel_id = $1 AND plugin = $2",
-            &[&channel, &plugin],
-        )
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
-    }
-
     async fn put_plugin(&self, plugin: ChannelPlugin) -> Result<(), StorageError> {
         // Empty grants and null settings mean "not given": a replace keeps
         // what the streamer set.
@@ -1154,6 +1040,159 @@ impl ClusterStore for PostgresStore {
         .iter()
         .map(|r| codec::lease(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
         .collect()
+    }
+}
+
+// Written through `commit`, so the single-call writes keep every check a
+// worker's commit has (the channel exists, ids already stored are skipped).
+#[async_trait::async_trait]
+impl EventLog for PostgresStore {
+    async fn append_events(&self, events: Vec<NewEvent>) -> Result<Vec<Inserted>, StorageError> {
+        let commit = Commit {
+            events,
+            ..Commit::default()
+        };
+        Ok(self.commit(commit).await?.events)
+    }
+
+    async fn recent_events(
+        &self,
+        channel: &str,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<ChannelEvent>, StorageError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE channel_id = $1 AND seq < $2
+             ORDER BY seq DESC LIMIT $3"
+        );
+        self.query(
+            &sql,
+            &[&channel, &before.unwrap_or(i64::MAX), &i64::from(limit)],
+        )
+        .await?
+        .iter()
+        .map(event_row)
+        .collect()
+    }
+
+    async fn events_after(
+        &self,
+        channel: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChannelEvent>, StorageError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE channel_id = $1 AND seq > $2
+             ORDER BY seq LIMIT $3"
+        );
+        self.query(&sql, &[&channel, &after, &i64::from(limit)])
+            .await?
+            .iter()
+            .map(event_row)
+            .collect()
+    }
+
+    async fn event_count(&self, channel: &str) -> Result<i64, StorageError> {
+        let rows = self
+            .query(
+                "SELECT COUNT(*) FROM events WHERE channel_id = $1",
+                &[&channel],
+            )
+            .await?;
+        match rows.first() {
+            Some(row) => Ok(row.try_get(0)?),
+            None => Ok(0),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl AlertQueue for PostgresStore {
+    async fn queue_alerts(
+        &self,
+        alerts: Vec<NewAlert>,
+    ) -> Result<Vec<(String, i64)>, StorageError> {
+        let commit = Commit {
+            alerts,
+            ..Commit::default()
+        };
+        Ok(self.commit(commit).await?.alerts)
+    }
+
+    async fn unacked_alerts(
+        &self,
+        channel: &str,
+        overlay: &str,
+        limit: u32,
+    ) -> Result<Vec<QueuedAlert>, StorageError> {
+        self.query(
+            "SELECT channel_id, id, overlay, position, event_id, plugin, body, queued_at
+             FROM overlay_alerts
+             WHERE channel_id = $1 AND overlay = $2 AND acked_at IS NULL
+             ORDER BY position LIMIT $3",
+            &[&channel, &overlay, &i64::from(limit)],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            AlertRow {
+                channel_id: r.try_get(0)?,
+                id: r.try_get(1)?,
+                overlay: r.try_get(2)?,
+                position: r.try_get(3)?,
+                event_id: r.try_get(4)?,
+                plugin: r.try_get(5)?,
+                body: r.try_get(6)?,
+                queued_at: r.try_get(7)?,
+            }
+            .decode()
+        })
+        .collect()
+    }
+
+    async fn ack_alert(
+        &self,
+        channel: &str,
+        overlay: &str,
+        id: &str,
+    ) -> Result<bool, StorageError> {
+        let changed = self
+            .execute(
+                concat!(
+                    "UPDATE overlay_alerts SET acked_at = ",
+                    now_us!(),
+                    " WHERE channel_id = $1 AND overlay = $2 AND id = $3 AND acked_at IS NULL"
+                ),
+                &[&channel, &overlay, &id],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+}
+
+#[async_trait::async_trait]
+impl PluginKv for PostgresStore {
+    async fn plugin_kv(
+        &self,
+        channel: &str,
+        plugin: &str,
+    ) -> Result<HashMap<String, String>, StorageError> {
+        self.query(
+            "SELECT key, value FROM plugin_kv WHERE channel_id = $1 AND plugin = $2",
+            &[&channel, &plugin],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+    }
+
+    async fn apply_kv(&self, kv: Vec<KvChange>) -> Result<(), StorageError> {
+        let commit = Commit {
+            kv,
+            ..Commit::default()
+        };
+        self.commit(commit).await.map(drop)
     }
 }
 

@@ -18,8 +18,9 @@ use super::codec::{self, AlertRow, ChannelRow, EventRow, PluginRow};
 use super::migrations::{self, Dialect};
 use super::plan::{self, Counters, Existing};
 use super::{
-    Channel, ChannelEvent, ChannelId, ChannelPlugin, ClusterStore, Commit, Committed, Lease,
-    Member, MemberList, Members, QueuedAlert, StorageError,
+    AlertQueue, Channel, ChannelEvent, ChannelId, ChannelPlugin, ClusterStore, Commit, Committed,
+    EventLog, Inserted, KvChange, Lease, Member, MemberList, Members, NewAlert, NewEvent, PluginKv,
+    QueuedAlert, StorageError,
 };
 
 /// How long a statement waits for another process holding the file.
@@ -463,121 +464,6 @@ impl ClusterStore for SqliteStore {
         .await
     }
 
-    async fn recent_events(
-        &self,
-        channel: &str,
-        limit: u32,
-        before: Option<i64>,
-    ) -> Result<Vec<ChannelEvent>, StorageError> {
-        let channel = channel.to_owned();
-        self.run(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE channel_id = ?1 AND seq < ?2
-                 ORDER BY seq DESC LIMIT ?3"
-            ))?;
-            let rows = stmt.query_map(
-                params![channel, before.unwrap_or(i64::MAX), limit],
-                event_row,
-            )?;
-            rows.map(|r| r?.decode()).collect()
-        })
-        .await
-    }
-
-    async fn events_after(
-        &self,
-        channel: &str,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<ChannelEvent>, StorageError> {
-        let channel = channel.to_owned();
-        self.run(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE channel_id = ?1 AND seq > ?2
-                 ORDER BY seq LIMIT ?3"
-            ))?;
-            let rows = stmt.query_map(params![channel, after, limit], event_row)?;
-            rows.map(|r| r?.decode()).collect()
-        })
-        .await
-    }
-
-    async fn event_count(&self, channel: &str) -> Result<i64, StorageError> {
-        let channel = channel.to_owned();
-        self.run(move |conn| {
-            Ok(conn
-                .prepare_cached("SELECT COUNT(*) FROM events WHERE channel_id = ?1")?
-                .query_row([&channel], |r| r.get(0))?)
-        })
-        .await
-    }
-
-    async fn unacked_alerts(
-        &self,
-        channel: &str,
-        overlay: &str,
-        limit: u32,
-    ) -> Result<Vec<QueuedAlert>, StorageError> {
-        let (channel, overlay) = (channel.to_owned(), overlay.to_owned());
-        self.run(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT channel_id, id, overlay, position, event_id, plugin, body, queued_at
-                 FROM overlay_alerts
-                 WHERE channel_id = ?1 AND overlay = ?2 AND acked_at IS NULL
-                 ORDER BY position LIMIT ?3",
-            )?;
-            let rows = stmt.query_map(params![channel, overlay, limit], |r| {
-                Ok(AlertRow {
-                    channel_id: r.get(0)?,
-                    id: r.get(1)?,
-                    overlay: r.get(2)?,
-                    position: r.get(3)?,
-                    event_id: r.get(4)?,
-                    plugin: r.get(5)?,
-                    body: r.get(6)?,
-                    queued_at: r.get(7)?,
-                })
-            })?;
-            rows.map(|r| r?.decode()).collect()
-        })
-        .await
-    }
-
-    async fn ack_alert(
-        &self,
-        channel: &str,
-        overlay: &str,
-        id: &str,
-    ) -> Result<bool, StorageError> {
-        let (channel, overlay, id) = (channel.to_owned(), overlay.to_owned(), id.to_owned());
-        self.run(move |conn| {
-            let changed = conn
-                .prepare_cached(
-                    "UPDATE overlay_alerts SET acked_at = ?4
-                     WHERE channel_id = ?1 AND overlay = ?2 AND id = ?3 AND acked_at IS NULL",
-                )?
-                .execute(params![channel, overlay, id, now()])?;
-            Ok(changed == 1)
-        })
-        .await
-    }
-
-    async fn plugin_kv(
-        &self,
-        channel: &str,
-        plugin: &str,
-    ) -> Result<HashMap<String, String>, StorageError> {
-        let (channel, plugin) = (channel.to_owned(), plugin.to_owned());
-        self.run(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT key, value FROM plugin_kv WHERE channel_id = ?1 AND plugin = ?2",
-            )?;
-            let rows = stmt.query_map(params![channel, plugin], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-    }
-
     async fn put_plugin(&self, plugin: ChannelPlugin) -> Result<(), StorageError> {
         self.run(move |conn| {
             // Empty grants and null settings mean "not given": a replace
@@ -904,6 +790,159 @@ impl ClusterStore for SqliteStore {
             .collect()
         })
         .await
+    }
+}
+
+// Written through `commit`, so the single-call writes keep every check a
+// worker's commit has (the channel exists, ids already stored are skipped).
+#[async_trait::async_trait]
+impl EventLog for SqliteStore {
+    async fn append_events(&self, events: Vec<NewEvent>) -> Result<Vec<Inserted>, StorageError> {
+        let commit = Commit {
+            events,
+            ..Commit::default()
+        };
+        Ok(self.commit(commit).await?.events)
+    }
+
+    async fn recent_events(
+        &self,
+        channel: &str,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<ChannelEvent>, StorageError> {
+        let channel = channel.to_owned();
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE channel_id = ?1 AND seq < ?2
+                 ORDER BY seq DESC LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(
+                params![channel, before.unwrap_or(i64::MAX), limit],
+                event_row,
+            )?;
+            rows.map(|r| r?.decode()).collect()
+        })
+        .await
+    }
+
+    async fn events_after(
+        &self,
+        channel: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChannelEvent>, StorageError> {
+        let channel = channel.to_owned();
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE channel_id = ?1 AND seq > ?2
+                 ORDER BY seq LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(params![channel, after, limit], event_row)?;
+            rows.map(|r| r?.decode()).collect()
+        })
+        .await
+    }
+
+    async fn event_count(&self, channel: &str) -> Result<i64, StorageError> {
+        let channel = channel.to_owned();
+        self.run(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT COUNT(*) FROM events WHERE channel_id = ?1")?
+                .query_row([&channel], |r| r.get(0))?)
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl AlertQueue for SqliteStore {
+    async fn queue_alerts(
+        &self,
+        alerts: Vec<NewAlert>,
+    ) -> Result<Vec<(String, i64)>, StorageError> {
+        let commit = Commit {
+            alerts,
+            ..Commit::default()
+        };
+        Ok(self.commit(commit).await?.alerts)
+    }
+
+    async fn unacked_alerts(
+        &self,
+        channel: &str,
+        overlay: &str,
+        limit: u32,
+    ) -> Result<Vec<QueuedAlert>, StorageError> {
+        let (channel, overlay) = (channel.to_owned(), overlay.to_owned());
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT channel_id, id, overlay, position, event_id, plugin, body, queued_at
+                 FROM overlay_alerts
+                 WHERE channel_id = ?1 AND overlay = ?2 AND acked_at IS NULL
+                 ORDER BY position LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![channel, overlay, limit], |r| {
+                Ok(AlertRow {
+                    channel_id: r.get(0)?,
+                    id: r.get(1)?,
+                    overlay: r.get(2)?,
+                    position: r.get(3)?,
+                    event_id: r.get(4)?,
+                    plugin: r.get(5)?,
+                    body: r.get(6)?,
+                    queued_at: r.get(7)?,
+                })
+            })?;
+            rows.map(|r| r?.decode()).collect()
+        })
+        .await
+    }
+
+    async fn ack_alert(
+        &self,
+        channel: &str,
+        overlay: &str,
+        id: &str,
+    ) -> Result<bool, StorageError> {
+        let (channel, overlay, id) = (channel.to_owned(), overlay.to_owned(), id.to_owned());
+        self.run(move |conn| {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE overlay_alerts SET acked_at = ?4
+                     WHERE channel_id = ?1 AND overlay = ?2 AND id = ?3 AND acked_at IS NULL",
+                )?
+                .execute(params![channel, overlay, id, now()])?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl PluginKv for SqliteStore {
+    async fn plugin_kv(
+        &self,
+        channel: &str,
+        plugin: &str,
+    ) -> Result<HashMap<String, String>, StorageError> {
+        let (channel, plugin) = (channel.to_owned(), plugin.to_owned());
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT key, value FROM plugin_kv WHERE channel_id = ?1 AND plugin = ?2",
+            )?;
+            let rows = stmt.query_map(params![channel, plugin], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn apply_kv(&self, kv: Vec<KvChange>) -> Result<(), StorageError> {
+        let commit = Commit {
+            kv,
+            ..Commit::default()
+        };
+        self.commit(commit).await.map(drop)
     }
 }
 

@@ -188,6 +188,47 @@ pub fn recent(
     Ok(Some(rows))
 }
 
+/// A channel's events stored before `before` (a `seq`), newest first.
+pub fn of_channel_before(
+    conn: &Connection,
+    channel_id: &str,
+    before: i64,
+    limit: u32,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM events WHERE channel_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params![channel_id, before, limit], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// A channel's events stored after `after` (a `seq`), oldest first.
+pub fn of_channel_after(
+    conn: &Connection,
+    channel_id: &str,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM events WHERE channel_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params![channel_id, after, limit], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// How many events of a channel are stored.
+pub fn count_of_channel(conn: &Connection, channel_id: &str) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM events WHERE channel_id = ?1")?
+        .query_row([channel_id], |r| r.get(0))?)
+}
+
 /// One event by id.
 pub fn by_id(conn: &Connection, id: &str) -> Result<Option<StoredEvent>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM events WHERE id = ?1");

@@ -3,6 +3,10 @@
 //! connections. Repositories (one module per table family) are plain
 //! functions on a `&Connection`, so they are tested without the writer and
 //! composed into a single write job when several must commit together.
+//!
+//! [`StreamerStore`] offers the same file through the repositories every
+//! store has ([`crate::storage::repositories`]), so code written against
+//! them runs on the single host as on a cluster.
 
 pub mod access;
 pub mod announcements;
@@ -23,6 +27,7 @@ pub mod plugins;
 pub mod polling_config;
 mod read_pool;
 pub mod roles;
+mod streamer;
 pub mod subscriptions;
 pub mod tts_grants;
 pub mod tts_rules;
@@ -39,6 +44,7 @@ use rusqlite::Connection;
 
 pub use open::{open_existing_read_only, open_for_writing};
 use read_pool::ReadPool;
+pub use streamer::StreamerStore;
 pub use writer::{PendingWrite, WriteHandle, savepoint};
 
 /// Why the store could not do what was asked.

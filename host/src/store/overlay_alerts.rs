@@ -274,6 +274,46 @@ pub fn mark_sent(conn: &Connection, ids: &[String], at: DateTime<Utc>) -> Result
     Ok(())
 }
 
+/// The alerts of `overlay` waiting for an acknowledgement (neither
+/// acknowledged nor expired), oldest first, each with when it was queued.
+pub fn unacknowledged(
+    conn: &Connection,
+    overlay: &str,
+    limit: u32,
+) -> Result<Vec<(QueuedAlert, DateTime<Utc>)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT rowid, id, overlay, event_id, plugin, payload, sent_count, created_at
+         FROM overlay_alerts
+         WHERE overlay = ?1 AND acked_at IS NULL AND expired_at IS NULL
+         ORDER BY rowid LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![overlay, limit], |r| {
+            let payload: String = r.get(5)?;
+            let alert = QueuedAlert {
+                rowid: r.get(0)?,
+                id: r.get(1)?,
+                overlay: r.get(2)?,
+                event_id: r.get(3)?,
+                plugin: r.get(4)?,
+                payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+                sent_count: r.get(6)?,
+            };
+            Ok((alert, from_ms(r.get(7)?)))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Whether an alert with this id is queued (in any state).
+pub fn exists(conn: &Connection, id: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM overlay_alerts WHERE id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// Acknowledges an alert of `overlay`; false if unknown or already acknowledged.
 pub fn ack(
     conn: &Connection,

@@ -271,16 +271,9 @@ async fn process(
             tracing::warn!(channel_id = %event.channel_id, plugin = %plugin, event_id = %event.id, "plugin fault: {why}");
             shared.metrics.plugin_fault(plugin);
         }
-        let body = serde_json::to_value(event).unwrap_or_default();
-        commit.events.push(NewEvent {
-            channel_id: event.channel_id.clone(),
-            id: event.id.clone(),
-            kind: event.kind.to_string(),
-            source: event.source.as_str().to_owned(),
-            occurred_at: event.occurred_at,
-            body,
-            display: outcome.display.clone(),
-        });
+        commit
+            .events
+            .push(NewEvent::from_event(event, outcome.display.clone())?);
         for (n, alert) in outcome.alerts.iter().enumerate() {
             commit.alerts.push(NewAlert {
                 channel_id: event.channel_id.clone(),
