@@ -123,7 +123,7 @@ contract! {
         plugins_are_installed_replaced_configured_and_removed,
         known_followers_are_added_and_removed,
         member_lists_are_recorded_replaced_and_kept_per_channel,
-        concurrent_member_replacements_each_move_the_generation,
+        concurrent_replacements_found_against_one_generation_record_one,
         writes_to_an_unknown_channel_are_refused_whole,
         leases_are_taken_renewed_contended_and_expire,
         many_leases_are_taken_and_renewed_in_one_call,
@@ -1291,14 +1291,15 @@ async fn member_lists_are_recorded_replaced_and_kept_per_channel(s: Arc<dyn Clus
         member("10", "al", json!({})),
     ];
     assert_eq!(
-        s.replace_members("1001", MemberList::Vips, &baseline, &[])
+        s.replace_members("1001", MemberList::Vips, None, &baseline, &[])
             .await
             .unwrap(),
-        1
+        Some(1)
     );
     s.replace_members(
         "1001",
         MemberList::Subscribers,
+        None,
         std::slice::from_ref(&sub),
         &[],
     )
@@ -1306,10 +1307,10 @@ async fn member_lists_are_recorded_replaced_and_kept_per_channel(s: Arc<dyn Clus
     .unwrap();
     // An empty list recorded is a baseline too.
     assert_eq!(
-        s.replace_members("1001", MemberList::Banned, &[], &[])
+        s.replace_members("1001", MemberList::Banned, None, &[], &[])
             .await
             .unwrap(),
-        1
+        Some(1)
     );
     assert_eq!(
         s.members("1001", MemberList::Banned).await.unwrap(),
@@ -1341,12 +1342,42 @@ async fn member_lists_are_recorded_replaced_and_kept_per_channel(s: Arc<dyn Clus
         s.replace_members(
             "1001",
             MemberList::Vips,
+            Some(1),
             &[renamed.clone(), new.clone()],
             &strings(&["10", "99"]),
         )
         .await
         .unwrap(),
-        2
+        Some(2)
+    );
+    assert_eq!(
+        s.members("1001", MemberList::Vips).await.unwrap(),
+        Some(Members {
+            generation: 2,
+            members: vec![renamed.clone(), new.clone()]
+        })
+    );
+
+    // What was found against a generation the list has left, or a second
+    // baseline, is not recorded: the list stays as it is.
+    let late = member("77", "late", json!({}));
+    assert_eq!(
+        s.replace_members(
+            "1001",
+            MemberList::Vips,
+            Some(1),
+            std::slice::from_ref(&late),
+            &strings(&["20"])
+        )
+        .await
+        .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.replace_members("1001", MemberList::Vips, None, &[late], &[])
+            .await
+            .unwrap(),
+        None
     );
     assert_eq!(
         s.members("1001", MemberList::Vips).await.unwrap(),
@@ -1364,12 +1395,18 @@ async fn member_lists_are_recorded_replaced_and_kept_per_channel(s: Arc<dyn Clus
     assert_eq!(s.members("2002", MemberList::Vips).await.unwrap(), None);
     let bobs = member("20", "bea", json!({"note": "bob's"}));
     assert_eq!(
-        s.replace_members("2002", MemberList::Vips, std::slice::from_ref(&bobs), &[])
-            .await
-            .unwrap(),
-        1
+        s.replace_members(
+            "2002",
+            MemberList::Vips,
+            None,
+            std::slice::from_ref(&bobs),
+            &[]
+        )
+        .await
+        .unwrap(),
+        Some(1)
     );
-    s.replace_members("2002", MemberList::Vips, &[], &strings(&["40"]))
+    s.replace_members("2002", MemberList::Vips, Some(1), &[], &strings(&["40"]))
         .await
         .unwrap();
     assert_eq!(
@@ -1393,6 +1430,7 @@ async fn member_lists_are_recorded_replaced_and_kept_per_channel(s: Arc<dyn Clus
     s.replace_members(
         "2002",
         MemberList::Moderators,
+        None,
         &[
             member("5", "first", json!({})),
             member("5", "last", json!({})),
@@ -1409,15 +1447,16 @@ async fn member_lists_are_recorded_replaced_and_kept_per_channel(s: Arc<dyn Clus
     assert_eq!(mods.members, [member("5", "last", json!({}))]);
 
     assert!(matches!(
-        s.replace_members("9999", MemberList::Vips, &baseline, &[]).await,
+        s.replace_members("9999", MemberList::Vips, None, &baseline, &[])
+            .await,
         Err(StorageError::NoChannel(c)) if c == "9999"
     ));
     assert_eq!(s.members("9999", MemberList::Vips).await.unwrap(), None);
 }
 
-async fn concurrent_member_replacements_each_move_the_generation(s: Arc<dyn ClusterStore>) {
+async fn concurrent_replacements_found_against_one_generation_record_one(s: Arc<dyn ClusterStore>) {
     two_channels(&*s).await;
-    s.replace_members("1001", MemberList::Banned, &[], &[])
+    s.replace_members("1001", MemberList::Banned, None, &[], &[])
         .await
         .unwrap();
     const WRITERS: usize = 8;
@@ -1426,25 +1465,34 @@ async fn concurrent_member_replacements_each_move_the_generation(s: Arc<dyn Clus
         let s = Arc::clone(&s);
         tasks.push(tokio::spawn(async move {
             let added = [member(&format!("u{w}"), "x", json!({"w": w}))];
-            s.replace_members("1001", MemberList::Banned, &added, &[])
+            let recorded = s
+                .replace_members("1001", MemberList::Banned, Some(1), &added, &[])
                 .await
-                .unwrap()
+                .unwrap();
+            (w, recorded)
         }));
     }
-    let mut generations = Vec::new();
+    let mut winners = Vec::new();
     for task in tasks {
-        generations.push(task.await.unwrap());
+        let (w, recorded) = task.await.unwrap();
+        if let Some(generation) = recorded {
+            winners.push((w, generation));
+        }
     }
-    generations.sort_unstable();
-    let expected: Vec<i64> = (2..2 + WRITERS as i64).collect();
-    assert_eq!(generations, expected, "one generation per replacement");
+    assert_eq!(winners.len(), 1, "one of them is recorded: {winners:?}");
+    let (winner, generation) = winners[0];
+    assert_eq!(generation, 2);
     let list = s
         .members("1001", MemberList::Banned)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(list.generation, 1 + WRITERS as i64);
-    assert_eq!(list.members.len(), WRITERS);
+    assert_eq!(list.generation, 2);
+    assert_eq!(
+        list.members,
+        [member(&format!("u{winner}"), "x", json!({"w": winner}))],
+        "only the recorded change is written"
+    );
 }
 
 async fn writes_to_an_unknown_channel_are_refused_whole(s: Arc<dyn ClusterStore>) {

@@ -111,8 +111,8 @@ impl NewEvent {
     }
 }
 
-/// An event as stored: `seq` is its position in its channel (1, 2, …, in
-/// commit order).
+/// An event as stored: `seq` is its position in storage order (in a
+/// cluster 1, 2, … per channel, in commit order; see [`EventLog`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChannelEvent {
     pub channel_id: ChannelId,
@@ -393,18 +393,23 @@ pub trait ClusterStore: ChannelRepositories + 'static {
         channel: &str,
         list: MemberList,
     ) -> Result<Option<Members>, StorageError>;
-    /// Records what changed in a channel's list, in one transaction:
-    /// `added` are inserted or replace the row of the same user, the users
-    /// in `removed` (ids) are deleted, and the list's generation goes up by
-    /// one (the first call records the baseline, generation 1). Answers the
-    /// new generation.
+    /// Records what changed in a channel's list, in one transaction, if the
+    /// list is still at `known`: the generation the changes were found
+    /// against (`None`: no baseline is recorded yet). `added` are inserted
+    /// or replace the row of the same user, the users in `removed` (ids)
+    /// are deleted, and the generation goes up by one (the baseline is
+    /// generation 1). Answers the new generation, or `None` when the list
+    /// has moved on (another node recorded it first): then nothing is
+    /// written, so a node that polled late cannot undo a newer state and
+    /// have its changes found and announced again.
     async fn replace_members(
         &self,
         channel: &str,
         list: MemberList,
+        known: Option<i64>,
         added: &[Member],
         removed: &[String],
-    ) -> Result<i64, StorageError>;
+    ) -> Result<Option<i64>, StorageError>;
 
     // Leases (cluster-wide).
 

@@ -899,29 +899,45 @@ impl ClusterStore for PostgresStore {
         &self,
         channel: &str,
         list: MemberList,
+        known: Option<i64>,
         added: &[Member],
         removed: &[String],
-    ) -> Result<i64, StorageError> {
+    ) -> Result<Option<i64>, StorageError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        // The list's row is locked by this upsert until the commit, so two
-        // writers of one list take turns.
-        let generation: i64 = tx
-            .query_one(
-                concat!(
-                    "INSERT INTO member_lists (channel_id, list, generation, updated_at)
-                     VALUES ($1, $2, 1, ",
-                    now_us!(),
-                    ") ON CONFLICT (channel_id, list) DO UPDATE SET
-                         generation = member_lists.generation + 1,
-                         updated_at = EXCLUDED.updated_at
-                     RETURNING generation"
-                ),
-                &[&channel, &list.as_str()],
-            )
-            .await
-            .map_err(channel_error(channel))?
-            .try_get(0)?;
+        // The list's row is locked by this statement until the commit, so
+        // two writers of one list take turns, and the second finds the
+        // generation moved on.
+        let row = match known {
+            None => tx
+                .query_opt(
+                    concat!(
+                        "INSERT INTO member_lists (channel_id, list, generation, updated_at)
+                         VALUES ($1, $2, 1, ",
+                        now_us!(),
+                        ") ON CONFLICT (channel_id, list) DO NOTHING
+                         RETURNING generation"
+                    ),
+                    &[&channel, &list.as_str()],
+                )
+                .await
+                .map_err(channel_error(channel))?,
+            Some(known) => {
+                tx.query_opt(
+                    concat!(
+                        "UPDATE member_lists SET generation = generation + 1, updated_at = ",
+                        now_us!(),
+                        " WHERE channel_id = $1 AND list = $2 AND generation = $3
+                         RETURNING generation"
+                    ),
+                    &[&channel, &list.as_str(), &known],
+                )
+                .await?
+            }
+        };
+        // Moved on: the transaction is dropped, so nothing is written.
+        let Some(row) = row else { return Ok(None) };
+        let generation: i64 = row.try_get(0)?;
         if !removed.is_empty() {
             tx.execute(
                 "DELETE FROM channel_members
@@ -955,7 +971,7 @@ impl ClusterStore for PostgresStore {
             .await?;
         }
         tx.commit().await?;
-        Ok(generation)
+        Ok(Some(generation))
     }
 
     async fn acquire_lease(

@@ -656,23 +656,37 @@ impl ClusterStore for SqliteStore {
         &self,
         channel: &str,
         list: MemberList,
+        known: Option<i64>,
         added: &[Member],
         removed: &[String],
-    ) -> Result<i64, StorageError> {
+    ) -> Result<Option<i64>, StorageError> {
         let (channel, added, removed) = (channel.to_owned(), added.to_vec(), removed.to_vec());
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let generation: i64 = tx
-                .prepare_cached(
-                    "INSERT INTO member_lists (channel_id, list, generation, updated_at)
-                     VALUES (?1, ?2, 1, ?3)
-                     ON CONFLICT (channel_id, list) DO UPDATE SET
-                         generation = member_lists.generation + 1,
-                         updated_at = excluded.updated_at
-                     RETURNING generation",
-                )?
-                .query_row(params![channel, list.as_str(), now()], |r| r.get(0))
-                .map_err(channel_error(&channel))?;
+            let generation: Option<i64> = match known {
+                None => tx
+                    .prepare_cached(
+                        "INSERT INTO member_lists (channel_id, list, generation, updated_at)
+                         VALUES (?1, ?2, 1, ?3)
+                         ON CONFLICT (channel_id, list) DO NOTHING
+                         RETURNING generation",
+                    )?
+                    .query_row(params![channel, list.as_str(), now()], |r| r.get(0))
+                    .optional()
+                    .map_err(channel_error(&channel))?,
+                Some(known) => tx
+                    .prepare_cached(
+                        "UPDATE member_lists SET generation = generation + 1, updated_at = ?4
+                         WHERE channel_id = ?1 AND list = ?2 AND generation = ?3
+                         RETURNING generation",
+                    )?
+                    .query_row(params![channel, list.as_str(), known, now()], |r| r.get(0))
+                    .optional()?,
+            };
+            // Moved on: the transaction is dropped, so nothing is written.
+            let Some(generation) = generation else {
+                return Ok(None);
+            };
             {
                 let mut delete = tx.prepare_cached(
                     "DELETE FROM channel_members
@@ -702,7 +716,7 @@ impl ClusterStore for SqliteStore {
                 }
             }
             tx.commit()?;
-            Ok(generation)
+            Ok(Some(generation))
         })
         .await
     }

@@ -122,11 +122,14 @@ async fn poll_list(
 ) -> Result<(), ListError> {
     let current = fetch(shared, channel, token, list).await?;
     let Some(known) = shared.store.members(channel, list).await? else {
-        shared
+        let recorded = shared
             .store
-            .replace_members(channel, list, &current, &[])
+            .replace_members(channel, list, None, &current, &[])
             .await?;
-        tracing::info!(%list, members = current.len(), "list baseline recorded");
+        match recorded {
+            Some(_) => tracing::info!(%list, members = current.len(), "list baseline recorded"),
+            None => tracing::info!(%list, "another node recorded the list's baseline first"),
+        }
         return Ok(());
     };
     let changes = list_changes::changes(channel, list, &known, &current, Utc::now());
@@ -134,10 +137,24 @@ async fn poll_list(
         return Ok(());
     }
     publish(shared, channel, &changes).await?;
-    shared
+    let recorded = shared
         .store
-        .replace_members(channel, list, &changes.upsert, &changes.removed)
+        .replace_members(
+            channel,
+            list,
+            Some(known.generation),
+            &changes.upsert,
+            &changes.removed,
+        )
         .await?;
+    if recorded.is_none() {
+        // The events carry the generation they were found against in their
+        // ids, so the node that recorded it first published the same ones:
+        // the stream keeps one copy. What this node saw is not recorded over
+        // the newer state.
+        tracing::warn!(%list, generation = known.generation, "the list was recorded by another node while this one polled it; its state is left as that node recorded it");
+        return Ok(());
+    }
     if !changes.events.is_empty() {
         tracing::info!(%list, changes = changes.events.len(), "list changes published");
         shared.metrics.events_in(None, changes.events.len() as u64);
