@@ -22,9 +22,9 @@ use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use serde_json::json;
 use stagehand::event::{Event, EventKind, Source, Viewer};
-use stagehand::storage::EventLog;
 use stagehand::storage::copy::{Copied, copy_channel};
 use stagehand::storage::migrations;
+use stagehand::storage::{AlertQueue, EventLog};
 use stagehand::storage::{
     ChannelPlugin, ChannelRepositories, ClusterStore, Commit, Inserted, KvChange, Member,
     MemberList, Members, NewAlert, NewEvent, PostgresStore, SqliteStore, StorageError,
@@ -370,7 +370,7 @@ fn follow(channel: &str, id: &str, n: u32) -> NewEvent {
         .with_details(json!({"username": format!("user{n}"), "action": "follow"}));
     event.id = id.into();
     event.occurred_at = at(1_700_000_000_123_000 + i64::from(n) * 1_000);
-    NewEvent::from_event(&event, None).unwrap()
+    NewEvent::from_event(&event, None)
 }
 
 fn ids_of(events: &[stagehand::storage::ChannelEvent]) -> Vec<&str> {
@@ -620,11 +620,11 @@ async fn a_streamers_history_moves_to_a_cluster_once(cluster: Arc<dyn ClusterSto
         .apply_kv(vec![
             kv("1001", "counter", "total", Some("1203")),
             kv("1001", "counter", "last", Some("user1203")),
-            kv("1001", "not-installed", "k", Some("v")),
         ])
         .await
         .unwrap();
-    // The cluster handled one of them already, and has a key of its own.
+    // The cluster handled one of them already, and its plugin wrote keys
+    // since: one the streamer's file has too (the cluster's is newer).
     cluster
         .append_events(vec![history[7].clone()])
         .await
@@ -646,7 +646,7 @@ async fn a_streamers_history_moves_to_a_cluster_once(cluster: Arc<dyn ClusterSto
         Copied {
             events: 1_202,
             already_there: 1,
-            kv_pairs: 2
+            kv_pairs: 1
         }
     );
     assert_eq!(cluster.event_count("1001").await.unwrap(), 1_203);
@@ -687,15 +687,8 @@ async fn a_streamers_history_moves_to_a_cluster_once(cluster: Arc<dyn ClusterSto
         [
             ("last".to_owned(), "user1203".to_owned()),
             ("mine".to_owned(), "kept".to_owned()),
-            ("total".to_owned(), "1203".to_owned()),
+            ("total".to_owned(), "1".to_owned()),
         ]
-    );
-    assert!(
-        cluster
-            .plugin_kv("1001", "not-installed")
-            .await
-            .unwrap()
-            .is_empty()
     );
     assert_eq!(cluster.event_count("2002").await.unwrap(), 0);
 
@@ -703,10 +696,17 @@ async fn a_streamers_history_moves_to_a_cluster_once(cluster: Arc<dyn ClusterSto
     let again = copy_channel(&*streamer, &*cluster, "1001", &plugins)
         .await
         .unwrap();
-    assert_eq!((again.events, again.already_there), (0, 1_203));
+    assert_eq!(
+        again,
+        Copied {
+            events: 0,
+            already_there: 1_203,
+            kv_pairs: 0
+        }
+    );
     assert_eq!(cluster.event_count("1001").await.unwrap(), 1_203);
 
-    // A channel the cluster does not have is refused, with nothing written.
+    // A channel the cluster does not have is refused.
     let (_other_dir, stranger) = streamer_store_of("3003");
     stranger
         .append_events(vec![follow("3003", "x", 1)])
@@ -2084,6 +2084,19 @@ async fn the_single_host_refuses_what_it_cannot_store_as_given() {
         matches!(&refused, Err(StorageError::Invalid(why)) if why.contains("its body says event b")),
         "{refused:?}"
     );
+    let mut relabelled = follow("1001", "d", 4);
+    relabelled.kind = "channel.cheer".into();
+    let refused = s.append_events(vec![relabelled]).await;
+    assert!(
+        matches!(&refused, Err(StorageError::Invalid(why)) if why.contains("the event a channel.cheer")),
+        "{refused:?}"
+    );
+    let mut later = follow("1001", "e", 5);
+    later.occurred_at += chrono::Duration::seconds(1);
+    assert!(matches!(
+        s.append_events(vec![later]).await,
+        Err(StorageError::Invalid(_))
+    ));
     assert_eq!(s.event_count("1001").await.unwrap(), 0);
 
     let not_an_object = NewAlert {
@@ -2103,4 +2116,74 @@ async fn the_single_host_refuses_what_it_cannot_store_as_given() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// The single host's file is one streamer's, numbered as a whole: events it
+/// keeps under another channel id (test events fired before the streamer
+/// logged in) take their places in `seq` but are no channel's to read, and
+/// an alert that expired waits for nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_single_host_numbers_its_whole_file_and_reads_only_its_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("stagehand.db"), StoreOptions::default()).unwrap();
+    let before_login = StreamerStore::new(store.clone(), "0");
+    before_login
+        .append_events(vec![follow("0", "test-1", 1)])
+        .await
+        .unwrap();
+    let s = StreamerStore::new(store.clone(), "1001");
+    let done = s
+        .append_events(vec![follow("1001", "a", 2), follow("1001", "b", 3)])
+        .await
+        .unwrap();
+    assert_eq!(seqs(&done), [Some(2), Some(3)]);
+    // An id is unique in the whole file.
+    assert_eq!(
+        seqs(
+            &s.append_events(vec![follow("1001", "test-1", 4)])
+                .await
+                .unwrap()
+        ),
+        [None]
+    );
+    assert_eq!(s.event_count("1001").await.unwrap(), 2);
+    assert_eq!(
+        s.event_count("0").await.unwrap(),
+        0,
+        "not this store's channel"
+    );
+    assert!(s.recent_events("0", 10, None).await.unwrap().is_empty());
+    assert_eq!(
+        ids_of(&s.recent_events("1001", 10, None).await.unwrap()),
+        ["b", "a"]
+    );
+    assert_eq!(before_login.event_count("0").await.unwrap(), 1);
+
+    s.queue_alerts(vec![
+        alert("1001", "old", "main"),
+        alert("1001", "new", "main"),
+    ])
+    .await
+    .unwrap();
+    store
+        .write(|c| {
+            c.execute(
+                "UPDATE overlay_alerts SET expired_at = 1 WHERE id = 'old'",
+                [],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let waiting = s.unacked_alerts("1001", "main", 10).await.unwrap();
+    assert_eq!(
+        waiting.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["new"]
+    );
+    assert!(
+        !s.ack_alert("1001", "main", "old").await.unwrap(),
+        "expired"
+    );
+    assert!(s.ack_alert("1001", "main", "new").await.unwrap());
+    store.close().await;
 }

@@ -429,7 +429,7 @@ async fn a_streamers_history_moves_to_a_cluster_once_and_what_is_missing_is_name
                     format!("V{n}"),
                 ))
                 .with_details(serde_json::json!({"username": format!("v{n}"), "action": "follow"}));
-            NewEvent::from_event(&event, None).unwrap()
+            NewEvent::from_event(&event, None)
         })
         .collect();
     use stagehand::storage::EventLog;
@@ -443,12 +443,17 @@ async fn a_streamers_history_moves_to_a_cluster_once_and_what_is_missing_is_name
     streamer.apply_kv(vec![kv]).await.unwrap();
     store.close().await;
 
+    // No cluster database at the path given.
+    let (ok, _, err) = cli(dir.path(), owned(&args)).await;
+    assert!(!ok);
+    assert!(err.contains("no cluster database at"), "{err}");
+    assert!(!cluster_db.exists(), "a mistyped path creates nothing");
+
     // A cluster that does not have the channel.
     let cluster = SqliteStore::open(&cluster_db).unwrap();
     let (ok, _, err) = cli(dir.path(), owned(&args)).await;
     assert!(!ok);
     assert!(err.contains("the cluster has no channel 1001"), "{err}");
-    assert_eq!(cluster.event_count("1001").await.unwrap(), 0);
 
     // A database address the cluster cannot use.
     let mut wrong = owned(&args);
@@ -457,20 +462,48 @@ async fn a_streamers_history_moves_to_a_cluster_once_and_what_is_missing_is_name
     assert!(!ok);
     assert!(err.contains("--database must be postgres://"), "{err}");
 
-    cluster.create_channel("1001", "alice").await.unwrap();
-    cluster
-        .put_plugin(ChannelPlugin {
-            channel_id: "1001".into(),
-            name: "counter".into(),
-            package: b"package".to_vec(),
-            digest: "d".into(),
-            granted: Vec::new(),
-            settings: serde_json::json!({}),
-            enabled: true,
-            updated_at: chrono::Utc::now(),
-        })
-        .await
-        .unwrap();
+    let counter = |channel: &str| ChannelPlugin {
+        channel_id: channel.into(),
+        name: "counter".into(),
+        package: b"package".to_vec(),
+        digest: "d".into(),
+        granted: Vec::new(),
+        settings: serde_json::json!({}),
+        enabled: true,
+        updated_at: chrono::Utc::now(),
+    };
+    for (id, login) in [("1001", "alice"), ("2002", "bob")] {
+        cluster.create_channel(id, login).await.unwrap();
+        cluster.put_plugin(counter(id)).await.unwrap();
+    }
+
+    // The wrong channel: the file's plugin data is not given to it.
+    let mut other = owned(&args);
+    other[5] = "2002".into();
+    let (ok, _, err) = cli(dir.path(), other).await;
+    assert!(!ok);
+    assert!(
+        err.contains("holds no events of channel 2002; it holds: 1001 (3 events)"),
+        "{err}"
+    );
+    assert!(
+        cluster
+            .plugin_kv("2002", "counter")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Not while a host runs on the data.
+    let lock = stagehand::app::lock_data_dir(dir.path()).unwrap();
+    let (ok, _, err) = cli(dir.path(), owned(&args)).await;
+    assert!(!ok);
+    assert!(
+        err.contains("another Stagehand is already running"),
+        "{err}"
+    );
+    drop(lock);
+    assert_eq!(cluster.event_count("1001").await.unwrap(), 0);
     let (ok, out, err) = cli(dir.path(), owned(&args)).await;
     assert!(ok, "{err}");
     assert!(

@@ -547,8 +547,9 @@ fn create_private_dir(dir: &std::path::Path) -> Result<()> {
 }
 
 /// One host per data directory: a second one would fight over the database
-/// and the overlay queue.
-fn lock_data_dir(dir: &std::path::Path) -> Result<File> {
+/// and the overlay queue (and a copy of its data must not run beside it).
+/// Held until the file is dropped.
+pub fn lock_data_dir(dir: &std::path::Path) -> Result<File> {
     let path = dir.join(LOCK_FILE);
     let file = File::options()
         .create(true)

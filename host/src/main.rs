@@ -529,12 +529,21 @@ fn db_move_to_cluster(
     db: Option<PathBuf>,
 ) -> Result<ExitCode> {
     use stagehand::storage::copy::copy_channel;
-    use stagehand::store::{Store, StoreOptions, StreamerStore};
+    use stagehand::store::{Store, StoreOptions, StreamerStore, events};
 
     let path = db.unwrap_or_else(|| config.data_dir.join(app::DB_FILE));
     if !path.exists() {
         anyhow::bail!("no database at {}: nothing to copy", path.display());
     }
+    if let Some(file) = database.strip_prefix("sqlite:")
+        && !std::path::Path::new(file).exists()
+    {
+        anyhow::bail!("no cluster database at {file}");
+    }
+    // Refused while a host runs on this data: it would keep writing what
+    // is being copied.
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let _lock = app::lock_data_dir(dir)?;
     runtime()?.block_on(async {
         let target = stagehand::cluster::cli::connect_store(database, 2).await?;
         if target.channel(channel).await?.is_none() {
@@ -550,8 +559,29 @@ fn db_move_to_cluster(
             .collect();
         let store = Store::open(&path, StoreOptions::default())
             .with_context(|| format!("opening {}", path.display()))?;
-        let source = StreamerStore::new(store.clone(), channel);
-        let copied = copy_channel(&source, &*target, channel, &plugins).await;
+        let copied = async {
+            // The file's plugin data has no channel: make sure the file is
+            // this channel's before giving it to the channel.
+            let channels = store.read(events::channel_counts).await?;
+            if !channels.iter().any(|(id, _)| id == channel) {
+                let held: Vec<String> = channels
+                    .iter()
+                    .map(|(id, n)| format!("{id} ({n} events)"))
+                    .collect();
+                anyhow::bail!(
+                    "{} holds no events of channel {channel}; it holds: {}. Is --channel right?",
+                    path.display(),
+                    if held.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        held.join(", ")
+                    }
+                );
+            }
+            let source = StreamerStore::new(store.clone(), channel);
+            Ok(copy_channel(&source, &*target, channel, &plugins).await?)
+        }
+        .await;
         store.close().await;
         let copied = copied.context("copying")?;
         say(&format!(

@@ -17,14 +17,15 @@ pub struct Copied {
     pub events: u64,
     /// Events the target had already (an earlier, interrupted copy).
     pub already_there: u64,
-    /// Plugin key-value pairs written.
+    /// Plugin key-value pairs written (keys the target did not have).
     pub kv_pairs: u64,
 }
 
 /// Copies `channel`'s events, in their order, and the key-value data of
 /// `plugins` from `from` to `to`. The target must have the channel (a
-/// cluster refuses writes for a channel it does not have). Key-value pairs
-/// replace the target's under the same keys; the target's other keys stay.
+/// cluster refuses writes for a channel it does not have). Only keys the
+/// target does not have are copied: a key it has was written by the
+/// target's own plugins since, and is newer than the source's.
 pub async fn copy_channel(
     from: &dyn ChannelRepositories,
     to: &dyn ChannelRepositories,
@@ -57,7 +58,13 @@ pub async fn copy_channel(
         }
     }
     for plugin in plugins {
-        let mut pairs: Vec<_> = from.plugin_kv(channel, plugin).await?.into_iter().collect();
+        let theirs = to.plugin_kv(channel, plugin).await?;
+        let mut pairs: Vec<_> = from
+            .plugin_kv(channel, plugin)
+            .await?
+            .into_iter()
+            .filter(|(key, _)| !theirs.contains_key(key))
+            .collect();
         pairs.sort_unstable();
         copied.kv_pairs += pairs.len() as u64;
         let changes = pairs

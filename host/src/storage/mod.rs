@@ -76,7 +76,8 @@ pub struct Channel {
 }
 
 /// One event to store. `id` is unique within the channel (the Twitch message
-/// id, or an id derived from the source); storing it again is a no-op.
+/// id, or an id derived from the source; the single host's file keeps it
+/// unique in the whole file); storing it again is a no-op.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub channel_id: ChannelId,
@@ -93,13 +94,15 @@ pub struct NewEvent {
 impl NewEvent {
     /// The event as a store takes it, with what formatter plugins made of
     /// it.
-    pub fn from_event(
-        event: &crate::event::Event,
-        display: Option<Value>,
-    ) -> Result<NewEvent, StorageError> {
-        let body = serde_json::to_value(event)
-            .map_err(|e| StorageError::Invalid(format!("event {}: {e}", event.id)))?;
-        Ok(NewEvent {
+    pub fn from_event(event: &crate::event::Event, display: Option<Value>) -> NewEvent {
+        // An event is plain data (string keys, no custom serialisers), so
+        // this cannot fail; if it ever did, the event is kept without its
+        // body rather than holding up every event behind it.
+        let body = serde_json::to_value(event).unwrap_or_else(|e| {
+            tracing::error!(event_id = %event.id, error = %e, "cannot write the event as JSON; stored without its body");
+            Value::Null
+        });
+        NewEvent {
             channel_id: event.channel_id.clone(),
             id: event.id.clone(),
             kind: event.kind.to_string(),
@@ -107,7 +110,7 @@ impl NewEvent {
             occurred_at: event.occurred_at,
             body,
             display,
-        })
+        }
     }
 }
 
@@ -129,7 +132,7 @@ pub struct ChannelEvent {
 /// What happened to one event of a commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
-    /// Stored with this per-channel `seq`.
+    /// Stored with this `seq` (see [`EventLog`]).
     New(i64),
     /// An event with this id was already stored in the channel.
     Duplicate,
@@ -400,8 +403,9 @@ pub trait ClusterStore: ChannelRepositories + 'static {
     /// are deleted, and the generation goes up by one (the baseline is
     /// generation 1). Answers the new generation, or `None` when the list
     /// has moved on (another node recorded it first): then nothing is
-    /// written, so a node that polled late cannot undo a newer state and
-    /// have its changes found and announced again.
+    /// written, so a node that polled late cannot record an older list over
+    /// a newer one. A `known` generation of a channel the store does not
+    /// have also answers `None` (there is no list at that generation).
     async fn replace_members(
         &self,
         channel: &str,

@@ -14,14 +14,18 @@ use std::collections::HashMap;
 use super::{ChannelEvent, Inserted, KvChange, NewAlert, NewEvent, QueuedAlert, StorageError};
 
 /// A channel's events, in the order they were stored. Each has a `seq` that
-/// grows in that order: it is the cursor of every listing. A cluster's
+/// grows in that order: it is the cursor of every listing. A cluster's seqs
 /// count 1, 2, … per channel; the single host's are the file's insertion
-/// order, shared by every channel its file has seen.
+/// order, shared by every channel its file has seen. The single host keeps
+/// times to the millisecond.
 #[async_trait::async_trait]
 pub trait EventLog: Send + Sync {
     /// Stores events in one transaction, in order. An id already stored in
     /// its channel is skipped ([`Inserted::Duplicate`]), so a redelivered
-    /// event is never stored twice. Answers one [`Inserted`] per event.
+    /// event is never stored twice. Answers one [`Inserted`] per event. A
+    /// store may refuse an event it cannot keep as given
+    /// ([`StorageError::Invalid`]: the single host keeps events in columns,
+    /// so the body must be a Stagehand event); then nothing is stored.
     async fn append_events(&self, events: Vec<NewEvent>) -> Result<Vec<Inserted>, StorageError>;
     /// A channel's newest events, newest first; `before` is a `seq`.
     async fn recent_events(
@@ -46,7 +50,9 @@ pub trait EventLog: Send + Sync {
 pub trait AlertQueue: Send + Sync {
     /// Queues alerts in one transaction, in order. An alert whose id is
     /// queued already in its channel is skipped, so an event handled twice
-    /// does not show twice. Answers the position of each new alert.
+    /// does not show twice. Answers the position of each new alert. The
+    /// single host refuses a body that is not a JSON object
+    /// ([`StorageError::Invalid`]); then nothing is queued.
     async fn queue_alerts(&self, alerts: Vec<NewAlert>)
     -> Result<Vec<(String, i64)>, StorageError>;
     /// The alerts of one overlay not yet acknowledged, in order.

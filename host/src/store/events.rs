@@ -229,6 +229,17 @@ pub fn count_of_channel(conn: &Connection, channel_id: &str) -> Result<i64, Stor
         .query_row([channel_id], |r| r.get(0))?)
 }
 
+/// How many events each channel id in the file has, most first.
+pub fn channel_counts(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT channel_id, count(*) AS n FROM events GROUP BY channel_id ORDER BY n DESC, channel_id",
+    )?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// One event by id.
 pub fn by_id(conn: &Connection, id: &str) -> Result<Option<StoredEvent>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM events WHERE id = ?1");

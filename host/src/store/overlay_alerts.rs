@@ -329,6 +329,23 @@ pub fn ack(
     Ok(n > 0)
 }
 
+/// Acknowledges an alert of `overlay` still waiting (neither acknowledged
+/// nor expired): what [`unacknowledged`] lists; false for any other.
+pub fn ack_waiting(
+    conn: &Connection,
+    overlay: &str,
+    id: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE overlay_alerts SET acked_at = ?3
+             WHERE id = ?1 AND overlay = ?2 AND acked_at IS NULL AND expired_at IS NULL",
+        )?
+        .execute(params![id, overlay, to_ms(at)])?;
+    Ok(n > 0)
+}
+
 /// Speech waiting in any overlay's queue (sent or not, not acknowledged),
 /// in queue order: what the dashboard's speech queue lists.
 pub fn pending_speech(conn: &Connection) -> Result<Vec<QueuedSpeech>, StoreError> {

@@ -3,13 +3,21 @@
 //! plugin key-value calls a cluster worker or edge makes, answered from the
 //! streamer's own SQLite file and its schema.
 //!
-//! The file holds one streamer. Events carry their channel in a column and
-//! are filtered by it; the alert queue and plugin data have no channel
-//! column because everything in them is the streamer's. So a
+//! The file holds one streamer. The alert queue and plugin data have no
+//! channel column because everything in them is the streamer's. So a
 //! [`StreamerStore`] is bound to the streamer's channel: a write naming
 //! another channel is refused whole ([`StorageError::NoChannel`]), and a
-//! read for another channel finds nothing, exactly as a cluster store
-//! answers for a channel it does not have.
+//! read for another channel finds nothing (not even events the file keeps
+//! under another channel id, such as test events fired before the streamer
+//! logged in), exactly as a cluster store answers for a channel it does not
+//! have.
+//!
+//! Where the file differs from a cluster store: times are kept to the
+//! millisecond; an event id is unique in the whole file, not per channel;
+//! `seq` and alert positions are the file's insertion order; and an event
+//! is kept in columns, not as the JSON given, so its body must be a
+//! Stagehand event that agrees with the fields beside it, and an alert's
+//! body a JSON object ([`StorageError::Invalid`] otherwise).
 
 use std::collections::HashMap;
 
@@ -26,7 +34,16 @@ use crate::storage::{
 impl From<StoreError> for StorageError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Json(e) => StorageError::Malformed(e.to_string()),
+            // A stored row that does not read back as what it should be.
+            StoreError::Sqlite(e @ rusqlite::Error::FromSqlConversionFailure(..)) => {
+                StorageError::Malformed(e.to_string())
+            }
+            StoreError::TooNew {
+                found, supported, ..
+            } => StorageError::TooNew {
+                found: found.into(),
+                supported: supported.into(),
+            },
             other => StorageError::Backend(other.to_string()),
         }
     }
@@ -91,6 +108,16 @@ fn event_of(new: NewEvent) -> Result<(Event, Option<serde_json::Value>), Storage
         return Err(StorageError::Invalid(format!(
             "event {} of channel {}: its body says event {} of channel {}",
             new.id, new.channel_id, event.id, event.channel_id
+        )));
+    }
+    let (kind, source) = (event.kind.to_string(), event.source.as_str());
+    if kind != new.kind
+        || source != new.source
+        || event.occurred_at.timestamp_millis() != new.occurred_at.timestamp_millis()
+    {
+        return Err(StorageError::Invalid(format!(
+            "event {}: its body says a {kind} from {source} at {}, the event a {} from {} at {}",
+            new.id, event.occurred_at, new.kind, new.source, new.occurred_at
         )));
     }
     Ok((event, new.display))
@@ -162,6 +189,9 @@ impl EventLog for StreamerStore {
         limit: u32,
         before: Option<i64>,
     ) -> Result<Vec<ChannelEvent>, StorageError> {
+        if !self.holds(channel) {
+            return Ok(Vec::new());
+        }
         let channel = channel.to_owned();
         let before = before.unwrap_or(i64::MAX);
         let rows = self
@@ -177,6 +207,9 @@ impl EventLog for StreamerStore {
         after: i64,
         limit: u32,
     ) -> Result<Vec<ChannelEvent>, StorageError> {
+        if !self.holds(channel) {
+            return Ok(Vec::new());
+        }
         let channel = channel.to_owned();
         let rows = self
             .store
@@ -186,6 +219,9 @@ impl EventLog for StreamerStore {
     }
 
     async fn event_count(&self, channel: &str) -> Result<i64, StorageError> {
+        if !self.holds(channel) {
+            return Ok(0);
+        }
         let channel = channel.to_owned();
         Ok(self
             .store
@@ -278,7 +314,7 @@ impl AlertQueue for StreamerStore {
         let (overlay, id) = (overlay.to_owned(), id.to_owned());
         Ok(self
             .store
-            .write(move |c| overlay_alerts::ack(c, &overlay, &id, Utc::now()))
+            .write(move |c| overlay_alerts::ack_waiting(c, &overlay, &id, Utc::now()))
             .await?)
     }
 }

@@ -148,12 +148,12 @@ async fn poll_list(
         )
         .await?;
     if recorded.is_none() {
-        // The events carry the generation they were found against in their
-        // ids, so the node that recorded it first published the same ones:
-        // the stream keeps one copy. What this node saw is not recorded over
-        // the newer state.
+        // Another node recorded the list while this one polled it (a lease
+        // that moved during a slow Helix call). The events name the
+        // generation they were found against, so those it found too are
+        // stored once; what this node saw is not recorded over the newer
+        // state, and a change only it saw is found again by the next poll.
         tracing::warn!(%list, generation = known.generation, "the list was recorded by another node while this one polled it; its state is left as that node recorded it");
-        return Ok(());
     }
     if !changes.events.is_empty() {
         tracing::info!(%list, changes = changes.events.len(), "list changes published");

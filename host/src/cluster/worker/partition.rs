@@ -273,7 +273,7 @@ async fn process(
         }
         commit
             .events
-            .push(NewEvent::from_event(event, outcome.display.clone())?);
+            .push(NewEvent::from_event(event, outcome.display.clone()));
         for (n, alert) in outcome.alerts.iter().enumerate() {
             commit.alerts.push(NewAlert {
                 channel_id: event.channel_id.clone(),
