@@ -51,11 +51,49 @@ use super::{BusError, Bytes, EventBus, NatsError};
 use crate::cluster::subjects::{ChannelSubject, SubjectError, Subjects};
 
 /// How much longer than the asked wait a pull may take before it is taken
-/// to be lost. The server answers every pull at its expiry at the latest,
-/// but NATS 2.9 has been seen to leave every pending pull of a server
-/// unanswered after a burst of publishes; the consumer is then reopened at
-/// the committed cursor, so a lost pull costs this long, not more.
+/// to be lost, at first. The server answers every pull at its expiry at the
+/// latest, but NATS 2.9 has been seen to leave every pending pull of a
+/// server unanswered after a burst of publishes; the consumer is then
+/// reopened at the committed cursor, so a lost pull costs this long, not
+/// more. See [`PullGrace`] for a server that is only slow.
 const PULL_GRACE: Duration = Duration::from_secs(2);
+
+/// The longest grace a pull is given after pulls in a row went unanswered.
+const MAX_PULL_GRACE: Duration = Duration::from_secs(32);
+
+/// How long past its expiry a partition's pulls may go unanswered before
+/// the consumer is reopened. A fixed grace would never let a server that is
+/// slow to answer a fresh consumer's first pull (a busy server loading the
+/// partition's messages from disk) answer at all: each reopen would give up
+/// on it in the same time and start it over. So each unanswered pull in a
+/// row doubles the grace (up to [`MAX_PULL_GRACE`]), and an answer brings
+/// it back to [`PULL_GRACE`]. Kept by the partition's runner across
+/// reopens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PullGrace(Duration);
+
+impl Default for PullGrace {
+    fn default() -> Self {
+        PullGrace(PULL_GRACE)
+    }
+}
+
+impl PullGrace {
+    /// The grace now.
+    pub fn get(self) -> Duration {
+        self.0
+    }
+
+    /// A pull was answered.
+    pub fn answered(&mut self) {
+        self.0 = PULL_GRACE;
+    }
+
+    /// A pull went unanswered.
+    pub fn unanswered(&mut self) {
+        self.0 = (self.0 * 2).min(MAX_PULL_GRACE);
+    }
+}
 
 /// How long before its lease ends an owner stops pulling, beyond the
 /// pull's own wait, at most: the server forgets a pull request when it
@@ -131,6 +169,8 @@ pub struct PartitionConsumer {
     inbox: async_nats::Subject,
     replies: async_nats::Subscriber,
     context: jetstream::Context,
+    /// How long past its expiry a pull may go unanswered.
+    grace: PullGrace,
 }
 
 impl PartitionConsumer {
@@ -208,7 +248,15 @@ impl PartitionConsumer {
             outstanding: None,
             malformed: 0,
             lease_ends: None,
+            grace: PullGrace::default(),
         })
+    }
+
+    /// How long past its expiry a pull may go unanswered before
+    /// [`PartitionConsumer::fetch`] gives up on it
+    /// ([`BusError::Unanswered`]).
+    pub fn set_pull_grace(&mut self, grace: PullGrace) {
+        self.grace = grace;
     }
 
     /// The partition read.
@@ -283,17 +331,13 @@ impl PartitionConsumer {
             .request_batch(request, self.inbox.clone())
             .await
             .map_err(|e| self.failed(e.into()))?;
-        let limit = expires.unwrap_or_default() + PULL_GRACE;
+        let limit = expires.unwrap_or_default() + self.grace.get();
         let deadline = tokio::time::Instant::now() + limit;
         let mut messages = Vec::new();
         while messages.len() < max {
             let next = match tokio::time::timeout_at(deadline, self.replies.next()).await {
                 Ok(next) => next,
-                Err(_) => {
-                    return Err(
-                        self.failed(format!("no answer to a pull request within {limit:?}").into())
-                    );
-                }
+                Err(_) => return Err(self.unanswered(limit).await),
             };
             let Some(message) = next else {
                 return Err(self.failed("the pull's inbox was closed".into()));
@@ -413,6 +457,26 @@ impl PartitionConsumer {
         Ok(info.num_pending)
     }
 
+    /// The error for a pull unanswered within `waited`, with what the
+    /// server says of the consumer (if it answers that within a second), so
+    /// the log tells a lost pull from a server too busy to answer.
+    async fn unanswered(&self, waited: Duration) -> BusError {
+        let server_says =
+            match tokio::time::timeout(Duration::from_secs(1), self.consumer.get_info()).await {
+                Ok(Ok(info)) => format!(
+                    "{} messages pending, {} pulls waiting, {} unacknowledged",
+                    info.num_pending, info.num_waiting, info.num_ack_pending
+                ),
+                Ok(Err(e)) => format!("consumer info failed: {e}"),
+                Err(_) => "no answer to consumer info either".to_owned(),
+            };
+        BusError::Unanswered {
+            consumer: self.name.clone(),
+            waited,
+            server_says,
+        }
+    }
+
     fn failed(&self, source: NatsError) -> BusError {
         BusError::Consumer {
             stream: self.stream.clone(),
@@ -428,4 +492,32 @@ fn is_consumer_not_found(error: &jetstream::stream::ConsumerError) -> bool {
         jetstream::stream::ConsumerErrorKind::JetStream(e)
             if e.error_code() == jetstream::ErrorCode::CONSUMER_NOT_FOUND
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unanswered_pulls_in_a_row_double_the_grace_up_to_its_cap_and_an_answer_resets_it() {
+        let mut grace = PullGrace::default();
+        assert_eq!(grace.get(), PULL_GRACE);
+        let mut seen = Vec::new();
+        for _ in 0..7 {
+            grace.unanswered();
+            seen.push(grace.get().as_secs());
+        }
+        assert_eq!(seen, [4, 8, 16, 32, 32, 32, 32]);
+        grace.answered();
+        assert_eq!(grace, PullGrace::default());
+    }
+
+    #[test]
+    fn the_lease_margin_is_a_sixth_of_a_short_lease_and_two_seconds_at_most() {
+        assert_eq!(
+            lease_margin(Duration::from_secs(3)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(lease_margin(Duration::from_secs(60)), LEASE_MARGIN);
+    }
 }

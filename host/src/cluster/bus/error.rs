@@ -64,6 +64,15 @@ pub enum BusError {
         "consumer {consumer}: not fetching, the partition lease could end before the pull does"
     )]
     LeaseEnding { consumer: String },
+    /// A pull request got no answer, not even its expiry, within its wait
+    /// and grace; the consumer must be reopened (see
+    /// [`super::consumer::PullGrace`]).
+    #[error("consumer {consumer}: no answer to a pull request within {waited:?} ({server_says})")]
+    Unanswered {
+        consumer: String,
+        waited: std::time::Duration,
+        server_says: String,
+    },
     /// Buffered messages could not be written to the server.
     #[error("flushing to NATS: {0}")]
     Flush(#[from] async_nats::client::FlushError),

@@ -22,7 +22,7 @@ use async_nats::{Client, ConnectOptions, Event};
 // re-exports it, so the host needs no direct dependency for the name.
 pub use axum::body::Bytes;
 
-pub use consumer::{BusMessage, PartitionConsumer};
+pub use consumer::{BusMessage, PartitionConsumer, PullGrace};
 pub use error::{BusError, NatsError};
 pub use feed::ChannelFeed;
 

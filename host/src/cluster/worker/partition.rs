@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::WorkerShared;
 use super::plugins::{Outcome, PluginThread};
-use crate::cluster::bus::{BusError, BusMessage, PartitionConsumer};
+use crate::cluster::bus::{BusError, BusMessage, PartitionConsumer, PullGrace};
 use crate::cluster::envelope::Envelope;
 use crate::cluster::metrics::BatchPhase;
 use crate::cluster::subjects::ChannelSubject;
@@ -61,11 +61,12 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> Stopped {
     let mut pause = Duration::from_millis(200);
+    let mut grace = PullGrace::default();
     loop {
         if cancel.is_cancelled() {
             return Stopped::Cancelled;
         }
-        match consume(&shared, partition, &lease_ends, &cancel).await {
+        match consume(&shared, partition, &lease_ends, &mut grace, &cancel).await {
             Ok(stopped) => return stopped,
             Err(why) => {
                 tracing::warn!(
@@ -90,6 +91,7 @@ async fn consume(
     shared: &Arc<WorkerShared>,
     partition: u32,
     lease_ends: &LeaseEnds,
+    grace: &mut PullGrace,
     cancel: &CancellationToken,
 ) -> Result<Stopped, String> {
     let cursor = shared
@@ -100,6 +102,7 @@ async fn consume(
     let mut consumer = PartitionConsumer::open(&shared.bus, partition, cursor)
         .await
         .map_err(|e| e.to_string())?;
+    consumer.set_pull_grace(*grace);
     shared.ready.set(&format!("partition {partition}"), Ok(()));
     tracing::info!(partition, after = ?cursor, "consuming partition");
     let mut followers = FollowerCache::default();
@@ -118,11 +121,21 @@ async fn consume(
             got = consumer.fetch(shared.options.batch, shared.options.fetch_wait) => got,
         };
         let batch = match fetched {
-            Ok(batch) => batch,
+            Ok(batch) => {
+                if *grace != PullGrace::default() {
+                    grace.answered();
+                    consumer.set_pull_grace(*grace);
+                }
+                batch
+            }
             // The renewal is late: wait for it rather than pull.
             Err(BusError::LeaseEnding { .. }) => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
+            }
+            Err(e @ BusError::Unanswered { .. }) => {
+                grace.unanswered();
+                return Err(format!("{e}; the next pulls get {:?}", grace.get()));
             }
             Err(e) => return Err(e.to_string()),
         };
