@@ -56,7 +56,7 @@ use crate::cluster::subjects::{ChannelSubject, SubjectError, Subjects};
 /// server unanswered after a burst of publishes; the consumer is then
 /// reopened at the committed cursor, so a lost pull costs this long, not
 /// more. See [`PullGrace`] for a server that is only slow.
-const PULL_GRACE: Duration = Duration::from_secs(2);
+const PULL_GRACE: Duration = Duration::from_secs(1);
 
 /// The longest grace a pull is given after pulls in a row went unanswered.
 const MAX_PULL_GRACE: Duration = Duration::from_secs(32);
@@ -507,7 +507,7 @@ mod tests {
             grace.unanswered();
             seen.push(grace.get().as_secs());
         }
-        assert_eq!(seen, [4, 8, 16, 32, 32, 32, 32]);
+        assert_eq!(seen, [2, 4, 8, 16, 32, 32, 32]);
         grace.answered();
         assert_eq!(grace, PullGrace::default());
     }

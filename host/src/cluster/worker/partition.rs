@@ -60,15 +60,32 @@ pub async fn run(
     lease_ends: LeaseEnds,
     cancel: CancellationToken,
 ) -> Stopped {
-    let mut pause = Duration::from_millis(200);
+    const FIRST_PAUSE: Duration = Duration::from_millis(200);
+    let mut pause = FIRST_PAUSE;
     let mut grace = PullGrace::default();
     loop {
         if cancel.is_cancelled() {
             return Stopped::Cancelled;
         }
-        match consume(&shared, partition, &lease_ends, &mut grace, &cancel).await {
+        let mut progressed = false;
+        match consume(
+            &shared,
+            partition,
+            &lease_ends,
+            &mut grace,
+            &mut progressed,
+            &cancel,
+        )
+        .await
+        {
             Ok(stopped) => return stopped,
             Err(why) => {
+                // Failures in a row wait longer; one after a consumer that
+                // worked starts over, so a long-lived worker's rare failure
+                // costs the short pause, not the longest.
+                if progressed {
+                    pause = FIRST_PAUSE;
+                }
                 tracing::warn!(
                     partition,
                     "partition consumer failed, retrying in {pause:?}: {why}"
@@ -92,6 +109,7 @@ async fn consume(
     partition: u32,
     lease_ends: &LeaseEnds,
     grace: &mut PullGrace,
+    progressed: &mut bool,
     cancel: &CancellationToken,
 ) -> Result<Stopped, String> {
     let cursor = shared
@@ -122,6 +140,7 @@ async fn consume(
         };
         let batch = match fetched {
             Ok(batch) => {
+                *progressed = true;
                 if *grace != PullGrace::default() {
                     grace.answered();
                     consumer.set_pull_grace(*grace);
