@@ -704,4 +704,5 @@ async fn list_pollers_announce_role_sub_and_ban_changes_of_their_channel_only() 
     );
     let log = cluster.log(ingest);
     assert!(!log.contains("list poll failed"), "{log}");
+    cluster.delete_stream().await;
 }
