@@ -209,6 +209,32 @@ pub struct Commit {
     pub cursors: Vec<StreamCursor>,
 }
 
+impl Commit {
+    /// A commit of events only.
+    pub fn of_events(events: Vec<NewEvent>) -> Commit {
+        Commit {
+            events,
+            ..Commit::default()
+        }
+    }
+
+    /// A commit of alerts only.
+    pub fn of_alerts(alerts: Vec<NewAlert>) -> Commit {
+        Commit {
+            alerts,
+            ..Commit::default()
+        }
+    }
+
+    /// A commit of key-value changes only.
+    pub fn of_kv(kv: Vec<KvChange>) -> Commit {
+        Commit {
+            kv,
+            ..Commit::default()
+        }
+    }
+}
+
 /// What a [`Commit`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Committed {

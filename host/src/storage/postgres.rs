@@ -1064,11 +1064,7 @@ impl ClusterStore for PostgresStore {
 #[async_trait::async_trait]
 impl EventLog for PostgresStore {
     async fn append_events(&self, events: Vec<NewEvent>) -> Result<Vec<Inserted>, StorageError> {
-        let commit = Commit {
-            events,
-            ..Commit::default()
-        };
-        Ok(self.commit(commit).await?.events)
+        Ok(self.commit(Commit::of_events(events)).await?.events)
     }
 
     async fn recent_events(
@@ -1128,11 +1124,7 @@ impl AlertQueue for PostgresStore {
         &self,
         alerts: Vec<NewAlert>,
     ) -> Result<Vec<(String, i64)>, StorageError> {
-        let commit = Commit {
-            alerts,
-            ..Commit::default()
-        };
-        Ok(self.commit(commit).await?.alerts)
+        Ok(self.commit(Commit::of_alerts(alerts)).await?.alerts)
     }
 
     async fn unacked_alerts(
@@ -1204,11 +1196,7 @@ impl PluginKv for PostgresStore {
     }
 
     async fn apply_kv(&self, kv: Vec<KvChange>) -> Result<(), StorageError> {
-        let commit = Commit {
-            kv,
-            ..Commit::default()
-        };
-        self.commit(commit).await.map(drop)
+        self.commit(Commit::of_kv(kv)).await.map(drop)
     }
 }
 

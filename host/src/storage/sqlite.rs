@@ -812,11 +812,7 @@ impl ClusterStore for SqliteStore {
 #[async_trait::async_trait]
 impl EventLog for SqliteStore {
     async fn append_events(&self, events: Vec<NewEvent>) -> Result<Vec<Inserted>, StorageError> {
-        let commit = Commit {
-            events,
-            ..Commit::default()
-        };
-        Ok(self.commit(commit).await?.events)
+        Ok(self.commit(Commit::of_events(events)).await?.events)
     }
 
     async fn recent_events(
@@ -875,11 +871,7 @@ impl AlertQueue for SqliteStore {
         &self,
         alerts: Vec<NewAlert>,
     ) -> Result<Vec<(String, i64)>, StorageError> {
-        let commit = Commit {
-            alerts,
-            ..Commit::default()
-        };
-        Ok(self.commit(commit).await?.alerts)
+        Ok(self.commit(Commit::of_alerts(alerts)).await?.alerts)
     }
 
     async fn unacked_alerts(
@@ -952,11 +944,7 @@ impl PluginKv for SqliteStore {
     }
 
     async fn apply_kv(&self, kv: Vec<KvChange>) -> Result<(), StorageError> {
-        let commit = Commit {
-            kv,
-            ..Commit::default()
-        };
-        self.commit(commit).await.map(drop)
+        self.commit(Commit::of_kv(kv)).await.map(drop)
     }
 }
 
