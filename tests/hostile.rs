@@ -542,15 +542,24 @@ async fn a_slow_plugin_misses_events_instead_of_holding_the_pipeline() {
         );
     }
     bystander_gets_through(&host, &mut overlay, "Bystander").await;
-    let status = faulted_with(&host, "queue of 1024 events is full").await;
+    let status = hostile(&host).await;
     assert!(status["missed"].as_u64().unwrap() > 0, "{status}");
     // Shutting down does not wait for the plugin to work through its queue.
     let started = Instant::now();
-    host.stop();
+    let log = host.stop();
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "shutdown took {:?}",
         started.elapsed()
+    );
+    // The fault is reported. Read from the log, not the plugin's last
+    // error: on a loaded machine one of the queued 40 ms calls can overrun
+    // its 50 ms deadline after the queue filled, and that error replaces
+    // it there.
+    let tail = &log[log.char_indices().rev().nth(4_000).map_or(0, |(i, _)| i)..];
+    assert!(
+        log.contains("plugin fault: its queue of 1024 events is full"),
+        "the full queue was never reported: …{tail}"
     );
 }
 
