@@ -114,25 +114,21 @@ fn select(
     let rows = stmt
         .query_map(
             params![overlay, after, upto, limit, horizon, acked_since],
-            queued_alert,
+            |r| {
+                let payload: String = r.get(5)?;
+                Ok(QueuedAlert {
+                    rowid: r.get(0)?,
+                    id: r.get(1)?,
+                    overlay: r.get(2)?,
+                    event_id: r.get(3)?,
+                    plugin: r.get(4)?,
+                    payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+                    sent_count: r.get(6)?,
+                })
+            },
         )?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
-}
-
-/// A [`QueuedAlert`] from a row starting `rowid, id, overlay, event_id,
-/// plugin, payload, sent_count`.
-fn queued_alert(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedAlert> {
-    let payload: String = r.get(5)?;
-    Ok(QueuedAlert {
-        rowid: r.get(0)?,
-        id: r.get(1)?,
-        overlay: r.get(2)?,
-        event_id: r.get(3)?,
-        plugin: r.get(4)?,
-        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
-        sent_count: r.get(6)?,
-    })
 }
 
 /// How long the label of a queued alert may be in the dashboard's list.
@@ -293,7 +289,17 @@ pub fn unacknowledged(
     )?;
     let rows = stmt
         .query_map(params![overlay, limit], |r| {
-            Ok((queued_alert(r)?, from_ms(r.get(7)?)))
+            let payload: String = r.get(5)?;
+            let alert = QueuedAlert {
+                rowid: r.get(0)?,
+                id: r.get(1)?,
+                overlay: r.get(2)?,
+                event_id: r.get(3)?,
+                plugin: r.get(4)?,
+                payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+                sent_count: r.get(6)?,
+            };
+            Ok((alert, from_ms(r.get(7)?)))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
